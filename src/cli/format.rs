@@ -1,0 +1,152 @@
+//! Formatting for people: KPI tables with thousands separators and percentages, query results,
+//! import reports.
+
+use crate::import::ImportReport;
+use crate::metrics::Kpis;
+use anyhow::Result;
+use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::fmt::Write;
+use std::time::Duration;
+
+fn pct(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+fn grouped(n: i64) -> String {
+    crate::metrics::Cents(n as i128 * 100).to_string().trim_end_matches(".00").to_string()
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
+    for i in 1..header.len() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+/// Every KPI section as terminal tables.
+pub fn kpis(k: &Kpis) -> String {
+    let mut out = String::new();
+    let s = &k.summary;
+    let _ = writeln!(
+        out,
+        "Total revenue {}   Orders {}   Average order value {}   Customers {}\n",
+        s.total_revenue,
+        grouped(s.orders),
+        s.average_order_value,
+        grouped(s.customers)
+    );
+    let mut t = new_table(&["month", "revenue", "orders", "customers", "avg order", "growth"]);
+    for m in &k.monthly {
+        t.add_row(vec![
+            m.month.to_string(),
+            m.revenue.to_string(),
+            grouped(m.orders),
+            grouped(m.customers),
+            m.average_order_value.to_string(),
+            m.growth.map(pct).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let _ = writeln!(out, "Monthly trend\n{t}\n");
+    let mut t = new_table(&["category", "revenue", "share", "orders", "units"]);
+    for c in &k.categories {
+        t.add_row(vec![c.category.clone(), c.revenue.to_string(), pct(c.share), grouped(c.orders), grouped(c.units)]);
+    }
+    let _ = writeln!(out, "Revenue by category\n{t}\n");
+    let mut t = new_table(&["product", "name", "revenue", "units", "share", "cumulative"]);
+    for p in &k.top_products {
+        t.add_row(vec![
+            p.product_id.clone(),
+            p.product_name.clone().unwrap_or_default(),
+            p.revenue.to_string(),
+            grouped(p.units),
+            pct(p.share),
+            pct(p.cumulative_share),
+        ]);
+    }
+    let _ = writeln!(out, "Top products\n{t}\n");
+    let mut t = new_table(&["orders", "customers", "share"]);
+    for b in &k.order_frequency.buckets {
+        t.add_row(vec![b.orders.clone(), grouped(b.customers), pct(b.share)]);
+    }
+    let _ = writeln!(out, "Order frequency (repeat-customer rate {})\n{t}\n", pct(k.order_frequency.repeat_customer_rate));
+    let mut t = new_table(&["customer", "name", "orders", "revenue", "avg order", "first", "last"]);
+    for c in &k.top_customers {
+        t.add_row(vec![
+            c.customer_id.clone(),
+            c.customer_name.clone().unwrap_or_default(),
+            grouped(c.orders),
+            c.revenue.to_string(),
+            c.average_order_value.to_string(),
+            c.first_order_date.to_string(),
+            c.last_order_date.to_string(),
+        ]);
+    }
+    let _ = writeln!(out, "Top customers\n{t}\n");
+    let mut t = new_table(&["method", "amount", "orders", "share", "avg installments"]);
+    for m in &k.payment_methods {
+        t.add_row(vec![
+            m.method.clone(),
+            m.amount.to_string(),
+            grouped(m.orders),
+            pct(m.share),
+            format!("{:.2}", m.average_installments),
+        ]);
+    }
+    let _ = writeln!(out, "Payment methods\n{t}");
+    out
+}
+
+/// An import's per-file counts and where its rejects are.
+pub fn import_report(r: &ImportReport, took: Duration) -> String {
+    let mut t = new_table(&["file", "read", "loaded", "rejected"]);
+    let mut rejected = 0;
+    for (file, c) in &r.files {
+        rejected += c.rejected;
+        t.add_row(vec![file.clone(), grouped(c.read as i64), grouped(c.loaded as i64), grouped(c.rejected as i64)]);
+    }
+    let mut out = format!("{t}\nimported in {:.1} s as version {}\n", took.as_secs_f64(), r.version);
+    if rejected > 0 {
+        let _ = writeln!(out, "{rejected} rows rejected, listed in {}; the first:", r.rejects.display());
+        for (file, line, reason) in &r.first_rejects {
+            let _ = writeln!(out, "  {file}:{line}: {reason}");
+        }
+    }
+    out
+}
+
+/// Query results as a table.
+pub fn table(batches: &[RecordBatch]) -> Result<String> {
+    Ok(format!("{}\n", datafusion::arrow::util::pretty::pretty_format_batches(batches)?))
+}
+
+/// Query results as CSV with a header.
+pub fn csv(batches: &[RecordBatch]) -> Result<String> {
+    let mut buf = Vec::new();
+    {
+        let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+        for b in batches {
+            w.write(b)?;
+        }
+    }
+    Ok(String::from_utf8(buf)?)
+}
+
+/// Query results as a JSON array of objects.
+pub fn json(batches: &[RecordBatch]) -> Result<String> {
+    let mut w = datafusion::arrow::json::ArrayWriter::new(Vec::new());
+    for b in batches {
+        w.write(b)?;
+    }
+    w.finish()?;
+    let mut s = String::from_utf8(w.into_inner())?;
+    if s.is_empty() {
+        s.push_str("[]");
+    }
+    s.push('\n');
+    Ok(s)
+}

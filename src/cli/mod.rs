@@ -1,0 +1,207 @@
+//! The command line: parses arguments, calls the core, formats what it returns. No logic of its own.
+
+mod format;
+mod progress;
+
+use crate::generate::{GenerateOptions, generate};
+use crate::import::{ImportOptions, import_export};
+use crate::model::filter::FilterParams;
+use crate::model::{Filter, ShopTz};
+use crate::warehouse::{Store, Warehouse, query, schema};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// shoplens: an e-commerce export in, a star-schema warehouse and its KPIs out.
+#[derive(Parser, Debug)]
+#[command(name = "shoplens", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a realistic demo shop in the canonical export format.
+    Generate {
+        /// Folder to write the five CSV files into.
+        #[arg(long)]
+        out: PathBuf,
+        /// How many orders.
+        #[arg(long, default_value_t = 100_000)]
+        orders: u64,
+        /// Random seed: the same seed gives the same bytes.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Validate an export and load it into a warehouse, replacing its current version atomically.
+    Import {
+        /// The export folder (customers.csv, products.csv, orders.csv, order_items.csv, payments.csv).
+        dir: PathBuf,
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// The shop's time zone (IANA name) for timestamps with an offset.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Print the per-file counts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every dashboard KPI.
+    Kpi {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print the JSON of kpis.md instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a read-only SQL query on the star schema.
+    Sql {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// The query: SELECT, WITH or EXPLAIN.
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Stop the query after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Print the star schema as SQL DDL.
+    Schema,
+    /// Generate a demo shop, import it and print its KPIs.
+    Demo {
+        /// Folder for the demo shop and its warehouse.
+        #[arg(long, default_value = "shoplens-demo")]
+        dir: PathBuf,
+        /// How many orders.
+        #[arg(long, default_value_t = 100_000)]
+        orders: u64,
+    },
+}
+
+/// The KPI filter as command-line options.
+#[derive(Args, Debug, Default)]
+struct FilterArgs {
+    /// First day (YYYY-MM-DD), included.
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD), included.
+    #[arg(long)]
+    to: Option<String>,
+    /// Only this product category.
+    #[arg(long)]
+    category: Option<String>,
+    /// Only customers of this country.
+    #[arg(long)]
+    country: Option<String>,
+    /// Only orders with a payment of this method.
+    #[arg(long)]
+    method: Option<String>,
+    /// Length of the top-products and top-customers lists.
+    #[arg(long)]
+    top: Option<String>,
+}
+
+impl FilterArgs {
+    fn parse(&self) -> Result<Filter> {
+        Ok(Filter::parse(FilterParams {
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            category: self.category.as_deref(),
+            country: self.country.as_deref(),
+            method: self.method.as_deref(),
+            top: self.top.as_deref(),
+        })?)
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Runs the command line; the binary's `main` is only this.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Generate { out, orders, seed } => {
+            let started = Instant::now();
+            let r = generate(&out, &GenerateOptions { orders, seed, ..Default::default() })?;
+            eprintln!(
+                "wrote {} orders, {} order lines, {} payments, {} customers, {} products to {} in {:.1} s",
+                r.orders,
+                r.order_items,
+                r.payments,
+                r.customers,
+                r.products,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Import { dir, warehouse, timezone, json } => {
+            import(&dir, &warehouse, &timezone, json).await?;
+        }
+        Command::Kpi { warehouse, filter, json } => {
+            let filter = filter.parse()?;
+            let wh = Warehouse::open(&Store::new(&warehouse)).await?;
+            let kpis = crate::metrics::compute(&wh, &filter).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&kpis)?);
+            } else {
+                print!("{}", format::kpis(&kpis));
+            }
+        }
+        Command::Sql { warehouse, query, format: fmt, timeout } => {
+            let wh = Warehouse::open(&Store::new(&warehouse)).await?;
+            let batches = query::read_only(&wh, &query, Duration::from_secs(timeout)).await?;
+            let out = match fmt {
+                OutputFormat::Table => format::table(&batches)?,
+                OutputFormat::Csv => format::csv(&batches)?,
+                OutputFormat::Json => format::json(&batches)?,
+            };
+            print!("{out}");
+        }
+        Command::Schema => print!("{}", schema::ddl()),
+        Command::Demo { dir, orders } => {
+            let shop = dir.join("shop");
+            let wh = dir.join("warehouse");
+            eprintln!("generating a demo shop of {orders} orders in {}", shop.display());
+            generate(&shop, &GenerateOptions { orders, ..Default::default() })?;
+            import(&shop, &wh, "UTC", false).await?;
+            let warehouse = Warehouse::open(&Store::new(&wh)).await?;
+            let kpis = crate::metrics::compute(&warehouse, &Filter::default()).await?;
+            print!("{}", format::kpis(&kpis));
+            eprintln!("\nthe warehouse is in {}; try: shoplens sql --warehouse {} \"SELECT * FROM order_lines LIMIT 5\"", wh.display(), wh.display());
+        }
+    }
+    Ok(())
+}
+
+async fn import(dir: &Path, warehouse: &Path, timezone: &str, json: bool) -> Result<()> {
+    let tz: ShopTz = timezone.parse().map_err(anyhow::Error::msg).context("--timezone")?;
+    if !dir.is_dir() {
+        bail!("{}: not a folder (an export is a folder of five CSV files)", dir.display());
+    }
+    let bar = progress::Bar::new();
+    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())) };
+    let started = Instant::now();
+    let report = import_export(dir, &Store::new(warehouse), &opts).await;
+    bar.finish();
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.files)?);
+    } else {
+        print!("{}", format::import_report(&report, started.elapsed()));
+    }
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! Import: reads an export in the canonical format, validates every row, and writes a new
+//! warehouse version beside the current one, published atomically. Every bad row goes to the
+//! rejects with its file, line and reason; for every file, read = loaded + rejected.
+
+pub mod tables;
+
+use crate::model::ShopTz;
+use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
+use crate::source::{Row, SourceError, SourceFile, TableReader};
+use crate::warehouse::schema;
+use crate::warehouse::store::{FileCounts, Manifest, REJECTS, Store, StoreError};
+use crate::warehouse::writer::{self, TableWriter, WriteError};
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tables::{Dimension, LineBatch, OrderInfo, PaymentBatch};
+
+/// Rows per fact batch: the import's memory for facts is bounded by this, not by the export.
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// Receives the import's progress; the CLI draws it as a bar, tests ignore it.
+pub trait Progress: Send + Sync {
+    /// A file of `bytes` bytes starts.
+    fn start_file(&self, file: &str, bytes: u64);
+    /// `bytes` of the current file are done.
+    fn advance(&self, bytes: u64);
+    /// A later phase starts (writing and sorting the tables).
+    fn phase(&self, name: &str);
+}
+
+/// How to import.
+#[derive(Clone, Default)]
+pub struct ImportOptions {
+    /// The shop's time zone, for bucketing timestamps with an offset into days.
+    pub timezone: ShopTz,
+    /// Where progress goes, if anywhere.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// What an import did.
+#[derive(Clone, Debug)]
+pub struct ImportReport {
+    /// The version it published.
+    pub version: String,
+    /// Per source file counts, by file name.
+    pub files: BTreeMap<String, FileCounts>,
+    /// Where the rejects are.
+    pub rejects: PathBuf,
+    /// The first few rejects, `(file, line, reason)`, to show the user at once.
+    pub first_rejects: Vec<(String, u64, String)>,
+}
+
+/// Why an import failed; the warehouse then stays exactly as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A source file is missing, unreadable or lacks a required column.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The warehouse cannot be locked, read or published.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A table or the rejects cannot be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// Writes rejected rows as CSV: `file,line,reason,record`.
+struct Rejects {
+    path: PathBuf,
+    csv: csv::Writer<std::fs::File>,
+    first: Vec<(String, u64, String)>,
+}
+
+/// How many rejects an import report quotes.
+const QUOTED_REJECTS: usize = 10;
+
+impl Rejects {
+    fn create(path: PathBuf) -> Result<Rejects, WriteError> {
+        let wrap = |e: csv::Error| WriteError { path: path.clone(), message: e.to_string() };
+        let mut csv = csv::Writer::from_path(&path).map_err(wrap)?;
+        csv.write_record(["file", "line", "reason", "record"]).map_err(wrap)?;
+        Ok(Rejects { path, csv, first: Vec::new() })
+    }
+
+    fn add(&mut self, file: SourceFile, line: u64, reason: &str, raw: &str) -> Result<(), WriteError> {
+        if self.first.len() < QUOTED_REJECTS {
+            self.first.push((file.file_name().to_string(), line, reason.to_string()));
+        }
+        self.csv
+            .write_record([file.file_name(), &line.to_string(), reason, raw])
+            .map_err(|e| WriteError { path: self.path.clone(), message: e.to_string() })
+    }
+
+    fn close(mut self) -> Result<(), WriteError> {
+        self.csv.flush().map_err(|e| WriteError { path: self.path.clone(), message: e.to_string() })
+    }
+}
+
+/// Reads every row of one file, handing each well-shaped row to `load`; a row `load` refuses
+/// (with the reason) or that is mis-shaped goes to the rejects.
+fn read_rows(
+    dir: &Path,
+    file: SourceFile,
+    rejects: &mut Rejects,
+    progress: Option<&dyn Progress>,
+    mut load: impl FnMut(&Row) -> Result<(), String>,
+) -> Result<FileCounts, ImportError> {
+    let mut reader = TableReader::open(dir, file)?;
+    if let Some(p) = progress {
+        p.start_file(file.file_name(), reader.size());
+    }
+    let mut counts = FileCounts::default();
+    loop {
+        if counts.read % 8192 == 0
+            && let Some(p) = progress
+        {
+            p.advance(reader.position());
+        }
+        let Some(row) = reader.next_row()? else { break };
+        counts.read += 1;
+        let outcome = match row {
+            Err(shape) => Err((shape.line, shape.reason, shape.raw)),
+            Ok(row) => load(&row).map_err(|reason| (row.line, reason, row.raw())),
+        };
+        match outcome {
+            Ok(()) => counts.loaded += 1,
+            Err((line, reason, raw)) => {
+                counts.rejected += 1;
+                rejects.add(file, line, &reason, &raw)?;
+            }
+        }
+    }
+    if let Some(p) = progress {
+        p.advance(reader.size());
+    }
+    Ok(counts)
+}
+
+/// Imports the export in `source` into the warehouse `store`, replacing its current version.
+///
+/// # Errors
+/// A source file is missing or lacks a required column, another import holds the warehouse, or
+/// writing fails. The published version is then unchanged.
+pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
+    // check every header before doing any work, so a broken export fails fast
+    for file in SourceFile::ALL {
+        TableReader::open(source, file)?;
+    }
+    let lock = store.lock()?;
+    let staging = lock.stage()?;
+    let dir = staging.dir().to_path_buf();
+    let progress = opts.progress.as_deref();
+    let mut rejects = Rejects::create(dir.join(REJECTS))?;
+    let mut files = BTreeMap::new();
+
+    let mut customers: Dimension<CustomerRec> = Dimension::default();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let counts = read_rows(source, SourceFile::Customers, &mut rejects, progress, |row| {
+        let c = CustomerRec::parse(row)?;
+        if let Some(line) = first_line.get(&c.customer_id) {
+            return Err(format!("column customer_id: duplicate '{}' (first at line {line})", c.customer_id));
+        }
+        first_line.insert(c.customer_id.clone(), row.line);
+        customers.insert(c.customer_id.clone(), c, true);
+        Ok(())
+    })?;
+    files.insert(SourceFile::Customers.file_name().to_string(), counts);
+
+    let mut products: Dimension<ProductRec> = Dimension::default();
+    first_line.clear();
+    let counts = read_rows(source, SourceFile::Products, &mut rejects, progress, |row| {
+        let p = ProductRec::parse(row)?;
+        if let Some(line) = first_line.get(&p.product_id) {
+            return Err(format!("column product_id: duplicate '{}' (first at line {line})", p.product_id));
+        }
+        first_line.insert(p.product_id.clone(), row.line);
+        products.insert(p.product_id.clone(), p, true);
+        Ok(())
+    })?;
+    files.insert(SourceFile::Products.file_name().to_string(), counts);
+    drop(first_line);
+
+    let mut orders: HashMap<String, OrderInfo> = HashMap::new();
+    let mut order_lines: HashMap<String, u64> = HashMap::new();
+    let (mut first_day, mut last_day): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+    let counts = read_rows(source, SourceFile::Orders, &mut rejects, progress, |row| {
+        let o = OrderRec::parse(row, opts.timezone)?;
+        if let Some(line) = order_lines.get(&o.order_id) {
+            return Err(format!("column order_id: duplicate '{}' (first at line {line})", o.order_id));
+        }
+        order_lines.insert(o.order_id.clone(), row.line);
+        let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
+        let day = o.order_ts.date();
+        first_day = Some(first_day.map_or(day, |d| d.min(day)));
+        last_day = Some(last_day.map_or(day, |d| d.max(day)));
+        let info = OrderInfo {
+            order_key: orders.len() as i32 + 1,
+            customer_key,
+            order_ts: o.order_ts,
+            date_key: tables::date_key(day),
+            status: o.status.as_str(),
+            line_count: 0,
+            revenue: crate::model::Money::ZERO,
+        };
+        orders.insert(o.order_id, info);
+        Ok(())
+    })?;
+    files.insert(SourceFile::Orders.file_name().to_string(), counts);
+    drop(order_lines);
+
+    const UNSORTED_LINES: &str = "fact_order_line.unsorted.parquet";
+    let mut lines_out = TableWriter::create(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE)?;
+    let mut batch = LineBatch::default();
+    let mut seen: HashSet<(i32, i32)> = HashSet::new();
+    let mut write_error: Option<WriteError> = None;
+    let counts = read_rows(source, SourceFile::OrderItems, &mut rejects, progress, |row| {
+        let item = ItemRec::parse(row)?;
+        let order = orders.get_mut(&item.order_id).ok_or_else(|| {
+            format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id)
+        })?;
+        if !seen.insert((order.order_key, item.line_no)) {
+            return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
+        }
+        let revenue = order
+            .revenue
+            .checked_add(item.line_revenue)
+            .ok_or_else(|| format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id))?;
+        order.revenue = revenue;
+        order.line_count += 1;
+        let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
+        batch.push(&item, order, product_key);
+        if batch.len() >= BATCH_ROWS
+            && let Err(e) = lines_out.write(&batch.take())
+        {
+            write_error.get_or_insert(e);
+        }
+        Ok(())
+    })?;
+    if let Some(e) = write_error.take() {
+        return Err(e.into());
+    }
+    if !batch.is_empty() {
+        lines_out.write(&batch.take())?;
+    }
+    lines_out.close()?;
+    files.insert(SourceFile::OrderItems.file_name().to_string(), counts);
+    drop(seen);
+
+    const UNSORTED_PAYMENTS: &str = "fact_payment.unsorted.parquet";
+    let mut payments_out = TableWriter::create(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT)?;
+    let mut methods: Dimension<()> = Dimension::default();
+    let mut pay_batch = PaymentBatch::default();
+    let mut seen: HashSet<(i32, i32)> = HashSet::new();
+    let counts = read_rows(source, SourceFile::Payments, &mut rejects, progress, |row| {
+        let p = PaymentRec::parse(row)?;
+        let order = orders.get(&p.order_id).ok_or_else(|| {
+            format!("column order_id: '{}' is not a loaded order of orders.csv", p.order_id)
+        })?;
+        if !seen.insert((order.order_key, p.payment_seq)) {
+            return Err(format!("column payment_seq: duplicate payment {} of order '{}'", p.payment_seq, p.order_id));
+        }
+        let method_key = methods.key_or_insert(&p.method, || ());
+        pay_batch.push(&p, order, method_key);
+        if pay_batch.len() >= BATCH_ROWS
+            && let Err(e) = payments_out.write(&pay_batch.take())
+        {
+            write_error.get_or_insert(e);
+        }
+        Ok(())
+    })?;
+    if let Some(e) = write_error.take() {
+        return Err(e.into());
+    }
+    if !pay_batch.is_empty() {
+        payments_out.write(&pay_batch.take())?;
+    }
+    payments_out.close()?;
+    files.insert(SourceFile::Payments.file_name().to_string(), counts);
+    let first_rejects = std::mem::take(&mut rejects.first);
+    rejects.close()?;
+
+    if let Some(p) = progress {
+        p.phase("writing the warehouse");
+    }
+    writer::write_table(&dir, &schema::DIM_CUSTOMER, &customers.to_batch())?;
+    writer::write_table(&dir, &schema::DIM_PRODUCT, &products.to_batch())?;
+    writer::write_table(&dir, &schema::DIM_PAYMENT_METHOD, &methods.to_batch())?;
+    let (first, last) = match (first_day, last_day) {
+        (Some(f), Some(l)) => (f, l),
+        // no order at all: an empty date dimension
+        _ => (NaiveDate::from_ymd_opt(2000, 1, 2).expect("valid"), NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")),
+    };
+    writer::write_table(&dir, &schema::DIM_DATE, &tables::dim_date_batch(first, last))?;
+    writer::write_table(&dir, &schema::FACT_ORDER, &tables::fact_order_batch(&orders))?;
+    drop(orders);
+    writer::sort_into_table(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE).await?;
+    writer::sort_into_table(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT).await?;
+
+    let manifest = Manifest {
+        version: staging.version_name(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        source: source.display().to_string(),
+        timezone: opts.timezone.to_string(),
+        files: files.clone(),
+    };
+    staging.publish(&manifest)?;
+    drop(lock);
+    Ok(ImportReport { version: manifest.version, files, rejects: store.root().join(REJECTS), first_rejects })
+}

@@ -1,0 +1,408 @@
+//! In-memory builders for the warehouse's rows: dimensions with their surrogate keys, and the
+//! fact batches the importer streams to Parquet.
+
+use crate::model::Money;
+use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
+use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec, UNCATEGORIZED};
+use crate::warehouse::schema::{self, Table};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int32Builder, StringBuilder,
+    TimestampMillisecondBuilder,
+};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// `YYYYMMDD` as an integer: the date dimension's key.
+pub fn date_key(d: NaiveDate) -> i32 {
+    d.year() * 10_000 + d.month() as i32 * 100 + d.day() as i32
+}
+
+/// Days since 1970-01-01, Arrow's `Date32`.
+pub fn date32(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+fn money_builder() -> Decimal128Builder {
+    Decimal128Builder::new().with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE as i8).expect("valid decimal type")
+}
+
+fn batch(table: &Table, columns: Vec<ArrayRef>) -> RecordBatch {
+    RecordBatch::try_new(table.schema(), columns).expect("builders follow the table's schema")
+}
+
+/// A dimension keyed by the shop's id: assigns surrogate keys 1, 2, 3… in first-seen order.
+pub struct Dimension<R> {
+    keys: HashMap<String, i32>,
+    rows: Vec<(R, bool)>,
+}
+
+impl<R> Default for Dimension<R> {
+    fn default() -> Self {
+        Dimension { keys: HashMap::new(), rows: Vec::new() }
+    }
+}
+
+impl<R> Dimension<R> {
+    /// The key of `id`, if known.
+    pub fn key(&self, id: &str) -> Option<i32> {
+        self.keys.get(id).copied()
+    }
+
+    /// Adds a row; `listed` says whether the export's own file had it.
+    pub fn insert(&mut self, id: String, row: R, listed: bool) -> i32 {
+        let key = self.rows.len() as i32 + 1;
+        self.keys.insert(id, key);
+        self.rows.push((row, listed));
+        key
+    }
+
+    /// The key of `id`, adding it with `make()` (unlisted) if unknown.
+    pub fn key_or_insert(&mut self, id: &str, make: impl FnOnce() -> R) -> i32 {
+        match self.key(id) {
+            Some(k) => k,
+            None => self.insert(id.to_string(), make(), false),
+        }
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// A customer known only by its id.
+pub fn bare_customer(id: &str) -> CustomerRec {
+    CustomerRec { customer_id: id.to_string(), customer_name: None, city: None, region: None, country: None, signup_date: None }
+}
+
+/// A product known only by its id.
+pub fn bare_product(id: &str) -> ProductRec {
+    ProductRec { product_id: id.to_string(), product_name: None, category: UNCATEGORIZED.into(), unit_cost: None, list_price: None }
+}
+
+impl Dimension<CustomerRec> {
+    /// The `dim_customer` batch.
+    pub fn to_batch(&self) -> RecordBatch {
+        let (mut key, mut id, mut name, mut city, mut region, mut country, mut signup, mut listed) = (
+            Int32Builder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            Date32Builder::new(),
+            BooleanBuilder::new(),
+        );
+        for (i, (c, l)) in self.rows.iter().enumerate() {
+            key.append_value(i as i32 + 1);
+            id.append_value(&c.customer_id);
+            name.append_option(c.customer_name.as_deref());
+            city.append_option(c.city.as_deref());
+            region.append_option(c.region.as_deref());
+            country.append_option(c.country.as_deref());
+            signup.append_option(c.signup_date.map(date32));
+            listed.append_value(*l);
+        }
+        batch(
+            &schema::DIM_CUSTOMER,
+            vec![
+                Arc::new(key.finish()),
+                Arc::new(id.finish()),
+                Arc::new(name.finish()),
+                Arc::new(city.finish()),
+                Arc::new(region.finish()),
+                Arc::new(country.finish()),
+                Arc::new(signup.finish()),
+                Arc::new(listed.finish()),
+            ],
+        )
+    }
+}
+
+impl Dimension<ProductRec> {
+    /// The `dim_product` batch.
+    pub fn to_batch(&self) -> RecordBatch {
+        let (mut key, mut id, mut name, mut category, mut cost, mut price, mut listed) = (
+            Int32Builder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            money_builder(),
+            money_builder(),
+            BooleanBuilder::new(),
+        );
+        for (i, (p, l)) in self.rows.iter().enumerate() {
+            key.append_value(i as i32 + 1);
+            id.append_value(&p.product_id);
+            name.append_option(p.product_name.as_deref());
+            category.append_value(&p.category);
+            cost.append_option(p.unit_cost.map(Money::units));
+            price.append_option(p.list_price.map(Money::units));
+            listed.append_value(*l);
+        }
+        batch(
+            &schema::DIM_PRODUCT,
+            vec![
+                Arc::new(key.finish()),
+                Arc::new(id.finish()),
+                Arc::new(name.finish()),
+                Arc::new(category.finish()),
+                Arc::new(cost.finish()),
+                Arc::new(price.finish()),
+                Arc::new(listed.finish()),
+            ],
+        )
+    }
+}
+
+impl Dimension<()> {
+    /// The `dim_payment_method` batch.
+    pub fn to_batch(&self) -> RecordBatch {
+        let mut key = Int32Builder::new();
+        let mut method = StringBuilder::new();
+        let mut by_key: Vec<(&String, &i32)> = self.keys.iter().collect();
+        by_key.sort_by_key(|(_, k)| **k);
+        for (m, k) in by_key {
+            key.append_value(*k);
+            method.append_value(m);
+        }
+        batch(&schema::DIM_PAYMENT_METHOD, vec![Arc::new(key.finish()), Arc::new(method.finish())])
+    }
+}
+
+/// The `dim_date` batch: every day from `first` to `last`.
+pub fn dim_date_batch(first: NaiveDate, last: NaiveDate) -> RecordBatch {
+    const DAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let (mut key, mut date, mut year, mut quarter, mut moy, mut ym, mut start, mut dow, mut dname, mut weekend) = (
+        Int32Builder::new(),
+        Date32Builder::new(),
+        Int32Builder::new(),
+        Int32Builder::new(),
+        Int32Builder::new(),
+        StringBuilder::new(),
+        Date32Builder::new(),
+        Int32Builder::new(),
+        StringBuilder::new(),
+        BooleanBuilder::new(),
+    );
+    for d in first.iter_days().take_while(|d| *d <= last) {
+        let wd = d.weekday().number_from_monday();
+        key.append_value(date_key(d));
+        date.append_value(date32(d));
+        year.append_value(d.year());
+        quarter.append_value((d.month() as i32 - 1) / 3 + 1);
+        moy.append_value(d.month() as i32);
+        ym.append_value(format!("{:04}-{:02}", d.year(), d.month()));
+        start.append_value(date32(d.with_day(1).expect("day 1 exists")));
+        dow.append_value(wd as i32);
+        dname.append_value(DAY_NAMES[wd as usize - 1]);
+        weekend.append_value(wd >= 6);
+    }
+    batch(
+        &schema::DIM_DATE,
+        vec![
+            Arc::new(key.finish()),
+            Arc::new(date.finish()),
+            Arc::new(year.finish()),
+            Arc::new(quarter.finish()),
+            Arc::new(moy.finish()),
+            Arc::new(ym.finish()),
+            Arc::new(start.finish()),
+            Arc::new(dow.finish()),
+            Arc::new(dname.finish()),
+            Arc::new(weekend.finish()),
+        ],
+    )
+}
+
+/// What the importer keeps of each loaded order while it reads the lines and payments.
+#[derive(Clone, Debug)]
+pub struct OrderInfo {
+    /// Surrogate key.
+    pub order_key: i32,
+    /// The customer's key.
+    pub customer_key: i32,
+    /// Shop-local order time.
+    pub order_ts: NaiveDateTime,
+    /// Order day key.
+    pub date_key: i32,
+    /// Canonical status text.
+    pub status: &'static str,
+    /// Lines loaded so far.
+    pub line_count: i32,
+    /// Their revenue so far.
+    pub revenue: Money,
+}
+
+/// The `fact_order` batch, rows sorted by day then key.
+pub fn fact_order_batch(orders: &HashMap<String, OrderInfo>) -> RecordBatch {
+    let mut rows: Vec<(&String, &OrderInfo)> = orders.iter().collect();
+    rows.sort_by_key(|(_, o)| (o.date_key, o.order_key));
+    let (mut date, mut key, mut cust, mut id, mut ts, mut status, mut lines, mut revenue) = (
+        Int32Builder::new(),
+        Int32Builder::new(),
+        Int32Builder::new(),
+        StringBuilder::new(),
+        TimestampMillisecondBuilder::new(),
+        StringBuilder::new(),
+        Int32Builder::new(),
+        money_builder(),
+    );
+    for (order_id, o) in rows {
+        date.append_value(o.date_key);
+        key.append_value(o.order_key);
+        cust.append_value(o.customer_key);
+        id.append_value(order_id);
+        ts.append_value(o.order_ts.and_utc().timestamp_millis());
+        status.append_value(o.status);
+        lines.append_value(o.line_count);
+        revenue.append_value(o.revenue.units());
+    }
+    batch(
+        &schema::FACT_ORDER,
+        vec![
+            Arc::new(date.finish()),
+            Arc::new(key.finish()),
+            Arc::new(cust.finish()),
+            Arc::new(id.finish()),
+            Arc::new(ts.finish()),
+            Arc::new(status.finish()),
+            Arc::new(lines.finish()),
+            Arc::new(revenue.finish()),
+        ],
+    )
+}
+
+/// Order lines accumulated for the next batch of `fact_order_line`.
+#[derive(Default)]
+pub struct LineBatch {
+    date: Int32Builder,
+    order: Int32Builder,
+    line_no: Int32Builder,
+    customer: Int32Builder,
+    product: Int32Builder,
+    order_id: StringBuilder,
+    status: StringBuilder,
+    quantity: Int32Builder,
+    unit_price: Option<Decimal128Builder>,
+    discount: Option<Decimal128Builder>,
+    revenue: Option<Decimal128Builder>,
+    rows: usize,
+}
+
+impl LineBatch {
+    /// Adds one loaded line of `order`.
+    pub fn push(&mut self, item: &ItemRec, order: &OrderInfo, product_key: i32) {
+        self.date.append_value(order.date_key);
+        self.order.append_value(order.order_key);
+        self.line_no.append_value(item.line_no);
+        self.customer.append_value(order.customer_key);
+        self.product.append_value(product_key);
+        self.order_id.append_value(&item.order_id);
+        self.status.append_value(order.status);
+        self.quantity.append_value(item.quantity);
+        self.unit_price.get_or_insert_with(money_builder).append_value(item.unit_price.units());
+        self.discount.get_or_insert_with(money_builder).append_value(item.discount.units());
+        self.revenue.get_or_insert_with(money_builder).append_value(item.line_revenue.units());
+        self.rows += 1;
+    }
+
+    /// Rows waiting.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no rows wait.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The waiting rows as a batch; the builder starts over.
+    pub fn take(&mut self) -> RecordBatch {
+        self.rows = 0;
+        let money = |b: &mut Option<Decimal128Builder>| -> ArrayRef {
+            Arc::new(b.get_or_insert_with(money_builder).finish())
+        };
+        let (unit_price, discount, revenue) = (money(&mut self.unit_price), money(&mut self.discount), money(&mut self.revenue));
+        batch(
+            &schema::FACT_ORDER_LINE,
+            vec![
+                Arc::new(self.date.finish()),
+                Arc::new(self.order.finish()),
+                Arc::new(self.line_no.finish()),
+                Arc::new(self.customer.finish()),
+                Arc::new(self.product.finish()),
+                Arc::new(self.order_id.finish()),
+                Arc::new(self.status.finish()),
+                Arc::new(self.quantity.finish()),
+                unit_price,
+                discount,
+                revenue,
+            ],
+        )
+    }
+}
+
+/// Payments accumulated for the next batch of `fact_payment`.
+#[derive(Default)]
+pub struct PaymentBatch {
+    date: Int32Builder,
+    order: Int32Builder,
+    seq: Int32Builder,
+    customer: Int32Builder,
+    method: Int32Builder,
+    order_id: StringBuilder,
+    installments: Int32Builder,
+    amount: Option<Decimal128Builder>,
+    rows: usize,
+}
+
+impl PaymentBatch {
+    /// Adds one loaded payment of `order`.
+    pub fn push(&mut self, p: &PaymentRec, order: &OrderInfo, method_key: i32) {
+        self.date.append_value(order.date_key);
+        self.order.append_value(order.order_key);
+        self.seq.append_value(p.payment_seq);
+        self.customer.append_value(order.customer_key);
+        self.method.append_value(method_key);
+        self.order_id.append_value(&p.order_id);
+        self.installments.append_value(p.installments);
+        self.amount.get_or_insert_with(money_builder).append_value(p.amount.units());
+        self.rows += 1;
+    }
+
+    /// Rows waiting.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no rows wait.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The waiting rows as a batch; the builder starts over.
+    pub fn take(&mut self) -> RecordBatch {
+        self.rows = 0;
+        batch(
+            &schema::FACT_PAYMENT,
+            vec![
+                Arc::new(self.date.finish()),
+                Arc::new(self.order.finish()),
+                Arc::new(self.seq.finish()),
+                Arc::new(self.customer.finish()),
+                Arc::new(self.method.finish()),
+                Arc::new(self.order_id.finish()),
+                Arc::new(self.installments.finish()),
+                Arc::new(self.amount.get_or_insert_with(money_builder).finish()),
+            ],
+        )
+    }
+}

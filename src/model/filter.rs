@@ -1,0 +1,144 @@
+//! `Filter`: the validated restriction a KPI request applies to the revenue lines (kpis.md).
+
+use super::time::parse_date;
+use chrono::NaiveDate;
+
+/// The default length of the top-products and top-customers lists.
+pub const DEFAULT_TOP: usize = 10;
+/// The longest list a request may ask for; keeps every request's work bounded.
+pub const MAX_TOP: usize = 1000;
+
+/// A validated KPI filter: `from <= to`, non-empty texts, `1 <= top <= MAX_TOP`.
+///
+/// Built only through [`Filter::parse`] or [`Filter::default`], so a `Filter` in hand is valid.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Filter {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    category: Option<String>,
+    country: Option<String>,
+    method: Option<String>,
+    top: usize,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter { from: None, to: None, category: None, country: None, method: None, top: DEFAULT_TOP }
+    }
+}
+
+/// A filter parameter that is not acceptable, with the parameter's name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("parameter '{param}': {message}")]
+pub struct FilterError {
+    /// The parameter's name (`from`, `to`, `category`, `country`, `method`, `top`).
+    pub param: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The raw, unvalidated filter parameters, as a user typed them.
+#[derive(Clone, Debug, Default)]
+pub struct FilterParams<'a> {
+    /// First day, `YYYY-MM-DD`.
+    pub from: Option<&'a str>,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: Option<&'a str>,
+    /// A product category.
+    pub category: Option<&'a str>,
+    /// A customer country.
+    pub country: Option<&'a str>,
+    /// A payment method.
+    pub method: Option<&'a str>,
+    /// How many top products and customers.
+    pub top: Option<&'a str>,
+}
+
+impl Filter {
+    /// Validates raw parameters into a filter; the error names the offending parameter.
+    pub fn parse(p: FilterParams<'_>) -> Result<Filter, FilterError> {
+        let err = |param, message: String| FilterError { param, message };
+        let date = |param, v: Option<&str>| v.map(|s| parse_date(s).map_err(|m| err(param, m))).transpose();
+        let text = |param, v: Option<&str>| -> Result<Option<String>, FilterError> {
+            match v.map(str::trim) {
+                None => Ok(None),
+                Some("") => Err(err(param, "must not be empty".into())),
+                Some(s) if s.len() > 200 => Err(err(param, "is longer than 200 characters".into())),
+                Some(s) => Ok(Some(s.to_string())),
+            }
+        };
+        let from = date("from", p.from)?;
+        let to = date("to", p.to)?;
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(err("from", format!("{f} is after to ({t})")));
+        }
+        let top = match p.top.map(str::trim) {
+            None => DEFAULT_TOP,
+            Some(s) => match s.parse::<usize>() {
+                Ok(n) if (1..=MAX_TOP).contains(&n) => n,
+                _ => return Err(err("top", format!("'{s}' is not a whole number from 1 to {MAX_TOP}"))),
+            },
+        };
+        Ok(Filter {
+            from,
+            to,
+            category: text("category", p.category)?,
+            country: text("country", p.country)?,
+            // methods are compared lower-cased and trimmed, as in the source format
+            method: text("method", p.method)?.map(|m| m.to_lowercase()),
+            top,
+        })
+    }
+
+    /// First day kept, if bounded.
+    pub fn from(&self) -> Option<NaiveDate> {
+        self.from
+    }
+    /// Last day kept, if bounded.
+    pub fn to(&self) -> Option<NaiveDate> {
+        self.to
+    }
+    /// The category kept, if any.
+    pub fn category(&self) -> Option<&str> {
+        self.category.as_deref()
+    }
+    /// The country kept, if any.
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
+    }
+    /// The payment method kept (lower-case), if any.
+    pub fn method(&self) -> Option<&str> {
+        self.method.as_deref()
+    }
+    /// Length of the top lists.
+    pub fn top(&self) -> usize {
+        self.top
+    }
+
+    /// The same filter over another date range (used for period comparisons).
+    pub fn with_range(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Filter {
+        Filter { from, to, ..self.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_each_parameter_by_name() {
+        let bad = |p: FilterParams| Filter::parse(p).unwrap_err().param;
+        assert_eq!(bad(FilterParams { from: Some("2024-02-30"), ..Default::default() }), "from");
+        assert_eq!(bad(FilterParams { to: Some("tomorrow"), ..Default::default() }), "to");
+        assert_eq!(bad(FilterParams { from: Some("2024-03-01"), to: Some("2024-02-01"), ..Default::default() }), "from");
+        assert_eq!(bad(FilterParams { top: Some("-1"), ..Default::default() }), "top");
+        assert_eq!(bad(FilterParams { top: Some("0"), ..Default::default() }), "top");
+        assert_eq!(bad(FilterParams { top: Some("1001"), ..Default::default() }), "top");
+        assert_eq!(bad(FilterParams { category: Some("  "), ..Default::default() }), "category");
+        let f = Filter::parse(FilterParams { method: Some(" PayPal "), top: Some("5"), ..Default::default() }).unwrap();
+        assert_eq!((f.method(), f.top()), (Some("paypal"), 5));
+        assert_eq!(Filter::parse(FilterParams::default()).unwrap(), Filter::default());
+    }
+}

@@ -1,0 +1,12 @@
+//! Domain types shared by every stage: exact money, months and time zones, order statuses and
+//! the validated KPI filter.
+
+pub mod filter;
+pub mod money;
+pub mod status;
+pub mod time;
+
+pub use filter::Filter;
+pub use money::Money;
+pub use status::Status;
+pub use time::{Month, ShopTz};

@@ -1,0 +1,12 @@
+//! The warehouse: a star schema stored as Parquet in a versioned folder, replaced atomically.
+//! `schema` defines the tables, `writer` writes them, `store` publishes versions, `session`
+//! opens one for queries, `query` runs read-only SQL on it.
+
+pub mod query;
+pub mod schema;
+pub mod session;
+pub mod store;
+pub mod writer;
+
+pub use session::{OpenError, Warehouse};
+pub use store::Store;

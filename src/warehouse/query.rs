@@ -1,0 +1,44 @@
+//! Read-only SQL on a warehouse: the `shoplens sql` command and any future SQL endpoint. DDL, DML
+//! and other statements are refused; a query has a time limit and the warehouse's memory limit.
+
+use super::Warehouse;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
+use std::time::Duration;
+
+/// Why a query gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// Not a read-only query, or not valid SQL.
+    #[error("{0}")]
+    Refused(String),
+    /// The engine failed while running it.
+    #[error("query failed: {0}")]
+    Failed(DataFusionError),
+    /// It ran longer than allowed.
+    #[error("query stopped after {0:?}: it ran longer than allowed")]
+    Timeout(Duration),
+}
+
+/// Runs one read-only SQL statement on the warehouse's tables and its `order_lines` view.
+///
+/// # Errors
+/// The statement is not a read-only query, is not valid, fails, or runs past `limit`.
+pub async fn read_only(wh: &Warehouse, sql: &str, limit: Duration) -> Result<Vec<RecordBatch>, QueryError> {
+    let ctx = wh.session().await.map_err(QueryError::Failed)?;
+    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let run = async {
+        let df = ctx.sql_with_options(sql, options).await.map_err(|e| match e {
+            DataFusionError::Plan(m) if m.contains("not supported") || m.contains("not allowed") => {
+                QueryError::Refused(format!("only read-only queries (SELECT, WITH, EXPLAIN) are allowed: {m}"))
+            }
+            DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
+                QueryError::Refused(e.to_string())
+            }
+            other => QueryError::Failed(other),
+        })?;
+        df.collect().await.map_err(QueryError::Failed)
+    };
+    tokio::time::timeout(limit, run).await.map_err(|_| QueryError::Timeout(limit))?
+}

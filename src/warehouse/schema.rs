@@ -1,0 +1,261 @@
+//! The star schema: every warehouse table's Arrow schema, with a comment per column, and the SQL
+//! DDL printed by `shoplens schema`. This file is the one definition of the warehouse's shape.
+
+use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::sync::Arc;
+
+/// A warehouse table: its name, grain, columns and the columns its rows are sorted by.
+pub struct Table {
+    /// The table's name, also its Parquet file's stem.
+    pub name: &'static str,
+    /// What one row is.
+    pub grain: &'static str,
+    /// `(column, type, nullable, comment)`.
+    pub columns: &'static [(&'static str, Ty, bool, &'static str)],
+    /// The sort order of the rows in the file (empty: key order).
+    pub sorted_by: &'static [&'static str],
+    /// `(column, referenced table)` foreign keys, for the DDL and the diagram.
+    pub references: &'static [(&'static str, &'static str)],
+}
+
+/// The column types the warehouse uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// 32-bit integer (surrogate keys, counts, date keys `YYYYMMDD`).
+    Int,
+    /// Text.
+    Text,
+    /// Calendar day.
+    Date,
+    /// Shop-local timestamp, milliseconds.
+    Timestamp,
+    /// Exact money, `DECIMAL(18,4)`.
+    Money,
+    /// Boolean.
+    Bool,
+}
+
+impl Ty {
+    fn arrow(self) -> DataType {
+        match self {
+            Ty::Int => DataType::Int32,
+            Ty::Text => DataType::Utf8,
+            Ty::Date => DataType::Date32,
+            Ty::Timestamp => DataType::Timestamp(TimeUnit::Millisecond, None),
+            Ty::Money => DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE as i8),
+            Ty::Bool => DataType::Boolean,
+        }
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Ty::Int => "INTEGER",
+            Ty::Text => "VARCHAR",
+            Ty::Date => "DATE",
+            Ty::Timestamp => "TIMESTAMP",
+            Ty::Money => "DECIMAL(18,4)",
+            Ty::Bool => "BOOLEAN",
+        }
+    }
+}
+
+/// Calendar days from the first to the last order day.
+pub const DIM_DATE: Table = Table {
+    name: "dim_date",
+    grain: "one calendar day, every day from the first to the last order day",
+    columns: &[
+        ("date_key", Ty::Int, false, "YYYYMMDD as an integer"),
+        ("date", Ty::Date, false, "the day"),
+        ("year", Ty::Int, false, "calendar year"),
+        ("quarter", Ty::Int, false, "1 to 4"),
+        ("month_of_year", Ty::Int, false, "1 to 12"),
+        ("year_month", Ty::Text, false, "YYYY-MM"),
+        ("month_start", Ty::Date, false, "first day of the month"),
+        ("day_of_week", Ty::Int, false, "ISO: 1 = Monday ... 7 = Sunday"),
+        ("day_name", Ty::Text, false, "Monday ... Sunday"),
+        ("is_weekend", Ty::Bool, false, "Saturday or Sunday"),
+    ],
+    sorted_by: &["date_key"],
+    references: &[],
+};
+
+/// Customers, including those known only from an order.
+pub const DIM_CUSTOMER: Table = Table {
+    name: "dim_customer",
+    grain: "one customer_id",
+    columns: &[
+        ("customer_key", Ty::Int, false, "surrogate key"),
+        ("customer_id", Ty::Text, false, "the shop's id"),
+        ("customer_name", Ty::Text, true, ""),
+        ("city", Ty::Text, true, ""),
+        ("region", Ty::Text, true, ""),
+        ("country", Ty::Text, true, ""),
+        ("signup_date", Ty::Date, true, ""),
+        ("listed", Ty::Bool, false, "false when only an order names it (a guest)"),
+    ],
+    sorted_by: &["customer_key"],
+    references: &[],
+};
+
+/// Products, including those known only from an order line.
+pub const DIM_PRODUCT: Table = Table {
+    name: "dim_product",
+    grain: "one product_id",
+    columns: &[
+        ("product_key", Ty::Int, false, "surrogate key"),
+        ("product_id", Ty::Text, false, "the shop's id"),
+        ("product_name", Ty::Text, true, ""),
+        ("category", Ty::Text, false, "'Uncategorized' when the export has none"),
+        ("unit_cost", Ty::Money, true, ""),
+        ("list_price", Ty::Money, true, ""),
+        ("listed", Ty::Bool, false, "false when only an order line names it (a retired product)"),
+    ],
+    sorted_by: &["product_key"],
+    references: &[],
+};
+
+/// Payment methods, lower-cased.
+pub const DIM_PAYMENT_METHOD: Table = Table {
+    name: "dim_payment_method",
+    grain: "one payment method",
+    columns: &[("method_key", Ty::Int, false, "surrogate key"), ("method", Ty::Text, false, "lower-cased, trimmed")],
+    sorted_by: &["method_key"],
+    references: &[],
+};
+
+/// Orders: the per-order aggregate the facts share.
+pub const FACT_ORDER: Table = Table {
+    name: "fact_order",
+    grain: "one order",
+    columns: &[
+        ("date_key", Ty::Int, false, "order day in the shop's time zone"),
+        ("order_key", Ty::Int, false, "surrogate key"),
+        ("customer_key", Ty::Int, false, ""),
+        ("order_id", Ty::Text, false, "the shop's id"),
+        ("order_ts", Ty::Timestamp, false, "shop-local time"),
+        ("status", Ty::Text, false, "pending, processing, shipped, delivered, cancelled, returned"),
+        ("line_count", Ty::Int, false, "loaded order lines"),
+        ("order_revenue", Ty::Money, false, "sum of its line revenue"),
+    ],
+    sorted_by: &["date_key", "order_key"],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer")],
+};
+
+/// Order lines: the main fact.
+pub const FACT_ORDER_LINE: Table = Table {
+    name: "fact_order_line",
+    grain: "one order line",
+    columns: &[
+        ("date_key", Ty::Int, false, "order day in the shop's time zone"),
+        ("order_key", Ty::Int, false, ""),
+        ("line_no", Ty::Int, false, ""),
+        ("customer_key", Ty::Int, false, ""),
+        ("product_key", Ty::Int, false, ""),
+        ("order_id", Ty::Text, false, "the shop's id"),
+        ("status", Ty::Text, false, "the order's status"),
+        ("quantity", Ty::Int, false, ">= 1"),
+        ("unit_price", Ty::Money, false, ""),
+        ("discount", Ty::Money, false, ""),
+        ("line_revenue", Ty::Money, false, "quantity * unit_price - discount"),
+    ],
+    sorted_by: &["date_key", "order_key", "line_no"],
+    references: &[
+        ("date_key", "dim_date"),
+        ("order_key", "fact_order"),
+        ("customer_key", "dim_customer"),
+        ("product_key", "dim_product"),
+    ],
+};
+
+/// Payments.
+pub const FACT_PAYMENT: Table = Table {
+    name: "fact_payment",
+    grain: "one payment",
+    columns: &[
+        ("date_key", Ty::Int, false, "the order's day"),
+        ("order_key", Ty::Int, false, ""),
+        ("payment_seq", Ty::Int, false, ""),
+        ("customer_key", Ty::Int, false, ""),
+        ("method_key", Ty::Int, false, ""),
+        ("order_id", Ty::Text, false, "the shop's id"),
+        ("installments", Ty::Int, false, ">= 1"),
+        ("amount", Ty::Money, false, ""),
+    ],
+    sorted_by: &["date_key", "order_key", "payment_seq"],
+    references: &[
+        ("date_key", "dim_date"),
+        ("order_key", "fact_order"),
+        ("customer_key", "dim_customer"),
+        ("method_key", "dim_payment_method"),
+    ],
+};
+
+/// Every table of the warehouse, dimensions first.
+pub const TABLES: [&Table; 7] =
+    [&DIM_DATE, &DIM_CUSTOMER, &DIM_PRODUCT, &DIM_PAYMENT_METHOD, &FACT_ORDER, &FACT_ORDER_LINE, &FACT_PAYMENT];
+
+impl Table {
+    /// The table's Arrow schema.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns.iter().map(|(n, t, null, _)| Field::new(*n, t.arrow(), *null)).collect::<Vec<_>>(),
+        ))
+    }
+
+    /// The Parquet file name inside a warehouse version.
+    pub fn file_name(&self) -> String {
+        format!("{}.parquet", self.name)
+    }
+
+    /// `CREATE TABLE` for this table, with comments.
+    pub fn ddl(&self) -> String {
+        let mut out = format!("-- {}: {}\nCREATE TABLE {} (\n", self.name, self.grain, self.name);
+        let lines: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(n, t, null, comment)| {
+                let mut l = format!("  {n} {}{}", t.sql(), if *null { "" } else { " NOT NULL" });
+                if let Some((_, target)) = self.references.iter().find(|(c, _)| c == n) {
+                    l.push_str(&format!(" REFERENCES {target}"));
+                }
+                if !comment.is_empty() {
+                    l.push_str(&format!(" -- {comment}"));
+                }
+                l
+            })
+            .collect();
+        // a comment can't end a line that a comma must follow, so put the comma before it
+        let with_commas: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if i + 1 == lines.len() {
+                    return l.clone();
+                }
+                match l.find(" -- ") {
+                    Some(at) => format!("{},{}", &l[..at], &l[at..]),
+                    None => format!("{l},"),
+                }
+            })
+            .collect();
+        out.push_str(&with_commas.join("\n"));
+        out.push_str(&format!("\n);\n-- rows sorted by {}\n", self.sorted_by.join(", ")));
+        out
+    }
+}
+
+/// The whole star schema as SQL DDL, plus the convenience view.
+pub fn ddl() -> String {
+    let mut out = String::new();
+    for t in TABLES {
+        out.push_str(&t.ddl());
+        out.push('\n');
+    }
+    out.push_str("-- order_lines: each order line joined to its dimensions, for ad-hoc SQL\n");
+    out.push_str(ORDER_LINES_VIEW);
+    out
+}
+
+/// The convenience view `order_lines`, registered by every session on a warehouse.
+pub const ORDER_LINES_VIEW: &str = include_str!("order_lines.sql");

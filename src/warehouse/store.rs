@@ -1,0 +1,241 @@
+//! A warehouse folder on disk: versions, the manifest that publishes one, and the import lock.
+//!
+//! Layout: `WH/CURRENT` (JSON manifest naming the published version), `WH/v-<id>/` (one complete
+//! set of Parquet tables plus that import's rejects), `WH/rejects.csv` (a copy of the current
+//! version's rejects), `WH/.lock` (held while an import runs), `WH/.staging-<id>/` (an import in
+//! progress; removed by the next import if one was killed). A version is written whole beside the
+//! current one and published by renaming the manifest: readers see the old or the new, never half.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "CURRENT";
+/// The rejects file's name, in a version and at the warehouse's top.
+pub const REJECTS: &str = "rejects.csv";
+const LOCK: &str = ".lock";
+const STAGING_PREFIX: &str = ".staging-";
+const VERSION_PREFIX: &str = "v-";
+
+/// Rows read, loaded and rejected for one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCounts {
+    /// Data rows read.
+    pub read: u64,
+    /// Rows loaded into the warehouse.
+    pub loaded: u64,
+    /// Rows written to the rejects.
+    pub rejected: u64,
+}
+
+/// What a published version is: written by an import, read by everyone else.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The version's folder name, `v-…`.
+    pub version: String,
+    /// When the import finished (RFC 3339, UTC).
+    pub created_at: String,
+    /// The folder the export was read from.
+    pub source: String,
+    /// The shop's time zone the import bucketed days in.
+    pub timezone: String,
+    /// Per source file counts.
+    pub files: BTreeMap<String, FileCounts>,
+}
+
+/// Problems opening or writing a warehouse.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No manifest: nothing has been imported there.
+    #[error("{0}: no warehouse here (run `shoplens import` first)")]
+    NotAWarehouse(PathBuf),
+    /// The manifest is unreadable or names a missing version.
+    #[error("{path}: the warehouse is damaged: {message}")]
+    Damaged {
+        /// The warehouse folder.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Another import holds the lock.
+    #[error("{0}: another import is running into this warehouse; try again when it has finished")]
+    Locked(PathBuf),
+    /// An I/O error, with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// A warehouse folder.
+#[derive(Clone, Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A published version, opened for reading.
+#[derive(Clone, Debug)]
+pub struct Version {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Its folder, holding `<table>.parquet`.
+    pub dir: PathBuf,
+}
+
+impl Store {
+    /// The warehouse at `root` (which may not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    /// The warehouse folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The currently published version.
+    ///
+    /// # Errors
+    /// Nothing was imported, or the manifest is damaged.
+    pub fn current(&self) -> Result<Version, StoreError> {
+        let path = self.root.join(MANIFEST);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NotAWarehouse(self.root.clone())),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let damaged = |message: String| StoreError::Damaged { path: self.root.clone(), message };
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| damaged(format!("{MANIFEST}: {e}")))?;
+        if !manifest.version.starts_with(VERSION_PREFIX) || manifest.version.contains(['/', '\\']) {
+            return Err(damaged(format!("{MANIFEST} names an invalid version '{}'", manifest.version)));
+        }
+        let dir = self.root.join(&manifest.version);
+        if !dir.is_dir() {
+            return Err(damaged(format!("version {} is missing", manifest.version)));
+        }
+        Ok(Version { manifest, dir })
+    }
+
+    /// Takes the import lock and clears what killed imports left behind.
+    ///
+    /// # Errors
+    /// Another import holds the lock, or the folder cannot be created.
+    pub fn lock(&self) -> Result<ImportLock, StoreError> {
+        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        let path = self.root.join(LOCK);
+        let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(self.root.clone())),
+            Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+        }
+        // holding the lock, any staging folder belongs to a dead import
+        for entry in fs::read_dir(&self.root).map_err(io(&self.root))?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+        Ok(ImportLock { store: self.clone(), _file: file })
+    }
+}
+
+/// The import lock; released when dropped.
+pub struct ImportLock {
+    store: Store,
+    _file: File,
+}
+
+/// A version being written; nobody sees it until [`Staging::publish`].
+pub struct Staging {
+    store: Store,
+    id: String,
+    dir: PathBuf,
+}
+
+impl ImportLock {
+    /// Starts a new version in a staging folder.
+    ///
+    /// # Errors
+    /// The folder cannot be created.
+    pub fn stage(&self) -> Result<Staging, StoreError> {
+        let now = chrono::Utc::now();
+        let id = format!("{}-{}", now.format("%Y%m%dT%H%M%S%.6f"), std::process::id()).replace('.', "");
+        let dir = self.store.root.join(format!("{STAGING_PREFIX}{id}"));
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        Ok(Staging { store: self.store.clone(), id, dir })
+    }
+}
+
+impl Staging {
+    /// The staging folder, where the import writes its tables.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The name the version will have once published.
+    pub fn version_name(&self) -> String {
+        format!("{VERSION_PREFIX}{}", self.id)
+    }
+
+    /// Publishes the staged version: moves it into place, then renames the manifest over the old
+    /// one. Older versions but the one just replaced are removed (a reader may still be on it).
+    ///
+    /// # Errors
+    /// An I/O error; the previous version then stays the published one.
+    pub fn publish(self, manifest: &Manifest) -> Result<(), StoreError> {
+        let root = &self.store.root;
+        let previous = self.store.current().ok().map(|v| v.manifest.version);
+        sync_dir_files(&self.dir)?;
+        let final_dir = root.join(&manifest.version);
+        fs::rename(&self.dir, &final_dir).map_err(io(&final_dir))?;
+        let tmp = root.join(format!("{MANIFEST}.tmp"));
+        {
+            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(serde_json::to_string_pretty(manifest).expect("a manifest serializes").as_bytes())
+                .map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+        }
+        fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))?;
+        sync_dir(root)?;
+        // the top-level rejects copy is a convenience; the version's own copy is the record
+        let rejects_tmp = root.join(format!("{REJECTS}.tmp"));
+        if fs::copy(final_dir.join(REJECTS), &rejects_tmp).is_ok() {
+            let _ = fs::rename(&rejects_tmp, root.join(REJECTS));
+        }
+        for entry in fs::read_dir(root).map_err(io(root))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(VERSION_PREFIX) && name != manifest.version && Some(&name) != previous.as_ref() {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // an import that failed leaves nothing behind; after publish the folder is gone already
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn sync_dir_files(dir: &Path) -> Result<(), StoreError> {
+    for entry in fs::read_dir(dir).map_err(io(dir))?.flatten() {
+        File::open(entry.path()).and_then(|f| f.sync_all()).map_err(io(&entry.path()))?;
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
+}
