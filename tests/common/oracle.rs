@@ -1,0 +1,276 @@
+//! An independent computation of kpis.md: plain Rust over the raw CSV rows of a clean export, with
+//! exact integer arithmetic and no SQL, no DataFusion and no shoplens code. The KPI engine is
+//! checked against this, never against its own output.
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+/// The filter, as plain strings.
+#[derive(Clone, Debug, Default)]
+pub struct OracleFilter {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub category: Option<String>,
+    pub country: Option<String>,
+    pub method: Option<String>,
+    pub top: usize,
+}
+
+fn read(dir: &Path, file: &str) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(dir.join(file)).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(|h| h.trim().to_lowercase()).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            header.iter().cloned().zip(rec.iter().map(|v| v.trim().to_string())).collect()
+        })
+        .collect()
+}
+
+/// Ten-thousandths from a decimal text.
+fn units(s: &str) -> i128 {
+    if s.is_empty() {
+        return 0;
+    }
+    let (i, f) = s.split_once('.').unwrap_or((s, ""));
+    let mut frac = f.to_string();
+    while frac.len() < 4 {
+        frac.push('0');
+    }
+    i.parse::<i128>().unwrap() * 10_000 + frac.parse::<i128>().unwrap()
+}
+
+/// Exact `num/den` rounded half away from zero to `digits` decimals, as f64.
+fn ratio(num: i128, den: i128, digits: u32) -> f64 {
+    let p = 10_i128.pow(digits);
+    let n = num * p;
+    let (q, r) = (n / den, n % den);
+    let q = if 2 * r.abs() >= den.abs() { q + n.signum() * den.signum() } else { q };
+    q as f64 / p as f64
+}
+
+fn money(u: i128) -> f64 {
+    ratio(u, 10_000, 2)
+}
+
+struct Line {
+    order: String,
+    customer: String,
+    product: String,
+    date: String,
+    quantity: i64,
+    revenue: i128,
+}
+
+/// Every KPI of kpis.md for `f`, in its JSON shape.
+pub fn kpis(dir: &Path, f: &OracleFilter) -> Value {
+    let customers: HashMap<String, HashMap<String, String>> =
+        read(dir, "customers.csv").into_iter().map(|r| (r["customer_id"].clone(), r)).collect();
+    let products: HashMap<String, HashMap<String, String>> =
+        read(dir, "products.csv").into_iter().map(|r| (r["product_id"].clone(), r)).collect();
+    let orders: HashMap<String, HashMap<String, String>> =
+        read(dir, "orders.csv").into_iter().map(|r| (r["order_id"].clone(), r)).collect();
+    let payments = read(dir, "payments.csv");
+    let category = |p: &str| -> String {
+        products.get(p).map(|r| r["category"].clone()).filter(|c| !c.is_empty()).unwrap_or("Uncategorized".into())
+    };
+    let method_orders: HashSet<String> = match &f.method {
+        None => HashSet::new(),
+        Some(m) => payments.iter().filter(|p| p["method"].to_lowercase() == *m).map(|p| p["order_id"].clone()).collect(),
+    };
+
+    let mut lines = Vec::new();
+    for item in read(dir, "order_items.csv") {
+        let o = &orders[&item["order_id"]];
+        let status = o["status"].to_lowercase();
+        if !["processing", "shipped", "delivered"].contains(&status.as_str()) {
+            continue;
+        }
+        let date = o["order_ts"][..10].to_string();
+        if f.from.as_ref().is_some_and(|d| date < *d) || f.to.as_ref().is_some_and(|d| date > *d) {
+            continue;
+        }
+        if f.category.as_ref().is_some_and(|c| category(&item["product_id"]) != *c) {
+            continue;
+        }
+        let country = customers.get(&o["customer_id"]).map(|c| c["country"].clone()).unwrap_or_default();
+        if f.country.as_ref().is_some_and(|c| country.is_empty() || country != *c) {
+            continue;
+        }
+        if f.method.is_some() && !method_orders.contains(&item["order_id"]) {
+            continue;
+        }
+        let q: i64 = item["quantity"].parse().unwrap();
+        lines.push(Line {
+            order: item["order_id"].clone(),
+            customer: o["customer_id"].clone(),
+            product: item["product_id"].clone(),
+            date,
+            quantity: q,
+            revenue: units(&item["unit_price"]) * q as i128 - units(&item["discount"]),
+        });
+    }
+
+    let total: i128 = lines.iter().map(|l| l.revenue).sum();
+    let order_set: BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
+    let customer_set: BTreeSet<&str> = lines.iter().map(|l| l.customer.as_str()).collect();
+    let n_orders = order_set.len() as i128;
+    let summary = json!({
+        "total_revenue": money(total),
+        "orders": n_orders,
+        "average_order_value": if n_orders == 0 { 0.0 } else { ratio(total, n_orders * 10_000, 2) },
+        "customers": customer_set.len(),
+    });
+
+    // months: the span rule of kpis.md
+    let mut per_month: BTreeMap<String, (i128, BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for l in &lines {
+        let e = per_month.entry(l.date[..7].to_string()).or_default();
+        e.0 += l.revenue;
+        e.1.insert(&l.order);
+        e.2.insert(&l.customer);
+    }
+    let first = f.from.as_ref().map(|d| d[..7].to_string()).or_else(|| per_month.keys().next().cloned());
+    let last = f.to.as_ref().map(|d| d[..7].to_string()).or_else(|| per_month.keys().last().cloned());
+    let mut monthly = Vec::new();
+    if let (Some(first), Some(last)) = (first, last) {
+        let (mut y, mut m): (i32, u32) = (first[..4].parse().unwrap(), first[5..].parse().unwrap());
+        let mut prev: Option<i128> = None;
+        loop {
+            let key = format!("{y:04}-{m:02}");
+            if key > last {
+                break;
+            }
+            let (rev, o, c) = per_month.get(&key).map(|(r, o, c)| (*r, o.len() as i128, c.len())).unwrap_or((0, 0, 0));
+            let growth = match prev {
+                Some(p) if p != 0 => json!(ratio(rev - p, p, 6)),
+                _ => Value::Null,
+            };
+            monthly.push(json!({
+                "month": key, "revenue": money(rev), "orders": o, "customers": c,
+                "average_order_value": if o == 0 { 0.0 } else { ratio(rev, o * 10_000, 2) },
+                "growth": growth,
+            }));
+            prev = Some(rev);
+            (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        }
+    }
+
+    let share = |v: i128| if total == 0 { 0.0 } else { ratio(v, total, 6) };
+    let mut cats: BTreeMap<String, (i128, BTreeSet<&str>, i64)> = BTreeMap::new();
+    for l in &lines {
+        let e = cats.entry(category(&l.product)).or_default();
+        e.0 += l.revenue;
+        e.1.insert(&l.order);
+        e.2 += l.quantity;
+    }
+    let mut cats: Vec<_> = cats.into_iter().collect();
+    cats.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    let categories: Vec<Value> = cats
+        .iter()
+        .map(|(c, (r, o, u))| json!({"category": c, "revenue": money(*r), "share": share(*r), "orders": o.len(), "units": u}))
+        .collect();
+
+    let mut prods: BTreeMap<&str, (i128, i64)> = BTreeMap::new();
+    for l in &lines {
+        let e = prods.entry(&l.product).or_default();
+        e.0 += l.revenue;
+        e.1 += l.quantity;
+    }
+    let mut prods: Vec<_> = prods.into_iter().collect();
+    prods.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    let mut cumulative = 0;
+    let top_products: Vec<Value> = prods
+        .iter()
+        .take(f.top)
+        .map(|(p, (r, u))| {
+            cumulative += r;
+            let name = products.get(*p).map(|r| r["product_name"].clone()).filter(|n| !n.is_empty());
+            json!({"product_id": p, "product_name": name, "category": category(p), "revenue": money(*r),
+                   "units": u, "share": share(*r), "cumulative_share": share(cumulative)})
+        })
+        .collect();
+
+    let mut per_customer: BTreeMap<&str, (BTreeSet<&str>, i128, String, String)> = BTreeMap::new();
+    for l in &lines {
+        let e = per_customer.entry(&l.customer).or_insert_with(|| (BTreeSet::new(), 0, l.date.clone(), l.date.clone()));
+        e.0.insert(&l.order);
+        e.1 += l.revenue;
+        e.2 = e.2.clone().min(l.date.clone());
+        e.3 = e.3.clone().max(l.date.clone());
+    }
+    let n_customers = per_customer.len() as i128;
+    let mut buckets = [0i128; 5];
+    for (orders, ..) in per_customer.values() {
+        buckets[orders.len().min(5) - 1] += 1;
+    }
+    let labels = ["1", "2", "3", "4", "5+"];
+    let frequency = json!({
+        "buckets": (0..5).map(|i| json!({"orders": labels[i], "customers": buckets[i],
+            "share": if n_customers == 0 { 0.0 } else { ratio(buckets[i], n_customers, 6) }})).collect::<Vec<_>>(),
+        "repeat_customer_rate": if n_customers == 0 { 0.0 } else { ratio(n_customers - buckets[0], n_customers, 6) },
+    });
+    let mut custs: Vec<_> = per_customer.into_iter().collect();
+    custs.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
+    let top_customers: Vec<Value> = custs
+        .iter()
+        .take(f.top)
+        .map(|(c, (o, r, first, last))| {
+            let name = customers.get(*c).map(|r| r["customer_name"].clone()).filter(|n| !n.is_empty());
+            json!({"customer_id": c, "customer_name": name, "orders": o.len(), "revenue": money(*r),
+                   "average_order_value": ratio(*r, o.len() as i128 * 10_000, 2),
+                   "first_order_date": first, "last_order_date": last})
+        })
+        .collect();
+
+    let mut methods: BTreeMap<String, (i128, BTreeSet<&str>, i128, i128)> = BTreeMap::new();
+    for p in &payments {
+        if !order_set.contains(p["order_id"].as_str()) {
+            continue;
+        }
+        let e = methods.entry(p["method"].to_lowercase()).or_default();
+        e.0 += units(&p["amount"]);
+        e.1.insert(&p["order_id"]);
+        e.2 += p.get("installments").filter(|s| !s.is_empty()).map_or(1, |s| s.parse().unwrap());
+        e.3 += 1;
+    }
+    let pay_total: i128 = methods.values().map(|m| m.0).sum();
+    let mut methods: Vec<_> = methods.into_iter().collect();
+    methods.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    let payment_methods: Vec<Value> = methods
+        .iter()
+        .map(|(m, (a, o, inst, n))| {
+            json!({"method": m, "amount": money(*a), "orders": o.len(),
+                   "share": if pay_total == 0 { 0.0 } else { ratio(*a, pay_total, 6) },
+                   "average_installments": ratio(*inst, *n, 6)})
+        })
+        .collect();
+
+    json!({
+        "summary": summary, "monthly": monthly, "categories": categories, "top_products": top_products,
+        "order_frequency": frequency, "top_customers": top_customers, "payment_methods": payment_methods,
+    })
+}
+
+/// Compares two JSON values: equal structure, equal strings, numbers within 1e-9. Returns the
+/// path of the first difference.
+pub fn diff(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| diff(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}")))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                return Some(format!("{path}: {} items vs {}", x.len(), y.len()));
+            }
+            x.iter().zip(y).enumerate().find_map(|(i, (p, q))| diff(p, q, &format!("{path}[{i}]")))
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            let (p, q) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            ((p - q).abs() > 1e-9).then(|| format!("{path}: {p} vs {q}"))
+        }
+        _ => (a != b).then(|| format!("{path}: {a} vs {b}")),
+    }
+}
