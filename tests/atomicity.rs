@@ -11,7 +11,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn staging_dirs(wh: &std::path::Path) -> usize {
-    std::fs::read_dir(wh).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".staging-")).count()
+    std::fs::read_dir(wh)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".staging-"))
+        .count()
 }
 
 #[tokio::test]

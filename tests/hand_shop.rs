@@ -6,7 +6,8 @@ use serde_json::json;
 use shoplens::model::filter::FilterParams;
 
 const CUSTOMERS: &str = "customer_id,customer_name,country\nC1,Ann,DE\nC2,Bob,FR\nC3,\"Zoë, Jr.\",\n";
-const PRODUCTS: &str = "product_id,product_name,category,list_price\nP1,Mug,Home,10\nP2,Lamp,Home,40\nP3,Book,Books,15.5\n";
+const PRODUCTS: &str =
+    "product_id,product_name,category,list_price\nP1,Mug,Home,10\nP2,Lamp,Home,40\nP3,Book,Books,15.5\n";
 // O4 is cancelled and O6 returned: not revenue orders. G9 is a guest, P9 a retired product.
 const ORDERS: &str = "order_id,customer_id,order_ts,status
 O1,C1,2024-01-05T10:00:00,delivered
@@ -55,7 +56,10 @@ async fn every_kpi_equals_the_hand_computation() {
     common::import(src.path(), wh.path()).await.unwrap();
     let k = common::kpis(wh.path(), &common::filter(FilterParams::default())).await;
     // revenue lines: O1 20 + 15, O2 40, O3 27 + 5, O5 31, O7 33.3333 = 171.3333 over 5 orders
-    assert_eq!(k["summary"], json!({"total_revenue": 171.33, "orders": 5, "average_order_value": 34.27, "customers": 3}));
+    assert_eq!(
+        k["summary"],
+        json!({"total_revenue": 171.33, "orders": 5, "average_order_value": 34.27, "customers": 3})
+    );
     assert_eq!(
         k["monthly"],
         json!([
@@ -125,16 +129,26 @@ async fn filters_restrict_the_lines_first() {
     let k = common::kpis(wh.path(), &common::filter(FilterParams { country: Some("DE"), ..Default::default() })).await;
     assert_eq!(k["summary"], json!({"total_revenue": 75.0, "orders": 2, "average_order_value": 37.5, "customers": 1}));
     // gift_card: only O3 (27 + 5); its payment figures cover all of O3's payments
-    let k = common::kpis(wh.path(), &common::filter(FilterParams { method: Some("gift_card"), ..Default::default() })).await;
+    let k = common::kpis(wh.path(), &common::filter(FilterParams { method: Some("gift_card"), ..Default::default() }))
+        .await;
     assert_eq!(k["summary"]["total_revenue"], json!(32.0));
-    assert_eq!(k["payment_methods"][0], json!({"method": "credit_card", "amount": 20.0, "orders": 1, "share": 0.625, "average_installments": 6.0}));
+    assert_eq!(
+        k["payment_methods"][0],
+        json!({"method": "credit_card", "amount": 20.0, "orders": 1, "share": 0.625, "average_installments": 6.0})
+    );
     // a category keeps only its lines; O1 still counts as an order of Books
-    let k = common::kpis(wh.path(), &common::filter(FilterParams { category: Some("Books"), ..Default::default() })).await;
+    let k =
+        common::kpis(wh.path(), &common::filter(FilterParams { category: Some("Books"), ..Default::default() })).await;
     assert_eq!(k["summary"], json!({"total_revenue": 46.0, "orders": 2, "average_order_value": 23.0, "customers": 2}));
     // a customer with no country matches no country; a date range lists each month of it
     let k = common::kpis(
         wh.path(),
-        &common::filter(FilterParams { from: Some("2024-02-11"), to: Some("2024-05-31"), top: Some("1"), ..Default::default() }),
+        &common::filter(FilterParams {
+            from: Some("2024-02-11"),
+            to: Some("2024-05-31"),
+            top: Some("1"),
+            ..Default::default()
+        }),
     )
     .await;
     assert_eq!(k["summary"]["total_revenue"], json!(96.33)); // O3 32 + O5 31 + O7 33.3333

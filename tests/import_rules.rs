@@ -40,7 +40,12 @@ fn counts(read: u64, loaded: u64, rejected: u64) -> FileCounts {
 }
 
 /// Imports and checks one file's counts and its rejects: `(line, words the reason contains)`.
-async fn check(replace: &[(&str, &str)], file: &str, expect: FileCounts, rejected: &[(u64, &str)]) -> tempfile::TempDir {
+async fn check(
+    replace: &[(&str, &str)],
+    file: &str,
+    expect: FileCounts,
+    rejected: &[(u64, &str)],
+) -> tempfile::TempDir {
     let src = export(replace);
     let wh = tempfile::tempdir().unwrap();
     let report = common::import(src.path(), wh.path()).await.unwrap();
@@ -64,7 +69,11 @@ async fn bad_customers_are_rejected_with_line_column_and_reason() {
         &[("customers.csv", customers)],
         "customers.csv",
         counts(5, 2, 3),
-        &[(3, "column customer_id: is empty"), (4, "column customer_id: duplicate 'C1' (first at line 2)"), (5, "column signup_date")],
+        &[
+            (3, "column customer_id: is empty"),
+            (4, "column customer_id: duplicate 'C1' (first at line 2)"),
+            (5, "column signup_date"),
+        ],
     )
     .await;
 }
@@ -207,7 +216,13 @@ O1,6, Gift Card ,2,1.5
 #[tokio::test]
 async fn rows_of_the_wrong_width_and_invalid_utf8_are_rejected() {
     let orders = "order_id,customer_id,order_ts,status\nO1,C1,2024-01-05,delivered\nO2,C1,2024-01-05\nO3,C1,2024-01-05,delivered,extra\n";
-    check(&[("orders.csv", orders)], "orders.csv", counts(3, 1, 2), &[(3, "has 3 fields, the header has 4"), (4, "has 5 fields")]).await;
+    check(
+        &[("orders.csv", orders)],
+        "orders.csv",
+        counts(3, 1, 2),
+        &[(3, "has 3 fields, the header has 4"), (4, "has 5 fields")],
+    )
+    .await;
     let src = export(&[]);
     std::fs::write(src.path().join("customers.csv"), b"customer_id,customer_name\nC1,Ann\nC2,M\xfcller\n").unwrap();
     let wh = tempfile::tempdir().unwrap();
@@ -228,7 +243,8 @@ CANCELED,2024-02-01 10:00,C2,O2,
  shipped ,2024-02-29T23:59:59.500-01:00,C2,O3,
 processing,2024-03-01,C2,O4,
 ";
-    let items = "ORDER_ID,LINE_NO,PRODUCT_ID,QUANTITY,UNIT_PRICE\nO1,1,P1,1,10\nO2,1,P1,1,10\nO3,1,P1,1,1.25\nO4,1,P1,1,2\n";
+    let items =
+        "ORDER_ID,LINE_NO,PRODUCT_ID,QUANTITY,UNIT_PRICE\nO1,1,P1,1,10\nO2,1,P1,1,10\nO3,1,P1,1,1.25\nO4,1,P1,1,2\n";
     let src = export(&[
         ("customers.csv", customers),
         ("products.csv", products),
@@ -243,8 +259,12 @@ processing,2024-03-01,C2,O4,
     assert_eq!(report.files["customers.csv"], counts(2, 2, 0));
     let k = common::kpis(wh.path(), &common::filter(FilterParams::default())).await;
     // O1 is 2024-02-01 00:30 in Berlin; O2 is cancelled; O3 is 2024-03-01 01:59 in Berlin
-    let months: Vec<(&str, f64)> =
-        k["monthly"].as_array().unwrap().iter().map(|m| (m["month"].as_str().unwrap(), m["revenue"].as_f64().unwrap())).collect();
+    let months: Vec<(&str, f64)> = k["monthly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["month"].as_str().unwrap(), m["revenue"].as_f64().unwrap()))
+        .collect();
     assert_eq!(months, [("2024-02", 10.0), ("2024-03", 3.25)]);
     assert_eq!(k["categories"][0]["category"], "Uncategorized");
     // in UTC the same export puts O1 in January and O3 in February

@@ -36,20 +36,29 @@ async fn unfiltered_kpis_match_the_oracle_on_several_seeds() {
 async fn each_filter_matches_the_oracle() {
     let s = |v: &str| Some(v.to_string());
     let cases = vec![
-        (FilterParams { from: Some("2023-02-10"), ..Default::default() }, OracleFilter { from: s("2023-02-10"), ..of(10) }),
+        (
+            FilterParams { from: Some("2023-02-10"), ..Default::default() },
+            OracleFilter { from: s("2023-02-10"), ..of(10) },
+        ),
         (FilterParams { to: Some("2022-08-31"), ..Default::default() }, OracleFilter { to: s("2022-08-31"), ..of(10) }),
         (
             FilterParams { from: Some("2023-11-15"), to: Some("2024-01-20"), ..Default::default() },
             OracleFilter { from: s("2023-11-15"), to: s("2024-01-20"), ..of(10) },
         ),
-        (FilterParams { category: Some("Health"), ..Default::default() }, OracleFilter { category: s("Health"), ..of(10) }),
+        (
+            FilterParams { category: Some("Health"), ..Default::default() },
+            OracleFilter { category: s("Health"), ..of(10) },
+        ),
         (
             FilterParams { category: Some("Uncategorized"), ..Default::default() },
             OracleFilter { category: s("Uncategorized"), ..of(10) },
         ),
         (FilterParams { country: Some("DE"), ..Default::default() }, OracleFilter { country: s("DE"), ..of(10) }),
         (FilterParams { method: Some("PayPal"), ..Default::default() }, OracleFilter { method: s("paypal"), ..of(10) }),
-        (FilterParams { method: Some("gift_card"), ..Default::default() }, OracleFilter { method: s("gift_card"), ..of(10) }),
+        (
+            FilterParams { method: Some("gift_card"), ..Default::default() },
+            OracleFilter { method: s("gift_card"), ..of(10) },
+        ),
         (FilterParams { top: Some("25"), ..Default::default() }, of(25)),
         (
             FilterParams {

@@ -73,7 +73,8 @@ pub fn kpis(k: &Kpis) -> String {
     for b in &k.order_frequency.buckets {
         t.add_row(vec![b.orders.clone(), grouped(b.customers), pct(b.share)]);
     }
-    let _ = writeln!(out, "Order frequency (repeat-customer rate {})\n{t}\n", pct(k.order_frequency.repeat_customer_rate));
+    let _ =
+        writeln!(out, "Order frequency (repeat-customer rate {})\n{t}\n", pct(k.order_frequency.repeat_customer_rate));
     let mut t = new_table(&["customer", "name", "orders", "revenue", "avg order", "first", "last"]);
     for c in &k.top_customers {
         t.add_row(vec![

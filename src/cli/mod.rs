@@ -181,7 +181,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let warehouse = Warehouse::open(&Store::new(&wh)).await?;
             let kpis = crate::metrics::compute(&warehouse, &Filter::default()).await?;
             print!("{}", format::kpis(&kpis));
-            eprintln!("\nthe warehouse is in {}; try: shoplens sql --warehouse {} \"SELECT * FROM order_lines LIMIT 5\"", wh.display(), wh.display());
+            eprintln!(
+                "\nthe warehouse is in {}; try: shoplens sql --warehouse {} \"SELECT * FROM order_lines LIMIT 5\"",
+                wh.display(),
+                wh.display()
+            );
         }
     }
     Ok(())

@@ -115,7 +115,8 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
 
     // the catalogue: a long tail of popularity, a few retired products absent from products.csv
     let n_products = (opts.orders / 200).clamp(40, 2000) as usize;
-    let mut products_csv = writer(dir, "products.csv", &["product_id", "product_name", "category", "unit_cost", "list_price"])?;
+    let mut products_csv =
+        writer(dir, "products.csv", &["product_id", "product_name", "category", "unit_cost", "list_price"])?;
     let mut catalogue = Vec::with_capacity(n_products);
     for i in 0..n_products {
         let (category, low, high) = names::CATEGORIES[rng.random_range(0..names::CATEGORIES.len())];
@@ -126,7 +127,13 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
             let cost = price_cents * rng.random_range(40..70) / 100;
             // about one product in 60 has no category: it reads as Uncategorized
             let category = if i % 61 == 7 { "" } else { category };
-            products_csv.write_record([&id, &names::product_name(&mut rng, category), category, &money(cost), &money(price_cents)])?;
+            products_csv.write_record([
+                &id,
+                &names::product_name(&mut rng, category),
+                category,
+                &money(cost),
+                &money(price_cents),
+            ])?;
             report.products += 1;
         }
         catalogue.push(Product { id, price_cents });
@@ -140,9 +147,17 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
     let popularity = cumulate(rank.iter().map(|r| 1.0 / (*r as f64 + 1.0).powf(1.05)));
 
     let mut w = Writers {
-        customers: writer(dir, "customers.csv", &["customer_id", "customer_name", "city", "region", "country", "signup_date"])?,
+        customers: writer(
+            dir,
+            "customers.csv",
+            &["customer_id", "customer_name", "city", "region", "country", "signup_date"],
+        )?,
         orders: writer(dir, "orders.csv", &["order_id", "customer_id", "order_ts", "status"])?,
-        items: writer(dir, "order_items.csv", &["order_id", "line_no", "product_id", "quantity", "unit_price", "discount"])?,
+        items: writer(
+            dir,
+            "order_items.csv",
+            &["order_id", "line_no", "product_id", "quantity", "unit_price", "discount"],
+        )?,
         payments: writer(dir, "payments.csv", &["order_id", "payment_seq", "method", "installments", "amount"])?,
     };
 
@@ -211,7 +226,13 @@ fn write_order(
         let mut chosen = rng.random_range(0..*customers);
         for _ in 0..30 {
             let loyalty = mix(seed, chosen);
-            let accept = if loyalty < 0.08 { 1.0 } else if loyalty < 0.35 { 0.25 } else { 0.02 };
+            let accept = if loyalty < 0.08 {
+                1.0
+            } else if loyalty < 0.35 {
+                0.25
+            } else {
+                0.02
+            };
             if rng.random::<f64>() < accept {
                 break;
             }
@@ -278,7 +299,8 @@ fn write_order(
             _ => rng.random_range(4..=6),
         };
         let price = if rng.random::<f64>() < 0.1 { product.price_cents * 9 / 10 } else { product.price_cents };
-        let discount = if rng.random::<f64>() < 0.12 { quantity * price * rng.random_range(1..=4) * 5 / 100 } else { 0 };
+        let discount =
+            if rng.random::<f64>() < 0.12 { quantity * price * rng.random_range(1..=4) * 5 / 100 } else { 0 };
         total_cents += quantity * price - discount;
         w.items.write_record([
             order_id.as_str(),
@@ -296,7 +318,13 @@ fn write_order(
         return Ok(());
     }
     let mut pay = |seq: u32, method: &str, installments: u32, cents: i64| -> Result<()> {
-        w.payments.write_record([order_id.as_str(), &seq.to_string(), method, &installments.to_string(), &money(cents)])?;
+        w.payments.write_record([
+            order_id.as_str(),
+            &seq.to_string(),
+            method,
+            &installments.to_string(),
+            &money(cents),
+        ])?;
         report.payments += 1;
         Ok(())
     };

@@ -19,12 +19,26 @@ pub const CATEGORIES: [(&str, f64, f64); 10] = [
 ];
 
 const ADJECTIVES: [&str; 16] = [
-    "Classic", "Deluxe", "Compact", "Organic", "Smart", "Vintage", "Crème", "Nordic", "Ultra", "Eco",
-    "Señor's", "Große", "Mini", "Pro", "Soft", "Café",
+    "Classic", "Deluxe", "Compact", "Organic", "Smart", "Vintage", "Crème", "Nordic", "Ultra", "Eco", "Señor's",
+    "Große", "Mini", "Pro", "Soft", "Café",
 ];
 const NOUNS: [&str; 16] = [
-    "Mug", "Lamp", "Backpack", "Blender", "Sneakers", "Puzzle", "Novel", "Yoga Mat", "Serum", "Kettle",
-    "Headphones", "Planter", "Tea", "Jacket", "Drone", "Notebook",
+    "Mug",
+    "Lamp",
+    "Backpack",
+    "Blender",
+    "Sneakers",
+    "Puzzle",
+    "Novel",
+    "Yoga Mat",
+    "Serum",
+    "Kettle",
+    "Headphones",
+    "Planter",
+    "Tea",
+    "Jacket",
+    "Drone",
+    "Notebook",
 ];
 
 /// A product name; some carry a comma, quotes or an inch mark, as real catalogues do.
@@ -41,12 +55,30 @@ pub fn product_name(rng: &mut impl Rng, category: &str) -> String {
 }
 
 const FIRST: [&str; 20] = [
-    "Anna", "José", "Zoë", "Łukasz", "Mia", "Noah", "Chloé", "Søren", "Emma", "Liam", "Aoife", "Jürgen",
-    "Olivia", "Mateo", "Ines", "Björn", "Sofia", "Ethan", "Nuño", "Élodie",
+    "Anna", "José", "Zoë", "Łukasz", "Mia", "Noah", "Chloé", "Søren", "Emma", "Liam", "Aoife", "Jürgen", "Olivia",
+    "Mateo", "Ines", "Björn", "Sofia", "Ethan", "Nuño", "Élodie",
 ];
 const LAST: [&str; 20] = [
-    "Müller", "García", "O'Brien", "Smith", "Dubois", "Rossi", "Kowalski", "Jensen", "Novák", "Silva",
-    "Brown", "Fernández", "Nguyen", "Schäfer", "Lefèvre", "Johansson", "Taylor", "Ødegaard", "Costa", "Weiß",
+    "Müller",
+    "García",
+    "O'Brien",
+    "Smith",
+    "Dubois",
+    "Rossi",
+    "Kowalski",
+    "Jensen",
+    "Novák",
+    "Silva",
+    "Brown",
+    "Fernández",
+    "Nguyen",
+    "Schäfer",
+    "Lefèvre",
+    "Johansson",
+    "Taylor",
+    "Ødegaard",
+    "Costa",
+    "Weiß",
 ];
 
 /// A person's name; a few have a suffix after a comma or a nickname in quotes.
@@ -81,8 +113,7 @@ pub const PLACES: [(&str, &str, &str); 14] = [
 
 /// Cumulative weights of `PLACES`: big markets first.
 pub fn place_weights() -> &'static [f64] {
-    static W: LazyLock<Vec<f64>> = LazyLock::new(|| {
-        super::cumulate([14.0, 8.0, 6.0, 10.0, 4.0, 11.0, 4.0, 12.0, 5.0, 7.0, 6.0, 5.0, 4.0, 3.0])
-    });
+    static W: LazyLock<Vec<f64>> =
+        LazyLock::new(|| super::cumulate([14.0, 8.0, 6.0, 10.0, 4.0, 11.0, 4.0, 12.0, 5.0, 7.0, 6.0, 5.0, 4.0, 3.0]));
     &W
 }

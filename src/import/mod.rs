@@ -216,16 +216,15 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut write_error: Option<WriteError> = None;
     let counts = read_rows(source, SourceFile::OrderItems, &mut rejects, progress, |row| {
         let item = ItemRec::parse(row)?;
-        let order = orders.get_mut(&item.order_id).ok_or_else(|| {
-            format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id)
-        })?;
+        let order = orders
+            .get_mut(&item.order_id)
+            .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id))?;
         if !seen.insert((order.order_key, item.line_no)) {
             return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
         }
-        let revenue = order
-            .revenue
-            .checked_add(item.line_revenue)
-            .ok_or_else(|| format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id))?;
+        let revenue = order.revenue.checked_add(item.line_revenue).ok_or_else(|| {
+            format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id)
+        })?;
         order.revenue = revenue;
         order.line_count += 1;
         let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
@@ -254,9 +253,9 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let counts = read_rows(source, SourceFile::Payments, &mut rejects, progress, |row| {
         let p = PaymentRec::parse(row)?;
-        let order = orders.get(&p.order_id).ok_or_else(|| {
-            format!("column order_id: '{}' is not a loaded order of orders.csv", p.order_id)
-        })?;
+        let order = orders
+            .get(&p.order_id)
+            .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", p.order_id))?;
         if !seen.insert((order.order_key, p.payment_seq)) {
             return Err(format!("column payment_seq: duplicate payment {} of order '{}'", p.payment_seq, p.order_id));
         }

@@ -79,12 +79,25 @@ impl<R> Dimension<R> {
 
 /// A customer known only by its id.
 pub fn bare_customer(id: &str) -> CustomerRec {
-    CustomerRec { customer_id: id.to_string(), customer_name: None, city: None, region: None, country: None, signup_date: None }
+    CustomerRec {
+        customer_id: id.to_string(),
+        customer_name: None,
+        city: None,
+        region: None,
+        country: None,
+        signup_date: None,
+    }
 }
 
 /// A product known only by its id.
 pub fn bare_product(id: &str) -> ProductRec {
-    ProductRec { product_id: id.to_string(), product_name: None, category: UNCATEGORIZED.into(), unit_cost: None, list_price: None }
+    ProductRec {
+        product_id: id.to_string(),
+        product_name: None,
+        category: UNCATEGORIZED.into(),
+        unit_cost: None,
+        list_price: None,
+    }
 }
 
 impl Dimension<CustomerRec> {
@@ -327,10 +340,10 @@ impl LineBatch {
     /// The waiting rows as a batch; the builder starts over.
     pub fn take(&mut self) -> RecordBatch {
         self.rows = 0;
-        let money = |b: &mut Option<Decimal128Builder>| -> ArrayRef {
-            Arc::new(b.get_or_insert_with(money_builder).finish())
-        };
-        let (unit_price, discount, revenue) = (money(&mut self.unit_price), money(&mut self.discount), money(&mut self.revenue));
+        let money =
+            |b: &mut Option<Decimal128Builder>| -> ArrayRef { Arc::new(b.get_or_insert_with(money_builder).finish()) };
+        let (unit_price, discount, revenue) =
+            (money(&mut self.unit_price), money(&mut self.discount), money(&mut self.revenue));
         batch(
             &schema::FACT_ORDER_LINE,
             vec![

@@ -132,7 +132,10 @@ mod tests {
         let bad = |p: FilterParams| Filter::parse(p).unwrap_err().param;
         assert_eq!(bad(FilterParams { from: Some("2024-02-30"), ..Default::default() }), "from");
         assert_eq!(bad(FilterParams { to: Some("tomorrow"), ..Default::default() }), "to");
-        assert_eq!(bad(FilterParams { from: Some("2024-03-01"), to: Some("2024-02-01"), ..Default::default() }), "from");
+        assert_eq!(
+            bad(FilterParams { from: Some("2024-03-01"), to: Some("2024-02-01"), ..Default::default() }),
+            "from"
+        );
         assert_eq!(bad(FilterParams { top: Some("-1"), ..Default::default() }), "top");
         assert_eq!(bad(FilterParams { top: Some("0"), ..Default::default() }), "top");
         assert_eq!(bad(FilterParams { top: Some("1001"), ..Default::default() }), "top");

@@ -117,11 +117,7 @@ pub fn round_scaled(value: i128, scale: u32, digits: u32) -> i128 {
 pub fn round_ratio(num: i128, den: i128, digits: u32) -> i128 {
     let scaled = num * 10_i128.pow(digits);
     let (q, r) = (scaled / den, scaled % den);
-    if r.abs() * 2 >= den.abs() {
-        q + (scaled.signum() * den.signum())
-    } else {
-        q
-    }
+    if r.abs() * 2 >= den.abs() { q + (scaled.signum() * den.signum()) } else { q }
 }
 
 impl fmt::Display for Money {

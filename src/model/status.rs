@@ -22,14 +22,8 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order of the source format.
-    pub const ALL: [Status; 6] = [
-        Status::Pending,
-        Status::Processing,
-        Status::Shipped,
-        Status::Delivered,
-        Status::Cancelled,
-        Status::Returned,
-    ];
+    pub const ALL: [Status; 6] =
+        [Status::Pending, Status::Processing, Status::Shipped, Status::Delivered, Status::Cancelled, Status::Returned];
 
     /// The canonical lower-case name.
     pub fn as_str(self) -> &'static str {
@@ -57,10 +51,9 @@ impl FromStr for Status {
         if lower == "canceled" {
             return Ok(Status::Cancelled);
         }
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == lower)
-            .ok_or_else(|| format!("'{}' is not a status (pending, processing, shipped, delivered, cancelled, returned)", s.trim()))
+        Status::ALL.into_iter().find(|st| st.as_str() == lower).ok_or_else(|| {
+            format!("'{}' is not a status (pending, processing, shipped, delivered, cancelled, returned)", s.trim())
+        })
     }
 }
 

@@ -25,12 +25,20 @@ impl Month {
 
     /// The month after this one.
     pub fn succ(self) -> Month {
-        if self.month == 12 { Month { year: self.year + 1, month: 1 } } else { Month { year: self.year, month: self.month + 1 } }
+        if self.month == 12 {
+            Month { year: self.year + 1, month: 1 }
+        } else {
+            Month { year: self.year, month: self.month + 1 }
+        }
     }
 
     /// The month before this one.
     pub fn pred(self) -> Month {
-        if self.month == 1 { Month { year: self.year - 1, month: 12 } } else { Month { year: self.year, month: self.month - 1 } }
+        if self.month == 1 {
+            Month { year: self.year - 1, month: 12 }
+        } else {
+            Month { year: self.year, month: self.month - 1 }
+        }
     }
 
     /// The month's last day.
@@ -169,7 +177,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_timestamps() {
-        for bad in ["", "2024-13-01", "2024-02-30", "05/03/2024", "2024-03-05T25:00", "2024-03-05X10:00", "2024-03-05T10:00+2:00", "yesterday"] {
+        for bad in [
+            "",
+            "2024-13-01",
+            "2024-02-30",
+            "05/03/2024",
+            "2024-03-05T25:00",
+            "2024-03-05X10:00",
+            "2024-03-05T10:00+2:00",
+            "yesterday",
+        ] {
             assert!(parse_timestamp(bad, ShopTz::default()).is_err(), "{bad}");
         }
     }

@@ -2,7 +2,7 @@
 //! with their line numbers. Knows the format's freedoms (BOM, header case and spaces, column order,
 //! extra columns, CRLF, quoted newlines), not the meaning of the values.
 
-use super::{ColumnSpec, SourceFile, SourceError};
+use super::{ColumnSpec, SourceError, SourceFile};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -25,9 +25,9 @@ impl<'r> Row<'r> {
         let i = self.spec.iter().position(|c| c.name == name).expect("column names come from the spec");
         match self.columns[i].and_then(|at| self.record.get(at)) {
             None => Ok(""),
-            Some(bytes) => std::str::from_utf8(bytes)
-                .map(str::trim)
-                .map_err(|_| format!("column {name}: not valid UTF-8")),
+            Some(bytes) => {
+                std::str::from_utf8(bytes).map(str::trim).map_err(|_| format!("column {name}: not valid UTF-8"))
+            }
         }
     }
 
@@ -82,10 +82,9 @@ impl TableReader {
             .flexible(true)
             .has_headers(true)
             .from_reader(BufReader::with_capacity(1 << 20, handle));
-        let header = csv.byte_headers().map_err(|e| SourceError::Unreadable {
-            file: file.file_name(),
-            message: e.to_string(),
-        })?;
+        let header = csv
+            .byte_headers()
+            .map_err(|e| SourceError::Unreadable { file: file.file_name(), message: e.to_string() })?;
         if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
             return Err(SourceError::NoHeader { file: file.file_name() });
         }
@@ -131,10 +130,10 @@ impl TableReader {
     /// # Errors
     /// The file cannot be read any further (an I/O error).
     pub fn next_row(&mut self) -> Result<Option<Result<Row<'_>, ShapeError>>, SourceError> {
-        let more = self.csv.read_byte_record(&mut self.record).map_err(|e| SourceError::Unreadable {
-            file: self.file.file_name(),
-            message: e.to_string(),
-        })?;
+        let more = self
+            .csv
+            .read_byte_record(&mut self.record)
+            .map_err(|e| SourceError::Unreadable { file: self.file.file_name(), message: e.to_string() })?;
         if !more {
             return Ok(None);
         }

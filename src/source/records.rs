@@ -181,7 +181,8 @@ impl ItemRec {
         let quantity = positive(row, "quantity", None)?;
         let unit_price = required_money(row, "unit_price")?;
         let discount = money(row, "discount")?.unwrap_or(Money::ZERO);
-        let gross = unit_price.checked_mul(quantity as i64).ok_or("column quantity: quantity * unit_price is too large")?;
+        let gross =
+            unit_price.checked_mul(quantity as i64).ok_or("column quantity: quantity * unit_price is too large")?;
         if discount > gross {
             return Err(format!("column discount: {discount} is more than quantity * unit_price ({gross})"));
         }

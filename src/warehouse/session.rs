@@ -40,9 +40,8 @@ impl Warehouse {
     /// No warehouse there, or its files cannot be read.
     pub async fn open(store: &Store) -> Result<Warehouse, OpenError> {
         let version = store.current()?;
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::new(FairSpillPool::new(QUERY_MEMORY)))
-            .build_arc()?;
+        let runtime =
+            RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(QUERY_MEMORY))).build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
         for t in TABLES {

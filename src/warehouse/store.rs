@@ -111,7 +111,9 @@ impl Store {
         let path = self.root.join(MANIFEST);
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NotAWarehouse(self.root.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotAWarehouse(self.root.clone()));
+            }
             Err(e) => return Err(io(&path)(e)),
         };
         let damaged = |message: String| StoreError::Damaged { path: self.root.clone(), message };

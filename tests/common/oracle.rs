@@ -77,7 +77,9 @@ pub fn kpis(dir: &Path, f: &OracleFilter) -> Value {
     };
     let method_orders: HashSet<String> = match &f.method {
         None => HashSet::new(),
-        Some(m) => payments.iter().filter(|p| p["method"].to_lowercase() == *m).map(|p| p["order_id"].clone()).collect(),
+        Some(m) => {
+            payments.iter().filter(|p| p["method"].to_lowercase() == *m).map(|p| p["order_id"].clone()).collect()
+        }
     };
 
     let mut lines = Vec::new();
@@ -259,7 +261,9 @@ pub fn diff(a: &Value, b: &Value, path: &str) -> Option<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().find_map(|k| diff(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}")))
+            keys.into_iter().find_map(|k| {
+                diff(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))
+            })
         }
         (Value::Array(x), Value::Array(y)) => {
             if x.len() != y.len() {
