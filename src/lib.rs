@@ -5,6 +5,7 @@
 //! → the surfaces in `cli`. `generate` writes demo shops; `model` holds the shared domain types.
 
 pub mod cli;
+pub mod forecast;
 pub mod generate;
 pub mod import;
 pub mod metrics;

@@ -151,3 +151,66 @@ pub fn json(batches: &[RecordBatch]) -> Result<String> {
     s.push('\n');
     Ok(s)
 }
+
+/// A forecast for people.
+pub fn forecast(f: &crate::forecast::Forecast) -> String {
+    let mut out = format!(
+        "Revenue forecast for {}: {:.2} (80 %: {:.2} to {:.2}; 95 %: {:.2} to {:.2})\nmethod: {}; {}\n",
+        f.month,
+        f.forecast,
+        f.interval_80[0],
+        f.interval_80[1],
+        f.interval_95[0],
+        f.interval_95[1],
+        f.model,
+        f.explanation
+    );
+    if let Some(path) = &f.path {
+        let mut t = new_table(&["month", "forecast", "80 % low", "80 % high", "95 % low", "95 % high"]);
+        for p in path {
+            t.add_row(vec![
+                p.month.to_string(),
+                format!("{:.2}", p.forecast),
+                format!("{:.2}", p.interval_80[0]),
+                format!("{:.2}", p.interval_80[1]),
+                format!("{:.2}", p.interval_95[0]),
+                format!("{:.2}", p.interval_95[1]),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    let mut t = new_table(&["model", "MAPE %", "MASE"]);
+    for s in &f.backtest {
+        t.add_row(vec![s.model.to_string(), format!("{:.2}", s.mape), format!("{:.3}", s.mase)]);
+    }
+    let _ = writeln!(out, "Backtest over the series' last months\n{t}");
+    out
+}
+
+/// The forecast benchmark's table.
+pub fn backtest(results: &[crate::forecast::backtest::SeriesResult]) -> String {
+    let mut t = new_table(&["series", "MASE", "MAPE %", "80 % coverage", "95 % coverage", "methods chosen"]);
+    for r in results {
+        let mut chosen: Vec<&str> = r.chosen.clone();
+        chosen.sort_unstable();
+        chosen.dedup();
+        t.add_row(vec![
+            r.name.clone(),
+            format!("{:.3}", r.mase),
+            format!("{:.2}", r.mape),
+            format!("{:.2}", r.coverage_80),
+            format!("{:.2}", r.coverage_95),
+            chosen.join(" "),
+        ]);
+    }
+    let (gm, mape, c80, c95) = crate::forecast::backtest::overall(results);
+    t.add_row(vec![
+        "overall".into(),
+        format!("{gm:.3}"),
+        format!("{mape:.2}"),
+        format!("{c80:.2}"),
+        format!("{c95:.2}"),
+        "(geometric mean of MASE)".into(),
+    ]);
+    format!("{t}\n")
+}

@@ -3,6 +3,7 @@
 mod format;
 mod progress;
 
+use crate::forecast::{Series, revenue_series};
 use crate::generate::{GenerateOptions, generate};
 use crate::import::{ImportOptions, import_export};
 use crate::model::filter::FilterParams;
@@ -74,6 +75,29 @@ enum Command {
         /// Stop the query after this many seconds.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+    },
+    /// Forecast next month's revenue (or any monthly series) with 80 % and 95 % intervals.
+    Forecast {
+        /// The warehouse folder (or use --series).
+        #[arg(long, required_unless_present = "series", conflicts_with = "series")]
+        warehouse: Option<PathBuf>,
+        /// A CSV with header month,value (YYYY-MM, consecutive months) instead of a warehouse.
+        #[arg(long)]
+        series: Option<PathBuf>,
+        /// How many months ahead (the JSON then has a path).
+        #[arg(long, default_value_t = 1)]
+        horizon: usize,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print the JSON of kpis.md.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmark the forecast on monthly series files (rolling origin over the last 12 months).
+    Backtest {
+        /// CSV files with header month,value.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Print the star schema as SQL DDL.
     Schema,
@@ -170,6 +194,40 @@ pub async fn run(cli: Cli) -> Result<()> {
                 OutputFormat::Json => format::json(&batches)?,
             };
             print!("{out}");
+        }
+        Command::Forecast { warehouse, series, horizon, filter, json } => {
+            if !(1..=24).contains(&horizon) {
+                bail!("--horizon: {horizon} is not a whole number from 1 to 24");
+            }
+            let series = match (series, warehouse) {
+                (Some(file), _) => Series::read_csv(&file)?,
+                (None, Some(wh)) => {
+                    let wh = Warehouse::open(&Store::new(&wh)).await?;
+                    let (monthly, last) = crate::metrics::monthly(&wh, &filter.parse()?).await?;
+                    revenue_series(&monthly, last)
+                        .unwrap_or(Series { start: "2000-01".parse().expect("valid"), values: vec![] })
+                }
+                (None, None) => bail!("give --warehouse or --series"),
+            };
+            let f = crate::forecast::forecast(&series, horizon)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&f)?);
+            } else {
+                print!("{}", format::forecast(&f));
+            }
+        }
+        Command::Backtest { files } => {
+            let mut results = Vec::new();
+            for file in &files {
+                let series = Series::read_csv(file)?;
+                if series.values.len() < 15 {
+                    bail!("{}: the backtest needs at least 15 months", file.display());
+                }
+                let name =
+                    file.file_stem().map_or_else(|| file.display().to_string(), |s| s.to_string_lossy().into_owned());
+                results.push(crate::forecast::backtest::evaluate(&name, &series));
+            }
+            print!("{}", format::backtest(&results));
         }
         Command::Schema => print!("{}", schema::ddl()),
         Command::Demo { dir, orders } => {

@@ -7,6 +7,7 @@ pub mod results;
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
@@ -33,6 +34,8 @@ pub mod sql {
     pub const TOP_CUSTOMERS: &str = include_str!("sql/top_customers.sql");
     /// Payment methods.
     pub const PAYMENT_METHODS: &str = include_str!("sql/payment_methods.sql");
+    /// The day of the latest order.
+    pub const LAST_ORDER_DATE: &str = include_str!("sql/last_order_date.sql");
 }
 
 /// A KPI query failed.
@@ -95,6 +98,30 @@ async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<SessionCont
     Ok(ctx)
 }
 
+fn month_span(filter: &Filter) -> Vec<ScalarValue> {
+    vec![
+        date_param(filter.from().map(|d| crate::model::Month::of(d).first_day())),
+        date_param(filter.to().map(|d| crate::model::Month::of(d).first_day())),
+    ]
+}
+
+/// The monthly trend alone (for forecasts), and the day of the warehouse's latest order.
+///
+/// # Errors
+/// A query fails.
+pub async fn monthly(wh: &Warehouse, filter: &Filter) -> Result<(Vec<MonthRow>, Option<NaiveDate>), MetricsError> {
+    let ctx = filtered_session(wh, filter).await?;
+    let (rows, last) = futures::try_join!(
+        run(&ctx, "monthly", sql::MONTHLY, month_span(filter)),
+        run(&ctx, "last_order_date", sql::LAST_ORDER_DATE, vec![]),
+    )?;
+    let last = last.first().filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0)).map(|b| {
+        let days = b.column(0).as_primitive::<datafusion::arrow::datatypes::Date32Type>().value(0);
+        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64)
+    });
+    Ok((MonthRow::from_batches(&rows), last))
+}
+
 /// Computes every KPI of kpis.md for `filter`.
 ///
 /// # Errors
@@ -102,10 +129,7 @@ async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<SessionCont
 pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsError> {
     let ctx = filtered_session(wh, filter).await?;
     let top = || vec![ScalarValue::Int64(Some(filter.top() as i64))];
-    let span = vec![
-        date_param(filter.from().map(|d| crate::model::Month::of(d).first_day())),
-        date_param(filter.to().map(|d| crate::model::Month::of(d).first_day())),
-    ];
+    let span = month_span(filter);
     let (summary, monthly, categories, products, frequency, customers, payments) = futures::try_join!(
         run(&ctx, "summary", sql::SUMMARY, vec![]),
         run(&ctx, "monthly", sql::MONTHLY, span),

@@ -21,6 +21,19 @@ pub enum QueryError {
     Timeout(Duration),
 }
 
+/// Errors before execution are the user's (bad SQL, unknown table, not read-only); others the engine's.
+fn classify(e: DataFusionError) -> QueryError {
+    match e.find_root() {
+        DataFusionError::Plan(m) if m.contains("not supported") => {
+            QueryError::Refused(format!("only read-only queries (SELECT, WITH, EXPLAIN) are allowed: {m}"))
+        }
+        DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
+            QueryError::Refused(e.to_string())
+        }
+        _ => QueryError::Failed(e),
+    }
+}
+
 /// Runs one read-only SQL statement on the warehouse's tables and its `order_lines` view.
 ///
 /// # Errors
@@ -29,15 +42,7 @@ pub async fn read_only(wh: &Warehouse, sql: &str, limit: Duration) -> Result<Vec
     let ctx = wh.session().await.map_err(QueryError::Failed)?;
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let run = async {
-        let df = ctx.sql_with_options(sql, options).await.map_err(|e| match e {
-            DataFusionError::Plan(m) if m.contains("not supported") || m.contains("not allowed") => {
-                QueryError::Refused(format!("only read-only queries (SELECT, WITH, EXPLAIN) are allowed: {m}"))
-            }
-            DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
-                QueryError::Refused(e.to_string())
-            }
-            other => QueryError::Failed(other),
-        })?;
+        let df = ctx.sql_with_options(sql, options).await.map_err(classify)?;
         df.collect().await.map_err(QueryError::Failed)
     };
     tokio::time::timeout(limit, run).await.map_err(|_| QueryError::Timeout(limit))?

@@ -1,0 +1,262 @@
+//! The candidate forecasting models. Each fits on a monthly series and forecasts `h` months ahead.
+//! Exponential smoothing follows Hyndman et al., "Forecasting with Exponential Smoothing" (2008):
+//! additive errors, additive damped trend, additive seasonality, parameters by maximum likelihood
+//! (for Gaussian additive errors, least squares of the one-step errors), searched by Nelder-Mead.
+
+use super::optimize::nelder_mead;
+
+/// The season length of monthly data.
+pub const PERIOD: usize = 12;
+
+/// The candidates, by the name the JSON and the backtest report use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// Next month = the same month last year (the last value without a year of history).
+    SeasonalNaive,
+    /// The seed project's straight line on time.
+    LinearTrend,
+    /// Trend plus month-of-year effects, on log revenue.
+    SeasonalRegression,
+    /// Additive damped-trend exponential smoothing, with additive seasonality when fitted.
+    EtsDamped,
+    /// The same on log revenue: multiplicative seasonality and trend.
+    EtsDampedLog,
+    /// The mean of the best few models of the backtest.
+    Combination,
+}
+
+impl Model {
+    /// The single models, fitted directly.
+    pub const SINGLE: [Model; 5] =
+        [Model::SeasonalNaive, Model::LinearTrend, Model::SeasonalRegression, Model::EtsDamped, Model::EtsDampedLog];
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::SeasonalNaive => "seasonal_naive",
+            Model::LinearTrend => "linear_trend",
+            Model::SeasonalRegression => "seasonal_regression",
+            Model::EtsDamped => "ets_damped",
+            Model::EtsDampedLog => "ets_damped_log",
+            Model::Combination => "combination",
+        }
+    }
+
+    /// Point forecasts for the `h` months after `y`; `seasonal` says whether yearly seasonality
+    /// may be fitted (the caller allows it from 24 months on).
+    pub fn forecast(self, y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
+        let logs = || y.iter().all(|v| *v > 0.0).then(|| y.iter().map(|v| v.ln()).collect::<Vec<f64>>());
+        match self {
+            Model::SeasonalNaive => seasonal_naive(y, h, seasonal),
+            Model::LinearTrend => regression(y, h, false),
+            Model::SeasonalRegression => match logs() {
+                Some(l) => regression(&l, h, seasonal).into_iter().map(f64::exp).collect(),
+                None => regression(y, h, seasonal),
+            },
+            Model::EtsDamped => ets_fit(y, seasonal).forecast(h),
+            Model::EtsDampedLog => match logs() {
+                Some(l) => ets_fit(&l, seasonal).forecast(h).into_iter().map(f64::exp).collect(),
+                None => ets_fit(y, seasonal).forecast(h),
+            },
+            Model::Combination => unreachable!("a combination is made of other models' forecasts"),
+        }
+    }
+}
+
+fn seasonal_naive(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
+    let n = y.len();
+    (0..h).map(|i| if seasonal && n >= PERIOD { y[n - PERIOD + (i % PERIOD)] } else { y[n - 1] }).collect()
+}
+
+/// Least squares on `[1, t, month dummies]`, solved by the normal equations (Gaussian elimination).
+fn regression(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
+    let n = y.len();
+    let k = if seasonal { 2 + PERIOD - 1 } else { 2 };
+    let row = |t: usize| -> Vec<f64> {
+        let mut r = vec![0.0; k];
+        r[0] = 1.0;
+        r[1] = t as f64;
+        if seasonal && t % PERIOD != 0 {
+            r[1 + t % PERIOD] = 1.0;
+        }
+        r
+    };
+    let mut a = vec![vec![0.0; k + 1]; k];
+    for (t, yt) in y.iter().enumerate() {
+        let r = row(t);
+        for i in 0..k {
+            for j in 0..k {
+                a[i][j] += r[i] * r[j];
+            }
+            a[i][k] += r[i] * yt;
+        }
+    }
+    let Some(beta) = solve(a) else { return vec![y[n - 1]; h] };
+    (n..n + h).map(|t| row(t).iter().zip(&beta).map(|(x, b)| x * b).sum()).collect()
+}
+
+fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
+    let k = a.len();
+    for c in 0..k {
+        let p = (c..k).max_by(|i, j| a[*i][c].abs().total_cmp(&a[*j][c].abs()))?;
+        if a[p][c].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(c, p);
+        for r in 0..k {
+            if r != c {
+                let f = a[r][c] / a[c][c];
+                for j in c..=k {
+                    a[r][j] -= f * a[c][j];
+                }
+            }
+        }
+    }
+    Some((0..k).map(|i| a[i][k] / a[i][i]).collect())
+}
+
+/// A fitted additive damped-trend ETS model: its final states and smoothing parameters.
+#[derive(Clone, Debug)]
+pub struct Ets {
+    level: f64,
+    trend: f64,
+    season: Vec<f64>,
+    phi: f64,
+    /// Root mean square of the one-step in-sample errors.
+    pub sigma: f64,
+}
+
+impl Ets {
+    /// Point forecasts `h` steps ahead.
+    pub fn forecast(&self, h: usize) -> Vec<f64> {
+        let mut damp = 0.0;
+        let mut phi_k = 1.0;
+        (1..=h)
+            .map(|i| {
+                phi_k *= self.phi;
+                damp += phi_k;
+                let s = if self.season.is_empty() { 0.0 } else { self.season[(i - 1) % PERIOD] };
+                self.level + damp * self.trend + s
+            })
+            .collect()
+    }
+}
+
+/// Runs the ETS(A,Ad,A) (or ETS(A,Ad,N)) recursions; returns the sum of squared one-step errors
+/// and the final model.
+fn ets_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, phi: f64, seasonal: bool) -> (f64, Ets) {
+    let m = if seasonal { PERIOD } else { 0 };
+    // initial states from the first one or two years (a classical decomposition)
+    let (mut level, mut trend, mut season) = if seasonal {
+        let first: f64 = y[..PERIOD].iter().sum::<f64>() / PERIOD as f64;
+        let second: f64 = y[PERIOD..2 * PERIOD].iter().sum::<f64>() / PERIOD as f64;
+        let trend = (second - first) / PERIOD as f64;
+        let season: Vec<f64> = (0..PERIOD)
+            .map(|i| {
+                (y[i] - (first + (i as f64 - 5.5) * trend) + y[i + PERIOD] - (second + (i as f64 - 5.5) * trend)) / 2.0
+            })
+            .collect();
+        (first - 6.5 * trend, trend, season)
+    } else {
+        let k = y.len().min(4);
+        let trend = if k > 1 { (y[k - 1] - y[0]) / (k - 1) as f64 } else { 0.0 };
+        (y[0] - trend, trend, Vec::new())
+    };
+    let mut sse = 0.0;
+    for (t, yt) in y.iter().enumerate() {
+        let s = if m > 0 { season[t % m] } else { 0.0 };
+        let fitted = level + phi * trend + s;
+        let e = yt - fitted;
+        sse += e * e;
+        let new_level = level + phi * trend + alpha * e;
+        trend = phi * trend + beta * e;
+        level = new_level;
+        if m > 0 {
+            season[t % m] = s + gamma * e;
+        }
+    }
+    let n = y.len();
+    // rotate the seasonal states so index 0 is the month after the series
+    let season = if m > 0 { (0..m).map(|i| season[(n + i) % m]).collect() } else { Vec::new() };
+    (sse, Ets { level, trend, season, phi, sigma: (sse / n as f64).sqrt() })
+}
+
+fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Fits ETS by least squares of the one-step errors (Gaussian maximum likelihood).
+pub fn ets_fit(y: &[f64], seasonal: bool) -> Ets {
+    let seasonal = seasonal && y.len() >= 2 * PERIOD;
+    if y.len() < 3 {
+        let last = *y.last().unwrap_or(&0.0);
+        return Ets { level: last, trend: 0.0, season: Vec::new(), phi: 1.0, sigma: 0.0 };
+    }
+    // unconstrained coordinates -> 0 < beta < alpha < 1, 0 < gamma < 1 - alpha, 0.8 <= phi <= 0.98
+    let params = |x: &[f64]| {
+        let alpha = 0.0001 + 0.9998 * logistic(x[0]);
+        let beta = alpha * 0.999 * logistic(x[1]);
+        let gamma = (1.0 - alpha) * 0.999 * logistic(x[2]);
+        let phi = 0.8 + 0.18 * logistic(x[3]);
+        (alpha, beta, gamma, phi)
+    };
+    let cost = |x: &[f64]| {
+        let (a, b, g, p) = params(x);
+        ets_run(y, a, b, g, p, seasonal).0
+    };
+    let best = nelder_mead(&cost, &[0.0, -2.0, -2.0, 1.0], 0.8, 300);
+    let (a, b, g, p) = params(&best);
+    ets_run(y, a, b, g, p, seasonal).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
+        a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * y.abs().max(1.0))
+    }
+
+    #[test]
+    fn a_constant_series_is_forecast_as_that_constant() {
+        let y = vec![100.0; 40];
+        for m in Model::SINGLE {
+            assert!(close(&m.forecast(&y, 3, true), &[100.0; 3], 1e-6), "{}", m.name());
+        }
+    }
+
+    #[test]
+    fn a_pure_trend_is_extrapolated() {
+        let y: Vec<f64> = (0..48).map(|t| 50.0 + 2.0 * t as f64).collect();
+        assert!(close(&Model::LinearTrend.forecast(&y, 2, false), &[146.0, 148.0], 1e-9));
+        // the log-scale regression extrapolates exponential growth exactly
+        let g: Vec<f64> = (0..48).map(|t| 50.0 * 1.02_f64.powi(t)).collect();
+        assert!(close(
+            &Model::SeasonalRegression.forecast(&g, 2, true),
+            &[50.0 * 1.02_f64.powi(48), 50.0 * 1.02_f64.powi(49)],
+            1e-9
+        ));
+        // damping bends the line a little, no more
+        assert!(close(&Model::EtsDamped.forecast(&y, 1, true), &[146.0], 0.01));
+    }
+
+    #[test]
+    fn a_pure_seasonal_pattern_is_repeated() {
+        let pattern = [10.0, 12.0, 15.0, 11.0, 9.0, 8.0, 9.0, 10.0, 12.0, 16.0, 22.0, 30.0];
+        let y: Vec<f64> = (0..60).map(|t| pattern[t % 12]).collect();
+        let want: Vec<f64> = pattern.to_vec();
+        assert!(close(&Model::SeasonalNaive.forecast(&y, 12, true), &want, 1e-12));
+        assert!(close(&Model::SeasonalRegression.forecast(&y, 12, true), &want, 1e-6));
+        assert!(close(&Model::EtsDamped.forecast(&y, 12, true), &want, 0.02));
+        assert!(close(&Model::EtsDampedLog.forecast(&y, 12, true), &want, 0.02));
+    }
+
+    #[test]
+    fn exponential_smoothing_follows_a_level_shift() {
+        let y: Vec<f64> = (0..40).map(|t| if t < 30 { 100.0 } else { 200.0 }).collect();
+        let f = Model::EtsDamped.forecast(&y, 1, false)[0];
+        assert!((f - 200.0).abs() < 10.0, "{f}");
+        // a straight line cannot
+        assert!(Model::LinearTrend.forecast(&y, 1, false)[0] < 190.0);
+    }
+}
