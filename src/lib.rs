@@ -10,5 +10,7 @@ pub mod generate;
 pub mod import;
 pub mod metrics;
 pub mod model;
+pub mod report;
+pub mod serve;
 pub mod source;
 pub mod warehouse;

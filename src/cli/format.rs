@@ -13,9 +13,7 @@ fn pct(x: f64) -> String {
     format!("{:.1} %", x * 100.0)
 }
 
-fn grouped(n: i64) -> String {
-    crate::metrics::Cents(n as i128 * 100).to_string().trim_end_matches(".00").to_string()
-}
+use crate::metrics::grouped;
 
 fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();

@@ -11,6 +11,7 @@ use crate::model::{Filter, ShopTz};
 use crate::warehouse::{Store, Warehouse, query, schema};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -99,6 +100,29 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Write a self-contained HTML report (inline SVG charts) of every KPI.
+    Report {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Serve the dashboard and its JSON API.
+    Serve {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Currency the page shows money in (ISO 4217 code).
+        #[arg(long, default_value = "EUR", value_parser = currency)]
+        currency: String,
+    },
     /// Print the star schema as SQL DDL.
     Schema,
     /// Generate a demo shop, import it and print its KPIs.
@@ -109,7 +133,32 @@ enum Command {
         /// How many orders.
         #[arg(long, default_value_t = 100_000)]
         orders: u64,
+        /// Address to serve the dashboard on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Import and print only; do not serve.
+        #[arg(long)]
+        no_serve: bool,
     },
+}
+
+fn currency(s: &str) -> Result<String, String> {
+    if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("'{s}' is not an ISO 4217 code such as EUR or USD"))
+    }
+}
+
+async fn serve(warehouse: &Path, addr: SocketAddr, currency: &str) -> Result<()> {
+    let server = crate::serve::Server::bind(Store::new(warehouse), addr, currency).await?;
+    eprintln!("serving the dashboard at http://{}/ (Ctrl-C stops)", server.addr());
+    server
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
 }
 
 /// The KPI filter as command-line options.
@@ -230,7 +279,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", format::backtest(&results));
         }
         Command::Schema => print!("{}", schema::ddl()),
-        Command::Demo { dir, orders } => {
+        Command::Report { warehouse, out, filter } => {
+            let filter = filter.parse()?;
+            let wh = Warehouse::open(&Store::new(&warehouse)).await?;
+            let kpis = crate::metrics::compute(&wh, &filter).await?;
+            let (monthly, last) = crate::metrics::monthly(&wh, &filter).await?;
+            let fc = revenue_series(&monthly, last).and_then(|s| crate::forecast::forecast(&s, 1).ok());
+            let generated = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+            let html = crate::report::render(&kpis, fc.as_ref(), &filter, &generated);
+            std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+        }
+        Command::Serve { warehouse, addr, currency } => serve(&warehouse, addr, &currency).await?,
+        Command::Demo { dir, orders, addr, no_serve } => {
             let shop = dir.join("shop");
             let wh = dir.join("warehouse");
             eprintln!("generating a demo shop of {orders} orders in {}", shop.display());
@@ -244,6 +305,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 wh.display(),
                 wh.display()
             );
+            if !no_serve {
+                serve(&wh, addr, "EUR").await?;
+            }
         }
     }
     Ok(())

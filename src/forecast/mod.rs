@@ -328,7 +328,7 @@ mod tests {
                 let [l80, h80] = p.interval_80;
                 assert!(0.0 <= l95 && l95 <= l80 && l80 <= p.forecast && p.forecast <= h80 && h80 <= h95, "{p:?}");
             }
-            assert_eq!(f.backtest.len(), 6);
+            assert_eq!(f.backtest.len(), Model::SINGLE.len() + 1);
         }
         let f = forecast(&series((0..40).map(|t| 100.0 + 3.0 * t as f64 + (t % 4) as f64 * 5.0).collect()), 6).unwrap();
         let path = f.path.unwrap();

@@ -21,14 +21,26 @@ pub enum Model {
     EtsDamped,
     /// The same on log revenue: multiplicative seasonality and trend.
     EtsDampedLog,
+    /// Exponential smoothing without trend, on log revenue: ETS(M,N,M) in spirit.
+    EtsLevelLog,
+    /// The Theta method (Assimakopoulos & Nikolopoulos 2000, as Hyndman & Billah 2003) on the
+    /// seasonally adjusted series.
+    Theta,
     /// The mean of the best few models of the backtest.
     Combination,
 }
 
 impl Model {
     /// The single models, fitted directly.
-    pub const SINGLE: [Model; 5] =
-        [Model::SeasonalNaive, Model::LinearTrend, Model::SeasonalRegression, Model::EtsDamped, Model::EtsDampedLog];
+    pub const SINGLE: [Model; 7] = [
+        Model::SeasonalNaive,
+        Model::LinearTrend,
+        Model::SeasonalRegression,
+        Model::EtsDamped,
+        Model::EtsDampedLog,
+        Model::EtsLevelLog,
+        Model::Theta,
+    ];
 
     /// Its name in reports.
     pub fn name(self) -> &'static str {
@@ -38,6 +50,8 @@ impl Model {
             Model::SeasonalRegression => "seasonal_regression",
             Model::EtsDamped => "ets_damped",
             Model::EtsDampedLog => "ets_damped_log",
+            Model::EtsLevelLog => "ets_level_log",
+            Model::Theta => "theta",
             Model::Combination => "combination",
         }
     }
@@ -53,11 +67,16 @@ impl Model {
                 Some(l) => regression(&l, h, seasonal).into_iter().map(f64::exp).collect(),
                 None => regression(y, h, seasonal),
             },
-            Model::EtsDamped => ets_fit(y, seasonal).forecast(h),
+            Model::EtsDamped => ets_fit(y, seasonal, true).forecast(h),
             Model::EtsDampedLog => match logs() {
-                Some(l) => ets_fit(&l, seasonal).forecast(h).into_iter().map(f64::exp).collect(),
-                None => ets_fit(y, seasonal).forecast(h),
+                Some(l) => ets_fit(&l, seasonal, true).forecast(h).into_iter().map(f64::exp).collect(),
+                None => ets_fit(y, seasonal, true).forecast(h),
             },
+            Model::EtsLevelLog => match logs() {
+                Some(l) => ets_fit(&l, seasonal, false).forecast(h).into_iter().map(f64::exp).collect(),
+                None => ets_fit(y, seasonal, false).forecast(h),
+            },
+            Model::Theta => theta(y, h, seasonal),
             Model::Combination => unreachable!("a combination is made of other models' forecasts"),
         }
     }
@@ -115,6 +134,70 @@ fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
     Some((0..k).map(|i| a[i][k] / a[i][i]).collect())
 }
 
+/// Multiplicative seasonal indices by classical decomposition (a centred 2x12 moving average),
+/// or `None` when the lag-12 autocorrelation is not significant at 90 % (the Theta method's test).
+fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
+    let n = y.len();
+    if n < 2 * PERIOD || y.iter().any(|v| *v <= 0.0) {
+        return None;
+    }
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let c0: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+    let acf = |k: usize| (k..n).map(|t| (y[t] - mean) * (y[t - k] - mean)).sum::<f64>() / c0;
+    let r: Vec<f64> = (1..=PERIOD).map(acf).collect();
+    let limit = 1.645 * ((1.0 + 2.0 * r[..PERIOD - 1].iter().map(|x| x * x).sum::<f64>()) / n as f64).sqrt();
+    if r[PERIOD - 1].abs() <= limit {
+        return None;
+    }
+    let (mut sums, mut counts) = (vec![0.0; PERIOD], vec![0usize; PERIOD]);
+    for t in PERIOD / 2..n - PERIOD / 2 {
+        let ma = (y[t - 6] / 2.0 + y[t - 5..t + 6].iter().sum::<f64>() + y[t + 6] / 2.0) / PERIOD as f64;
+        sums[t % PERIOD] += y[t] / ma;
+        counts[t % PERIOD] += 1;
+    }
+    let raw: Vec<f64> = sums.iter().zip(&counts).map(|(s, c)| s / *c as f64).collect();
+    let norm = raw.iter().sum::<f64>() / PERIOD as f64;
+    Some(raw.into_iter().map(|v| v / norm).collect())
+}
+
+/// The Theta method: simple exponential smoothing of the seasonally adjusted series plus half its
+/// linear trend, then reseasonalized.
+fn theta(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
+    let n = y.len();
+    let idx = if seasonal { seasonal_indices(y) } else { None };
+    let x: Vec<f64> = match &idx {
+        Some(s) => y.iter().enumerate().map(|(t, v)| v / s[t % PERIOD]).collect(),
+        None => y.to_vec(),
+    };
+    // SES with its smoothing parameter by least squares
+    let ses = |alpha: f64| {
+        let (mut level, mut sse) = (x[0], 0.0);
+        for v in &x[1..] {
+            let e = v - level;
+            sse += e * e;
+            level += alpha * e;
+        }
+        (sse, level)
+    };
+    let best = nelder_mead(&|p: &[f64]| ses(0.0001 + 0.9998 * logistic(p[0])).0, &[0.0], 1.0, 100);
+    let alpha = 0.0001 + 0.9998 * logistic(best[0]);
+    let level = ses(alpha).1;
+    let tm = (n as f64 - 1.0) / 2.0;
+    let xm = x.iter().sum::<f64>() / n as f64;
+    let sxx: f64 = (0..n).map(|t| (t as f64 - tm).powi(2)).sum();
+    let slope = if sxx > 0.0 { (0..n).map(|t| (t as f64 - tm) * (x[t] - xm)).sum::<f64>() / sxx } else { 0.0 };
+    let drift = |i: usize| slope / 2.0 * (i as f64 + (1.0 - (1.0 - alpha).powi(n as i32)) / alpha);
+    (0..h)
+        .map(|i| {
+            let f = level + drift(i);
+            match &idx {
+                Some(s) => f * s[(n + i) % PERIOD],
+                None => f,
+            }
+        })
+        .collect()
+}
+
 /// A fitted additive damped-trend ETS model: its final states and smoothing parameters.
 #[derive(Clone, Debug)]
 pub struct Ets {
@@ -162,6 +245,11 @@ fn ets_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, phi: f64, seasonal: boo
         let trend = if k > 1 { (y[k - 1] - y[0]) / (k - 1) as f64 } else { 0.0 };
         (y[0] - trend, trend, Vec::new())
     };
+    if phi == 0.0 {
+        // no trend: the level starts at the first year's mean (or the first value)
+        level += if seasonal { 6.5 * trend } else { trend };
+        trend = 0.0;
+    }
     let mut sse = 0.0;
     for (t, yt) in y.iter().enumerate() {
         let s = if m > 0 { season[t % m] } else { 0.0 };
@@ -185,8 +273,9 @@ fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Fits ETS by least squares of the one-step errors (Gaussian maximum likelihood).
-pub fn ets_fit(y: &[f64], seasonal: bool) -> Ets {
+/// Fits ETS by least squares of the one-step errors (Gaussian maximum likelihood); without
+/// `trend` the trend is held at zero.
+pub fn ets_fit(y: &[f64], seasonal: bool, trend: bool) -> Ets {
     let seasonal = seasonal && y.len() >= 2 * PERIOD;
     if y.len() < 3 {
         let last = *y.last().unwrap_or(&0.0);
@@ -195,9 +284,9 @@ pub fn ets_fit(y: &[f64], seasonal: bool) -> Ets {
     // unconstrained coordinates -> 0 < beta < alpha < 1, 0 < gamma < 1 - alpha, 0.8 <= phi <= 0.98
     let params = |x: &[f64]| {
         let alpha = 0.0001 + 0.9998 * logistic(x[0]);
-        let beta = alpha * 0.999 * logistic(x[1]);
+        let beta = if trend { alpha * 0.999 * logistic(x[1]) } else { 0.0 };
         let gamma = (1.0 - alpha) * 0.999 * logistic(x[2]);
-        let phi = 0.8 + 0.18 * logistic(x[3]);
+        let phi = if trend { 0.8 + 0.18 * logistic(x[3]) } else { 0.0 };
         (alpha, beta, gamma, phi)
     };
     let cost = |x: &[f64]| {

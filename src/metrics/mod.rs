@@ -2,6 +2,7 @@
 //! `sql/` and run by DataFusion on a warehouse. Filters travel as query parameters, never as SQL
 //! text. Exact sums come back as decimals and are rounded once, here, into the result types.
 
+pub mod compare;
 pub mod results;
 
 use crate::model::Filter;
@@ -34,6 +35,8 @@ pub mod sql {
     pub const TOP_CUSTOMERS: &str = include_str!("sql/top_customers.sql");
     /// Payment methods.
     pub const PAYMENT_METHODS: &str = include_str!("sql/payment_methods.sql");
+    /// The filters' values and the span of order days.
+    pub const DIMENSIONS: &str = include_str!("sql/dimensions.sql");
     /// The day of the latest order.
     pub const LAST_ORDER_DATE: &str = include_str!("sql/last_order_date.sql");
 }
@@ -148,4 +151,51 @@ pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsErr
         top_customers: CustomerRow::from_batches(&customers),
         payment_methods: MethodRow::from_batches(&payments),
     })
+}
+
+/// What a dashboard's filters can choose from.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Dimensions {
+    /// Product categories.
+    pub categories: Vec<String>,
+    /// Customer countries.
+    pub countries: Vec<String>,
+    /// Payment methods.
+    pub methods: Vec<String>,
+    /// The first order day.
+    pub first_date: Option<NaiveDate>,
+    /// The last order day.
+    pub last_date: Option<NaiveDate>,
+}
+
+/// The dimensions' values for the filters.
+///
+/// # Errors
+/// The query fails.
+pub async fn dimensions(wh: &Warehouse) -> Result<Dimensions, MetricsError> {
+    let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
+    let batches = run(&ctx, "dimensions", sql::DIMENSIONS, vec![]).await?;
+    let mut d = Dimensions::default();
+    for b in &batches {
+        let text = |i: usize| {
+            datafusion::arrow::compute::cast(b.column(i), &datafusion::arrow::datatypes::DataType::Utf8)
+                .map_err(|e| MetricsError { query: "dimensions", source: e.into() })
+        };
+        let (kind, value) = (text(0)?, text(1)?);
+        let (kind, value) = (kind.as_string::<i32>(), value.as_string::<i32>());
+        for r in 0..b.num_rows() {
+            if value.is_null(r) {
+                continue;
+            }
+            let v = value.value(r).to_string();
+            match kind.value(r) {
+                "category" => d.categories.push(v),
+                "country" => d.countries.push(v),
+                "method" => d.methods.push(v),
+                "first_date" => d.first_date = v.parse().ok(),
+                _ => d.last_date = v.parse().ok(),
+            }
+        }
+    }
+    Ok(d)
 }

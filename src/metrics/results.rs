@@ -38,6 +38,11 @@ impl fmt::Display for Cents {
     }
 }
 
+/// A count with thousands separators: `1,234,567`.
+pub fn grouped(n: i64) -> String {
+    Cents(n as i128 * 100).to_string().trim_end_matches(".00").to_string()
+}
+
 /// Rounds a ratio to 6 decimals, half away from zero.
 pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6

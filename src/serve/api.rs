@@ -1,0 +1,246 @@
+//! The JSON API: thin handlers that validate parameters, call `metrics` and `forecast`, and answer
+//! with JSON, an ETag from the warehouse version and the request, and `{"error": …}` on failure.
+
+use super::state::{AppState, Loaded, QUERY_TIME_LIMIT};
+use crate::forecast::{self, ForecastError, revenue_series};
+use crate::metrics::{self, compare::Versus};
+use crate::model::Filter;
+use crate::model::filter::FilterParams;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// An API error: its status and a message naming what is wrong.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, [(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+const FILTER_KEYS: [&str; 6] = ["from", "to", "category", "country", "method", "top"];
+
+/// The query string's parameters; an unknown, repeated or undecodable one is a 400.
+fn params(raw: Option<&str>, extra: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| bad_request(format!("the query string cannot be decoded: {e}")))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in pairs {
+        if !FILTER_KEYS.contains(&k.as_str()) && !extra.contains(&k.as_str()) {
+            return Err(bad_request(format!("unknown parameter '{k}'")));
+        }
+        if out.insert(k.clone(), v).is_some() {
+            return Err(bad_request(format!("parameter '{k}' is given more than once")));
+        }
+    }
+    Ok(out)
+}
+
+fn filter(p: &BTreeMap<String, String>) -> Result<Filter, ApiError> {
+    let get = |k: &str| p.get(k).map(String::as_str);
+    Filter::parse(FilterParams {
+        from: get("from"),
+        to: get("to"),
+        category: get("category"),
+        country: get("country"),
+        method: get("method"),
+        top: get("top"),
+    })
+    .map_err(|e| bad_request(e.to_string()))
+}
+
+/// Answers `value` with an ETag of the version and `key`, or 304 when the client has it.
+fn respond(headers: &HeaderMap, version: &str, key: &str, value: Arc<Value>) -> Response {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    let etag = format!("\"{version}-{:016x}\"", h.finish());
+    let cache = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "no-cache".to_string())];
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, axum::Json(value)).into_response()
+}
+
+/// Runs `work` once per `(version, key)`: cached, bounded in concurrency and time.
+async fn cached<F, Fut>(state: &AppState, version: &str, key: &str, work: F) -> Result<Arc<Value>, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Value, ApiError>>,
+{
+    if let Some(v) = state.cached(version, key) {
+        return Ok(v);
+    }
+    let _permit = state.permits.acquire().await.map_err(internal)?;
+    if let Some(v) = state.cached(version, key) {
+        return Ok(v);
+    }
+    let value = tokio::time::timeout(QUERY_TIME_LIMIT, work())
+        .await
+        .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "the computation took too long".into()))??;
+    let value = Arc::new(value);
+    state.remember(version, key, value.clone());
+    Ok(value)
+}
+
+async fn current(state: &AppState) -> Result<Arc<Loaded>, ApiError> {
+    state.current().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+}
+
+async fn kpis_value(state: &AppState, loaded: &Loaded, f: &Filter) -> Result<Arc<Value>, ApiError> {
+    cached(state, &loaded.version, &format!("kpis {f:?}"), || async {
+        let k = metrics::compute(&loaded.warehouse, f).await.map_err(internal)?;
+        serde_json::to_value(k).map_err(internal)
+    })
+    .await
+}
+
+async fn dimensions_value(state: &AppState, loaded: &Loaded) -> Result<Arc<Value>, ApiError> {
+    cached(state, &loaded.version, "dimensions", || async {
+        serde_json::to_value(metrics::dimensions(&loaded.warehouse).await.map_err(internal)?).map_err(internal)
+    })
+    .await
+}
+
+/// `GET /api/kpis`: every KPI.
+pub async fn kpis(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let f = filter(&params(q.as_deref(), &[])?)?;
+    let loaded = current(&state).await?;
+    let v = kpis_value(&state, &loaded, &f).await?;
+    Ok(respond(&headers, &loaded.version, &format!("kpis {f:?}"), v))
+}
+
+/// `GET /api/kpis/{section}`: one section of the KPIs.
+pub async fn section(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    const SECTIONS: [&str; 7] =
+        ["summary", "monthly", "categories", "top-products", "order-frequency", "top-customers", "payment-methods"];
+    if !SECTIONS.contains(&name.as_str()) {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no KPI section '{name}' (one of {})", SECTIONS.join(", ")),
+        ));
+    }
+    let f = filter(&params(q.as_deref(), &[])?)?;
+    let loaded = current(&state).await?;
+    let all = kpis_value(&state, &loaded, &f).await?;
+    let part = Arc::new(all[name.replace('-', "_")].clone());
+    Ok(respond(&headers, &loaded.version, &format!("{name} {f:?}"), part))
+}
+
+/// `GET /api/kpis/compare`: the summary of a range against a comparison range.
+pub async fn compare(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(q.as_deref(), &["vs"])?;
+    let vs: Versus = p
+        .get("vs")
+        .map(|v| v.parse().map_err(|e| bad_request(format!("parameter 'vs': {e}"))))
+        .transpose()?
+        .unwrap_or(Versus::PreviousPeriod);
+    let f = filter(&p)?;
+    let loaded = current(&state).await?;
+    let key = format!("compare {vs:?} {f:?}");
+    let v = cached(&state, &loaded.version, &key, || async {
+        let wh = &loaded.warehouse;
+        let dims = metrics::dimensions(wh).await.map_err(internal)?;
+        let (Some(first), Some(last)) = (f.from().or(dims.first_date), f.to().or(dims.last_date)) else {
+            return Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, "the warehouse has no orders".into()));
+        };
+        let now = f.with_range(Some(first), Some(last.max(first)));
+        let (cf, ct) = metrics::compare::comparison_range(first, last.max(first), vs);
+        let before = f.with_range(Some(cf), Some(ct));
+        let (a, b) = futures::try_join!(metrics::compute(wh, &now), metrics::compute(wh, &before)).map_err(internal)?;
+        serde_json::to_value(metrics::compare::compare(&now, &a, &before, &b)).map_err(internal)
+    })
+    .await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
+
+/// `GET /api/dimensions`: the filters' choices and the span of order days.
+pub async fn dimensions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    if !params(q.as_deref(), &[])?.is_empty() {
+        return Err(bad_request("this endpoint takes no parameters"));
+    }
+    let loaded = current(&state).await?;
+    let v = dimensions_value(&state, &loaded).await?;
+    Ok(respond(&headers, &loaded.version, "dimensions", v))
+}
+
+/// `GET /api/forecast`: next month's revenue for the filtered series.
+pub async fn forecast(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(q.as_deref(), &["horizon"])?;
+    let horizon = match p.get("horizon") {
+        None => 1,
+        Some(h) => h
+            .parse::<usize>()
+            .ok()
+            .filter(|h| (1..=24).contains(h))
+            .ok_or_else(|| bad_request(format!("parameter 'horizon': '{h}' is not a whole number from 1 to 24")))?,
+    };
+    let f = filter(&p)?;
+    let loaded = current(&state).await?;
+    let key = format!("forecast {horizon} {f:?}");
+    let v = cached(&state, &loaded.version, &key, || async {
+        let (monthly, last) = metrics::monthly(&loaded.warehouse, &f).await.map_err(internal)?;
+        let series = revenue_series(&monthly, last)
+            .ok_or_else(|| ApiError(StatusCode::UNPROCESSABLE_ENTITY, ForecastError::TooShort(0).to_string()))?;
+        let fc = forecast::forecast(&series, horizon)
+            .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        serde_json::to_value(fc).map_err(internal)
+    })
+    .await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
+
+/// `GET /healthz`.
+pub async fn health(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let loaded = current(&state).await?;
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        axum::Json(json!({"status": "ok", "version": loaded.version})),
+    )
+        .into_response())
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+/// Anything else: 404 with the same error shape.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("no such path: {}", uri.path()))
+}

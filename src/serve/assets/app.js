@@ -1,0 +1,299 @@
+// The shoplens dashboard: reads the filters from the URL, fetches the API, draws every widget.
+// All figures come from the API as computed by the KPI engine; this file only formats them.
+"use strict";
+
+const currency = document.body.dataset.currency || "EUR";
+const money = new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: 2 });
+const money0 = new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: 0 });
+const count = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const pct = (x) => (x * 100).toLocaleString(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + " %";
+const FILTERS = ["from", "to", "category", "country", "method"];
+const charts = {};
+// still charts: figures appear at once and screenshots never catch a half-drawn chart
+Chart.defaults.animation = false;
+let data = null;
+let dims = null;
+let generation = 0;
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const k of FILTERS) if (params[k]) q.set(k, params[k]);
+  return q;
+}
+
+function state() {
+  const u = new URLSearchParams(location.search);
+  const s = {};
+  for (const k of FILTERS) s[k] = u.get(k) || "";
+  s.preset = u.get("preset") || (s.from || s.to ? "custom" : "all");
+  return s;
+}
+
+async function getJSON(path) {
+  const r = await fetch(path);
+  const body = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
+  if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+  return body;
+}
+
+function showError(message) {
+  const e = document.getElementById("error");
+  e.textContent = message ? `Could not load the data: ${message}` : "";
+  e.hidden = !message;
+}
+
+function iso(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+// Presets are relative to the last order day of the data, not to today: an export is a snapshot.
+function presetRange(preset) {
+  if (!dims || !dims.last_date) return ["", ""];
+  const end = new Date(dims.last_date + "T00:00:00Z");
+  const start = new Date(end);
+  if (preset === "last30") start.setUTCDate(end.getUTCDate() - 29);
+  else if (preset === "last12") { start.setUTCMonth(end.getUTCMonth() - 11, 1); }
+  else if (preset === "quarter") { start.setUTCMonth(Math.floor(end.getUTCMonth() / 3) * 3, 1); }
+  else return ["", ""];
+  return [iso(start), iso(end)];
+}
+
+function writeUrl(s) {
+  const q = query(s);
+  if (s.preset && s.preset !== "all" && s.preset !== "custom") q.set("preset", s.preset);
+  const url = q.toString() ? `?${q}` : location.pathname;
+  history.replaceState(null, "", url);
+}
+
+function fillSelect(id, values, chosen) {
+  const el = document.getElementById(id);
+  el.length = 1;
+  for (const v of values) el.add(new Option(v, v));
+  el.value = chosen;
+}
+
+function formToState() {
+  const s = {};
+  for (const k of FILTERS) s[k] = document.getElementById(k).value;
+  s.preset = document.getElementById("preset").value;
+  return s;
+}
+
+function stateToForm(s) {
+  for (const k of FILTERS) document.getElementById(k).value = s[k];
+  document.getElementById("preset").value = s.preset;
+}
+
+function setChange(card, change, points) {
+  const el = card.querySelector(".change");
+  el.className = "change";
+  if (change === null || change === undefined) { el.textContent = "no earlier data to compare"; return; }
+  const shown = points ? `${(change * 100).toFixed(1)} pts` : pct(change);
+  el.textContent = `${change >= 0 ? "▲ +" : "▼ "}${shown.replace("-", "")} vs previous period`;
+  el.classList.add(change >= 0 ? "up" : "down");
+}
+
+function renderCards(k, cmp) {
+  const s = k.summary;
+  const values = {
+    total_revenue: money.format(s.total_revenue),
+    orders: count.format(s.orders),
+    average_order_value: money.format(s.average_order_value),
+    customers: count.format(s.customers),
+    repeat_customer_rate: pct(k.order_frequency.repeat_customer_rate),
+  };
+  for (const card of document.querySelectorAll(".card")) {
+    const key = card.dataset.kpi;
+    card.querySelector(".value").textContent = values[key];
+    card.querySelector(".value").dataset.raw = key === "repeat_customer_rate" ? k.order_frequency.repeat_customer_rate : s[key];
+    setChange(card, cmp ? cmp.change[key] : null, key === "repeat_customer_rate");
+  }
+}
+
+function chart(id, config) {
+  if (charts[id]) charts[id].destroy();
+  charts[id] = new Chart(document.getElementById(id), config);
+}
+
+const moneyTick = { callback: (v) => money0.format(v) };
+
+function renderTrend(k, fc) {
+  const labels = k.monthly.map((m) => m.month);
+  const revenue = k.monthly.map((m) => m.revenue);
+  const datasets = [
+    { label: "Revenue", data: revenue, borderColor: "#3b5bdb", backgroundColor: "#3b5bdb", yAxisID: "y", tension: 0.2 },
+    { label: "Orders", data: k.monthly.map((m) => m.orders), borderColor: "#f08c00", backgroundColor: "#f08c00", yAxisID: "y1", borderDash: [4, 3], pointRadius: 0, tension: 0.2 },
+  ];
+  const note = document.getElementById("forecast-note");
+  if (fc) {
+    const at = labels.indexOf(fc.series_end);
+    if (at >= 0 && !labels.includes(fc.month)) labels.splice(at + 1, 0, fc.month);
+    const place = (value) => labels.map((m) => (m === fc.month ? value : m === fc.series_end ? revenue[at] : null));
+    datasets.push(
+      { label: "95 % interval", data: place(fc.interval_95[1]), borderColor: "transparent", backgroundColor: "rgba(59,91,219,0.10)", fill: "+1", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "95 % low", data: place(fc.interval_95[0]), borderColor: "transparent", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "80 % interval", data: place(fc.interval_80[1]), borderColor: "transparent", backgroundColor: "rgba(59,91,219,0.22)", fill: "+1", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "80 % low", data: place(fc.interval_80[0]), borderColor: "transparent", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "Forecast", data: place(fc.forecast), borderColor: "#3b5bdb", backgroundColor: "#fff", borderDash: [6, 4], yAxisID: "y", pointRadius: 4, spanGaps: true },
+    );
+    note.textContent = `Forecast for ${fc.month}: ${money.format(fc.forecast)} (80 %: ${money0.format(fc.interval_80[0])} – ${money0.format(fc.interval_80[1])}; 95 %: ${money0.format(fc.interval_95[0])} – ${money0.format(fc.interval_95[1])}). Method ${fc.model}: ${fc.explanation}.`;
+  } else {
+    note.textContent = "Forecast: not available for this selection (it needs at least 3 complete months).";
+  }
+  chart("trend", {
+    type: "line",
+    data: { labels, datasets },
+    options: {
+      maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
+      plugins: {
+        legend: { labels: { filter: (item) => !item.text.endsWith(" low") } },
+        tooltip: { callbacks: { label: (c) => c.raw === null ? null : `${c.dataset.label}: ${c.dataset.yAxisID === "y1" ? count.format(c.raw) : money.format(c.raw)}` } },
+      },
+      scales: { y: { ticks: moneyTick, title: { display: true, text: "Revenue" } }, y1: { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "Orders" } } },
+    },
+  });
+}
+
+function renderCategories(k) {
+  chart("categories", {
+    type: "bar",
+    data: { labels: k.categories.map((c) => c.category), datasets: [{ label: "Revenue", data: k.categories.map((c) => c.revenue), backgroundColor: "#4c6ef5" }] },
+    options: {
+      indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { display: false },
+        tooltip: { callbacks: { label: (c) => `${money.format(c.raw)} (${pct(k.categories[c.dataIndex].share)}), ${count.format(k.categories[c.dataIndex].orders)} orders` } } },
+      scales: { x: { ticks: moneyTick } },
+    },
+  });
+}
+
+function renderMethods(k) {
+  const colors = ["#3b5bdb", "#f08c00", "#2b8a3e", "#ae3ec9", "#e03131", "#1098ad", "#868e96"];
+  chart("methods", {
+    type: "doughnut",
+    data: { labels: k.payment_methods.map((m) => m.method), datasets: [{ data: k.payment_methods.map((m) => m.amount), backgroundColor: colors }] },
+    options: { maintainAspectRatio: false, plugins: { tooltip: { callbacks: { label: (c) => { const m = k.payment_methods[c.dataIndex]; return `${m.method}: ${money.format(m.amount)} (${pct(m.share)}), avg ${m.average_installments.toFixed(2)} instalments`; } } } } },
+  });
+}
+
+function renderFrequency(k) {
+  const f = k.order_frequency;
+  chart("frequency", {
+    type: "bar",
+    data: { labels: f.buckets.map((b) => `${b.orders} order${b.orders === "1" ? "" : "s"}`), datasets: [{ label: "Customers", data: f.buckets.map((b) => b.customers), backgroundColor: "#12b886" }] },
+    options: {
+      maintainAspectRatio: false,
+      plugins: { legend: { display: false }, title: { display: true, text: `Repeat-customer rate ${pct(f.repeat_customer_rate)}` },
+        tooltip: { callbacks: { label: (c) => `${count.format(c.raw)} customers (${pct(f.buckets[c.dataIndex].share)})` } } },
+    },
+  });
+}
+
+function cell(text, sub) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (sub) { const s = document.createElement("small"); s.textContent = sub; td.append(s); }
+  return td;
+}
+
+function renderTables(k) {
+  const products = document.querySelector("#products tbody");
+  products.replaceChildren(...k.top_products.map((p) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(p.product_name || p.product_id, p.product_name ? p.product_id : null), cell(p.category), cell(money.format(p.revenue)), cell(count.format(p.units)), cell(pct(p.share)), cell(pct(p.cumulative_share)));
+    return tr;
+  }));
+  const customers = document.querySelector("#customers tbody");
+  customers.replaceChildren(...k.top_customers.map((c) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(c.customer_name || c.customer_id, c.customer_name ? c.customer_id : null), cell(count.format(c.orders)), cell(money.format(c.revenue)), cell(money.format(c.average_order_value)), cell(c.first_order_date), cell(c.last_order_date));
+    return tr;
+  }));
+}
+
+function toCsv(rows) {
+  if (!rows.length) return "";
+  const keys = Object.keys(rows[0]);
+  const esc = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  return [keys.join(","), ...rows.map((r) => keys.map((k) => esc(r[k])).join(","))].join("\n") + "\n";
+}
+
+function download(section) {
+  if (!data) return;
+  const rows = section === "order_frequency" ? data.order_frequency.buckets : data[section];
+  const blob = new Blob([toCsv(rows)], { type: "text/csv" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `${section}.csv`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+async function load() {
+  const mine = ++generation;
+  const s = state();
+  stateToForm(s);
+  const q = query(s).toString();
+  const sep = q ? `?${q}` : "";
+  document.body.classList.add("loading");
+  try {
+    const [k, cmp, fc] = await Promise.all([
+      getJSON(`/api/kpis${sep}`),
+      getJSON(`/api/kpis/compare?${q}${q ? "&" : ""}vs=previous_period`).catch(() => null),
+      getJSON(`/api/forecast${sep}`).catch(() => null),
+    ]);
+    if (mine !== generation) return;
+    data = k;
+    renderCards(k, cmp);
+    renderTrend(k, fc);
+    renderCategories(k);
+    renderMethods(k);
+    renderFrequency(k);
+    renderTables(k);
+    showError("");
+    document.body.dataset.ready = String(mine);
+  } catch (e) {
+    if (mine === generation) showError(e.message);
+  } finally {
+    if (mine === generation) document.body.classList.remove("loading");
+  }
+}
+
+function onChange(event) {
+  const s = formToState();
+  if (event.target.id === "preset") {
+    if (s.preset !== "custom") [s.from, s.to] = presetRange(s.preset);
+  } else if (event.target.id === "from" || event.target.id === "to") {
+    s.preset = "custom";
+  }
+  writeUrl(s);
+  load();
+}
+
+async function start() {
+  try {
+    dims = await getJSON("/api/dimensions");
+  } catch (e) {
+    showError(e.message);
+    document.body.classList.remove("loading");
+    return;
+  }
+  const s = state();
+  fillSelect("category", dims.categories, s.category);
+  fillSelect("country", dims.countries, s.country);
+  fillSelect("method", dims.methods, s.method);
+  for (const id of ["from", "to"]) {
+    document.getElementById(id).min = dims.first_date || "";
+    document.getElementById(id).max = dims.last_date || "";
+  }
+  // a preset in the URL is resolved against the data's last day
+  if (s.preset !== "all" && s.preset !== "custom" && !s.from && !s.to) {
+    [s.from, s.to] = presetRange(s.preset);
+    writeUrl(s);
+  }
+  document.getElementById("filters").addEventListener("change", onChange);
+  for (const b of document.querySelectorAll("[data-csv]")) b.addEventListener("click", () => download(b.dataset.csv));
+  window.addEventListener("popstate", load);
+  load();
+}
+
+start();

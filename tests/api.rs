@@ -1,0 +1,207 @@
+//! The JSON API over a generated warehouse: every endpoint answers what the KPI engine computes,
+//! filters included; every bad parameter gets its 400; caching, compression and hot reload work.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::Value;
+use shoplens::model::Filter;
+use shoplens::model::filter::FilterParams;
+use shoplens::serve::{router, state::AppState};
+use shoplens::warehouse::{Store, Warehouse};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Api {
+    app: axum::Router,
+    _shop: tempfile::TempDir,
+    wh: tempfile::TempDir,
+}
+
+async fn api() -> Api {
+    let shop = common::shop(31, 4000);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let state = AppState::open(Store::new(wh.path()), "EUR".into()).await.unwrap();
+    Api { app: router(Arc::new(state)), _shop: shop, wh }
+}
+
+async fn get(app: &axum::Router, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.unwrap().to_vec())
+}
+
+async fn json(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let (status, _, body) = get(app, uri, &[]).await;
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or_else(|_| panic!("{uri}: not JSON: {}", String::from_utf8_lossy(&body))),
+    )
+}
+
+async fn engine(wh: &std::path::Path, p: FilterParams<'_>) -> Value {
+    common::kpis(wh, &Filter::parse(p).unwrap()).await
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_what_the_engine_computes() {
+    let a = api().await;
+    let cases: Vec<(&str, FilterParams)> = vec![
+        ("", FilterParams::default()),
+        (
+            "?from=2023-01-01&to=2023-06-30",
+            FilterParams { from: Some("2023-01-01"), to: Some("2023-06-30"), ..Default::default() },
+        ),
+        ("?category=Books&top=3", FilterParams { category: Some("Books"), top: Some("3"), ..Default::default() }),
+        ("?country=DE", FilterParams { country: Some("DE"), ..Default::default() }),
+        ("?method=paypal", FilterParams { method: Some("paypal"), ..Default::default() }),
+    ];
+    for (q, p) in cases {
+        let want = engine(a.wh.path(), p).await;
+        let (status, got) = json(&a.app, &format!("/api/kpis{q}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(got, want, "/api/kpis{q}");
+        for (path, key) in [
+            ("summary", "summary"),
+            ("monthly", "monthly"),
+            ("categories", "categories"),
+            ("top-products", "top_products"),
+            ("order-frequency", "order_frequency"),
+            ("top-customers", "top_customers"),
+            ("payment-methods", "payment_methods"),
+        ] {
+            let (status, got) = json(&a.app, &format!("/api/kpis/{path}{q}")).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(got, want[key], "/api/kpis/{path}{q}");
+        }
+    }
+
+    let (_, dims) = json(&a.app, "/api/dimensions").await;
+    let w = Warehouse::open(&Store::new(a.wh.path())).await.unwrap();
+    assert_eq!(dims, serde_json::to_value(shoplens::metrics::dimensions(&w).await.unwrap()).unwrap());
+    assert!(dims["categories"].as_array().unwrap().iter().any(|c| c == "Uncategorized"));
+    assert_eq!(dims["first_date"], "2022-01-01");
+
+    let (status, fc) = json(&a.app, "/api/forecast?country=FR&horizon=3").await;
+    assert_eq!(status, StatusCode::OK);
+    let f = Filter::parse(FilterParams { country: Some("FR"), ..Default::default() }).unwrap();
+    let (monthly, last) = shoplens::metrics::monthly(&w, &f).await.unwrap();
+    let series = shoplens::forecast::revenue_series(&monthly, last).unwrap();
+    assert_eq!(fc, serde_json::to_value(shoplens::forecast::forecast(&series, 3).unwrap()).unwrap());
+    assert_eq!(fc["path"].as_array().unwrap().len(), 3);
+    // the generated shop ends on 2024-12-31: December is complete, January is next
+    assert_eq!((fc["series_end"].as_str(), fc["month"].as_str()), (Some("2024-12"), Some("2025-01")));
+
+    let (status, h) = json(&a.app, "/healthz").await;
+    assert_eq!((status, h["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, doc) = json(&a.app, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in
+        ["/api/kpis", "/api/kpis/compare", "/api/kpis/{section}", "/api/dimensions", "/api/forecast", "/healthz"]
+    {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+}
+
+#[tokio::test]
+async fn compare_puts_a_range_against_the_previous_period_and_year() {
+    let a = api().await;
+    let (status, c) = json(&a.app, "/api/kpis/compare?from=2024-03-01&to=2024-03-31&country=FR").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (c["comparison"]["from"].as_str(), c["comparison"]["to"].as_str()),
+        (Some("2024-01-30"), Some("2024-02-29"))
+    );
+    let now = engine(
+        a.wh.path(),
+        FilterParams { from: Some("2024-03-01"), to: Some("2024-03-31"), country: Some("FR"), ..Default::default() },
+    )
+    .await;
+    let before = engine(
+        a.wh.path(),
+        FilterParams { from: Some("2024-01-30"), to: Some("2024-02-29"), country: Some("FR"), ..Default::default() },
+    )
+    .await;
+    assert_eq!(c["range"]["summary"], now["summary"]);
+    assert_eq!(c["comparison"]["summary"], before["summary"]);
+    let rel = |k: &str| now["summary"][k].as_f64().unwrap() / before["summary"][k].as_f64().unwrap() - 1.0;
+    for k in ["total_revenue", "orders", "customers", "average_order_value"] {
+        assert!((c["change"][k].as_f64().unwrap() - rel(k)).abs() < 1e-6, "{k}");
+    }
+    let (_, y) = json(&a.app, "/api/kpis/compare?from=2024-02-01&to=2024-02-29&vs=previous_year").await;
+    assert_eq!(
+        (y["comparison"]["from"].as_str(), y["comparison"]["to"].as_str()),
+        (Some("2023-02-01"), Some("2023-02-28"))
+    );
+}
+
+#[tokio::test]
+async fn every_bad_parameter_gets_a_400_naming_it() {
+    let a = api().await;
+    for (uri, words) in [
+        ("/api/kpis?from=2024-02-30", "'from'"),
+        ("/api/kpis?from=yesterday", "'from'"),
+        ("/api/kpis?to=2024-1-1", "'to'"),
+        ("/api/kpis?from=2024-03-01&to=2024-02-01", "'from'"),
+        ("/api/kpis?top=-1", "'top'"),
+        ("/api/kpis?top=abc", "'top'"),
+        ("/api/kpis?top=100000", "'top'"),
+        ("/api/kpis?category=", "'category'"),
+        ("/api/kpis?colour=red", "unknown parameter 'colour'"),
+        ("/api/kpis?from=2024-01-01&from=2024-02-01", "'from' is given more than once"),
+        ("/api/kpis/summary?country=", "'country'"),
+        ("/api/kpis/compare?vs=last_week", "'vs'"),
+        ("/api/forecast?horizon=0", "'horizon'"),
+        ("/api/forecast?horizon=x", "'horizon'"),
+        ("/api/dimensions?x=1", "parameter"),
+    ] {
+        let (status, body) = json(&a.app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(body["error"].as_str().unwrap().contains(words), "{uri}: {body}");
+    }
+    for uri in ["/api/nothing", "/api/kpis/revenue", "/assets/nothing.js"] {
+        let (status, body) = json(&a.app, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(body["error"].is_string());
+    }
+    // a filter that keeps too few months for a forecast: 422 with the reason
+    let (status, body) = json(&a.app, "/api/forecast?from=2024-01-01&to=2024-01-31").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"].as_str().unwrap().contains("at least 3"));
+}
+
+#[tokio::test]
+async fn responses_are_compressed_cached_and_follow_a_new_import() {
+    let a = api().await;
+    let (status, headers, _) = get(&a.app, "/api/kpis", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    let etag = headers[header::ETAG].to_str().unwrap().to_string();
+    let (status, _, body) = get(&a.app, "/api/kpis", &[("if-none-match", &etag)]).await;
+    assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
+    let (_, other, _) = get(&a.app, "/api/kpis?country=DE", &[]).await;
+    assert_ne!(other[header::ETAG], etag.as_str());
+    let (status, page_headers, page) = get(&a.app, "/", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page_headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(String::from_utf8(page).unwrap().contains("data-currency=\"EUR\""));
+    let (status, _, chart) = get(&a.app, "/assets/vendor/chart.js/chart.umd.min.js", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(chart.len() > 100_000);
+
+    // a new import is picked up without a restart
+    let (_, before) = json(&a.app, "/api/kpis/summary").await;
+    let shop = common::shop(32, 1500);
+    common::import(shop.path(), a.wh.path()).await.unwrap();
+    let (_, after) = json(&a.app, "/api/kpis/summary").await;
+    assert_ne!(before, after);
+    assert_eq!(after, common::kpis(a.wh.path(), &Filter::default()).await["summary"]);
+    let (_, headers, _) = get(&a.app, "/api/kpis", &[]).await;
+    assert_ne!(headers[header::ETAG].to_str().unwrap(), etag);
+}

@@ -1,0 +1,51 @@
+//! The dashboard in a real browser: `tests/e2e/dashboard.mjs` drives headless Chromium (Debian's,
+//! with playwright-core) against a server on loopback, and saves screenshots under `target/`.
+//! `.ci/run` installs Chromium and the script's package; elsewhere the test says what is missing.
+
+mod common;
+
+use shoplens::serve::Server;
+use shoplens::warehouse::Store;
+use std::path::Path;
+use std::process::Command;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_works_in_a_real_browser() {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ready = Path::new(&chromium).exists() && e2e.join("node_modules/playwright-core").exists();
+    if !ready {
+        // CI must run it: .ci/run installs both
+        assert!(std::env::var("CI").is_err(), "CI lacks Chromium or tests/e2e/node_modules");
+        eprintln!("skipped: needs {chromium} and `npm ci` in tests/e2e (as .ci/run does)");
+        return;
+    }
+    let shop = common::shop(41, 20_000);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let server = Server::bind(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), "EUR").await.unwrap();
+    let base = format!("http://{}", server.addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let result = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(e2e.join("dashboard.mjs"))
+            .arg(&base)
+            .arg(&out)
+            .env("CHROMIUM", chromium)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "browser checks failed: {stdout}\n{}", String::from_utf8_lossy(&result.stderr));
+    let report: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 6, "{report}");
+}

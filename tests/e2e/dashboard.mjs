@@ -1,0 +1,96 @@
+// End-to-end check of the dashboard in headless Chromium. Usage: node dashboard.mjs BASE_URL OUT_DIR
+// Exits non-zero with a message on the first failed check; writes screenshots into OUT_DIR.
+import { chromium } from "playwright-core";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [base, out] = process.argv.slice(2);
+mkdirSync(out, { recursive: true });
+const fail = (msg) => { throw new Error(msg); };
+const expectEq = (got, want, what) => { if (JSON.stringify(got) !== JSON.stringify(want)) fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`); };
+const api = async (path) => (await fetch(base + path)).json();
+
+const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "shoplens-chromium-")), {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  viewport: { width: 1280, height: 900 },
+});
+const checks = [];
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const ready = async (previous) => {
+    await page.waitForFunction((p) => document.body.dataset.ready && document.body.dataset.ready !== p && !document.body.classList.contains("loading"), previous, { timeout: 30000 });
+    return page.evaluate(() => document.body.dataset.ready);
+  };
+  const cards = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll(".card")].map((c) => [c.dataset.kpi, Number(c.querySelector(".value").dataset.raw)])));
+  const expectCards = async (k, what) => {
+    const c = await cards();
+    expectEq([c.total_revenue, c.orders, c.average_order_value, c.customers, c.repeat_customer_rate],
+      [k.summary.total_revenue, k.summary.orders, k.summary.average_order_value, k.summary.customers, k.order_frequency.repeat_customer_rate], what);
+  };
+
+  await page.goto(base + "/");
+  let gen = await ready("");
+  const all = await api("/api/kpis");
+  await expectCards(all, "cards show /api/kpis");
+  checks.push("cards show the API's figures");
+  const shownRevenue = await page.textContent('.card[data-kpi="total_revenue"] .value');
+  if (!/\d{1,3}(,\d{3})+/.test(shownRevenue)) fail(`revenue not formatted with thousands separators: ${shownRevenue}`);
+
+  const trend = await page.evaluate(() => { const c = Chart.getChart("trend"); return { labels: c.data.labels.length, revenue: c.data.datasets[0].data, sets: c.data.datasets.map((d) => d.label), w: c.width }; });
+  expectEq(trend.revenue.slice(0, all.monthly.length), all.monthly.map((m) => m.revenue), "trend chart data");
+  if (!trend.sets.includes("Forecast") || !trend.sets.includes("80 % interval")) fail(`no forecast band on the trend chart: ${trend.sets}`);
+  if (trend.w < 100) fail("trend chart not drawn");
+  const bars = await page.evaluate(() => Chart.getChart("categories").data.datasets[0].data);
+  expectEq(bars, all.categories.map((c) => c.revenue), "category chart data");
+  const rows = await page.$$eval("#products tbody tr", (r) => r.length);
+  expectEq(rows, all.top_products.length, "top products rows");
+  checks.push("charts render the API's data, forecast band included");
+  await page.screenshot({ path: join(out, "dashboard.png"), fullPage: true });
+
+  await page.selectOption("#country", "DE");
+  gen = await ready(gen);
+  if (!page.url().includes("country=DE")) fail(`URL does not hold the filter: ${page.url()}`);
+  await expectCards(await api("/api/kpis?country=DE"), "cards after country=DE");
+  const c = await cards();
+  if (c.total_revenue === all.summary.total_revenue) fail("the country filter did not change the cards");
+  checks.push("a filter changes the cards and the URL");
+
+  await page.selectOption("#preset", "last12");
+  gen = await ready(gen);
+  const url = new URL(page.url());
+  const from = url.searchParams.get("from"), to = url.searchParams.get("to");
+  if (!from || !to) fail(`preset did not set the range in the URL: ${page.url()}`);
+  await expectCards(await api(`/api/kpis?from=${from}&to=${to}&country=DE`), "cards after the last-12-months preset");
+  await page.reload();
+  await ready("");
+  await expectCards(await api(`/api/kpis?from=${from}&to=${to}&country=DE`), "cards after reload");
+  checks.push("a view reloads from its URL");
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-csv="top_products"]')]);
+  if (download.suggestedFilename() !== "top_products.csv") fail("CSV download name");
+  checks.push("CSV download");
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(out, "dashboard-phone.png"), fullPage: true });
+
+  const broken = await browser.newPage();
+  await broken.route("**/api/kpis?*", (r) => r.fulfill({ status: 500, contentType: "application/json", body: '{"error":"boom"}' }));
+  await broken.route("**/api/kpis", (r) => r.fulfill({ status: 500, contentType: "application/json", body: '{"error":"boom"}' }));
+  await broken.goto(base + "/");
+  await broken.waitForSelector("#error:not([hidden])", { timeout: 30000 });
+  const msg = await broken.textContent("#error");
+  if (!msg.includes("boom")) fail(`error message not shown: ${msg}`);
+  checks.push("a failing API shows a clear message");
+  if (errors.length) fail(`page errors: ${errors.join("; ")}`);
+  console.log(JSON.stringify({ ok: true, checks }));
+} catch (e) {
+  console.log(JSON.stringify({ ok: false, checks, error: String(e.message || e) }));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
