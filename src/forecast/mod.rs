@@ -20,6 +20,10 @@ pub const BACKTEST_MONTHS: usize = 12;
 pub const MIN_MONTHS: usize = 3;
 /// From this many months on, yearly seasonality is fitted.
 pub const SEASONAL_MONTHS: usize = 2 * PERIOD;
+/// The combination: the exponential smoothing family, additive and on the log scale.
+pub const COMBINED: [Model; 2] = [Model::EtsDamped, Model::EtsDampedLog];
+/// How much lower a single model's backtest error must be to replace the combination.
+const CLEAR_WIN: f64 = 0.6;
 const Z80: f64 = 1.281_551_565_5;
 const Z95: f64 = 1.959_963_985;
 
@@ -206,23 +210,21 @@ pub fn choose(y: &[f64]) -> Choice {
     let actual = &y[n - k..];
     let scale = mase_scale(&y[..n - k]);
     let preds = one_step_predictions(y, k);
-    let mut ranked: Vec<(usize, f64)> = preds
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i, actual.iter().zip(p).map(|(a, q)| (a - q).abs()).sum::<f64>()))
-        .collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let top: Vec<usize> = ranked.iter().take(3).map(|r| r.0).collect();
+    let mae = |p: &[f64]| actual.iter().zip(p).map(|(a, q)| (a - q).abs()).sum::<f64>();
+    let top: Vec<usize> =
+        COMBINED.iter().map(|m| Model::SINGLE.iter().position(|s| s == m).expect("a single model")).collect();
     let combo: Vec<f64> = (0..k).map(|j| top.iter().map(|i| preds[*i][j]).sum::<f64>() / top.len() as f64).collect();
     let mut scores: Vec<Score> =
         Model::SINGLE.iter().zip(&preds).map(|(m, p)| score(m.name(), actual, p, scale)).collect();
     scores.push(score(Model::Combination.name(), actual, &combo, scale));
-    let combo_err: f64 = actual.iter().zip(&combo).map(|(a, q)| (a - q).abs()).sum();
-    let (model, members, chosen) = if combo_err <= ranked[0].1 {
-        (Model::Combination, top.iter().map(|i| Model::SINGLE[*i]).collect(), combo)
+    // the combination stands unless one model was clearly better over the backtest: twelve
+    // errors are too few to prefer a model for a small edge
+    let (best, best_err) =
+        preds.iter().enumerate().map(|(i, p)| (i, mae(p))).min_by(|a, b| a.1.total_cmp(&b.1)).expect("models");
+    let (model, members, chosen) = if best_err < CLEAR_WIN * mae(&combo) {
+        (Model::SINGLE[best], vec![Model::SINGLE[best]], preds[best].clone())
     } else {
-        let best = Model::SINGLE[ranked[0].0];
-        (best, vec![best], preds[ranked[0].0].clone())
+        (Model::Combination, COMBINED.to_vec(), combo)
     };
     let errors = actual.iter().copied().zip(chosen).collect();
     Choice { model, members, scores, errors }
@@ -330,7 +332,8 @@ mod tests {
             }
             assert_eq!(f.backtest.len(), Model::SINGLE.len() + 1);
         }
-        let f = forecast(&series((0..40).map(|t| 100.0 + 3.0 * t as f64 + (t % 4) as f64 * 5.0).collect()), 6).unwrap();
+        let f = forecast(&series((0..40).map(|t| 100.0 + 3.0 * t as f64 + 12.0 * (t as f64 * 1.7).sin()).collect()), 6)
+            .unwrap();
         let path = f.path.unwrap();
         let width = |p: &PathPoint| (p.interval_95[1] - p.interval_95[0]) / p.forecast;
         for w in path.windows(2) {

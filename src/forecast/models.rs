@@ -5,6 +5,8 @@
 
 use super::optimize::nelder_mead;
 
+const AR_CORRECTION: bool = true;
+
 /// The season length of monthly data.
 pub const PERIOD: usize = 12;
 
@@ -207,6 +209,10 @@ pub struct Ets {
     phi: f64,
     /// Root mean square of the one-step in-sample errors.
     pub sigma: f64,
+    /// The last one-step error and the errors' lag-1 autocorrelation: what short-lived swings
+    /// the smoothing leaves behind, carried into the forecast as an AR(1) term.
+    last_error: f64,
+    rho: f64,
 }
 
 impl Ets {
@@ -219,7 +225,7 @@ impl Ets {
                 phi_k *= self.phi;
                 damp += phi_k;
                 let s = if self.season.is_empty() { 0.0 } else { self.season[(i - 1) % PERIOD] };
-                self.level + damp * self.trend + s
+                self.level + damp * self.trend + s + self.rho.powi(i as i32) * self.last_error
             })
             .collect()
     }
@@ -227,7 +233,12 @@ impl Ets {
 
 /// Runs the ETS(A,Ad,A) (or ETS(A,Ad,N)) recursions; returns the sum of squared one-step errors
 /// and the final model.
-fn ets_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, phi: f64, seasonal: bool) -> (f64, Ets) {
+fn ets_run(
+    y: &[f64],
+    (alpha, beta, gamma, phi): (f64, f64, f64, f64),
+    shift: (f64, f64),
+    seasonal: bool,
+) -> (f64, Ets) {
     let m = if seasonal { PERIOD } else { 0 };
     // initial states from the first one or two years (a classical decomposition)
     let (mut level, mut trend, mut season) = if seasonal {
@@ -245,17 +256,27 @@ fn ets_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, phi: f64, seasonal: boo
         let trend = if k > 1 { (y[k - 1] - y[0]) / (k - 1) as f64 } else { 0.0 };
         (y[0] - trend, trend, Vec::new())
     };
+    // the fit may move the initial level and trend (as ETS estimates its initial states)
+    level += shift.0;
+    trend += shift.1;
     if phi == 0.0 {
         // no trend: the level starts at the first year's mean (or the first value)
         level += if seasonal { 6.5 * trend } else { trend };
         trend = 0.0;
     }
     let mut sse = 0.0;
+    let (mut prev_e, mut num, mut den, mut last_e) = (0.0, 0.0, 0.0, 0.0);
     for (t, yt) in y.iter().enumerate() {
         let s = if m > 0 { season[t % m] } else { 0.0 };
         let fitted = level + phi * trend + s;
         let e = yt - fitted;
         sse += e * e;
+        if t > 0 {
+            num += e * prev_e;
+            den += prev_e * prev_e;
+        }
+        prev_e = e;
+        last_e = e;
         let new_level = level + phi * trend + alpha * e;
         trend = phi * trend + beta * e;
         level = new_level;
@@ -266,7 +287,10 @@ fn ets_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, phi: f64, seasonal: boo
     let n = y.len();
     // rotate the seasonal states so index 0 is the month after the series
     let season = if m > 0 { (0..m).map(|i| season[(n + i) % m]).collect() } else { Vec::new() };
-    (sse, Ets { level, trend, season, phi, sigma: (sse / n as f64).sqrt() })
+    let rho = if den > 0.0 { (num / den).clamp(-0.9, 0.9) } else { 0.0 };
+    // a correlation within noise of zero is no signal: leave the forecast alone
+    let rho = if rho.abs() > 2.0 / (n as f64).sqrt() && AR_CORRECTION { rho } else { 0.0 };
+    (sse, Ets { level, trend, season, phi, sigma: (sse / n as f64).sqrt(), last_error: last_e, rho })
 }
 
 fn logistic(x: f64) -> f64 {
@@ -276,10 +300,24 @@ fn logistic(x: f64) -> f64 {
 /// Fits ETS by least squares of the one-step errors (Gaussian maximum likelihood); without
 /// `trend` the trend is held at zero.
 pub fn ets_fit(y: &[f64], seasonal: bool, trend: bool) -> Ets {
+    if seasonal && y.len() >= 2 * PERIOD {
+        // seasonality must earn its eleven extra states: keep it only if the AICc says so
+        let (with, without) = (ets_fit_one(y, true, trend), ets_fit_one(y, false, trend));
+        let aicc = |m: &Ets, k: f64| {
+            let n = y.len() as f64;
+            n * (m.sigma * m.sigma).max(1e-300).ln() + 2.0 * k * n / (n - k - 1.0).max(1.0)
+        };
+        let k = if trend { 5.0 } else { 2.0 };
+        return if aicc(&with, k + 12.0) < aicc(&without, k) { with } else { without };
+    }
+    ets_fit_one(y, false, trend)
+}
+
+fn ets_fit_one(y: &[f64], seasonal: bool, trend: bool) -> Ets {
     let seasonal = seasonal && y.len() >= 2 * PERIOD;
     if y.len() < 3 {
         let last = *y.last().unwrap_or(&0.0);
-        return Ets { level: last, trend: 0.0, season: Vec::new(), phi: 1.0, sigma: 0.0 };
+        return Ets { level: last, trend: 0.0, season: Vec::new(), phi: 1.0, sigma: 0.0, last_error: 0.0, rho: 0.0 };
     }
     // unconstrained coordinates -> 0 < beta < alpha < 1, 0 < gamma < 1 - alpha, 0.8 <= phi <= 0.98
     let params = |x: &[f64]| {
@@ -289,13 +327,16 @@ pub fn ets_fit(y: &[f64], seasonal: bool, trend: bool) -> Ets {
         let phi = if trend { 0.8 + 0.18 * logistic(x[3]) } else { 0.0 };
         (alpha, beta, gamma, phi)
     };
-    let cost = |x: &[f64]| {
-        let (a, b, g, p) = params(x);
-        ets_run(y, a, b, g, p, seasonal).0
-    };
-    let best = nelder_mead(&cost, &[0.0, -2.0, -2.0, 1.0], 0.8, 300);
-    let (a, b, g, p) = params(&best);
-    ets_run(y, a, b, g, p, seasonal).1
+    // initial-state shifts in units of the first year's spread
+    let head = &y[..y.len().min(PERIOD)];
+    let mean = head.iter().sum::<f64>() / head.len() as f64;
+    let spread = (head.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / head.len() as f64).sqrt().max(1e-9);
+    let shift = |x: &[f64]| (x[4] * spread, if trend { x[5] * spread / PERIOD as f64 } else { 0.0 });
+    let cost = |x: &[f64]| ets_run(y, params(x), shift(x), seasonal).0;
+    let best = nelder_mead(&cost, &[0.0, -2.0, -2.0, 1.0, 0.0, 0.0], 0.8, 600);
+    // one restart from there: the simplex often stalls on these ridges
+    let best = nelder_mead(&cost, &best, 0.4, 400);
+    ets_run(y, params(&best), shift(&best), seasonal).1
 }
 
 #[cfg(test)]
