@@ -116,3 +116,23 @@ fn schema_prints_every_table_as_ddl() {
     assert!(ddl.contains("line_revenue DECIMAL(18,4) NOT NULL"));
     assert!(ddl.contains("CREATE VIEW order_lines"));
 }
+
+#[test]
+fn report_writes_one_self_contained_html_file() {
+    let shop = common::shop(5, 1500);
+    let wh = tempfile::tempdir().unwrap();
+    stdout(&shoplens(&["import", p(shop.path()), "--warehouse", p(wh.path())]));
+    let k: serde_json::Value =
+        serde_json::from_str(&stdout(&shoplens(&["kpi", "--warehouse", p(wh.path()), "--json", "--country", "DE"])))
+            .unwrap();
+    let out = wh.path().join("report.html");
+    stdout(&shoplens(&["report", "--warehouse", p(wh.path()), "--out", p(&out), "--country", "DE"]));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<svg") && html.contains("country DE"));
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "not self-contained");
+    // the cards show the engine's figures, formatted for people
+    let revenue = k["summary"]["total_revenue"].as_f64().unwrap();
+    let cents = (revenue * 100.0).round() as i128;
+    assert!(html.contains(&shoplens::metrics::Cents(cents).to_string()), "revenue {revenue} not in the report");
+    assert!(html.contains("Forecast for"));
+}

@@ -152,17 +152,7 @@ pub fn json(batches: &[RecordBatch]) -> Result<String> {
 
 /// A forecast for people.
 pub fn forecast(f: &crate::forecast::Forecast) -> String {
-    let mut out = format!(
-        "Revenue forecast for {}: {:.2} (80 %: {:.2} to {:.2}; 95 %: {:.2} to {:.2})\nmethod: {}; {}\n",
-        f.month,
-        f.forecast,
-        f.interval_80[0],
-        f.interval_80[1],
-        f.interval_95[0],
-        f.interval_95[1],
-        f.model,
-        f.explanation
-    );
+    let mut out = format!("{}\n", f.sentence());
     if let Some(path) = &f.path {
         let mut t = new_table(&["month", "forecast", "80 % low", "80 % high", "95 % low", "95 % high"]);
         for p in path {

@@ -156,6 +156,23 @@ pub struct Forecast {
     pub path: Option<Vec<PathPoint>>,
 }
 
+impl Forecast {
+    /// The forecast in one sentence, for people.
+    pub fn sentence(&self) -> String {
+        format!(
+            "Forecast for {}: {:.2} (80 %: {:.2} to {:.2}; 95 %: {:.2} to {:.2}), method {}: {}.",
+            self.month,
+            self.forecast,
+            self.interval_80[0],
+            self.interval_80[1],
+            self.interval_95[0],
+            self.interval_95[1],
+            self.model,
+            self.explanation
+        )
+    }
+}
+
 fn month_str<S: serde::Serializer>(m: &Month, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(m)
 }

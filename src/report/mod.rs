@@ -184,18 +184,7 @@ table{{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}}td
     out.push_str("</div><h2>Monthly revenue</h2>");
     out.push_str(&trend_svg(k, fc));
     if let Some(f) = fc {
-        let _ = write!(
-            out,
-            "<p>Forecast for {}: {:.2} (80 %: {:.2} to {:.2}; 95 %: {:.2} to {:.2}), method {}: {}.</p>",
-            f.month,
-            f.forecast,
-            f.interval_80[0],
-            f.interval_80[1],
-            f.interval_95[0],
-            f.interval_95[1],
-            f.model,
-            esc(&f.explanation)
-        );
+        let _ = write!(out, "<p>{}</p>", esc(&f.sentence()));
     }
     out.push_str("<h2>Revenue by category</h2>");
     let cats: Vec<(String, f64, String)> = k
