@@ -75,8 +75,14 @@ try {
   if (download.suggestedFilename() !== "top_products.csv") fail("CSV download name");
   checks.push("CSV download");
 
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(out, "dashboard-phone.png"), fullPage: true });
+  const phone = await browser.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await phone.goto(page.url());
+  await phone.waitForFunction(() => document.body.dataset.ready && !document.body.classList.contains("loading"), null, { timeout: 30000 });
+  const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+  if (width > 400) fail(`the page is ${width}px wide on a 390px phone`);
+  await phone.screenshot({ path: join(out, "dashboard-phone.png"), fullPage: true });
+  checks.push("readable on a phone");
 
   const broken = await browser.newPage();
   await broken.route("**/api/kpis?*", (r) => r.fulfill({ status: 500, contentType: "application/json", body: '{"error":"boom"}' }));
