@@ -58,6 +58,21 @@ pub fn overall(results: &[SeriesResult]) -> (f64, f64, f64, f64) {
     (gm, mean(|r| r.mape), mean(|r| r.coverage_80), mean(|r| r.coverage_95))
 }
 
+/// One candidate alone under the same protocol (no model choice): `(MASE, MAPE %)`.
+pub fn evaluate_model(series: &Series, model: super::models::Model) -> (f64, f64) {
+    let y = &series.values;
+    let n = y.len();
+    let k = super::BACKTEST_MONTHS.min(n.saturating_sub(super::MIN_MONTHS));
+    let scale = mase_scale(&y[..n - k]);
+    let (mut ae, mut ape) = (0.0, 0.0);
+    for o in n - k..n {
+        let p = model.forecast(&y[..o], 1, o >= super::SEASONAL_MONTHS)[0];
+        ae += (y[o] - p).abs();
+        ape += ((y[o] - p) / y[o]).abs();
+    }
+    (ae / k as f64 / scale, ape / k as f64 * 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,19 +107,4 @@ mod tests {
         assert!((gm - 0.5).abs() < 1e-12);
         assert_eq!((mape, c80, c95), (15.0, 0.5, 1.0));
     }
-}
-
-/// One candidate alone under the same protocol (no model choice): `(MASE, MAPE %)`.
-pub fn evaluate_model(series: &Series, model: super::models::Model) -> (f64, f64) {
-    let y = &series.values;
-    let n = y.len();
-    let k = super::BACKTEST_MONTHS.min(n.saturating_sub(super::MIN_MONTHS));
-    let scale = mase_scale(&y[..n - k]);
-    let (mut ae, mut ape) = (0.0, 0.0);
-    for o in n - k..n {
-        let p = model.forecast(&y[..o], 1, o >= super::SEASONAL_MONTHS)[0];
-        ae += (y[o] - p).abs();
-        ape += ((y[o] - p) / y[o]).abs();
-    }
-    (ae / k as f64 / scale, ape / k as f64 * 100.0)
 }

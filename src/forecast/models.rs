@@ -97,7 +97,7 @@ fn regression(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
         let mut r = vec![0.0; k];
         r[0] = 1.0;
         r[1] = t as f64;
-        if seasonal && t % PERIOD != 0 {
+        if seasonal && !t.is_multiple_of(PERIOD) {
             r[1 + t % PERIOD] = 1.0;
         }
         r
@@ -124,11 +124,12 @@ fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
             return None;
         }
         a.swap(c, p);
-        for r in 0..k {
+        let pivot = a[c].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != c {
-                let f = a[r][c] / a[c][c];
-                for j in c..=k {
-                    a[r][j] -= f * a[c][j];
+                let f = row[c] / pivot[c];
+                for (x, p) in row[c..].iter_mut().zip(&pivot[c..]) {
+                    *x -= f * p;
                 }
             }
         }
