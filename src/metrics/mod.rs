@@ -80,8 +80,8 @@ async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<SessionCont
     let from = filter.from().unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid"));
     let to = filter.to().unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid"));
     let params = vec![
-        date_param(Some(from)),
-        date_param(Some(to)),
+        ScalarValue::Int32(Some(crate::import::tables::date_key(from))),
+        ScalarValue::Int32(Some(crate::import::tables::date_key(to))),
         text_param(filter.category()),
         text_param(filter.country()),
         text_param(filter.method()),
