@@ -79,12 +79,10 @@ mod tests {
 
     #[test]
     fn backtest_arithmetic_on_a_hand_worked_series() {
-        // y = 100 for 24 months then 110, 120, ... : seasonal differences of the training part
-        // (months 0..15) are 0 except none -> scale falls back; use a series with known scale:
-        // a repeating pattern plus noise-free trend makes every method's error computable.
+        // y = 100, 101, …, 129: the training part at the first origin (months 0..18) has lag-12
+        // differences of exactly 12, and a straight line is forecast almost exactly
         let values: Vec<f64> = (0..30).map(|t| 100.0 + t as f64).collect();
         let s = Series { start: "2020-01".parse().unwrap(), values };
-        // training part at the first origin: months 0..18, lag-12 differences all 12
         assert_eq!(mase_scale(&s.values[..18]), 12.0);
         let r = evaluate("line", &s);
         // a straight line is forecast almost exactly by the trend models

@@ -322,6 +322,17 @@ mod tests {
     }
 
     #[test]
+    fn scores_are_worked_out_by_hand() {
+        // errors 10 and 20 on actuals 100 and 200: MAE 15, scale 10 -> MASE 1.5; APE 10 % and 10 %
+        let s = score("m", &[100.0, 200.0], &[110.0, 180.0], 10.0);
+        assert_eq!((s.mase, s.mape), (1.5, 10.0));
+        // the MASE scale: mean absolute lag-12 difference, lag 1 for a series of 12 months or less
+        let y: Vec<f64> = (0..14).map(|t| if t < 12 { 10.0 } else { 16.0 }).collect();
+        assert_eq!(mase_scale(&y), 6.0);
+        assert_eq!(mase_scale(&[1.0, 3.0, 2.0]), 1.5);
+    }
+
+    #[test]
     fn refuses_below_three_months() {
         assert_eq!(forecast(&series(vec![1.0, 2.0]), 1), Err(ForecastError::TooShort(2)));
         assert!(forecast(&series(vec![1.0, 2.0, 3.0]), 1).is_ok());
