@@ -205,3 +205,24 @@ async fn responses_are_compressed_cached_and_follow_a_new_import() {
     let (_, headers, _) = get(&a.app, "/api/kpis", &[]).await;
     assert_ne!(headers[header::ETAG].to_str().unwrap(), etag);
 }
+
+#[tokio::test]
+async fn a_new_version_is_warmed_for_every_single_filter() {
+    let shop = common::shop(33, 1500);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let state = Arc::new(AppState::open(Store::new(wh.path()), "EUR".into()).await.unwrap());
+    let loaded = state.loaded().await;
+    let country = Filter::parse(FilterParams { country: Some("SE"), ..Default::default() }).unwrap();
+    assert!(state.cached(&loaded.version, &shoplens::serve::api::kpis_key(&country)).is_none());
+    shoplens::serve::api::warm(state.clone(), loaded.clone()).await;
+    for f in [
+        Filter::default(),
+        country,
+        Filter::parse(FilterParams { category: Some("Uncategorized"), ..Default::default() }).unwrap(),
+        Filter::parse(FilterParams { method: Some("gift_card"), ..Default::default() }).unwrap(),
+    ] {
+        let cached = state.cached(&loaded.version, &shoplens::serve::api::kpis_key(&f)).expect("warmed");
+        assert_eq!(*cached, common::kpis(wh.path(), &f).await);
+    }
+}

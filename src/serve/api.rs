@@ -97,12 +97,47 @@ where
     Ok(value)
 }
 
-async fn current(state: &AppState) -> Result<Arc<Loaded>, ApiError> {
-    state.current().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
+    let (loaded, fresh) =
+        state.current().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    if fresh {
+        tokio::spawn(warm(state.clone(), loaded.clone()));
+    }
+    Ok(loaded)
+}
+
+/// Computes, in the background, the KPIs of a new version for no filter and for each single
+/// category, country and payment method, so that the dashboard's first clicks hit the cache.
+/// Stops when another version replaces this one.
+pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
+    let Ok(d) = metrics::dimensions(&loaded.warehouse).await else { return };
+    let mut filters = vec![Filter::default()];
+    for (key, values) in [("category", &d.categories), ("country", &d.countries), ("method", &d.methods)] {
+        for v in values {
+            let v = Some(v.as_str());
+            let p = match key {
+                "category" => FilterParams { category: v, ..Default::default() },
+                "country" => FilterParams { country: v, ..Default::default() },
+                _ => FilterParams { method: v, ..Default::default() },
+            };
+            filters.extend(Filter::parse(p).ok());
+        }
+    }
+    for f in filters {
+        if !state.is_current(&loaded.version).await {
+            return;
+        }
+        let _ = kpis_value(&state, &loaded, &f).await;
+    }
+}
+
+/// The cache key of a filter's KPIs.
+pub fn kpis_key(f: &Filter) -> String {
+    format!("kpis {f:?}")
 }
 
 async fn kpis_value(state: &AppState, loaded: &Loaded, f: &Filter) -> Result<Arc<Value>, ApiError> {
-    cached(state, &loaded.version, &format!("kpis {f:?}"), || async {
+    cached(state, &loaded.version, &kpis_key(f), || async {
         let k = metrics::compute(&loaded.warehouse, f).await.map_err(internal)?;
         serde_json::to_value(k).map_err(internal)
     })
@@ -125,7 +160,7 @@ pub async fn kpis(
     let f = filter(&params(q.as_deref(), &[])?)?;
     let loaded = current(&state).await?;
     let v = kpis_value(&state, &loaded, &f).await?;
-    Ok(respond(&headers, &loaded.version, &format!("kpis {f:?}"), v))
+    Ok(respond(&headers, &loaded.version, &kpis_key(&f), v))
 }
 
 /// `GET /api/kpis/{section}`: one section of the KPIs.

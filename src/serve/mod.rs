@@ -60,6 +60,7 @@ impl Server {
     /// No warehouse, or the address is taken.
     pub async fn bind(store: Store, addr: SocketAddr, currency: &str) -> Result<Server, ServeError> {
         let state = Arc::new(AppState::open(store, currency.to_string()).await?);
+        tokio::spawn(api::warm(state.clone(), state.loaded().await));
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         Ok(Server { listener, app: router(state) })
     }

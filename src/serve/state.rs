@@ -51,27 +51,40 @@ impl AppState {
         })
     }
 
-    /// The current version, reopened first if an import has published a newer one since.
+    /// The current version, reopened first if an import has published a newer one since; the
+    /// flag says whether this call opened it.
     ///
     /// # Errors
     /// The new version cannot be opened (the old one is then kept).
-    pub async fn current(&self) -> Result<Arc<Loaded>, OpenError> {
+    pub async fn current(&self) -> Result<(Arc<Loaded>, bool), OpenError> {
         let stamp = manifest_stamp(&self.store);
         {
             let cur = self.current.read().await;
             if cur.0 == stamp {
-                return Ok(cur.1.clone());
+                return Ok((cur.1.clone(), false));
             }
         }
         let mut cur = self.current.write().await;
-        if cur.0 != stamp {
-            let loaded = load(&self.store).await?;
-            if loaded.version != cur.1.version {
-                self.cache.lock().expect("cache lock").clear();
-            }
-            *cur = (stamp, Arc::new(loaded));
+        if cur.0 == stamp {
+            return Ok((cur.1.clone(), false));
         }
-        Ok(cur.1.clone())
+        let loaded = load(&self.store).await?;
+        let fresh = loaded.version != cur.1.version;
+        if fresh {
+            self.cache.lock().expect("cache lock").clear();
+        }
+        *cur = (stamp, Arc::new(loaded));
+        Ok((cur.1.clone(), fresh))
+    }
+
+    /// Whether `version` is still the one served.
+    pub async fn is_current(&self, version: &str) -> bool {
+        self.current.read().await.1.version == version
+    }
+
+    /// The version opened at start.
+    pub async fn loaded(&self) -> Arc<Loaded> {
+        self.current.read().await.1.clone()
     }
 
     /// A cached result for `(version, key)`.
