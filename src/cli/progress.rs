@@ -12,7 +12,7 @@ impl Bar {
     pub fn new() -> Bar {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{msg:>18} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            ProgressStyle::with_template("{msg:>16} [{bar:30}] {bytes}/{total_bytes} eta {eta}")
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
