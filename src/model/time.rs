@@ -108,6 +108,10 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
 pub fn parse_timestamp(text: &str, tz: ShopTz) -> Result<NaiveDateTime, String> {
     let s = text.trim();
     let bad = || format!("'{s}' is not a timestamp (YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|±HH:MM])");
+    // every valid form is ASCII; checking first keeps the byte slicing below on char boundaries
+    if !s.is_ascii() {
+        return Err(bad());
+    }
     let (local, offset) = split_offset(s).ok_or_else(bad)?;
     let naive = parse_naive(local).ok_or_else(bad)?;
     match offset {
@@ -186,6 +190,10 @@ mod tests {
             "2024-03-05X10:00",
             "2024-03-05T10:00+2:00",
             "yesterday",
+            // non-ASCII where the parser slices: an error, never a panic
+            "2024-01-01T10:00:00é12345",
+            "2024-01-01T10:0é",
+            "2024-01-01é10:00",
         ] {
             assert!(parse_timestamp(bad, ShopTz::default()).is_err(), "{bad}");
         }
