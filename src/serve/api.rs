@@ -9,6 +9,7 @@ use crate::model::filter::FilterParams;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{Datelike, Months, NaiveDate};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -106,12 +107,20 @@ async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
     Ok(loaded)
 }
 
-/// Computes, in the background, the KPIs of a new version for no filter and for each single
-/// category, country and payment method, so that the dashboard's first clicks hit the cache.
-/// Stops when another version replaces this one.
+/// Computes, in the background, what the dashboard asks for (KPIs, comparison, forecast) for no
+/// filter, each single category, country and payment method, and the date presets (last 30 days,
+/// this quarter, last 12 months, ending on the last order day), so that first clicks hit the
+/// cache. Stops when another version replaces this one.
 pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
     let Ok(d) = metrics::dimensions(&loaded.warehouse).await else { return };
     let mut filters = vec![Filter::default()];
+    if let Some(last) = d.last_date {
+        let quarter = NaiveDate::from_ymd_opt(last.year(), (last.month0() / 3) * 3 + 1, 1);
+        let year = last.checked_sub_months(Months::new(11)).and_then(|m| m.with_day(1));
+        for from in [Some(last - chrono::Duration::days(29)), quarter, year].into_iter().flatten() {
+            filters.push(Filter::default().with_range(Some(from), Some(last)));
+        }
+    }
     for (key, values) in [("category", &d.categories), ("country", &d.countries), ("method", &d.methods)] {
         for v in values {
             let v = Some(v.as_str());
@@ -128,6 +137,8 @@ pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
             return;
         }
         let _ = kpis_value(&state, &loaded, &f).await;
+        let _ = compare_value(&state, &loaded, &f, Versus::PreviousPeriod).await;
+        let _ = forecast_value(&state, &loaded, &f, 1).await;
     }
 }
 
@@ -199,8 +210,18 @@ pub async fn compare(
         .unwrap_or(Versus::PreviousPeriod);
     let f = filter(&p)?;
     let loaded = current(&state).await?;
+    let (key, v) = compare_value(&state, &loaded, &f, vs).await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
+
+async fn compare_value(
+    state: &AppState,
+    loaded: &Loaded,
+    f: &Filter,
+    vs: Versus,
+) -> Result<(String, Arc<Value>), ApiError> {
     let key = format!("compare {vs:?} {f:?}");
-    let v = cached(&state, &loaded.version, &key, || async {
+    let v = cached(state, &loaded.version, &key, || async {
         let wh = &loaded.warehouse;
         let dims = metrics::dimensions(wh).await.map_err(internal)?;
         let (Some(first), Some(last)) = (f.from().or(dims.first_date), f.to().or(dims.last_date)) else {
@@ -213,7 +234,7 @@ pub async fn compare(
         serde_json::to_value(metrics::compare::compare(&now, &a, &before, &b)).map_err(internal)
     })
     .await?;
-    Ok(respond(&headers, &loaded.version, &key, v))
+    Ok((key, v))
 }
 
 /// `GET /api/dimensions`: the filters' choices and the span of order days.
@@ -247,9 +268,19 @@ pub async fn forecast(
     };
     let f = filter(&p)?;
     let loaded = current(&state).await?;
+    let (key, v) = forecast_value(&state, &loaded, &f, horizon).await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
+
+async fn forecast_value(
+    state: &AppState,
+    loaded: &Loaded,
+    f: &Filter,
+    horizon: usize,
+) -> Result<(String, Arc<Value>), ApiError> {
     let key = format!("forecast {horizon} {f:?}");
-    let v = cached(&state, &loaded.version, &key, || async {
-        let (monthly, last) = metrics::monthly(&loaded.warehouse, &f).await.map_err(internal)?;
+    let v = cached(state, &loaded.version, &key, || async {
+        let (monthly, last) = metrics::monthly(&loaded.warehouse, f).await.map_err(internal)?;
         let series = revenue_series(&monthly, last)
             .ok_or_else(|| ApiError(StatusCode::UNPROCESSABLE_ENTITY, ForecastError::TooShort(0).to_string()))?;
         let fc = forecast::forecast(&series, horizon)
@@ -257,7 +288,7 @@ pub async fn forecast(
         serde_json::to_value(fc).map_err(internal)
     })
     .await?;
-    Ok(respond(&headers, &loaded.version, &key, v))
+    Ok((key, v))
 }
 
 /// `GET /healthz`.
