@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! shoplens: an e-commerce analytics system. Data flows one way:
 //!
 //! `source` (the canonical export format) → `import` (validate, reject, load) → `warehouse`
