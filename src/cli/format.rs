@@ -202,3 +202,25 @@ pub fn backtest(results: &[crate::forecast::backtest::SeriesResult]) -> String {
     ]);
     format!("{t}\n")
 }
+
+/// The warehouse's version and import history.
+pub fn status(m: &crate::warehouse::store::Manifest, dir: &std::path::Path) -> String {
+    let mut out =
+        format!("version {} ({}), created {}, time zone {}\n", m.version, dir.display(), m.created_at, m.timezone);
+    let mut t = new_table(&["import", "finished", "source", "read", "loaded", "rejected", "orders.csv sha256"]);
+    for i in &m.imports {
+        let sum =
+            |f: fn(&crate::warehouse::store::FileCounts) -> u64| grouped(i.files.values().map(f).sum::<u64>() as i64);
+        t.add_row(vec![
+            i.id.clone(),
+            i.finished_at.clone(),
+            i.source.clone(),
+            sum(|c| c.read),
+            sum(|c| c.loaded),
+            sum(|c| c.rejected),
+            i.checksums.get("orders.csv").map_or(String::new(), |s| s[..12.min(s.len())].to_string()),
+        ]);
+    }
+    let _ = writeln!(out, "{t}\nrejects of each import: {}/rejects/<import>.csv", dir.display());
+    out
+}

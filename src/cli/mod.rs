@@ -52,6 +52,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the warehouse's current version and every import into it.
+    Status {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// Print the import records as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print every dashboard KPI.
     Kpi {
         /// The warehouse folder.
@@ -223,6 +232,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { dir, warehouse, timezone, json } => {
             import(&dir, &warehouse, &timezone, json).await?;
+        }
+        Command::Status { warehouse, json } => {
+            let version = Store::new(&warehouse).current()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&version.manifest.imports)?);
+            } else {
+                print!("{}", format::status(&version.manifest, &version.dir));
+            }
         }
         Command::Kpi { warehouse, filter, json } => {
             let filter = filter.parse()?;

@@ -8,7 +8,7 @@ use crate::model::ShopTz;
 use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
 use crate::source::{Row, SourceError, SourceFile, TableReader};
 use crate::warehouse::schema;
-use crate::warehouse::store::{FileCounts, Manifest, REJECTS, Store, StoreError};
+use crate::warehouse::store::{FileCounts, ImportRecord, Manifest, REJECTS, Store, StoreError};
 use crate::warehouse::writer::{self, TableWriter, WriteError};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -105,7 +105,7 @@ fn read_rows(
     rejects: &mut Rejects,
     progress: Option<&dyn Progress>,
     mut load: impl FnMut(&Row) -> Result<(), String>,
-) -> Result<FileCounts, ImportError> {
+) -> Result<(FileCounts, String), ImportError> {
     let mut reader = TableReader::open(dir, file)?;
     if let Some(p) = progress {
         p.start_file(file.file_name(), reader.size());
@@ -134,7 +134,7 @@ fn read_rows(
     if let Some(p) = progress {
         p.advance(reader.size());
     }
-    Ok(counts)
+    Ok((counts, reader.checksum()))
 }
 
 /// Imports the export in `source` into the warehouse `store`, replacing its current version.
@@ -153,6 +153,11 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let progress = opts.progress.as_deref();
     let mut rejects = Rejects::create(dir.join(REJECTS))?;
     let mut files = BTreeMap::new();
+    let mut checksums = BTreeMap::new();
+    let mut record = |file: SourceFile, (counts, sum): (FileCounts, String)| {
+        files.insert(file.file_name().to_string(), counts);
+        checksums.insert(file.file_name().to_string(), sum);
+    };
 
     let mut customers: Dimension<CustomerRec> = Dimension::default();
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -165,7 +170,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         customers.insert(c.customer_id.clone(), c, true);
         Ok(())
     })?;
-    files.insert(SourceFile::Customers.file_name().to_string(), counts);
+    record(SourceFile::Customers, counts);
 
     let mut products: Dimension<ProductRec> = Dimension::default();
     first_line.clear();
@@ -178,7 +183,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         products.insert(p.product_id.clone(), p, true);
         Ok(())
     })?;
-    files.insert(SourceFile::Products.file_name().to_string(), counts);
+    record(SourceFile::Products, counts);
     drop(first_line);
 
     let mut orders: HashMap<String, OrderInfo> = HashMap::new();
@@ -206,7 +211,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         orders.insert(o.order_id, info);
         Ok(())
     })?;
-    files.insert(SourceFile::Orders.file_name().to_string(), counts);
+    record(SourceFile::Orders, counts);
     drop(order_lines);
 
     const UNSORTED_LINES: &str = "fact_order_line.unsorted.parquet";
@@ -243,7 +248,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         lines_out.write(&batch.take())?;
     }
     lines_out.close()?;
-    files.insert(SourceFile::OrderItems.file_name().to_string(), counts);
+    record(SourceFile::OrderItems, counts);
     drop(seen);
 
     const UNSORTED_PAYMENTS: &str = "fact_payment.unsorted.parquet";
@@ -275,7 +280,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         payments_out.write(&pay_batch.take())?;
     }
     payments_out.close()?;
-    files.insert(SourceFile::Payments.file_name().to_string(), counts);
+    record(SourceFile::Payments, counts);
     let first_rejects = std::mem::take(&mut rejects.first);
     rejects.close()?;
 
@@ -296,12 +301,22 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     writer::sort_into_table(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE).await?;
     writer::sort_into_table(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT).await?;
 
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut imports = store.current().map(|v| v.manifest.imports).unwrap_or_default();
+    imports.push(ImportRecord {
+        id: staging.version_name(),
+        finished_at: now.clone(),
+        source: source.display().to_string(),
+        files: files.clone(),
+        checksums,
+    });
     let manifest = Manifest {
         version: staging.version_name(),
-        created_at: chrono::Utc::now().to_rfc3339(),
+        created_at: now,
         source: source.display().to_string(),
         timezone: opts.timezone.to_string(),
         files: files.clone(),
+        imports,
     };
     staging.publish(&manifest)?;
     drop(lock);

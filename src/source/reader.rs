@@ -3,8 +3,9 @@
 //! extra columns, CRLF, quoted newlines), not the meaning of the values.
 
 use super::{ColumnSpec, SourceError, SourceFile};
+use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// One data row of a source file, with its canonical columns found by name.
@@ -57,11 +58,26 @@ pub struct ShapeError {
     pub raw: String,
 }
 
+/// A reader that hashes what passes through it, so an import records each file's checksum
+/// without reading it twice.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// A source file opened for reading, header checked.
 pub struct TableReader {
     file: SourceFile,
     path: PathBuf,
-    csv: csv::Reader<BufReader<File>>,
+    csv: csv::Reader<BufReader<Hashing<File>>>,
     columns: Vec<Option<usize>>,
     width: usize,
     record: csv::ByteRecord,
@@ -81,7 +97,7 @@ impl TableReader {
         let mut csv = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
-            .from_reader(BufReader::with_capacity(1 << 20, handle));
+            .from_reader(BufReader::with_capacity(1 << 20, Hashing { inner: handle, hash: Sha256::new() }));
         let header = csv
             .byte_headers()
             .map_err(|e| SourceError::Unreadable { file: file.file_name(), message: e.to_string() })?;
@@ -122,6 +138,12 @@ impl TableReader {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The SHA-256 of the file's bytes, as hex; complete once every row has been read.
+    pub fn checksum(self) -> String {
+        let hashing = self.csv.into_inner().into_inner();
+        hashing.hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Reads the next row: `Ok(None)` at the end, `Ok(Some(Err(_)))` for a row whose field count

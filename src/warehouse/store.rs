@@ -31,6 +31,21 @@ pub struct FileCounts {
     pub rejected: u64,
 }
 
+/// One import, as the warehouse remembers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    /// The version it published: also the name of its rejects file (`rejects/<id>.csv`).
+    pub id: String,
+    /// When it finished (RFC 3339, UTC).
+    pub finished_at: String,
+    /// The folder it read.
+    pub source: String,
+    /// Per source file: counts and the SHA-256 of the bytes read.
+    pub files: BTreeMap<String, FileCounts>,
+    /// Per source file: the SHA-256 of its bytes.
+    pub checksums: BTreeMap<String, String>,
+}
+
 /// What a published version is: written by an import, read by everyone else.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -44,6 +59,9 @@ pub struct Manifest {
     pub timezone: String,
     /// Per source file counts.
     pub files: BTreeMap<String, FileCounts>,
+    /// Every import into this warehouse, oldest first, this version's last.
+    #[serde(default)]
+    pub imports: Vec<ImportRecord>,
 }
 
 /// Problems opening or writing a warehouse.
@@ -196,7 +214,9 @@ impl Staging {
     /// An I/O error; the previous version then stays the published one.
     pub fn publish(self, manifest: &Manifest) -> Result<(), StoreError> {
         let root = &self.store.root;
-        let previous = self.store.current().ok().map(|v| v.manifest.version);
+        let previous_version = self.store.current().ok();
+        carry_rejects(previous_version.as_ref(), &self.dir, &manifest.version)?;
+        let previous = previous_version.map(|v| v.manifest.version);
         sync_dir_files(&self.dir)?;
         let final_dir = root.join(&manifest.version);
         fs::rename(&self.dir, &final_dir).map_err(io(&final_dir))?;
@@ -231,9 +251,36 @@ impl Drop for Staging {
     }
 }
 
+/// The folder, inside a version, that keeps the rejects of every import by import id.
+pub const REJECTS_DIR: &str = "rejects";
+
+/// Puts this import's rejects under `rejects/<id>.csv` and brings along every earlier import's,
+/// hard-linked from the previous version (copied where links are not possible).
+fn carry_rejects(previous: Option<&Version>, staging: &Path, id: &str) -> Result<(), StoreError> {
+    let dir = staging.join(REJECTS_DIR);
+    fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let own = staging.join(REJECTS);
+    if own.exists() {
+        let target = dir.join(format!("{id}.csv"));
+        fs::copy(&own, &target).map_err(io(&target))?;
+    }
+    if let Some(prev) = previous {
+        let old = prev.dir.join(REJECTS_DIR);
+        for entry in fs::read_dir(&old).into_iter().flatten().flatten() {
+            let target = dir.join(entry.file_name());
+            if !target.exists() && fs::hard_link(entry.path(), &target).is_err() {
+                fs::copy(entry.path(), &target).map_err(io(&target))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn sync_dir_files(dir: &Path) -> Result<(), StoreError> {
     for entry in fs::read_dir(dir).map_err(io(dir))?.flatten() {
-        File::open(entry.path()).and_then(|f| f.sync_all()).map_err(io(&entry.path()))?;
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            File::open(entry.path()).and_then(|f| f.sync_all()).map_err(io(&entry.path()))?;
+        }
     }
     sync_dir(dir)
 }
