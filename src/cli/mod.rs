@@ -51,6 +51,11 @@ enum Command {
         /// Print the per-file counts as JSON.
         #[arg(long)]
         json: bool,
+        /// Add to the warehouse instead of replacing it: new orders are added, an order seen
+        /// before is replaced by its newer version (its lines and payments too when the export
+        /// lists them), dimensions keep their keys; importing the same export again changes nothing.
+        #[arg(long)]
+        append: bool,
     },
     /// Show the warehouse's current version and every import into it.
     Status {
@@ -230,8 +235,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Import { dir, warehouse, timezone, json } => {
-            import(&dir, &warehouse, &timezone, json).await?;
+        Command::Import { dir, warehouse, timezone, json, append } => {
+            import(&dir, &warehouse, &timezone, json, append).await?;
         }
         Command::Status { warehouse, json } => {
             let version = Store::new(&warehouse).current()?;
@@ -313,7 +318,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let wh = dir.join("warehouse");
             eprintln!("generating a demo shop of {orders} orders in {}", shop.display());
             generate(&shop, &GenerateOptions { orders, ..Default::default() })?;
-            import(&shop, &wh, "UTC", false).await?;
+            import(&shop, &wh, "UTC", false, false).await?;
             let warehouse = Warehouse::open(&Store::new(&wh)).await?;
             let kpis = crate::metrics::compute(&warehouse, &Filter::default()).await?;
             print!("{}", format::kpis(&kpis));
@@ -330,13 +335,13 @@ pub async fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-async fn import(dir: &Path, warehouse: &Path, timezone: &str, json: bool) -> Result<()> {
+async fn import(dir: &Path, warehouse: &Path, timezone: &str, json: bool, append: bool) -> Result<()> {
     let tz: ShopTz = timezone.parse().map_err(anyhow::Error::msg).context("--timezone")?;
     if !dir.is_dir() {
         bail!("{}: not a folder (an export is a folder of five CSV files)", dir.display());
     }
     let bar = progress::Bar::new();
-    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())) };
+    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())), append };
     let started = Instant::now();
     let report = import_export(dir, &Store::new(warehouse), &opts).await;
     bar.finish();

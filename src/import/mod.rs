@@ -2,6 +2,7 @@
 //! warehouse version beside the current one, published atomically. Every bad row goes to the
 //! rejects with its file, line and reason; for every file, read = loaded + rejected.
 
+pub mod previous;
 pub mod tables;
 
 use crate::model::ShopTz;
@@ -14,7 +15,7 @@ use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tables::{Dimension, LineBatch, OrderInfo, PaymentBatch};
+use tables::{LineBatch, OrderInfo, PaymentBatch};
 
 /// Rows per fact batch: the import's memory for facts is bounded by this, not by the export.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -36,6 +37,9 @@ pub struct ImportOptions {
     pub timezone: ShopTz,
     /// Where progress goes, if anywhere.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Add to the current version instead of replacing it: new orders are added, an order seen
+    /// before is replaced by its newer version, dimensions keep their keys.
+    pub append: bool,
 }
 
 /// What an import did.
@@ -159,7 +163,21 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         checksums.insert(file.file_name().to_string(), sum);
     };
 
-    let mut customers: Dimension<CustomerRec> = Dimension::default();
+    let mut previous = match (opts.append, store.current()) {
+        (true, Ok(version)) => Some(previous::load(&version)?),
+        _ => None,
+    };
+    let (mut customers, mut products, mut methods, mut orders) = match &mut previous {
+        Some(p) => (
+            std::mem::take(&mut p.customers),
+            std::mem::take(&mut p.products),
+            std::mem::take(&mut p.methods),
+            std::mem::take(&mut p.orders),
+        ),
+        None => Default::default(),
+    };
+    let mut next_order_key = orders.values().map(|o| o.order_key).max().unwrap_or(0) + 1;
+    let old_keys: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let counts = read_rows(source, SourceFile::Customers, &mut rejects, progress, |row| {
         let c = CustomerRec::parse(row)?;
@@ -167,12 +185,11 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
             return Err(format!("column customer_id: duplicate '{}' (first at line {line})", c.customer_id));
         }
         first_line.insert(c.customer_id.clone(), row.line);
-        customers.insert(c.customer_id.clone(), c, true);
+        customers.upsert(c.customer_id.clone(), c);
         Ok(())
     })?;
     record(SourceFile::Customers, counts);
 
-    let mut products: Dimension<ProductRec> = Dimension::default();
     first_line.clear();
     let counts = read_rows(source, SourceFile::Products, &mut rejects, progress, |row| {
         let p = ProductRec::parse(row)?;
@@ -180,15 +197,13 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
             return Err(format!("column product_id: duplicate '{}' (first at line {line})", p.product_id));
         }
         first_line.insert(p.product_id.clone(), row.line);
-        products.insert(p.product_id.clone(), p, true);
+        products.upsert(p.product_id.clone(), p);
         Ok(())
     })?;
     record(SourceFile::Products, counts);
     drop(first_line);
 
-    let mut orders: HashMap<String, OrderInfo> = HashMap::new();
     let mut order_lines: HashMap<String, u64> = HashMap::new();
-    let (mut first_day, mut last_day): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
     let counts = read_rows(source, SourceFile::Orders, &mut rejects, progress, |row| {
         let o = OrderRec::parse(row, opts.timezone)?;
         if let Some(line) = order_lines.get(&o.order_id) {
@@ -196,19 +211,29 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         }
         order_lines.insert(o.order_id.clone(), row.line);
         let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
-        let day = o.order_ts.date();
-        first_day = Some(first_day.map_or(day, |d| d.min(day)));
-        last_day = Some(last_day.map_or(day, |d| d.max(day)));
-        let info = OrderInfo {
-            order_key: orders.len() as i32 + 1,
-            customer_key,
-            order_ts: o.order_ts,
-            date_key: tables::date_key(day),
-            status: o.status.as_str(),
-            line_count: 0,
-            revenue: crate::model::Money::ZERO,
-        };
-        orders.insert(o.order_id, info);
+        let date_key = tables::date_key(o.order_ts.date());
+        match orders.get_mut(&o.order_id) {
+            // an order seen before: its newer version, same key; its lines stay unless replaced
+            Some(known) => {
+                known.customer_key = customer_key;
+                known.order_ts = o.order_ts;
+                known.date_key = date_key;
+                known.status = o.status.as_str();
+            }
+            None => {
+                let info = OrderInfo {
+                    order_key: next_order_key,
+                    customer_key,
+                    order_ts: o.order_ts,
+                    date_key,
+                    status: o.status.as_str(),
+                    line_count: 0,
+                    revenue: crate::model::Money::ZERO,
+                };
+                next_order_key += 1;
+                orders.insert(o.order_id, info);
+            }
+        }
         Ok(())
     })?;
     record(SourceFile::Orders, counts);
@@ -218,12 +243,18 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut lines_out = TableWriter::create(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE)?;
     let mut batch = LineBatch::default();
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
+    let mut replaced_lines: HashSet<i32> = HashSet::new();
     let mut write_error: Option<WriteError> = None;
     let counts = read_rows(source, SourceFile::OrderItems, &mut rejects, progress, |row| {
         let item = ItemRec::parse(row)?;
         let order = orders
             .get_mut(&item.order_id)
             .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id))?;
+        if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
+            // the newer export lists this order's lines: they replace the old ones
+            order.line_count = 0;
+            order.revenue = crate::model::Money::ZERO;
+        }
         if !seen.insert((order.order_key, item.line_no)) {
             return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
         }
@@ -247,15 +278,19 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if !batch.is_empty() {
         lines_out.write(&batch.take())?;
     }
+    let by_key: HashMap<i32, &OrderInfo> = orders.values().map(|o| (o.order_key, o)).collect();
+    if let Some(p) = &previous {
+        p.copy_lines(&by_key, &replaced_lines, &mut lines_out)?;
+    }
     lines_out.close()?;
     record(SourceFile::OrderItems, counts);
     drop(seen);
 
     const UNSORTED_PAYMENTS: &str = "fact_payment.unsorted.parquet";
     let mut payments_out = TableWriter::create(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT)?;
-    let mut methods: Dimension<()> = Dimension::default();
     let mut pay_batch = PaymentBatch::default();
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
+    let mut replaced_payments: HashSet<i32> = HashSet::new();
     let counts = read_rows(source, SourceFile::Payments, &mut rejects, progress, |row| {
         let p = PaymentRec::parse(row)?;
         let order = orders
@@ -264,6 +299,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         if !seen.insert((order.order_key, p.payment_seq)) {
             return Err(format!("column payment_seq: duplicate payment {} of order '{}'", p.payment_seq, p.order_id));
         }
+        replaced_payments.insert(order.order_key);
         let method_key = methods.key_or_insert(&p.method, || ());
         pay_batch.push(&p, order, method_key);
         if pay_batch.len() >= BATCH_ROWS
@@ -279,6 +315,10 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if !pay_batch.is_empty() {
         payments_out.write(&pay_batch.take())?;
     }
+    if let Some(p) = &previous {
+        p.copy_payments(&by_key, &replaced_payments, &mut payments_out)?;
+    }
+    drop(by_key);
     payments_out.close()?;
     record(SourceFile::Payments, counts);
     let first_rejects = std::mem::take(&mut rejects.first);
@@ -290,6 +330,9 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     writer::write_table(&dir, &schema::DIM_CUSTOMER, &customers.to_batch())?;
     writer::write_table(&dir, &schema::DIM_PRODUCT, &products.to_batch())?;
     writer::write_table(&dir, &schema::DIM_PAYMENT_METHOD, &methods.to_batch())?;
+    let day = |k: i32| NaiveDate::from_ymd_opt(k / 10_000, (k / 100 % 100) as u32, (k % 100) as u32);
+    let first_day = orders.values().map(|o| o.date_key).min().and_then(day);
+    let last_day = orders.values().map(|o| o.date_key).max().and_then(day);
     let (first, last) = match (first_day, last_day) {
         (Some(f), Some(l)) => (f, l),
         // no order at all: an empty date dimension
@@ -309,6 +352,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         source: source.display().to_string(),
         files: files.clone(),
         checksums,
+        mode: if previous.is_some() { "append" } else { "replace" }.to_string(),
     });
     let manifest = Manifest {
         version: staging.version_name(),

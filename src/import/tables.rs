@@ -58,6 +58,17 @@ impl<R> Dimension<R> {
         key
     }
 
+    /// Adds a row listed in the export, or replaces the row of a known `id` keeping its key.
+    pub fn upsert(&mut self, id: String, row: R) -> i32 {
+        match self.key(&id) {
+            Some(k) => {
+                self.rows[k as usize - 1] = (row, true);
+                k
+            }
+            None => self.insert(id, row, true),
+        }
+    }
+
     /// The key of `id`, adding it with `make()` (unlisted) if unknown.
     pub fn key_or_insert(&mut self, id: &str, make: impl FnOnce() -> R) -> i32 {
         match self.key(id) {

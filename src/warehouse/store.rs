@@ -44,6 +44,9 @@ pub struct ImportRecord {
     pub files: BTreeMap<String, FileCounts>,
     /// Per source file: the SHA-256 of its bytes.
     pub checksums: BTreeMap<String, String>,
+    /// `replace` or `append`.
+    #[serde(default)]
+    pub mode: String,
 }
 
 /// What a published version is: written by an import, read by everyone else.

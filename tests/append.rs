@@ -1,0 +1,159 @@
+//! `import --append`: a newer export adds orders and replaces the ones seen before; the result
+//! equals importing the merged export at once (checked against the independent oracle), appending
+//! the same export again changes nothing, and surrogate keys survive.
+
+mod common;
+
+use common::oracle::{self, OracleFilter};
+use shoplens::import::{ImportOptions, import_export};
+use shoplens::model::Filter;
+use shoplens::warehouse::{Store, Warehouse, query};
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+type Rows = Vec<Vec<String>>;
+
+fn read(dir: &Path, file: &str) -> (Vec<String>, Rows) {
+    let mut r = csv::Reader::from_path(dir.join(file)).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    (header, r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect())
+}
+
+fn write(dir: &Path, file: &str, header: &[String], rows: &[Vec<String>]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut w = csv::Writer::from_path(dir.join(file)).unwrap();
+    w.write_record(header).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+async fn append(src: &Path, wh: &Path) {
+    let opts = ImportOptions { append: true, ..Default::default() };
+    let report = import_export(src, &Store::new(wh), &opts).await.unwrap();
+    assert!(report.files.values().all(|c| c.rejected == 0), "{report:?}");
+}
+
+/// A query's result as rows of display strings.
+async fn table(wh: &Path, sql: &str) -> Rows {
+    let w = Warehouse::open(&Store::new(wh)).await.unwrap();
+    let batches = query::read_only(&w, sql, Duration::from_secs(30)).await.unwrap();
+    let cell = |a: &datafusion::arrow::array::ArrayRef, r| {
+        datafusion::arrow::util::display::array_value_to_string(a, r).unwrap()
+    };
+    batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(move |r| b.columns().iter().map(|a| cell(a, r)).collect()))
+        .collect()
+}
+
+#[tokio::test]
+async fn appending_a_newer_export_equals_importing_the_merged_one() {
+    let shop = common::shop(61, 3000);
+    let root = tempfile::tempdir().unwrap();
+    let (a, b, merged) = (root.path().join("a"), root.path().join("b"), root.path().join("merged"));
+
+    let (oh, orders) = read(shop.path(), "orders.csv");
+    let (ih, items) = read(shop.path(), "order_items.csv");
+    let (ph, payments) = read(shop.path(), "payments.csv");
+    let (ch, mut customers) = read(shop.path(), "customers.csv");
+    let (prh, products) = read(shop.path(), "products.csv");
+    let old: Vec<&Vec<String>> = orders.iter().filter(|o| o[2].as_str() < "2023-07-01").collect();
+    let new: Vec<&Vec<String>> = orders.iter().filter(|o| o[2].as_str() >= "2023-07-01").collect();
+    // the newer export: the new orders, every 10th old one returned (with its lines and payments
+    // listed again) and every 25th old one cancelled (the order row alone)
+    let mut newer: Rows = new.iter().map(|o| o.to_vec()).collect();
+    let mut relisted: HashSet<String> = HashSet::new();
+    let mut latest: std::collections::HashMap<String, Vec<String>> =
+        orders.iter().map(|o| (o[0].clone(), o.clone())).collect();
+    for (i, o) in old.iter().enumerate() {
+        let mut changed = o.to_vec();
+        if i % 10 == 0 {
+            changed[3] = "returned".into();
+            relisted.insert(o[0].clone());
+        } else if i % 25 == 0 {
+            changed[3] = "cancelled".into();
+        } else {
+            continue;
+        }
+        latest.insert(o[0].clone(), changed.clone());
+        newer.push(changed);
+    }
+    let in_new: HashSet<&str> = new.iter().map(|o| o[0].as_str()).collect();
+    let keep =
+        |rows: &Rows, ids: &dyn Fn(&str) -> bool| -> Rows { rows.iter().filter(|r| ids(&r[0])).cloned().collect() };
+    let old_ids: HashSet<&str> = old.iter().map(|o| o[0].as_str()).collect();
+    write(&a, "orders.csv", &oh, &old.iter().map(|o| o.to_vec()).collect::<Vec<_>>());
+    write(&a, "order_items.csv", &ih, &keep(&items, &|id| old_ids.contains(id)));
+    write(&a, "payments.csv", &ph, &keep(&payments, &|id| old_ids.contains(id)));
+    write(&a, "customers.csv", &ch, &customers);
+    write(&a, "products.csv", &prh, &products);
+    let in_b = |id: &str| in_new.contains(id) || relisted.contains(id);
+    write(&b, "orders.csv", &oh, &newer);
+    write(&b, "order_items.csv", &ih, &keep(&items, &in_b));
+    write(&b, "payments.csv", &ph, &keep(&payments, &in_b));
+    // a customer renamed in the newer export keeps its key
+    customers[0][1] = "Renamed Person".into();
+    write(&b, "customers.csv", &ch, &customers);
+    write(&b, "products.csv", &prh, &products);
+    let merged_orders: Rows = orders.iter().map(|o| latest[&o[0]].clone()).collect();
+    write(&merged, "orders.csv", &oh, &merged_orders);
+    write(&merged, "order_items.csv", &ih, &items);
+    write(&merged, "payments.csv", &ph, &payments);
+    write(&merged, "customers.csv", &ch, &customers);
+    write(&merged, "products.csv", &prh, &products);
+
+    let wh = tempfile::tempdir().unwrap();
+    common::import(&a, wh.path()).await.unwrap();
+    let keys_before =
+        table(wh.path(), "SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key").await;
+    append(&b, wh.path()).await;
+
+    for (params, of) in [
+        (Filter::default(), OracleFilter { top: 10, ..Default::default() }),
+        (
+            Filter::parse(shoplens::model::filter::FilterParams {
+                country: Some("FR"),
+                top: Some("20"),
+                ..Default::default()
+            })
+            .unwrap(),
+            OracleFilter { country: Some("FR".into()), top: 20, ..Default::default() },
+        ),
+    ] {
+        let got = common::kpis(wh.path(), &params).await;
+        assert_eq!(oracle::diff(&got, &oracle::kpis(&merged, &of), "kpis"), None);
+    }
+    let after = common::kpis(wh.path(), &Filter::default()).await;
+    let renamed =
+        table(wh.path(), &format!("SELECT customer_name FROM dim_customer WHERE customer_id = '{}'", customers[0][0]))
+            .await;
+    assert_eq!(renamed, [["Renamed Person"]]);
+
+    // the same export again: nothing changes, keys included
+    let keys_after = table(wh.path(), "SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key").await;
+    append(&b, wh.path()).await;
+    assert_eq!(common::kpis(wh.path(), &Filter::default()).await, after);
+    assert_eq!(
+        table(wh.path(), "SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key").await,
+        keys_after
+    );
+    // keys given by the first import survive (new customers only add keys after them)
+    assert_eq!(keys_after[..keys_before.len()], keys_before[..]);
+    // every order once, keys 1..n without gaps: replaced orders kept theirs
+    let n = orders.len().to_string();
+    let order_keys =
+        table(wh.path(), "SELECT MIN(order_key), MAX(order_key), COUNT(*), COUNT(DISTINCT order_id) FROM fact_order")
+            .await;
+    assert_eq!(order_keys, [["1".to_string(), n.clone(), n.clone(), n]]);
+
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["status", "--warehouse", wh.path().to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let imports: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let modes: Vec<&str> = imports.as_array().unwrap().iter().map(|i| i["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["replace", "append", "append"]);
+}
