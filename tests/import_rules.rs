@@ -3,10 +3,13 @@
 
 mod common;
 
-use shoplens::import::ImportError;
+use shoplens::import::{ImportError, ImportOptions, import_export};
 use shoplens::model::filter::FilterParams;
+use shoplens::source::Encoding;
 use shoplens::warehouse::store::FileCounts;
+use shoplens::warehouse::{Store, Warehouse, query};
 use std::path::Path;
+use std::time::Duration;
 
 const CUSTOMERS: &str = "customer_id,customer_name,country\nC1,Ann,DE\n";
 const PRODUCTS: &str = "product_id,product_name,category\nP1,Mug,Home\n";
@@ -214,7 +217,7 @@ O1,6, Gift Card ,2,1.5
 }
 
 #[tokio::test]
-async fn rows_of_the_wrong_width_and_invalid_utf8_are_rejected() {
+async fn rows_of_the_wrong_width_are_rejected() {
     let orders = "order_id,customer_id,order_ts,status\nO1,C1,2024-01-05,delivered\nO2,C1,2024-01-05\nO3,C1,2024-01-05,delivered,extra\n";
     check(
         &[("orders.csv", orders)],
@@ -223,12 +226,54 @@ async fn rows_of_the_wrong_width_and_invalid_utf8_are_rejected() {
         &[(3, "has 3 fields, the header has 4"), (4, "has 5 fields")],
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_latin1_file_is_refused_clearly_or_converted_with_the_flag() {
     let src = export(&[]);
+    // "Müller" in Latin-1: 0xFC is not UTF-8
     std::fs::write(src.path().join("customers.csv"), b"customer_id,customer_name\nC1,Ann\nC2,M\xfcller\n").unwrap();
     let wh = tempfile::tempdir().unwrap();
-    let report = common::import(src.path(), wh.path()).await.unwrap();
-    assert_eq!(report.files["customers.csv"], counts(2, 1, 1));
-    assert!(rejects(wh.path())[0].2.contains("column customer_name: not valid UTF-8"));
+    let err = common::import(src.path(), wh.path()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "customers.csv: line 3 is not UTF-8; if the file is Latin-1 (Windows-1252), import it with --encoding latin1"
+    );
+    assert!(!wh.path().join("CURRENT").exists());
+    let opts = ImportOptions { encoding: Encoding::Latin1, ..Default::default() };
+    let report = import_export(src.path(), &Store::new(wh.path()), &opts).await.unwrap();
+    assert_eq!(report.files["customers.csv"], counts(2, 2, 0));
+    let w = Warehouse::open(&Store::new(wh.path())).await.unwrap();
+    let b =
+        query::read_only(&w, "SELECT customer_name FROM dim_customer WHERE customer_id = 'C2'", Duration::from_secs(9))
+            .await
+            .unwrap();
+    assert_eq!(datafusion::arrow::util::display::array_value_to_string(b[0].column(0), 0).unwrap(), "Müller");
+}
+
+#[tokio::test]
+async fn huge_fields_and_absurd_headers_get_clear_answers() {
+    // a 10 MB field: that row is rejected, the rest loads
+    let mut products = String::from("product_id,product_name,category\nP1,Mug,Home\nP2,");
+    products.push_str(&"x".repeat(10 << 20));
+    products.push_str(",Home\nP3,Cup,Home\n");
+    check(
+        &[("products.csv", products.as_str())],
+        "products.csv",
+        counts(3, 2, 1),
+        &[(3, "more than the 1048576 allowed")],
+    )
+    .await;
+    // a million columns: the file is refused
+    let mut header = String::from("customer_id");
+    for i in 0..1_000_000 {
+        header.push_str(&format!(",c{i}"));
+    }
+    header.push_str("\nC1\n");
+    let src = export(&[("customers.csv", header.as_str())]);
+    let wh = tempfile::tempdir().unwrap();
+    let err = common::import(src.path(), wh.path()).await.unwrap_err();
+    assert_eq!(err.to_string(), "customers.csv: the header has 1000001 columns, more than the 10000 allowed");
 }
 
 #[tokio::test]

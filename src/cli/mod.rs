@@ -56,6 +56,9 @@ enum Command {
         /// lists them), dimensions keep their keys; importing the same export again changes nothing.
         #[arg(long)]
         append: bool,
+        /// The files' encoding: utf-8 (the format's) or latin1 (ISO-8859-1, converted while reading).
+        #[arg(long, default_value = "utf-8")]
+        encoding: crate::source::Encoding,
     },
     /// Show the warehouse's current version and every import into it.
     Status {
@@ -235,8 +238,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Import { dir, warehouse, timezone, json, append } => {
-            import(&dir, &warehouse, &timezone, json, append).await?;
+        Command::Import { dir, warehouse, timezone, json, append, encoding } => {
+            import(&dir, &warehouse, ImportSettings { timezone: &timezone, json, append, encoding }).await?;
         }
         Command::Status { warehouse, json } => {
             let version = Store::new(&warehouse).current()?;
@@ -318,7 +321,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             let wh = dir.join("warehouse");
             eprintln!("generating a demo shop of {orders} orders in {}", shop.display());
             generate(&shop, &GenerateOptions { orders, ..Default::default() })?;
-            import(&shop, &wh, "UTC", false, false).await?;
+            import(
+                &shop,
+                &wh,
+                ImportSettings { timezone: "UTC", json: false, append: false, encoding: Default::default() },
+            )
+            .await?;
             let warehouse = Warehouse::open(&Store::new(&wh)).await?;
             let kpis = crate::metrics::compute(&warehouse, &Filter::default()).await?;
             print!("{}", format::kpis(&kpis));
@@ -335,13 +343,22 @@ pub async fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-async fn import(dir: &Path, warehouse: &Path, timezone: &str, json: bool, append: bool) -> Result<()> {
+/// The import command's options.
+struct ImportSettings<'a> {
+    timezone: &'a str,
+    json: bool,
+    append: bool,
+    encoding: crate::source::Encoding,
+}
+
+async fn import(dir: &Path, warehouse: &Path, settings: ImportSettings<'_>) -> Result<()> {
+    let ImportSettings { timezone, json, append, encoding } = settings;
     let tz: ShopTz = timezone.parse().map_err(anyhow::Error::msg).context("--timezone")?;
     if !dir.is_dir() {
         bail!("{}: not a folder (an export is a folder of five CSV files)", dir.display());
     }
     let bar = progress::Bar::new();
-    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())), append };
+    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())), append, encoding };
     let started = Instant::now();
     let report = import_export(dir, &Store::new(warehouse), &opts).await;
     bar.finish();

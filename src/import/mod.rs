@@ -37,6 +37,8 @@ pub struct ImportOptions {
     pub timezone: ShopTz,
     /// Where progress goes, if anywhere.
     pub progress: Option<Arc<dyn Progress>>,
+    /// The files' character encoding.
+    pub encoding: crate::source::Encoding,
     /// Add to the current version instead of replacing it: new orders are added, an order seen
     /// before is replaced by its newer version, dimensions keep their keys.
     pub append: bool,
@@ -106,11 +108,12 @@ impl Rejects {
 fn read_rows(
     dir: &Path,
     file: SourceFile,
+    encoding: crate::source::Encoding,
     rejects: &mut Rejects,
     progress: Option<&dyn Progress>,
     mut load: impl FnMut(&Row) -> Result<(), String>,
 ) -> Result<(FileCounts, String), ImportError> {
-    let mut reader = TableReader::open(dir, file)?;
+    let mut reader = TableReader::open(dir, file, encoding)?;
     if let Some(p) = progress {
         p.start_file(file.file_name(), reader.size());
     }
@@ -149,7 +152,7 @@ fn read_rows(
 pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
     // check every header before doing any work, so a broken export fails fast
     for file in SourceFile::ALL {
-        TableReader::open(source, file)?;
+        TableReader::open(source, file, opts.encoding)?;
     }
     let lock = store.lock()?;
     let staging = lock.stage()?;
@@ -179,7 +182,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut next_order_key = orders.values().map(|o| o.order_key).max().unwrap_or(0) + 1;
     let old_keys: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
     let mut first_line: HashMap<String, u64> = HashMap::new();
-    let counts = read_rows(source, SourceFile::Customers, &mut rejects, progress, |row| {
+    let counts = read_rows(source, SourceFile::Customers, opts.encoding, &mut rejects, progress, |row| {
         let c = CustomerRec::parse(row)?;
         if let Some(line) = first_line.get(&c.customer_id) {
             return Err(format!("column customer_id: duplicate '{}' (first at line {line})", c.customer_id));
@@ -191,7 +194,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     record(SourceFile::Customers, counts);
 
     first_line.clear();
-    let counts = read_rows(source, SourceFile::Products, &mut rejects, progress, |row| {
+    let counts = read_rows(source, SourceFile::Products, opts.encoding, &mut rejects, progress, |row| {
         let p = ProductRec::parse(row)?;
         if let Some(line) = first_line.get(&p.product_id) {
             return Err(format!("column product_id: duplicate '{}' (first at line {line})", p.product_id));
@@ -204,7 +207,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     drop(first_line);
 
     let mut order_lines: HashMap<String, u64> = HashMap::new();
-    let counts = read_rows(source, SourceFile::Orders, &mut rejects, progress, |row| {
+    let counts = read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, |row| {
         let o = OrderRec::parse(row, opts.timezone)?;
         if let Some(line) = order_lines.get(&o.order_id) {
             return Err(format!("column order_id: duplicate '{}' (first at line {line})", o.order_id));
@@ -245,7 +248,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_lines: HashSet<i32> = HashSet::new();
     let mut write_error: Option<WriteError> = None;
-    let counts = read_rows(source, SourceFile::OrderItems, &mut rejects, progress, |row| {
+    let counts = read_rows(source, SourceFile::OrderItems, opts.encoding, &mut rejects, progress, |row| {
         let item = ItemRec::parse(row)?;
         let order = orders
             .get_mut(&item.order_id)
@@ -291,7 +294,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut pay_batch = PaymentBatch::default();
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_payments: HashSet<i32> = HashSet::new();
-    let counts = read_rows(source, SourceFile::Payments, &mut rejects, progress, |row| {
+    let counts = read_rows(source, SourceFile::Payments, opts.encoding, &mut rejects, progress, |row| {
         let p = PaymentRec::parse(row)?;
         let order = orders
             .get(&p.order_id)

@@ -7,6 +7,27 @@ pub mod records;
 
 pub use reader::{Row, TableReader};
 
+/// The character encoding of an export's files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8, the canonical format's (a byte-order mark is allowed).
+    #[default]
+    Utf8,
+    /// ISO-8859-1, transcoded to UTF-8 while reading.
+    Latin1,
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Encoding, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Ok(Encoding::Utf8),
+            "latin1" | "latin-1" | "iso-8859-1" => Ok(Encoding::Latin1),
+            _ => Err(format!("'{s}' is not an encoding shoplens reads (utf-8, latin1)")),
+        }
+    }
+}
+
 /// One of the five files of an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SourceFile {
@@ -91,6 +112,24 @@ pub enum SourceError {
     NoHeader {
         /// The file's name.
         file: &'static str,
+    },
+    /// Bytes that are not UTF-8 (the file is probably Latin-1 / Windows-1252).
+    #[error(
+        "{file}: line {line} is not UTF-8; if the file is Latin-1 (Windows-1252), import it with --encoding latin1"
+    )]
+    NotUtf8 {
+        /// The file's name.
+        file: &'static str,
+        /// 1-based line of the first row that is not UTF-8.
+        line: u64,
+    },
+    /// A header with more columns than any export has.
+    #[error("{file}: the header has {columns} columns, more than the {} allowed", reader::MAX_COLUMNS)]
+    TooWide {
+        /// The file's name.
+        file: &'static str,
+        /// How many.
+        columns: usize,
     },
     /// The header lacks a required column.
     #[error("{file}: the header has no column '{column}', which is required")]

@@ -2,7 +2,7 @@
 //! with their line numbers. Knows the format's freedoms (BOM, header case and spaces, column order,
 //! extra columns, CRLF, quoted newlines), not the meaning of the values.
 
-use super::{ColumnSpec, SourceError, SourceFile};
+use super::{ColumnSpec, Encoding, SourceError, SourceFile};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -58,18 +58,56 @@ pub struct ShapeError {
     pub raw: String,
 }
 
-/// A reader that hashes what passes through it, so an import records each file's checksum
-/// without reading it twice.
-struct Hashing<R> {
-    inner: R,
+/// The most columns a header may have; a wider one is not an export.
+pub const MAX_COLUMNS: usize = 10_000;
+/// The largest row accepted; a larger one is rejected (the CSV reader still holds it once).
+pub const MAX_ROW_BYTES: usize = 1 << 20;
+
+/// The file's bytes as the CSV parser sees them: hashed as read (so an import records each file's
+/// checksum without a second pass) and, for a Latin-1 file, transcoded to UTF-8.
+struct Decoded {
+    file: File,
     hash: Sha256,
+    encoding: Encoding,
+    /// The second UTF-8 byte of a Latin-1 character that did not fit the last buffer.
+    pending: Option<u8>,
+    raw: Vec<u8>,
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl Read for Decoded {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.encoding == Encoding::Utf8 {
+            let n = self.file.read(buf)?;
+            self.hash.update(&buf[..n]);
+            return Ok(n);
+        }
+        let mut out = 0;
+        if let Some(b) = self.pending.take() {
+            buf[0] = b;
+            out = 1;
+        }
+        // each Latin-1 byte becomes at most two UTF-8 bytes
+        let room = (buf.len() - out) / 2;
+        if room == 0 {
+            return Ok(out);
+        }
+        self.raw.resize(room, 0);
+        let n = self.file.read(&mut self.raw)?;
+        self.hash.update(&self.raw[..n]);
+        for &b in &self.raw[..n] {
+            if b < 0x80 {
+                buf[out] = b;
+                out += 1;
+            } else {
+                buf[out] = 0xC0 | (b >> 6);
+                buf[out + 1] = 0x80 | (b & 0x3F);
+                out += 2;
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -77,7 +115,7 @@ impl<R: Read> Read for Hashing<R> {
 pub struct TableReader {
     file: SourceFile,
     path: PathBuf,
-    csv: csv::Reader<BufReader<Hashing<File>>>,
+    csv: csv::Reader<BufReader<Decoded>>,
     columns: Vec<Option<usize>>,
     width: usize,
     record: csv::ByteRecord,
@@ -89,20 +127,26 @@ impl TableReader {
     ///
     /// # Errors
     /// The file is missing or unreadable, has no header, or lacks a required column.
-    pub fn open(dir: &Path, file: SourceFile) -> Result<TableReader, SourceError> {
+    pub fn open(dir: &Path, file: SourceFile, encoding: Encoding) -> Result<TableReader, SourceError> {
         let path = dir.join(file.file_name());
         let io = |e: std::io::Error| SourceError::Unreadable { file: file.file_name(), message: e.to_string() };
         let handle = File::open(&path).map_err(io)?;
         let size = handle.metadata().map_err(io)?.len();
-        let mut csv = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(BufReader::with_capacity(1 << 20, Hashing { inner: handle, hash: Sha256::new() }));
+        let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(BufReader::with_capacity(
+            1 << 20,
+            Decoded { file: handle, hash: Sha256::new(), encoding, pending: None, raw: Vec::new() },
+        ));
         let header = csv
             .byte_headers()
             .map_err(|e| SourceError::Unreadable { file: file.file_name(), message: e.to_string() })?;
         if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
             return Err(SourceError::NoHeader { file: file.file_name() });
+        }
+        if header.len() > MAX_COLUMNS {
+            return Err(SourceError::TooWide { file: file.file_name(), columns: header.len() });
+        }
+        if std::str::from_utf8(header.as_slice()).is_err() {
+            return Err(SourceError::NotUtf8 { file: file.file_name(), line: 1 });
         }
         let names: Vec<String> = header
             .iter()
@@ -142,8 +186,8 @@ impl TableReader {
 
     /// The SHA-256 of the file's bytes, as hex; complete once every row has been read.
     pub fn checksum(self) -> String {
-        let hashing = self.csv.into_inner().into_inner();
-        hashing.hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        let decoded = self.csv.into_inner().into_inner();
+        decoded.hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Reads the next row: `Ok(None)` at the end, `Ok(Some(Err(_)))` for a row whose field count
@@ -160,6 +204,19 @@ impl TableReader {
             return Ok(None);
         }
         let line = self.record.position().map_or(0, |p| p.line());
+        if std::str::from_utf8(self.record.as_slice()).is_err() {
+            return Err(SourceError::NotUtf8 { file: self.file.file_name(), line });
+        }
+        if self.record.as_slice().len() > MAX_ROW_BYTES {
+            return Ok(Some(Err(ShapeError {
+                line,
+                reason: format!(
+                    "the row has {} bytes, more than the {MAX_ROW_BYTES} allowed",
+                    self.record.as_slice().len()
+                ),
+                raw: String::new(),
+            })));
+        }
         if self.record.len() != self.width {
             return Ok(Some(Err(ShapeError {
                 line,
