@@ -8,6 +8,7 @@ use crate::generate::{GenerateOptions, generate};
 use crate::import::{ImportOptions, import_export};
 use crate::model::filter::FilterParams;
 use crate::model::{Filter, ShopTz};
+use crate::source::flat;
 use crate::warehouse::{Store, Warehouse, query, schema};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -59,6 +60,15 @@ enum Command {
         /// The files' encoding: utf-8 (the format's) or latin1 (ISO-8859-1, converted while reading).
         #[arg(long, default_value = "utf-8")]
         encoding: crate::source::Encoding,
+        /// DIR is a flat export (one CSV, a row per order line) read with this TOML mapping.
+        #[arg(long, conflicts_with = "preset")]
+        map: Option<PathBuf>,
+        /// DIR is a flat export in a known format: online-retail-ii, shopify.
+        #[arg(long)]
+        preset: Option<String>,
+        /// Print a mapping guessed from the flat file's header, to edit and pass with --map.
+        #[arg(long)]
+        detect: bool,
     },
     /// Show the warehouse's current version and every import into it.
     Status {
@@ -238,8 +248,50 @@ pub async fn run(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Import { dir, warehouse, timezone, json, append, encoding } => {
-            import(&dir, &warehouse, ImportSettings { timezone: &timezone, json, append, encoding }).await?;
+        Command::Import { dir, warehouse, timezone, json, append, encoding, map, preset, detect } => {
+            let settings = ImportSettings { timezone: &timezone, json, append, encoding };
+            if detect {
+                let mut reader = csv::Reader::from_path(&dir).with_context(|| format!("{}", dir.display()))?;
+                let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+                print!("{}", flat::detect(&header));
+                return Ok(());
+            }
+            let mapping = match (map, preset) {
+                (Some(m), _) => Some(flat::Mapping::parse(
+                    &std::fs::read_to_string(&m).with_context(|| format!("{}", m.display()))?,
+                )?),
+                (None, Some(p)) => Some(flat::Mapping::preset(&p)?),
+                (None, None) => None,
+            };
+            match mapping {
+                None => import(&dir, &warehouse, settings).await?,
+                Some(mapping) => {
+                    if !dir.is_file() {
+                        bail!("{}: a flat export is one CSV file", dir.display());
+                    }
+                    // the canonical files are written to a scratch folder, imported, then removed
+                    let scratch = std::env::temp_dir().join(format!(
+                        "shoplens-flat-{}-{}",
+                        std::process::id(),
+                        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+                    ));
+                    let converted = flat::convert(&dir, &mapping, &scratch);
+                    let result = match converted {
+                        Ok(c) => {
+                            eprintln!(
+                                "{}: {} rows, {} orders; rejects name their flat-file line in the source_line field",
+                                dir.display(),
+                                c.rows,
+                                c.orders
+                            );
+                            import(&scratch, &warehouse, settings).await
+                        }
+                        Err(e) => Err(e.into()),
+                    };
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    result?;
+                }
+            }
         }
         Command::Status { warehouse, json } => {
             let version = Store::new(&warehouse).current()?;

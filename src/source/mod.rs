@@ -2,6 +2,7 @@
 //! and how one row becomes a typed record. Cross-file rules (duplicates, unknown orders) belong to
 //! `import`, which sees all files.
 
+pub mod flat;
 pub mod reader;
 pub mod records;
 

@@ -1,0 +1,185 @@
+//! Flat exports: each preset imports its sample (written from the format's public column list)
+//! and gives the KPIs worked out by hand; a custom mapping exercises every option; `--detect`
+//! guesses a mapping; rejects point back to the flat file's line.
+
+mod common;
+
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shoplens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shoplens")).args(args).output().unwrap()
+}
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/flat").join(name)
+}
+
+fn import_flat(file: &Path, how: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
+    let wh = tempfile::tempdir().unwrap();
+    let mut args = vec!["import", file.to_str().unwrap(), "--warehouse", wh.path().to_str().unwrap(), "--json"];
+    args.extend_from_slice(how);
+    let out = shoplens(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let counts = serde_json::from_slice(&out.stdout).unwrap();
+    (wh, counts)
+}
+
+async fn kpis(wh: &Path) -> serde_json::Value {
+    common::kpis(wh, &shoplens::model::Filter::default()).await
+}
+
+#[tokio::test]
+async fn online_retail_ii_preset_imports_its_sample() {
+    let (wh, counts) = import_flat(&sample("online_retail_ii.csv"), &["--preset", "online-retail-ii"]);
+    assert_eq!(counts["order_items.csv"], json!({"read": 5, "loaded": 5, "rejected": 0}));
+    let k = kpis(wh.path()).await;
+    // 489434: 12 x 6.95 + 12 x 6.75 = 164.40; 489435: 12 x 2.55 = 30.60; 489450 (a guest): 7.50;
+    // C489449 is a cancellation
+    assert_eq!(k["summary"], json!({"total_revenue": 202.5, "orders": 3, "average_order_value": 67.5, "customers": 2}));
+    assert_eq!(
+        k["monthly"][1],
+        json!({"month": "2010-01", "revenue": 7.5, "orders": 1, "customers": 1, "average_order_value": 7.5, "growth": -0.961538})
+    );
+    assert_eq!(
+        k["categories"],
+        json!([{"category": "Uncategorized", "revenue": 202.5, "share": 1.0, "orders": 3, "units": 38}])
+    );
+    assert_eq!(k["order_frequency"]["repeat_customer_rate"], json!(0.5));
+    // the guest keeps its row's country
+    let uk = common::kpis(
+        wh.path(),
+        &shoplens::model::Filter::parse(shoplens::model::filter::FilterParams {
+            country: Some("United Kingdom"),
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(uk["summary"]["total_revenue"], json!(202.5));
+}
+
+#[tokio::test]
+async fn shopify_preset_imports_its_sample() {
+    let (wh, counts) = import_flat(&sample("shopify_orders.csv"), &["--preset", "shopify"]);
+    assert_eq!(counts["orders.csv"], json!({"read": 3, "loaded": 3, "rejected": 0}));
+    let k = kpis(wh.path()).await;
+    // #1001 paid: 2 x 12.50 + (4.00 - 1.00) = 28; #1002 refunded -> returned; #1003 paid: 12;
+    // #1001 at 23:30 +02:00 is still March in UTC
+    assert_eq!(k["summary"], json!({"total_revenue": 40.0, "orders": 2, "average_order_value": 20.0, "customers": 1}));
+    assert_eq!(k["monthly"][0]["month"], "2024-03");
+    assert_eq!(k["monthly"][1]["growth"], json!(-0.571429));
+    assert_eq!(
+        k["payment_methods"],
+        json!([{"method": "shopify payments", "amount": 40.0, "orders": 2, "share": 1.0, "average_installments": 1.0}])
+    );
+    assert_eq!(
+        k["top_products"][1],
+        json!({"product_id": "TEA", "product_name": "Tea", "category": "Uncategorized", "revenue": 15.0, "units": 4, "share": 0.375, "cumulative_share": 1.0})
+    );
+    assert_eq!(k["top_customers"][0]["customer_name"], "Ann Müller");
+}
+
+#[tokio::test]
+async fn a_custom_mapping_uses_every_option_and_rejects_point_to_the_flat_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("extract.csv");
+    std::fs::write(
+        &data,
+        "Bestellung;Datum;Zustand;Artikel;Gruppe;Menge;Summe;Rabatt %;Zahlart\n\
+         A1;05.01.2024 10:00;bezahlt;X1;Kaffee;2;20,00;10;Karte\n\
+         A1;05.01.2024 10:00;bezahlt;X2;;1;5,50;;Karte\n\
+         A2;06.02.2024 11:30;storniert;X1;Kaffee;1;10,00;;Rechnung\n\
+         A3;07.02.2024 12:00;bezahlt;X1;Kaffee;zwei;20,00;;Karte\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("mapping.toml");
+    std::fs::write(
+        &mapping,
+        r#"
+[file]
+delimiter = ";"
+decimal_comma = true
+
+[fields]
+order_id = "Bestellung"
+order_ts = { column = "Datum", format = "%d.%m.%Y %H:%M" }
+status = { column = "Zustand", map = { bezahlt = "delivered", storniert = "cancelled" } }
+product_id = "Artikel"
+category = "Gruppe"
+quantity = "Menge"
+line_total = "Summe"
+discount_rate = "Rabatt %"
+method = "Zahlart"
+"#,
+    )
+    .unwrap();
+    let (wh, counts) = import_flat(&data, &["--map", mapping.to_str().unwrap()]);
+    // A3's quantity is not a number: rejected, the rest loads
+    assert_eq!(counts["order_items.csv"], json!({"read": 4, "loaded": 3, "rejected": 1}));
+    let rejects = std::fs::read_to_string(wh.path().join("rejects.csv")).unwrap();
+    assert!(rejects.contains("column quantity: 'zwei' is not a whole number"), "{rejects}");
+    assert!(rejects.contains(",5\""), "the reject carries the flat line (5): {rejects}");
+    let k = kpis(wh.path()).await;
+    // A1: X1 unit price 20,00 / 2 = 10, less 10 % of 20 = 18; X2 5,50; A2 cancelled; A3's line rejected
+    assert_eq!(k["summary"], json!({"total_revenue": 23.5, "orders": 1, "average_order_value": 23.5, "customers": 1}));
+    assert_eq!(
+        k["categories"][0],
+        json!({"category": "Kaffee", "revenue": 18.0, "share": 0.765957, "orders": 1, "units": 2})
+    );
+    assert_eq!(k["top_customers"][0]["customer_id"], "guest-A1");
+}
+
+#[test]
+fn detect_guesses_a_mapping_and_bad_mappings_are_named() {
+    let out = shoplens(&[
+        "import",
+        sample("online_retail_ii.csv").to_str().unwrap(),
+        "--warehouse",
+        "/nonexistent",
+        "--detect",
+    ]);
+    assert!(out.status.success());
+    let guess = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "order_id = \"Invoice\"",
+        "order_ts = \"InvoiceDate\"",
+        "product_id = \"StockCode\"",
+        "unit_price = \"Price\"",
+        "customer_id = \"Customer ID\"",
+    ] {
+        assert!(guess.contains(line), "{line} missing from:\n{guess}");
+    }
+    // the guess is itself a valid mapping
+    shoplens::source::flat::Mapping::parse(&guess).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[fields]\norder_id = \"Invoice\"\ncolour = \"Red\"\n").unwrap();
+    let out = shoplens(&[
+        "import",
+        sample("online_retail_ii.csv").to_str().unwrap(),
+        "--warehouse",
+        dir.path().join("wh").to_str().unwrap(),
+        "--map",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field 'colour'"));
+    let out = shoplens(&[
+        "import",
+        sample("shopify_orders.csv").to_str().unwrap(),
+        "--warehouse",
+        dir.path().join("wh").to_str().unwrap(),
+        "--preset",
+        "online-retail-ii",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("shopify_orders.csv: the header has no column 'Country' (mapped to country)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
