@@ -183,3 +183,37 @@ fn detect_guesses_a_mapping_and_bad_mappings_are_named() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn olist_preset_imports_its_sample_folder() {
+    let (wh, counts) = import_flat(&sample("olist"), &["--preset", "olist"]);
+    assert_eq!(counts["order_items.csv"], json!({"read": 5, "loaded": 5, "rejected": 0}));
+    // two Olist customer ids of one person (u1) are one customer
+    assert_eq!(counts["customers.csv"], json!({"read": 2, "loaded": 2, "rejected": 0}));
+    let k = kpis(wh.path()).await;
+    // o1: 2 x 29.99 (freight is not revenue), o2: 118.70, o4 (shipped): 45.00; o3 is canceled
+    assert_eq!(
+        k["summary"],
+        json!({"total_revenue": 223.68, "orders": 3, "average_order_value": 74.56, "customers": 2})
+    );
+    assert_eq!(
+        k["categories"],
+        json!([
+            {"category": "perfumery", "revenue": 118.7, "share": 0.530669, "orders": 1, "units": 1},
+            {"category": "housewares", "revenue": 59.98, "share": 0.268151, "orders": 1, "units": 2},
+            {"category": "Uncategorized", "revenue": 45.0, "share": 0.20118, "orders": 1, "units": 1},
+        ])
+    );
+    // payments of o1, o2, o4; the voucher's 0 instalments read as 1
+    assert_eq!(
+        k["payment_methods"],
+        json!([
+            {"method": "boleto", "amount": 141.46, "orders": 1, "share": 0.515976, "average_installments": 1.0},
+            {"method": "credit_card", "amount": 73.12, "orders": 2, "share": 0.266706, "average_installments": 1.5},
+            {"method": "voucher", "amount": 59.58, "orders": 1, "share": 0.217318, "average_installments": 1.0},
+        ])
+    );
+    assert_eq!(k["order_frequency"]["repeat_customer_rate"], json!(0.5));
+    let months: Vec<&str> = k["monthly"].as_array().unwrap().iter().map(|m| m["month"].as_str().unwrap()).collect();
+    assert_eq!(months, ["2017-10", "2017-11", "2017-12", "2018-01"]);
+}

@@ -8,7 +8,7 @@ use crate::generate::{GenerateOptions, generate};
 use crate::import::{ImportOptions, import_export};
 use crate::model::filter::FilterParams;
 use crate::model::{Filter, ShopTz};
-use crate::source::flat;
+use crate::source::{flat, olist};
 use crate::warehouse::{Store, Warehouse, query, schema};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -63,7 +63,8 @@ enum Command {
         /// DIR is a flat export (one CSV, a row per order line) read with this TOML mapping.
         #[arg(long, conflicts_with = "preset")]
         map: Option<PathBuf>,
-        /// DIR is a flat export in a known format: online-retail-ii, shopify.
+        /// DIR is an export in a known format: online-retail-ii or shopify (one CSV file), olist
+        /// (the dataset's folder).
         #[arg(long)]
         preset: Option<String>,
         /// Print a mapping guessed from the flat file's header, to edit and pass with --map.
@@ -256,6 +257,14 @@ pub async fn run(cli: Cli) -> Result<()> {
                 print!("{}", flat::detect(&header));
                 return Ok(());
             }
+            if preset.as_deref() == Some("olist") {
+                if !dir.is_dir() {
+                    bail!("{}: the olist preset reads the dataset's folder", dir.display());
+                }
+                let summary = |n: u64| format!("{}: {n} Olist orders", dir.display());
+                return import_converted(|scratch| Ok(summary(olist::convert(&dir, scratch)?)), &warehouse, settings)
+                    .await;
+            }
             let mapping = match (map, preset) {
                 (Some(m), _) => Some(flat::Mapping::parse(
                     &std::fs::read_to_string(&m).with_context(|| format!("{}", m.display()))?,
@@ -269,27 +278,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                     if !dir.is_file() {
                         bail!("{}: a flat export is one CSV file", dir.display());
                     }
-                    // the canonical files are written to a scratch folder, imported, then removed
-                    let scratch = std::env::temp_dir().join(format!(
-                        "shoplens-flat-{}-{}",
-                        std::process::id(),
-                        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-                    ));
-                    let converted = flat::convert(&dir, &mapping, &scratch);
-                    let result = match converted {
-                        Ok(c) => {
-                            eprintln!(
-                                "{}: {} rows, {} orders; rejects name their flat-file line in the source_line field",
-                                dir.display(),
-                                c.rows,
-                                c.orders
-                            );
-                            import(&scratch, &warehouse, settings).await
-                        }
-                        Err(e) => Err(e.into()),
+                    let convert = |scratch: &Path| {
+                        let c = flat::convert(&dir, &mapping, scratch)?;
+                        Ok(format!("{}: {} rows, {} orders", dir.display(), c.rows, c.orders))
                     };
-                    let _ = std::fs::remove_dir_all(&scratch);
-                    result?;
+                    import_converted(convert, &warehouse, settings).await?;
                 }
             }
         }
@@ -393,6 +386,28 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Converts an export into the canonical files in a scratch folder, imports them, removes it.
+async fn import_converted(
+    convert: impl FnOnce(&Path) -> Result<String>,
+    warehouse: &Path,
+    settings: ImportSettings<'_>,
+) -> Result<()> {
+    let scratch = std::env::temp_dir().join(format!(
+        "shoplens-convert-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ));
+    let result = match convert(&scratch) {
+        Ok(summary) => {
+            eprintln!("{summary}; a reject's source_line field names the line it came from");
+            import(&scratch, warehouse, settings).await
+        }
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
 }
 
 /// The import command's options.

@@ -3,6 +3,7 @@
 //! `import`, which sees all files.
 
 pub mod flat;
+pub mod olist;
 pub mod reader;
 pub mod records;
 
