@@ -101,6 +101,7 @@ async fn a_custom_mapping_uses_every_option_and_rejects_point_to_the_flat_line()
 [file]
 delimiter = ";"
 decimal_comma = true
+timezone = "America/New_York"
 
 [fields]
 order_id = "Bestellung"
@@ -129,6 +130,17 @@ method = "Zahlart"
         json!({"category": "Kaffee", "revenue": 18.0, "share": 0.765957, "orders": 1, "units": 2})
     );
     assert_eq!(k["top_customers"][0]["customer_id"], "guest-A1");
+    // 10:00 in New York is 15:00 UTC, the shop's zone here: still 2024-01-05
+    assert_eq!(k["top_customers"][0]["first_order_date"], "2024-01-05");
+    let out = shoplens(&[
+        "sql",
+        "--warehouse",
+        wh.path().to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT order_ts FROM fact_order WHERE order_id = 'A1'",
+    ]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "order_ts\n2024-01-05T15:00:00");
 }
 
 #[test]

@@ -40,6 +40,9 @@ pub struct FileSettings {
     /// Numbers use a decimal comma (`12,50`).
     #[serde(default)]
     pub decimal_comma: bool,
+    /// The time zone of the file's timestamps without an offset (IANA name); without it they are
+    /// taken as shop-local.
+    pub timezone: Option<String>,
     /// Orders whose id starts with this are cancellations (Online Retail II's `C` invoices);
     /// their negative quantities are read as positive and their status is `cancelled`.
     pub cancel_prefix: Option<String>,
@@ -254,6 +257,12 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
         _ => None,
     };
     let ts_format = ts_format("order_ts");
+    let file_tz: Option<chrono_tz::Tz> = match &mapping.file.timezone {
+        Some(name) => {
+            Some(name.parse().map_err(|_| FlatError::Mapping(format!("'{name}' is not an IANA time zone name")))?)
+        }
+        None => None,
+    };
 
     std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
     let open = |name: &str, header: &[&str]| -> Result<csv::Writer<std::fs::File>, FlatError> {
@@ -338,14 +347,22 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
         if *next == 1 {
             // order-level fields come from an order's first row
             let raw_ts = get("order_ts", &record);
+            let naive = |d: NaiveDateTime| match file_tz {
+                // a local time of the file's zone, written with its offset for the import to convert
+                Some(tz) => d.and_local_timezone(tz).earliest().map_or_else(|| raw_ts.clone(), |t| t.to_rfc3339()),
+                None => d.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            };
+            let has_offset = |t: &str| t.ends_with('Z') || t.get(19..).is_some_and(|rest| rest.contains(['+', '-']));
             let ts = match &ts_format {
                 Some(f) => DateTime::parse_from_str(&raw_ts, f)
                     .map(|d| d.to_rfc3339())
-                    .or_else(|_| {
-                        NaiveDateTime::parse_from_str(&raw_ts, f).map(|d| d.format("%Y-%m-%dT%H:%M:%S").to_string())
-                    })
-                    .unwrap_or(raw_ts),
-                None => raw_ts,
+                    .or_else(|_| NaiveDateTime::parse_from_str(&raw_ts, f).map(naive))
+                    .unwrap_or_else(|_| raw_ts.clone()),
+                None if file_tz.is_some() && !has_offset(&raw_ts) => {
+                    crate::model::time::parse_timestamp(&raw_ts, crate::model::ShopTz::default())
+                        .map_or_else(|_| raw_ts.clone(), naive)
+                }
+                None => raw_ts.clone(),
             };
             let status = if cancelled { "cancelled".to_string() } else { get("status", &record) };
             let status = if status.is_empty() { "delivered".to_string() } else { status };
