@@ -188,12 +188,22 @@ fn detect_guesses_a_mapping_and_bad_mappings_are_named() {
         "online-retail-ii",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("shopify_orders.csv: the header has no column 'Country' (mapped to country)"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("shopify_orders.csv: the header has no column 'Invoice' (mapped to order_id)"), "{err}");
+    // an optional column the export lacks is left empty, and said
+    let no_name = dir.path().join("shopify.csv");
+    let text = std::fs::read_to_string(sample("shopify_orders.csv")).unwrap().replace("Billing Name", "Notes");
+    std::fs::write(&no_name, text).unwrap();
+    let out = shoplens(&[
+        "import",
+        no_name.to_str().unwrap(),
+        "--warehouse",
+        dir.path().join("wh").to_str().unwrap(),
+        "--preset",
+        "shopify",
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left empty: customer_name (column 'Billing Name')"));
 }
 
 #[tokio::test]

@@ -280,7 +280,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                     }
                     let convert = |scratch: &Path| {
                         let c = flat::convert(&dir, &mapping, scratch)?;
-                        Ok(format!("{}: {} rows, {} orders", dir.display(), c.rows, c.orders))
+                        let missing = if c.missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (not in the file, left empty: {})", c.missing.join(", "))
+                        };
+                        Ok(format!("{}: {} rows, {} orders{missing}", dir.display(), c.rows, c.orders))
                     };
                     import_converted(convert, &warehouse, settings).await?;
                 }

@@ -81,6 +81,9 @@ pub const FIELDS: [&str; 18] = [
     "installments",
 ];
 
+/// The fields a mapping must name, and whose column the file must have.
+const REQUIRED: [&str; 4] = ["order_id", "order_ts", "product_id", "quantity"];
+
 /// The presets shipped in the binary.
 pub const PRESETS: [(&str, &str); 2] = [
     ("online-retail-ii", include_str!("presets/online-retail-ii.toml")),
@@ -115,7 +118,7 @@ impl Mapping {
                 return Err(FlatError::Mapping(format!("unknown field '{name}' (fields: {})", FIELDS.join(", "))));
             }
         }
-        for required in ["order_id", "order_ts", "product_id", "quantity"] {
+        for required in REQUIRED {
             if !m.fields.contains_key(required) {
                 return Err(FlatError::Mapping(format!("field '{required}' must be mapped")));
             }
@@ -206,12 +209,14 @@ fn number(text: &str, decimal_comma: bool) -> String {
 }
 
 /// Rows written to the canonical files, per file.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Converted {
     /// Data rows of the flat file.
     pub rows: u64,
     /// Orders written.
     pub orders: u64,
+    /// Optional fields whose column the file does not have: left empty.
+    pub missing: Vec<String>,
 }
 
 /// Converts the flat file `input` into the canonical five files in `out`.
@@ -233,18 +238,22 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
     let mut resolved: HashMap<&str, Resolved> = HashMap::new();
+    let mut missing = Vec::new();
     for (name, source) in &mapping.fields {
         let column = match source {
             FieldSource::Column(c) => Some(c),
             FieldSource::Spec { column, .. } => column.as_ref(),
         };
         let at = match column {
-            Some(c) => Some(
-                header
-                    .iter()
-                    .position(|h| h.eq_ignore_ascii_case(c.trim()))
-                    .ok_or_else(|| err(format!("the header has no column '{c}' (mapped to {name})")))?,
-            ),
+            Some(c) => match header.iter().position(|h| h.eq_ignore_ascii_case(c.trim())) {
+                Some(i) => Some(i),
+                // an export may lack an optional column (a preset names them all): that field stays empty
+                None if !REQUIRED.contains(&name.as_str()) => {
+                    missing.push(format!("{name} (column '{c}')"));
+                    continue;
+                }
+                None => return Err(err(format!("the header has no column '{c}' (mapped to {name})"))),
+            },
             None => None,
         };
         resolved.insert(name.as_str(), Resolved { source, at });
@@ -286,7 +295,7 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
     // per order: its next line number, and its payment (method, installments, total, line)
     let mut line_no: HashMap<String, i32> = HashMap::new();
     let mut pay: BTreeMap<String, (String, String, Money, u64)> = BTreeMap::new();
-    let mut converted = Converted::default();
+    let mut converted = Converted { missing, ..Default::default() };
     let w = |e: csv::Error| err(e.to_string());
     for record in reader.records() {
         let record = record.map_err(|e| err(e.to_string()))?;
