@@ -23,7 +23,7 @@ async fn api() -> Api {
     let shop = common::shop(31, 4000);
     let wh = tempfile::tempdir().unwrap();
     common::import(shop.path(), wh.path()).await.unwrap();
-    let state = AppState::open(Store::new(wh.path()), "EUR".into()).await.unwrap();
+    let state = AppState::open(Store::new(wh.path()), "EUR".into(), Default::default()).await.unwrap();
     Api { app: router(Arc::new(state)), _shop: shop, wh }
 }
 
@@ -211,7 +211,7 @@ async fn a_new_version_is_warmed_for_every_single_filter() {
     let shop = common::shop(33, 1500);
     let wh = tempfile::tempdir().unwrap();
     common::import(shop.path(), wh.path()).await.unwrap();
-    let state = Arc::new(AppState::open(Store::new(wh.path()), "EUR".into()).await.unwrap());
+    let state = Arc::new(AppState::open(Store::new(wh.path()), "EUR".into(), Default::default()).await.unwrap());
     let loaded = state.loaded().await;
     let country = Filter::parse(FilterParams { country: Some("SE"), ..Default::default() }).unwrap();
     assert!(state.cached(&loaded.version, &shoplens::serve::api::kpis_key(&country)).is_none());

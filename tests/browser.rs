@@ -23,7 +23,8 @@ async fn the_dashboard_works_in_a_real_browser() {
     let shop = common::shop(41, 20_000);
     let wh = tempfile::tempdir().unwrap();
     common::import(shop.path(), wh.path()).await.unwrap();
-    let server = Server::bind(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), "EUR").await.unwrap();
+    let server =
+        Server::bind(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), "EUR", Default::default()).await.unwrap();
     let base = format!("http://{}", server.addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(server.run(async move {

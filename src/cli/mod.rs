@@ -7,7 +7,7 @@ use crate::forecast::{Series, revenue_series};
 use crate::generate::{GenerateOptions, generate};
 use crate::import::{ImportOptions, import_export};
 use crate::model::filter::FilterParams;
-use crate::model::{Filter, ShopTz};
+use crate::model::{Filter, MemoryLimit, ShopTz};
 use crate::source::{flat, olist};
 use crate::warehouse::{Store, Warehouse, query, schema};
 use anyhow::{Context, Result, bail};
@@ -23,6 +23,10 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Memory the command's queries, sorts and spills may hold (e.g. 512M, 2G); what does not fit
+    /// spills to disk. `serve` shares it among the computations it runs at once.
+    #[arg(long, global = true, default_value_t = MemoryLimit::DEFAULT)]
+    memory_limit: MemoryLimit,
 }
 
 #[derive(Subcommand, Debug)]
@@ -178,8 +182,8 @@ fn currency(s: &str) -> Result<String, String> {
     }
 }
 
-async fn serve(warehouse: &Path, addr: SocketAddr, currency: &str) -> Result<()> {
-    let server = crate::serve::Server::bind(Store::new(warehouse), addr, currency).await?;
+async fn serve(warehouse: &Path, addr: SocketAddr, currency: &str, memory: MemoryLimit) -> Result<()> {
+    let server = crate::serve::Server::bind(Store::new(warehouse), addr, currency, memory).await?;
     eprintln!("serving the dashboard at http://{}/ (Ctrl-C stops)", server.addr());
     server
         .run(async {
@@ -234,6 +238,11 @@ enum OutputFormat {
 
 /// Runs the command line; the binary's `main` is only this.
 pub async fn run(cli: Cli) -> Result<()> {
+    let memory = cli.memory_limit;
+    let open = |path: &Path| {
+        let store = Store::new(path);
+        async move { Warehouse::open_limited(&store, memory, 1).await }
+    };
     match cli.command {
         Command::Generate { out, orders, seed } => {
             let started = Instant::now();
@@ -250,7 +259,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Import { dir, warehouse, timezone, json, append, encoding, map, preset, detect } => {
-            let settings = ImportSettings { timezone: &timezone, json, append, encoding };
+            let settings = ImportSettings { timezone: &timezone, json, append, encoding, memory };
             if detect {
                 let mut reader = csv::Reader::from_path(&dir).with_context(|| format!("{}", dir.display()))?;
                 let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
@@ -301,7 +310,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Kpi { warehouse, filter, json } => {
             let filter = filter.parse()?;
-            let wh = Warehouse::open(&Store::new(&warehouse)).await?;
+            let wh = open(&warehouse).await?;
             let kpis = crate::metrics::compute(&wh, &filter).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&kpis)?);
@@ -310,7 +319,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Sql { warehouse, query, format: fmt, timeout } => {
-            let wh = Warehouse::open(&Store::new(&warehouse)).await?;
+            let wh = open(&warehouse).await?;
             let batches = query::read_only(&wh, &query, Duration::from_secs(timeout)).await?;
             let out = match fmt {
                 OutputFormat::Table => format::table(&batches)?,
@@ -326,7 +335,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let series = match (series, warehouse) {
                 (Some(file), _) => Series::read_csv(&file)?,
                 (None, Some(wh)) => {
-                    let wh = Warehouse::open(&Store::new(&wh)).await?;
+                    let wh = open(&wh).await?;
                     let (monthly, last) = crate::metrics::monthly(&wh, &filter.parse()?).await?;
                     revenue_series(&monthly, last)
                         .unwrap_or(Series { start: "2000-01".parse().expect("valid"), values: vec![] })
@@ -356,7 +365,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Schema => print!("{}", schema::ddl()),
         Command::Report { warehouse, out, filter } => {
             let filter = filter.parse()?;
-            let wh = Warehouse::open(&Store::new(&warehouse)).await?;
+            let wh = open(&warehouse).await?;
             let kpis = crate::metrics::compute(&wh, &filter).await?;
             let (monthly, last) = crate::metrics::monthly(&wh, &filter).await?;
             let fc = revenue_series(&monthly, last).and_then(|s| crate::forecast::forecast(&s, 1).ok());
@@ -365,7 +374,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {}", out.display());
         }
-        Command::Serve { warehouse, addr, currency } => serve(&warehouse, addr, &currency).await?,
+        Command::Serve { warehouse, addr, currency } => serve(&warehouse, addr, &currency, memory).await?,
         Command::Demo { dir, orders, addr, no_serve } => {
             let shop = dir.join("shop");
             let wh = dir.join("warehouse");
@@ -374,10 +383,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             import(
                 &shop,
                 &wh,
-                ImportSettings { timezone: "UTC", json: false, append: false, encoding: Default::default() },
+                ImportSettings { timezone: "UTC", json: false, append: false, encoding: Default::default(), memory },
             )
             .await?;
-            let warehouse = Warehouse::open(&Store::new(&wh)).await?;
+            let warehouse = open(&wh).await?;
             let kpis = crate::metrics::compute(&warehouse, &Filter::default()).await?;
             print!("{}", format::kpis(&kpis));
             eprintln!(
@@ -386,7 +395,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 wh.display()
             );
             if !no_serve {
-                serve(&wh, addr, "EUR").await?;
+                serve(&wh, addr, "EUR", memory).await?;
             }
         }
     }
@@ -421,16 +430,17 @@ struct ImportSettings<'a> {
     json: bool,
     append: bool,
     encoding: crate::source::Encoding,
+    memory: MemoryLimit,
 }
 
 async fn import(dir: &Path, warehouse: &Path, settings: ImportSettings<'_>) -> Result<()> {
-    let ImportSettings { timezone, json, append, encoding } = settings;
+    let ImportSettings { timezone, json, append, encoding, memory } = settings;
     let tz: ShopTz = timezone.parse().map_err(anyhow::Error::msg).context("--timezone")?;
     if !dir.is_dir() {
         bail!("{}: not a folder (an export is a folder of five CSV files)", dir.display());
     }
     let bar = progress::Bar::new();
-    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())), append, encoding };
+    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())), append, encoding, memory };
     let started = Instant::now();
     let report = import_export(dir, &Store::new(warehouse), &opts).await;
     bar.finish();

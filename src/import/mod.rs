@@ -42,6 +42,8 @@ pub struct ImportOptions {
     /// Add to the current version instead of replacing it: new orders are added, an order seen
     /// before is replaced by its newer version, dimensions keep their keys.
     pub append: bool,
+    /// Memory the import's sorts may hold before they spill to disk.
+    pub memory: crate::model::MemoryLimit,
 }
 
 /// What an import did.
@@ -344,8 +346,8 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     writer::write_table(&dir, &schema::DIM_DATE, &tables::dim_date_batch(first, last))?;
     writer::write_table(&dir, &schema::FACT_ORDER, &tables::fact_order_batch(&orders))?;
     drop(orders);
-    writer::sort_into_table(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE).await?;
-    writer::sort_into_table(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT).await?;
+    writer::sort_into_table(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE, opts.memory).await?;
+    writer::sort_into_table(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT, opts.memory).await?;
 
     let now = chrono::Utc::now().to_rfc3339();
     let mut imports = store.current().map(|v| v.manifest.imports).unwrap_or_default();

@@ -10,17 +10,23 @@ use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::prelude::DataFrame;
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 pub use results::*;
 use std::sync::Arc;
 
 /// The KPI queries, embedded from `src/metrics/sql/`.
 pub mod sql {
-    /// The revenue lines a filter keeps; the table every KPI reads.
+    /// The revenue lines a filter keeps; the table the line-level KPIs read.
     pub const REVENUE_LINES: &str = include_str!("sql/revenue_lines.sql");
+    /// The revenue lines summed per order; the table the order-level KPIs read.
+    pub const REVENUE_ORDERS: &str = include_str!("sql/revenue_orders.sql");
     /// Total revenue, orders, average order value, customers.
     pub const SUMMARY: &str = include_str!("sql/summary.sql");
     /// The monthly trend.
@@ -73,8 +79,20 @@ async fn run(
     df.collect().await.map_err(wrap)
 }
 
-/// A session holding the filter's revenue lines as the table `revenue_lines`.
-async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<SessionContext, MetricsError> {
+/// A request's session: the filter's revenue orders and lines as the tables `revenue_orders`
+/// and `revenue_lines`, and the memory reserved for those it holds.
+struct Filtered {
+    ctx: SessionContext,
+    _held: Vec<MemoryReservation>,
+}
+
+/// A session with the filter's revenue lines and orders.
+///
+/// Each is materialized in memory when it fits in a third of the session's memory (revenue orders
+/// first: five queries read them), its bytes reserved in the session's pool so the queries see
+/// them; otherwise it stays a view, which every query re-runs as a streaming plan over the
+/// Parquet facts (slower, but bounded in memory at any shop size).
+async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
     let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
     // open ends are the widest dates Date32 holds comfortably
     let from = filter.from().unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid"));
@@ -86,19 +104,63 @@ async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<SessionCont
         text_param(filter.country()),
         text_param(filter.method()),
     ];
-    let wrap = |source| MetricsError { query: "revenue_lines", source };
-    let df = ctx.sql(sql::REVENUE_LINES).await.map_err(wrap)?.with_param_values(params).map_err(wrap)?;
-    let schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await.map_err(wrap)?;
+    let wrap = |query| move |source| MetricsError { query, source };
+    let lines = ctx
+        .sql(sql::REVENUE_LINES)
+        .await
+        .map_err(wrap("revenue_lines"))?
+        .with_param_values(params.clone())
+        .map_err(wrap("revenue_lines"))?;
+    ctx.register_table("revenue_lines", lines.clone().into_view()).map_err(wrap("revenue_lines"))?;
+    let orders = ctx
+        .sql(sql::REVENUE_ORDERS)
+        .await
+        .map_err(wrap("revenue_orders"))?
+        .with_param_values(params)
+        .map_err(wrap("revenue_orders"))?;
+
+    let mut budget = wh.session_memory().bytes() / 3;
+    let mut held = Vec::new();
+    for (name, df) in [("revenue_orders", orders), ("revenue_lines", lines)] {
+        let table = match materialize(&ctx, name, df.clone(), budget).await.map_err(wrap(name))? {
+            Some((table, reservation)) => {
+                budget -= reservation.size();
+                held.push(reservation);
+                table
+            }
+            None => df.into_view(),
+        };
+        ctx.deregister_table(name).map_err(wrap(name))?;
+        ctx.register_table(name, table).map_err(wrap(name))?;
+    }
+    Ok(Filtered { ctx, _held: held })
+}
+
+/// Runs `df` into memory, reserving what it holds in the session's pool, unless it grows past
+/// `budget` bytes or the pool refuses: then `None`, and what was read is dropped.
+async fn materialize(
+    ctx: &SessionContext,
+    name: &str,
+    df: DataFrame,
+    budget: usize,
+) -> Result<Option<(Arc<dyn TableProvider>, MemoryReservation)>, DataFusionError> {
+    let reservation = MemoryConsumer::new(format!("materialized {name}")).register(&ctx.runtime_env().memory_pool);
+    let mut stream = df.execute_stream().await?;
+    let schema = stream.schema();
     // spread the batches over partitions so the KPI queries use every core
     let parts = ctx.state().config().target_partitions().max(1);
     let mut partitions = vec![Vec::new(); parts];
-    for (i, b) in batches.into_iter().enumerate() {
-        partitions[i % parts].push(b);
+    let mut i = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let size = batch.get_array_memory_size();
+        if reservation.size() + size > budget || reservation.try_grow(size).is_err() {
+            return Ok(None);
+        }
+        partitions[i % parts].push(batch);
+        i += 1;
     }
-    let table = MemTable::try_new(schema, partitions).map_err(wrap)?;
-    ctx.register_table("revenue_lines", Arc::new(table)).map_err(wrap)?;
-    Ok(ctx)
+    Ok(Some((Arc::new(MemTable::try_new(schema, partitions)?), reservation)))
 }
 
 fn month_span(filter: &Filter) -> Vec<ScalarValue> {
@@ -113,11 +175,9 @@ fn month_span(filter: &Filter) -> Vec<ScalarValue> {
 /// # Errors
 /// A query fails.
 pub async fn monthly(wh: &Warehouse, filter: &Filter) -> Result<(Vec<MonthRow>, Option<NaiveDate>), MetricsError> {
-    let ctx = filtered_session(wh, filter).await?;
-    let (rows, last) = futures::try_join!(
-        run(&ctx, "monthly", sql::MONTHLY, month_span(filter)),
-        run(&ctx, "last_order_date", sql::LAST_ORDER_DATE, vec![]),
-    )?;
+    let Filtered { ctx, .. } = &filtered_session(wh, filter).await?;
+    let rows = run(ctx, "monthly", sql::MONTHLY, month_span(filter)).await?;
+    let last = run(ctx, "last_order_date", sql::LAST_ORDER_DATE, vec![]).await?;
     let last = last.first().filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0)).map(|b| {
         let days = b.column(0).as_primitive::<datafusion::arrow::datatypes::Date32Type>().value(0);
         NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64)
@@ -130,18 +190,18 @@ pub async fn monthly(wh: &Warehouse, filter: &Filter) -> Result<(Vec<MonthRow>, 
 /// # Errors
 /// A query fails (a damaged warehouse or an engine error).
 pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsError> {
-    let ctx = filtered_session(wh, filter).await?;
+    let Filtered { ctx, .. } = &filtered_session(wh, filter).await?;
     let top = || vec![ScalarValue::Int64(Some(filter.top() as i64))];
     let span = month_span(filter);
-    let (summary, monthly, categories, products, frequency, customers, payments) = futures::try_join!(
-        run(&ctx, "summary", sql::SUMMARY, vec![]),
-        run(&ctx, "monthly", sql::MONTHLY, span),
-        run(&ctx, "categories", sql::CATEGORIES, vec![]),
-        run(&ctx, "top_products", sql::TOP_PRODUCTS, top()),
-        run(&ctx, "order_frequency", sql::ORDER_FREQUENCY, vec![]),
-        run(&ctx, "top_customers", sql::TOP_CUSTOMERS, top()),
-        run(&ctx, "payment_methods", sql::PAYMENT_METHODS, vec![]),
-    )?;
+    // one query at a time: each uses every core through its partitions, and its operators get
+    // the session's whole pool instead of a seventh of it
+    let summary = run(ctx, "summary", sql::SUMMARY, vec![]).await?;
+    let monthly = run(ctx, "monthly", sql::MONTHLY, span).await?;
+    let categories = run(ctx, "categories", sql::CATEGORIES, vec![]).await?;
+    let products = run(ctx, "top_products", sql::TOP_PRODUCTS, top()).await?;
+    let frequency = run(ctx, "order_frequency", sql::ORDER_FREQUENCY, vec![]).await?;
+    let customers = run(ctx, "top_customers", sql::TOP_CUSTOMERS, top()).await?;
+    let payments = run(ctx, "payment_methods", sql::PAYMENT_METHODS, vec![]).await?;
     Ok(Kpis {
         summary: Summary::from_batches(&summary),
         monthly: MonthRow::from_batches(&monthly),

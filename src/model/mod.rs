@@ -2,11 +2,13 @@
 //! the validated KPI filter.
 
 pub mod filter;
+pub mod memory;
 pub mod money;
 pub mod status;
 pub mod time;
 
 pub use filter::Filter;
+pub use memory::MemoryLimit;
 pub use money::Money;
 pub use status::Status;
 pub use time::{Month, ShopTz};

@@ -6,6 +6,7 @@ pub mod api;
 mod page;
 pub mod state;
 
+use crate::model::MemoryLimit;
 use crate::warehouse::{OpenError, Store};
 use axum::Router;
 use axum::routing::get;
@@ -54,12 +55,18 @@ pub enum ServeError {
 }
 
 impl Server {
-    /// Opens the warehouse and binds `addr`; the page shows money in `currency` (ISO 4217).
+    /// Opens the warehouse and binds `addr`; the page shows money in `currency` (ISO 4217); the
+    /// computations running at once share `memory`.
     ///
     /// # Errors
     /// No warehouse, or the address is taken.
-    pub async fn bind(store: Store, addr: SocketAddr, currency: &str) -> Result<Server, ServeError> {
-        let state = Arc::new(AppState::open(store, currency.to_string()).await?);
+    pub async fn bind(
+        store: Store,
+        addr: SocketAddr,
+        currency: &str,
+        memory: MemoryLimit,
+    ) -> Result<Server, ServeError> {
+        let state = Arc::new(AppState::open(store, currency.to_string(), memory).await?);
         tokio::spawn(api::warm(state.clone(), state.loaded().await));
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         Ok(Server { listener, app: router(state) })

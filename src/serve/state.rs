@@ -1,6 +1,7 @@
 //! The server's shared state: the current warehouse version (swapped in when an import publishes a
 //! new one) and a small cache of computed results per version and request.
 
+use crate::model::MemoryLimit;
 use crate::warehouse::store::MANIFEST;
 use crate::warehouse::{OpenError, Store, Warehouse};
 use std::collections::HashMap;
@@ -10,7 +11,8 @@ use tokio::sync::{RwLock, Semaphore};
 
 /// How many results the cache keeps before it starts over.
 const CACHE_ENTRIES: usize = 512;
-/// How many KPI computations may run at once; the rest wait, so memory stays bounded.
+/// How many KPI computations may run at once when the memory limit allows (each needs at least
+/// [`MemoryLimit::MIN`]); the rest wait, so memory stays bounded.
 const CONCURRENT_QUERIES: usize = 4;
 /// How long one request's computation may take.
 pub const QUERY_TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -32,6 +34,7 @@ pub struct AppState {
     pub permits: Semaphore,
     /// The ISO 4217 code the page formats money in.
     pub currency: String,
+    memory: MemoryLimit,
 }
 
 impl AppState {
@@ -39,15 +42,16 @@ impl AppState {
     ///
     /// # Errors
     /// No warehouse there, or it cannot be opened.
-    pub async fn open(store: Store, currency: String) -> Result<AppState, OpenError> {
+    pub async fn open(store: Store, currency: String, memory: MemoryLimit) -> Result<AppState, OpenError> {
         let stamp = manifest_stamp(&store);
-        let loaded = load(&store).await?;
+        let loaded = load(&store, memory).await?;
         Ok(AppState {
             store,
             current: RwLock::new((stamp, Arc::new(loaded))),
             cache: Mutex::new(HashMap::new()),
-            permits: Semaphore::new(CONCURRENT_QUERIES),
+            permits: Semaphore::new(memory.fits(CONCURRENT_QUERIES)),
             currency,
+            memory,
         })
     }
 
@@ -68,7 +72,7 @@ impl AppState {
         if cur.0 == stamp {
             return Ok((cur.1.clone(), false));
         }
-        let loaded = load(&self.store).await?;
+        let loaded = load(&self.store, self.memory).await?;
         let fresh = loaded.version != cur.1.version;
         if fresh {
             self.cache.lock().expect("cache lock").clear();
@@ -107,7 +111,9 @@ fn manifest_stamp(store: &Store) -> Option<SystemTime> {
     std::fs::metadata(store.root().join(MANIFEST)).and_then(|m| m.modified()).ok()
 }
 
-async fn load(store: &Store) -> Result<Loaded, OpenError> {
-    let warehouse = Warehouse::open(store).await?;
+/// Opens the current version; each of the computations that may run at once gets an equal share
+/// of `memory`, so none can starve another.
+async fn load(store: &Store, memory: MemoryLimit) -> Result<Loaded, OpenError> {
+    let warehouse = Warehouse::open_limited(store, memory, memory.fits(CONCURRENT_QUERIES)).await?;
     Ok(Loaded { version: warehouse.version.manifest.version.clone(), warehouse })
 }

@@ -1,18 +1,23 @@
 //! Opening a warehouse version for queries: its Parquet tables as DataFusion table providers,
 //! handed to a fresh SessionContext per request (so a request's temporary tables stay its own),
-//! all sharing one runtime and its caches.
+//! all sharing one runtime's caches and spill folder.
+//!
+//! Memory: every session gets its own pool, an equal share of the warehouse's limit for each of
+//! the sessions allowed to run at once. One pool for all sessions let concurrent requests starve
+//! each other: a non-spilling operator (a partial aggregate, a join's build side) of one request
+//! found the pool taken by the spillable operators of the others and failed with "Resources
+//! exhausted" although the process used half the limit. A pool of its own cannot be taken.
 
 use super::schema::{ORDER_LINES_VIEW, TABLES};
 use super::store::{Store, StoreError, Version};
+use crate::model::MemoryLimit;
 use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
-
-/// Memory one warehouse's queries may use together before they spill or fail.
-const QUERY_MEMORY: usize = 4 << 30;
 
 /// Errors opening a warehouse.
 #[derive(Debug, thiserror::Error)]
@@ -30,18 +35,36 @@ pub struct Warehouse {
     /// The version's manifest and folder.
     pub version: Version,
     runtime: Arc<RuntimeEnv>,
+    session_memory: MemoryLimit,
     tables: Vec<(&'static str, Arc<dyn TableProvider>)>,
 }
 
+/// A memory pool that names its largest consumers when it runs out (so an error says where the
+/// memory went), spilling operators sharing it fairly.
+pub fn memory_pool(limit: MemoryLimit) -> Arc<dyn MemoryPool> {
+    let top = NonZeroUsize::new(5).expect("non-zero");
+    Arc::new(TrackConsumersPool::new(FairSpillPool::new(limit.bytes()), top))
+}
+
 impl Warehouse {
-    /// Opens the current version of `store`.
+    /// Opens the current version of `store` for one session at a time, with the default memory
+    /// limit.
     ///
     /// # Errors
     /// No warehouse there, or its files cannot be read.
     pub async fn open(store: &Store) -> Result<Warehouse, OpenError> {
+        Warehouse::open_limited(store, MemoryLimit::DEFAULT, 1).await
+    }
+
+    /// Opens the current version of `store`; `memory` is shared equally by `sessions`
+    /// sessions running at once (the caller bounds how many do).
+    ///
+    /// # Errors
+    /// No warehouse there, or its files cannot be read.
+    pub async fn open_limited(store: &Store, memory: MemoryLimit, sessions: usize) -> Result<Warehouse, OpenError> {
         let version = store.current()?;
-        let runtime =
-            RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(QUERY_MEMORY))).build_arc()?;
+        let session_memory = memory.share(sessions);
+        let runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(session_memory)).build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
         for t in TABLES {
@@ -52,21 +75,42 @@ impl Warehouse {
             ctx.register_parquet(t.name, path.to_string_lossy().as_ref(), options).await?;
             tables.push((t.name, ctx.table_provider(t.name).await?));
         }
-        Ok(Warehouse { version, runtime, tables })
+        Ok(Warehouse { version, runtime, session_memory, tables })
     }
 
-    /// A new session with the warehouse's tables and the `order_lines` view.
+    /// The memory one session may use.
+    pub fn session_memory(&self) -> MemoryLimit {
+        self.session_memory
+    }
+
+    /// A new session with the warehouse's tables and the `order_lines` view, and a memory pool of
+    /// its own.
     ///
     /// # Errors
     /// Registering the view fails (it should not).
     pub async fn session(&self) -> Result<SessionContext, DataFusionError> {
-        let ctx = SessionContext::new_with_config_rt(config(), self.runtime.clone());
+        let runtime = Arc::new(RuntimeEnv {
+            memory_pool: memory_pool(self.session_memory),
+            disk_manager: self.runtime.disk_manager.clone(),
+            cache_manager: self.runtime.cache_manager.clone(),
+            object_store_registry: self.runtime.object_store_registry.clone(),
+        });
+        let ctx = SessionContext::new_with_config_rt(
+            config().with_sort_spill_reservation_bytes(sort_reserve(self.session_memory)),
+            runtime,
+        );
         for (name, provider) in &self.tables {
             ctx.register_table(*name, provider.clone())?;
         }
         ctx.sql(ORDER_LINES_VIEW).await?;
         Ok(ctx)
     }
+}
+
+/// What each sort sets aside for merging its spilled runs: DataFusion's 10 MB default, less in a
+/// small pool (a sixteenth of it), where the default alone would exhaust it.
+fn sort_reserve(memory: MemoryLimit) -> usize {
+    (memory.bytes() / 16).clamp(256 << 10, 10 << 20)
 }
 
 fn config() -> SessionConfig {

@@ -2,8 +2,8 @@
 //! the facts in date order.
 
 use super::schema::Table;
+use crate::model::MemoryLimit;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
@@ -12,13 +12,10 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Rows per Parquet row group: small enough for two cores to scan a table in parallel, large
 /// enough for good compression and few statistics.
 const ROW_GROUP_ROWS: usize = 256 * 1024;
-/// Memory the fact sort may use before it spills to disk.
-const SORT_MEMORY: usize = 2 << 30;
 
 /// Errors writing a table.
 #[derive(Debug, thiserror::Error)]
@@ -76,13 +73,11 @@ pub fn write_table(dir: &Path, table: &Table, batch: &RecordBatch) -> Result<(),
 
 /// Rewrites the unsorted file `dir/<unsorted>` as `table`'s file sorted by `table.sorted_by`,
 /// with DataFusion's external sort (bounded memory, spilling to disk), then deletes the unsorted one.
-pub async fn sort_into_table(dir: &Path, unsorted: &str, table: &Table) -> Result<(), WriteError> {
+pub async fn sort_into_table(dir: &Path, unsorted: &str, table: &Table, memory: MemoryLimit) -> Result<(), WriteError> {
     let src = dir.join(unsorted);
     let err = |e: datafusion::error::DataFusionError| WriteError::new(&src, e);
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(SORT_MEMORY)))
-        .build_arc()
-        .map_err(err)?;
+    let runtime =
+        RuntimeEnvBuilder::new().with_memory_pool(super::session::memory_pool(memory)).build_arc().map_err(err)?;
     let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
     ctx.register_parquet("unsorted", src.to_string_lossy().as_ref(), ParquetReadOptions::default())
         .await

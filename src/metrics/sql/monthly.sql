@@ -3,12 +3,13 @@
 -- Parameters: $1 first month of the span, $2 last month (first days; NULL: the first or last
 -- month with a revenue line).
 WITH per_month AS (
-  SELECT
-    month_start,
-    SUM(line_revenue) AS revenue,
-    COUNT(DISTINCT order_key) AS orders,
-    COUNT(DISTINCT customer_key) AS customers
-  FROM revenue_lines
+  SELECT month_start, SUM(revenue) AS revenue, COUNT(*) AS orders
+  FROM revenue_orders
+  GROUP BY month_start
+),
+customers_per_month AS (
+  SELECT month_start, COUNT(*) AS customers
+  FROM (SELECT month_start, customer_key FROM revenue_orders GROUP BY month_start, customer_key) mc
   GROUP BY month_start
 ),
 span AS (
@@ -24,9 +25,10 @@ filled AS (
     m.month_start,
     COALESCE(p.revenue, 0) AS revenue,
     COALESCE(p.orders, 0) AS orders,
-    COALESCE(p.customers, 0) AS customers
+    COALESCE(c.customers, 0) AS customers
   FROM months m
   LEFT JOIN per_month p ON p.month_start = m.month_start
+  LEFT JOIN customers_per_month c ON c.month_start = m.month_start
 )
 SELECT
   month_start,

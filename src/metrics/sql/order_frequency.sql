@@ -1,18 +1,22 @@
 -- order frequency: customers by their number of revenue orders, in buckets 1, 2, 3, 4, 5+,
 -- each with its share of customers, and the repeat-customer rate (kpis.md).
 WITH per_customer AS (
-  SELECT customer_key, COUNT(DISTINCT order_key) AS n
-  FROM revenue_lines
+  SELECT customer_key, COUNT(*) AS n
+  FROM revenue_orders
   GROUP BY customer_key
 ),
 buckets (bucket, label) AS (
   VALUES (1, '1'), (2, '2'), (3, '3'), (4, '4'), (5, '5+')
 ),
+per_bucket AS (
+  SELECT LEAST(n, 5) AS bucket, COUNT(*) AS customers
+  FROM per_customer
+  GROUP BY LEAST(n, 5)
+),
 counted AS (
-  SELECT b.bucket, b.label, COUNT(pc.customer_key) AS customers
+  SELECT b.bucket, b.label, COALESCE(pb.customers, 0) AS customers
   FROM buckets b
-  LEFT JOIN per_customer pc ON LEAST(pc.n, 5) = b.bucket
-  GROUP BY b.bucket, b.label
+  LEFT JOIN per_bucket pb ON pb.bucket = b.bucket
 )
 SELECT
   label AS orders,

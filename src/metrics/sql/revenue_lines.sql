@@ -1,9 +1,11 @@
 -- The revenue lines a KPI request keeps (kpis.md, "Terms"): order lines of revenue orders,
--- restricted by the filter. Every other KPI query reads this as the table `revenue_lines`.
+-- restricted by the filter. The line-level KPIs (categories, top products) read this as the table
+-- `revenue_lines`, and `revenue_orders.sql` sums it per order.
 -- Parameters: $1 first day, $2 last day (both included, as date keys YYYYMMDD: the facts are
 -- sorted by them, so a range reads only its part of the file), $3 category, $4 country,
 -- $5 payment method; a NULL text parameter keeps everything (and its subquery is never run).
 SELECT
+  f.date_key,
   f.order_key,
   f.customer_key,
   f.product_key,

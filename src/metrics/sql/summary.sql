@@ -1,8 +1,16 @@
 -- summary: total revenue, orders, average order value, customers (kpis.md).
+WITH customers AS (
+  SELECT COUNT(*) AS customers
+  FROM (SELECT customer_key FROM revenue_orders GROUP BY customer_key) c
+),
+totals AS (
+  SELECT COALESCE(SUM(revenue), 0) AS total_revenue, COUNT(*) AS orders
+  FROM revenue_orders
+)
 SELECT
-  COALESCE(SUM(line_revenue), 0) AS total_revenue,
-  COUNT(DISTINCT order_key) AS orders,
-  CASE WHEN COUNT(DISTINCT order_key) = 0 THEN 0
-       ELSE SUM(line_revenue) / COUNT(DISTINCT order_key) END AS average_order_value,
-  COUNT(DISTINCT customer_key) AS customers
-FROM revenue_lines
+  t.total_revenue,
+  t.orders,
+  CASE WHEN t.orders = 0 THEN 0 ELSE t.total_revenue / t.orders END AS average_order_value,
+  c.customers
+FROM totals t
+CROSS JOIN customers c
