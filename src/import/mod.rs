@@ -8,17 +8,24 @@ pub mod tables;
 use crate::model::ShopTz;
 use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
 use crate::source::{Row, SourceError, SourceFile, TableReader};
-use crate::warehouse::schema;
+use crate::warehouse::schema::{self, Table};
 use crate::warehouse::store::{FileCounts, ImportRecord, Manifest, REJECTS, Store, StoreError};
 use crate::warehouse::writer::{self, TableWriter, WriteError};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::NaiveDate;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tables::{LineBatch, OrderInfo, PaymentBatch};
 
 /// Rows per fact batch: the import's memory for facts is bounded by this, not by the export.
 const BATCH_ROWS: usize = 64 * 1024;
+
+/// About the fewest bytes a row of orders.csv (customers.csv) takes: the estimate of how many
+/// orders (customers) to make room for at once.
+const ORDER_ROW_BYTES: usize = 48;
+const CUSTOMER_ROW_BYTES: usize = 48;
 
 /// Receives the import's progress; the CLI draws it as a bar, tests ignore it.
 pub trait Progress: Send + Sync {
@@ -146,6 +153,11 @@ fn read_rows(
     Ok((counts, reader.checksum()))
 }
 
+/// The orders by surrogate key (an append's old facts name their order by key).
+fn by_order_key(orders: &HashMap<String, OrderInfo>) -> HashMap<i32, &OrderInfo> {
+    orders.values().map(|o| (o.order_key, o)).collect()
+}
+
 /// Imports the export in `source` into the warehouse `store`, replacing its current version.
 ///
 /// # Errors
@@ -181,6 +193,10 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         ),
         None => Default::default(),
     };
+    // growing a map of millions of orders rehashes it again and again: size it from the file
+    let file_bytes = |f: SourceFile| std::fs::metadata(source.join(f.file_name())).map_or(0, |m| m.len() as usize);
+    orders.reserve(file_bytes(SourceFile::Orders) / ORDER_ROW_BYTES);
+    customers.reserve(file_bytes(SourceFile::Customers) / CUSTOMER_ROW_BYTES);
     let mut next_order_key = orders.values().map(|o| o.order_key).max().unwrap_or(0) + 1;
     let old_keys: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -208,13 +224,14 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     record(SourceFile::Products, counts);
     drop(first_line);
 
-    let mut order_lines: HashMap<String, u64> = HashMap::new();
     let counts = read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, |row| {
         let o = OrderRec::parse(row, opts.timezone)?;
-        if let Some(line) = order_lines.get(&o.order_id) {
+        if let Some(known) = orders.get(&o.order_id)
+            && known.source_line != 0
+        {
+            let line = known.source_line;
             return Err(format!("column order_id: duplicate '{}' (first at line {line})", o.order_id));
         }
-        order_lines.insert(o.order_id.clone(), row.line);
         let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
         let date_key = tables::date_key(o.order_ts.date());
         match orders.get_mut(&o.order_id) {
@@ -224,6 +241,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
                 known.order_ts = o.order_ts;
                 known.date_key = date_key;
                 known.status = o.status.as_str();
+                known.source_line = row.line;
             }
             None => {
                 let info = OrderInfo {
@@ -234,6 +252,9 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
                     status: o.status.as_str(),
                     line_count: 0,
                     revenue: crate::model::Money::ZERO,
+                    source_line: row.line,
+                    lines_seen: 0,
+                    payments_seen: 0,
                 };
                 next_order_key += 1;
                 orders.insert(o.order_id, info);
@@ -242,11 +263,11 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         Ok(())
     })?;
     record(SourceFile::Orders, counts);
-    drop(order_lines);
 
     const UNSORTED_LINES: &str = "fact_order_line.unsorted.parquet";
     let mut lines_out = TableWriter::create(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE)?;
     let mut batch = LineBatch::default();
+    let mut lines_order = tables::SortCheck::default();
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_lines: HashSet<i32> = HashSet::new();
     let mut write_error: Option<WriteError> = None;
@@ -260,7 +281,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
             order.line_count = 0;
             order.revenue = crate::model::Money::ZERO;
         }
-        if !seen.insert((order.order_key, item.line_no)) {
+        if !order.mark_line(item.line_no, &mut seen) {
             return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
         }
         let revenue = order.revenue.checked_add(item.line_revenue).ok_or_else(|| {
@@ -269,6 +290,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         order.revenue = revenue;
         order.line_count += 1;
         let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
+        lines_order.see((order.date_key, order.order_key, item.line_no));
         batch.push(&item, order, product_key);
         if batch.len() >= BATCH_ROWS
             && let Err(e) = lines_out.write(&batch.take())
@@ -283,9 +305,8 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if !batch.is_empty() {
         lines_out.write(&batch.take())?;
     }
-    let by_key: HashMap<i32, &OrderInfo> = orders.values().map(|o| (o.order_key, o)).collect();
     if let Some(p) = &previous {
-        p.copy_lines(&by_key, &replaced_lines, &mut lines_out)?;
+        p.copy_lines(&by_order_key(&orders), &replaced_lines, &mut lines_out)?;
     }
     lines_out.close()?;
     record(SourceFile::OrderItems, counts);
@@ -294,18 +315,23 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     const UNSORTED_PAYMENTS: &str = "fact_payment.unsorted.parquet";
     let mut payments_out = TableWriter::create(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT)?;
     let mut pay_batch = PaymentBatch::default();
+    let mut payments_order = tables::SortCheck::default();
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_payments: HashSet<i32> = HashSet::new();
+    let appending = previous.is_some();
     let counts = read_rows(source, SourceFile::Payments, opts.encoding, &mut rejects, progress, |row| {
         let p = PaymentRec::parse(row)?;
         let order = orders
-            .get(&p.order_id)
+            .get_mut(&p.order_id)
             .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", p.order_id))?;
-        if !seen.insert((order.order_key, p.payment_seq)) {
+        if !order.mark_payment(p.payment_seq, &mut seen) {
             return Err(format!("column payment_seq: duplicate payment {} of order '{}'", p.payment_seq, p.order_id));
         }
-        replaced_payments.insert(order.order_key);
+        if appending {
+            replaced_payments.insert(order.order_key);
+        }
         let method_key = methods.key_or_insert(&p.method, || ());
+        payments_order.see((order.date_key, order.order_key, p.payment_seq));
         pay_batch.push(&p, order, method_key);
         if pay_batch.len() >= BATCH_ROWS
             && let Err(e) = payments_out.write(&pay_batch.take())
@@ -321,9 +347,8 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         payments_out.write(&pay_batch.take())?;
     }
     if let Some(p) = &previous {
-        p.copy_payments(&by_key, &replaced_payments, &mut payments_out)?;
+        p.copy_payments(&by_order_key(&orders), &replaced_payments, &mut payments_out)?;
     }
-    drop(by_key);
     payments_out.close()?;
     record(SourceFile::Payments, counts);
     let first_rejects = std::mem::take(&mut rejects.first);
@@ -332,9 +357,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if let Some(p) = progress {
         p.phase("writing the warehouse");
     }
-    writer::write_table(&dir, &schema::DIM_CUSTOMER, &customers.to_batch())?;
-    writer::write_table(&dir, &schema::DIM_PRODUCT, &products.to_batch())?;
-    writer::write_table(&dir, &schema::DIM_PAYMENT_METHOD, &methods.to_batch())?;
+    // each table on a thread of its own: building a batch and encoding it use both cores
     let day = |k: i32| NaiveDate::from_ymd_opt(k / 10_000, (k / 100 % 100) as u32, (k % 100) as u32);
     let first_day = orders.values().map(|o| o.date_key).min().and_then(day);
     let last_day = orders.values().map(|o| o.date_key).max().and_then(day);
@@ -343,12 +366,35 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         // no order at all: an empty date dimension
         _ => (NaiveDate::from_ymd_opt(2000, 1, 2).expect("valid"), NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")),
     };
-    writer::write_table(&dir, &schema::DIM_DATE, &tables::dim_date_batch(first, last))?;
-    writer::write_table(&dir, &schema::FACT_ORDER, &tables::fact_order_batch(&orders))?;
+    type Build<'a> = &'a (dyn Fn() -> RecordBatch + Sync);
+    let builds: [(&Table, Build); 5] = [
+        (&schema::DIM_CUSTOMER, &|| customers.to_batch()),
+        (&schema::DIM_DATE, &|| tables::dim_date_batch(first, last)),
+        (&schema::DIM_PRODUCT, &|| products.to_batch()),
+        (&schema::DIM_PAYMENT_METHOD, &|| methods.to_batch()),
+        (&schema::FACT_ORDER, &|| tables::fact_order_batch(&orders)),
+    ];
+    std::thread::scope(|scope| {
+        let dir = &dir;
+        let handles: Vec<_> = builds
+            .iter()
+            .map(|(table, batch)| scope.spawn(move || writer::write_table(dir, table, &batch())))
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().expect("a table writer panicked"))
+    })?;
     drop(orders);
-    writer::sort_into_table(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE, opts.memory).await?;
-    writer::sort_into_table(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT, opts.memory).await?;
+    if let Some(p) = progress {
+        p.phase("finishing facts");
+    }
+    // an append writes the kept old facts after the new ones: never in order
+    let fresh = previous.is_none();
+    let (lines_sorted, payments_sorted) = (fresh && lines_order.sorted(), fresh && payments_order.sorted());
+    writer::finish_table(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE, lines_sorted, opts.memory).await?;
+    writer::finish_table(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT, payments_sorted, opts.memory).await?;
 
+    if let Some(p) = progress {
+        p.phase("publishing");
+    }
     let now = chrono::Utc::now().to_rfc3339();
     let mut imports = store.current().map(|v| v.manifest.imports).unwrap_or_default();
     imports.push(ImportRecord {

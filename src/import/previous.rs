@@ -7,11 +7,11 @@ use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec};
 use crate::warehouse::schema::{self, Table};
 use crate::warehouse::store::Version;
 use crate::warehouse::writer::{TableWriter, WriteError};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::{DateTime, NaiveDate};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Date32Type, Decimal128Type, Int32Type, TimestampMillisecondType};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The current version, loaded for an append.
@@ -129,6 +129,9 @@ pub fn load(version: &Version) -> Result<Previous, WriteError> {
                 status: status.as_str(),
                 line_count: r.int("line_count"),
                 revenue: r.money("order_revenue").unwrap_or_default(),
+                source_line: 0,
+                lines_seen: 0,
+                payments_seen: 0,
             },
         );
     }

@@ -5,13 +5,13 @@ use crate::model::Money;
 use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
 use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec, UNCATEGORIZED};
 use crate::warehouse::schema::{self, Table};
+use ahash::AHashMap as HashMap;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int32Builder, StringBuilder,
     TimestampMillisecondBuilder,
 };
 use datafusion::arrow::record_batch::RecordBatch;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// `YYYYMMDD` as an integer: the date dimension's key.
@@ -75,6 +75,12 @@ impl<R> Dimension<R> {
             Some(k) => k,
             None => self.insert(id.to_string(), make(), false),
         }
+    }
+
+    /// Makes room for `n` more rows.
+    pub fn reserve(&mut self, n: usize) {
+        self.keys.reserve(n);
+        self.rows.reserve(n);
     }
 
     /// How many rows.
@@ -263,6 +269,40 @@ pub struct OrderInfo {
     pub line_count: i32,
     /// Their revenue so far.
     pub revenue: Money,
+    /// The line of orders.csv this import read it from; 0 when this import has not listed it
+    /// (yet, or at all: an order kept from the previous version of an append).
+    pub source_line: u64,
+    /// Which line numbers 1 to 64 this import has loaded for it (bit n-1 for line n): the
+    /// duplicate check for nearly every line without a set of every line seen.
+    pub lines_seen: u64,
+    /// Likewise for its payment numbers.
+    pub payments_seen: u64,
+}
+
+/// Marks number `n` of order `key` seen in `bits` (numbers 1 to 64) or `others` (the rest);
+/// false if it already was.
+fn mark(bits: &mut u64, key: i32, n: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
+    match n {
+        1..=64 => {
+            let bit = 1u64 << (n - 1);
+            let fresh = *bits & bit == 0;
+            *bits |= bit;
+            fresh
+        }
+        _ => others.insert((key, n)),
+    }
+}
+
+impl OrderInfo {
+    /// Marks line `line_no` loaded; false if it already was.
+    pub fn mark_line(&mut self, line_no: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
+        mark(&mut self.lines_seen, self.order_key, line_no, others)
+    }
+
+    /// Marks payment `seq` loaded; false if it already was.
+    pub fn mark_payment(&mut self, seq: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
+        mark(&mut self.payments_seen, self.order_key, seq, others)
+    }
 }
 
 /// The `fact_order` batch, rows sorted by day then key.
@@ -428,5 +468,28 @@ impl PaymentBatch {
                 Arc::new(self.amount.get_or_insert_with(money_builder).finish()),
             ],
         )
+    }
+}
+
+/// Watches the keys of rows as they are written, to tell whether they came in the table's sort
+/// order (`(date_key, order_key, line or payment number)`) and the sort can be skipped.
+#[derive(Default)]
+pub struct SortCheck {
+    last: Option<(i32, i32, i32)>,
+    broken: bool,
+}
+
+impl SortCheck {
+    /// The next row's key.
+    pub fn see(&mut self, key: (i32, i32, i32)) {
+        if self.last.is_some_and(|last| key < last) {
+            self.broken = true;
+        }
+        self.last = Some(key);
+    }
+
+    /// Whether every row so far came in order.
+    pub fn sorted(&self) -> bool {
+        !self.broken
     }
 }

@@ -1,17 +1,20 @@
 //! Writing warehouse tables: Parquet files with the schema of `schema.rs`, and the sort that puts
 //! the facts in date order.
 
-use super::schema::Table;
+use super::schema::{Table, Ty};
 use crate::model::MemoryLimit;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 /// Rows per Parquet row group: small enough for two cores to scan a table in parallel, large
 /// enough for good compression and few statistics.
@@ -33,10 +36,21 @@ impl WriteError {
     }
 }
 
-/// A Parquet file of one table, written batch by batch.
+/// A Parquet file of one table, written batch by batch. Encoding and compression run on a
+/// thread of their own, so the importer's parsing and the writing use both cores.
 pub struct TableWriter {
     path: PathBuf,
-    writer: ArrowWriter<File>,
+    batches: Option<SyncSender<RecordBatch>>,
+    worker: Option<JoinHandle<Result<(), WriteError>>>,
+}
+
+/// Batches waiting for the writing thread: enough to keep it busy, few enough to bound memory.
+const QUEUED_BATCHES: usize = 2;
+
+/// Text columns with about one value per row (ids, names): a Parquet dictionary for them costs
+/// a hash lookup per value and saves nothing.
+fn unique_text(column: &str) -> bool {
+    column.ends_with("_id") || column.ends_with("_name")
 }
 
 impl TableWriter {
@@ -44,23 +58,57 @@ impl TableWriter {
     pub fn create(dir: &Path, file: &str, table: &Table) -> Result<TableWriter, WriteError> {
         let path = dir.join(file);
         let f = File::create(&path).map_err(|e| WriteError::new(&path, e))?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .build();
-        let writer = ArrowWriter::try_new(f, table.schema(), Some(props)).map_err(|e| WriteError::new(&path, e))?;
-        Ok(TableWriter { path, writer })
+            .set_statistics_enabled(EnabledStatistics::Page);
+        for (name, ..) in table.columns.iter().filter(|(n, t, ..)| *t == Ty::Text && unique_text(n)) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*name), false);
+        }
+        let mut writer =
+            ArrowWriter::try_new(f, table.schema(), Some(props.build())).map_err(|e| WriteError::new(&path, e))?;
+        let (tx, rx) = sync_channel::<RecordBatch>(QUEUED_BATCHES);
+        let at = path.clone();
+        let worker = std::thread::spawn(move || {
+            for batch in rx {
+                writer.write(&batch).map_err(|e| WriteError::new(&at, e))?;
+            }
+            writer.close().map(|_| ()).map_err(|e| WriteError::new(&at, e))
+        });
+        Ok(TableWriter { path, batches: Some(tx), worker: Some(worker) })
     }
 
     /// Appends a batch (its schema must be the table's).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
-        self.writer.write(batch).map_err(|e| WriteError::new(&self.path, e))
+        let sent = self.batches.as_ref().map(|tx| tx.send(batch.clone()));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // the thread stopped: its error says why
+            _ => Err(self.finish().err().unwrap_or_else(|| WriteError::new(&self.path, "the writer stopped"))),
+        }
     }
 
     /// Finishes the file.
-    pub fn close(self) -> Result<(), WriteError> {
-        self.writer.close().map(|_| ()).map_err(|e| WriteError::new(&self.path, e))
+    pub fn close(mut self) -> Result<(), WriteError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), WriteError> {
+        self.batches = None;
+        match self.worker.take() {
+            Some(worker) => worker.join().map_err(|_| WriteError::new(&self.path, "the writing thread panicked"))?,
+            None => Err(WriteError::new(&self.path, "the writer stopped")),
+        }
+    }
+}
+
+impl Drop for TableWriter {
+    fn drop(&mut self) {
+        // an abandoned writer (the import failed) still ends its thread before the folder goes
+        self.batches = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
     }
 }
 
@@ -69,6 +117,22 @@ pub fn write_table(dir: &Path, table: &Table, batch: &RecordBatch) -> Result<(),
     let mut w = TableWriter::create(dir, &table.file_name(), table)?;
     w.write(batch)?;
     w.close()
+}
+
+/// Makes `dir/<unsorted>` `table`'s file: renamed when its rows were written in `table.sorted_by`
+/// order already (`presorted`; exports usually list orders by time), else sorted.
+pub async fn finish_table(
+    dir: &Path,
+    unsorted: &str,
+    table: &Table,
+    presorted: bool,
+    memory: MemoryLimit,
+) -> Result<(), WriteError> {
+    if presorted {
+        let src = dir.join(unsorted);
+        return std::fs::rename(&src, dir.join(table.file_name())).map_err(|e| WriteError::new(&src, e));
+    }
+    sort_into_table(dir, unsorted, table, memory).await
 }
 
 /// Rewrites the unsorted file `dir/<unsorted>` as `table`'s file sorted by `table.sorted_by`,

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""shoplens against its peers, side by side in one run (../shared/bench/README.md's protocol).
+
+    python3 bench/bench.py                      # the 1M and 10M shops (generated if missing)
+    python3 bench/bench.py --orders 1000000     # one size
+    python3 bench/bench.py --smoke              # seconds: a 20k shop, one round (CI runs this)
+    python3 bench/bench.py --scale              # the 100M-line test: 50M orders, shoplens only
+
+For each shop: checks that `shoplens kpi --json` equals `peers.py duckdb --json` (exact decimals
+from DuckDB; every number equal within 1e-9, or the run fails), then times, with peak memory from
+/usr/bin/time, shoplens's import and KPI suite and DuckDB's and Polars's load and KPI suite,
+interleaved over the rounds, and prints medians and the ratios shoplens / DuckDB. Every timed
+command's exit code is checked. Shops and warehouses go to --dir (default ~/.cache/shoplens-bench);
+the peers run in a virtualenv made on first use (--venv).
+"""
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT.parent / "shared" / "bench" / "peers.py"
+
+
+def run(cmd, out=None):
+    """Runs cmd under /usr/bin/time; returns (wall seconds, peak MB, stdout). Fails on a non-zero exit."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        full = ["/usr/bin/time", "-f", "%e %M", "-o", t.name] + [str(c) for c in cmd]
+        p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            sys.exit(f"failed ({p.returncode}): {' '.join(map(str, cmd))}\n{p.stderr[-2000:]}")
+        wall, kb = t.read().split()[-2:]
+    if out:
+        Path(out).write_text(p.stdout)
+    return float(wall), int(kb) / 1024, p.stdout
+
+
+def same(a, b, path="kpis"):
+    """The first difference between two KPI objects, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}.{k}: only in one"
+            d = same(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} rows vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = same(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return None if abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)) else f"{path}: {a} vs {b}"
+    return None if a == b else f"{path}: {a!r} vs {b!r}"
+
+
+def peers_python(venv):
+    py = Path(venv) / "bin" / "python"
+    if not py.exists():
+        print(f"setting up the peers' virtualenv in {venv}", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "duckdb", "polars", "pandas", "pyarrow"], check=True)
+    return py
+
+
+def bench_shop(exe, py, orders, work, rounds, peers):
+    shop, wh = work / f"shop-{orders}", work / f"wh-{orders}"
+    if not (shop / "payments.csv").exists():
+        print(f"generating {orders:,} orders in {shop}", file=sys.stderr)
+        run([exe, "generate", "--out", shop, "--orders", orders, "--seed", 11])
+    mb = sum(f.stat().st_size for f in shop.glob("*.csv")) / 1e6
+    rows = {k: [] for k in ["import", "kpi", "duck_load", "duck_kpis", "duck_total", "polars_load", "polars_kpis"]}
+    peak = {k: 0.0 for k in ["import", "kpi", "duckdb", "polars"]}
+    for r in range(rounds):
+        shutil.rmtree(wh, ignore_errors=True)
+        t, m, _ = run([exe, "import", shop, "--warehouse", wh, "--json"])
+        rows["import"].append(t); peak["import"] = max(peak["import"], m)
+        t, m, got = run([exe, "kpi", "--warehouse", wh, "--json"])
+        rows["kpi"].append(t); peak["kpi"] = max(peak["kpi"], m)
+        if not peers:
+            continue
+        ref = work / f"duckdb-{orders}.json"
+        t, m, line = run([py, PEERS, "duckdb", shop, "--json", ref])
+        d = json.loads(line.strip().splitlines()[-1])
+        rows["duck_load"].append(d["load"]); rows["duck_kpis"].append(d["kpis"]); rows["duck_total"].append(t)
+        peak["duckdb"] = max(peak["duckdb"], m)
+        diff = same(json.loads(got), json.loads(ref.read_text()))
+        if diff:
+            sys.exit(f"{orders:,} orders: shoplens and DuckDB differ at {diff}")
+        t, m, line = run([py, PEERS, "polars", shop])
+        d = json.loads(line.strip().splitlines()[-1])
+        rows["polars_load"].append(d["load"]); rows["polars_kpis"].append(d["kpis"])
+        peak["polars"] = max(peak["polars"], m)
+    med = {k: statistics.median(v) for k, v in rows.items() if v}
+    print(f"\n## {orders:,} orders ({mb:,.0f} MB of CSV), median of {rounds} round(s)")
+    if peers:
+        print("KPIs equal DuckDB's: yes")
+        e2e, duck = med["import"] + med["kpi"], med["duck_load"] + med["duck_kpis"]
+        print("| step | shoplens | DuckDB | Polars | shoplens / DuckDB |\n|---|---|---|---|---|")
+        print(f"| import / load | {med['import']:.2f} s | {med['duck_load']:.2f} s | {med['polars_load']:.2f} s | {med['import'] / med['duck_load']:.2f} |")
+        print(f"| KPI suite (shoplens: whole process) | {med['kpi']:.2f} s | {med['duck_kpis']:.2f} s | {med['polars_kpis']:.2f} s | {med['kpi'] / med['duck_kpis']:.2f} |")
+        print(f"| end to end | {e2e:.2f} s | {duck:.2f} s | {med['polars_load'] + med['polars_kpis']:.2f} s | **{e2e / duck:.2f}** |")
+        print(f"| peak memory | import {peak['import']:,.0f} MB, kpi {peak['kpi']:,.0f} MB | {peak['duckdb']:,.0f} MB | {peak['polars']:,.0f} MB | |")
+    else:
+        print(f"| step | shoplens |\n|---|---|\n| import | {med['import']:.2f} s, peak {peak['import']:,.0f} MB |")
+        print(f"| KPI suite | {med['kpi']:.2f} s, peak {peak['kpi']:,.0f} MB |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--orders", type=int, action="append", help="shop size (repeatable; default 1M and 10M)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="a 20k-order shop, one round")
+    ap.add_argument("--scale", action="store_true", help="50M orders (~100M lines), shoplens only")
+    ap.add_argument("--dir", default=os.path.expanduser("~/.cache/shoplens-bench"))
+    ap.add_argument("--venv", default=os.path.expanduser("~/.cache/shoplens-peers"))
+    ap.add_argument("--exe", help="a built shoplens binary (default: cargo build --release)")
+    a = ap.parse_args()
+    exe = a.exe
+    if not exe:
+        subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=ROOT, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+        exe = str(Path(target) / "release" / "shoplens")
+    work = Path(a.dir); work.mkdir(parents=True, exist_ok=True)
+    if a.smoke:
+        sizes, rounds = [20_000], 1
+    elif a.scale:
+        sizes, rounds = [50_000_000], 1
+    else:
+        sizes, rounds = a.orders or [1_000_000, 10_000_000], a.rounds
+    py = None if a.scale else peers_python(a.venv)
+    print(f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
+    for n in sizes:
+        bench_shop(exe, py, n, work, rounds, peers=not a.scale)
+
+
+if __name__ == "__main__":
+    main()
