@@ -15,6 +15,7 @@ use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tables::{LineBatch, OrderInfo, PaymentBatch};
@@ -226,41 +227,43 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
 
     let counts = read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, |row| {
         let o = OrderRec::parse(row, opts.timezone)?;
-        if let Some(known) = orders.get(&o.order_id)
-            && known.source_line != 0
-        {
-            let line = known.source_line;
-            return Err(format!("column order_id: duplicate '{}' (first at line {line})", o.order_id));
-        }
-        let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
         let date_key = tables::date_key(o.order_ts.date());
-        match orders.get_mut(&o.order_id) {
+        let status = o.status.as_str();
+        // one lookup of the order id: the entry is the duplicate check and the insert
+        match orders.entry(o.order_id) {
+            Entry::Occupied(known) if known.get().source_line != 0 => {
+                let line = known.get().source_line;
+                Err(format!("column order_id: duplicate '{}' (first at line {line})", known.key()))
+            }
             // an order seen before: its newer version, same key; its lines stay unless replaced
-            Some(known) => {
+            Entry::Occupied(mut known) => {
+                let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
+                let known = known.get_mut();
                 known.customer_key = customer_key;
                 known.order_ts = o.order_ts;
                 known.date_key = date_key;
-                known.status = o.status.as_str();
+                known.status = status;
                 known.source_line = row.line;
+                Ok(())
             }
-            None => {
-                let info = OrderInfo {
+            Entry::Vacant(new) => {
+                let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
+                new.insert(OrderInfo {
                     order_key: next_order_key,
                     customer_key,
                     order_ts: o.order_ts,
                     date_key,
-                    status: o.status.as_str(),
+                    status,
                     line_count: 0,
                     revenue: crate::model::Money::ZERO,
                     source_line: row.line,
                     lines_seen: 0,
                     payments_seen: 0,
-                };
+                });
                 next_order_key += 1;
-                orders.insert(o.order_id, info);
+                Ok(())
             }
         }
-        Ok(())
     })?;
     record(SourceFile::Orders, counts);
 
