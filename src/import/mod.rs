@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tables::{LineBatch, OrderInfo, PaymentBatch};
@@ -228,7 +229,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let counts = read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, |row| {
         let o = OrderRec::parse(row, opts.timezone)?;
         let date_key = tables::date_key(o.order_ts.date());
-        let status = o.status.as_str();
+        let status = o.status;
         // one lookup of the order id: the entry is the duplicate check and the insert
         match orders.entry(o.order_id) {
             Entry::Occupied(known) if known.get().source_line != 0 => {
@@ -369,22 +370,34 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         // no order at all: an empty date dimension
         _ => (NaiveDate::from_ymd_opt(2000, 1, 2).expect("valid"), NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")),
     };
-    type Build<'a> = &'a (dyn Fn() -> RecordBatch + Sync);
-    let builds: [(&Table, Build); 5] = [
-        (&schema::DIM_CUSTOMER, &|| customers.to_batch()),
-        (&schema::DIM_DATE, &|| tables::dim_date_batch(first, last)),
-        (&schema::DIM_PRODUCT, &|| products.to_batch()),
-        (&schema::DIM_PAYMENT_METHOD, &|| methods.to_batch()),
-        (&schema::FACT_ORDER, &|| tables::fact_order_batch(&orders)),
+    // each table on a thread of its own, built and written a batch at a time: building and
+    // encoding use both cores, and no table is ever whole in memory twice
+    let order_rows = tables::fact_order_rows(&orders);
+    type Chunk<'a> = &'a (dyn Fn(Range<usize>) -> RecordBatch + Sync);
+    let builds: [(&Table, usize, Chunk); 5] = [
+        (&schema::DIM_CUSTOMER, customers.len(), &|r| customers.batch_of(r)),
+        (&schema::DIM_DATE, 1, &|_| tables::dim_date_batch(first, last)),
+        (&schema::DIM_PRODUCT, 1, &|_| products.to_batch()),
+        (&schema::DIM_PAYMENT_METHOD, 1, &|_| methods.to_batch()),
+        (&schema::FACT_ORDER, order_rows.len(), &|r| tables::fact_order_batch(&order_rows[r])),
     ];
     std::thread::scope(|scope| {
         let dir = &dir;
         let handles: Vec<_> = builds
             .iter()
-            .map(|(table, batch)| scope.spawn(move || writer::write_table(dir, table, &batch())))
+            .map(|(table, rows, chunk)| {
+                scope.spawn(move || {
+                    let mut out = TableWriter::create(dir, &table.file_name(), table)?;
+                    for start in (0..*rows).step_by(BATCH_ROWS) {
+                        out.write(&chunk(start..(start + BATCH_ROWS).min(*rows)))?;
+                    }
+                    out.close()
+                })
+            })
             .collect();
         handles.into_iter().try_for_each(|h| h.join().expect("a table writer panicked"))
     })?;
+    drop(order_rows);
     drop(orders);
     if let Some(p) = progress {
         p.phase("finishing facts");

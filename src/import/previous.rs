@@ -126,7 +126,7 @@ pub fn load(version: &Version) -> Result<Previous, WriteError> {
                 customer_key: r.int("customer_key"),
                 order_ts: DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc(),
                 date_key: r.int("date_key"),
-                status: status.as_str(),
+                status,
                 line_count: r.int("line_count"),
                 revenue: r.money("order_revenue").unwrap_or_default(),
                 source_line: 0,

@@ -1,8 +1,8 @@
 //! In-memory builders for the warehouse's rows: dimensions with their surrogate keys, and the
 //! fact batches the importer streams to Parquet.
 
-use crate::model::Money;
 use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
+use crate::model::{Money, Status};
 use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec, UNCATEGORIZED};
 use crate::warehouse::schema::{self, Table};
 use ahash::AHashMap as HashMap;
@@ -12,6 +12,7 @@ use datafusion::arrow::array::{
     TimestampMillisecondBuilder,
 };
 use datafusion::arrow::record_batch::RecordBatch;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// `YYYYMMDD` as an integer: the date dimension's key.
@@ -118,8 +119,9 @@ pub fn bare_product(id: &str) -> ProductRec {
 }
 
 impl Dimension<CustomerRec> {
-    /// The `dim_customer` batch.
-    pub fn to_batch(&self) -> RecordBatch {
+    /// The `dim_customer` rows `rows` (keys `rows.start + 1`…) as a batch.
+    pub fn batch_of(&self, rows: Range<usize>) -> RecordBatch {
+        let first = rows.start;
         let (mut key, mut id, mut name, mut city, mut region, mut country, mut signup, mut listed) = (
             Int32Builder::new(),
             StringBuilder::new(),
@@ -130,8 +132,8 @@ impl Dimension<CustomerRec> {
             Date32Builder::new(),
             BooleanBuilder::new(),
         );
-        for (i, (c, l)) in self.rows.iter().enumerate() {
-            key.append_value(i as i32 + 1);
+        for (i, (c, l)) in self.rows[rows].iter().enumerate() {
+            key.append_value((first + i) as i32 + 1);
             id.append_value(&c.customer_id);
             name.append_option(c.customer_name.as_deref());
             city.append_option(c.city.as_deref());
@@ -264,7 +266,7 @@ pub struct OrderInfo {
     /// Order day key.
     pub date_key: i32,
     /// Canonical status text.
-    pub status: &'static str,
+    pub status: Status,
     /// Lines loaded so far.
     pub line_count: i32,
     /// Their revenue so far.
@@ -305,10 +307,15 @@ impl OrderInfo {
     }
 }
 
-/// The `fact_order` batch, rows sorted by day then key.
-pub fn fact_order_batch(orders: &HashMap<String, OrderInfo>) -> RecordBatch {
+/// The orders in `fact_order`'s row order: by day, then key.
+pub fn fact_order_rows(orders: &HashMap<String, OrderInfo>) -> Vec<(&String, &OrderInfo)> {
     let mut rows: Vec<(&String, &OrderInfo)> = orders.iter().collect();
-    rows.sort_by_key(|(_, o)| (o.date_key, o.order_key));
+    rows.sort_unstable_by_key(|(_, o)| (o.date_key, o.order_key));
+    rows
+}
+
+/// A `fact_order` batch of `rows`.
+pub fn fact_order_batch(rows: &[(&String, &OrderInfo)]) -> RecordBatch {
     let (mut date, mut key, mut cust, mut id, mut ts, mut status, mut lines, mut revenue) = (
         Int32Builder::new(),
         Int32Builder::new(),
@@ -325,7 +332,7 @@ pub fn fact_order_batch(orders: &HashMap<String, OrderInfo>) -> RecordBatch {
         cust.append_value(o.customer_key);
         id.append_value(order_id);
         ts.append_value(o.order_ts.and_utc().timestamp_millis());
-        status.append_value(o.status);
+        status.append_value(o.status.as_str());
         lines.append_value(o.line_count);
         revenue.append_value(o.revenue.units());
     }
@@ -370,7 +377,7 @@ impl LineBatch {
         self.customer.append_value(order.customer_key);
         self.product.append_value(product_key);
         self.order_id.append_value(&item.order_id);
-        self.status.append_value(order.status);
+        self.status.append_value(order.status.as_str());
         self.quantity.append_value(item.quantity);
         self.unit_price.get_or_insert_with(money_builder).append_value(item.unit_price.units());
         self.discount.get_or_insert_with(money_builder).append_value(item.discount.units());
