@@ -15,11 +15,10 @@ use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
-use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tables::{LineBatch, OrderInfo, PaymentBatch};
+use tables::{LineBatch, OrderInfo, Orders, PaymentBatch};
 
 /// Rows per fact batch: the import's memory for facts is bounded by this, not by the export.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -156,7 +155,7 @@ fn read_rows(
 }
 
 /// The orders by surrogate key (an append's old facts name their order by key).
-fn by_order_key(orders: &HashMap<String, OrderInfo>) -> HashMap<i32, &OrderInfo> {
+fn by_order_key(orders: &Orders) -> HashMap<i32, &OrderInfo> {
     orders.values().map(|o| (o.order_key, o)).collect()
 }
 
@@ -230,26 +229,23 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         let o = OrderRec::parse(row, opts.timezone)?;
         let date_key = tables::date_key(o.order_ts.date());
         let status = o.status;
-        // one lookup of the order id: the entry is the duplicate check and the insert
-        match orders.entry(o.order_id) {
-            Entry::Occupied(known) if known.get().source_line != 0 => {
-                let line = known.get().source_line;
-                Err(format!("column order_id: duplicate '{}' (first at line {line})", known.key()))
+        match orders.get_mut(&o.order_id) {
+            Some(known) if known.source_line != 0 => {
+                let line = known.source_line;
+                Err(format!("column order_id: duplicate '{}' (first at line {line})", o.order_id))
             }
             // an order seen before: its newer version, same key; its lines stay unless replaced
-            Entry::Occupied(mut known) => {
-                let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
-                let known = known.get_mut();
-                known.customer_key = customer_key;
+            Some(known) => {
+                known.customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
                 known.order_ts = o.order_ts;
                 known.date_key = date_key;
                 known.status = status;
                 known.source_line = row.line;
                 Ok(())
             }
-            Entry::Vacant(new) => {
+            None => {
                 let customer_key = customers.key_or_insert(&o.customer_id, || tables::bare_customer(&o.customer_id));
-                new.insert(OrderInfo {
+                let info = OrderInfo {
                     order_key: next_order_key,
                     customer_key,
                     order_ts: o.order_ts,
@@ -260,7 +256,8 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
                     source_line: row.line,
                     lines_seen: 0,
                     payments_seen: 0,
-                });
+                };
+                orders.insert(o.order_id, info);
                 next_order_key += 1;
                 Ok(())
             }

@@ -1,7 +1,7 @@
 //! An append's starting point: the current version's dimensions (with their surrogate keys),
 //! orders and facts, read back from its Parquet files.
 
-use super::tables::{Dimension, LineBatch, OrderInfo, PaymentBatch};
+use super::tables::{Dimension, LineBatch, OrderInfo, Orders, PaymentBatch};
 use crate::model::{Money, Status};
 use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec};
 use crate::warehouse::schema::{self, Table};
@@ -23,7 +23,7 @@ pub struct Previous {
     /// Payment methods by key order.
     pub methods: Dimension<()>,
     /// Orders by id.
-    pub orders: HashMap<String, OrderInfo>,
+    pub orders: Orders,
     dir: PathBuf,
 }
 
@@ -114,7 +114,7 @@ pub fn load(version: &Version) -> Result<Previous, WriteError> {
     for r in sorted_by_key(&b, "method_key") {
         methods.insert(r.text("method").unwrap_or_default(), (), true);
     }
-    let mut orders = HashMap::new();
+    let mut orders = Orders::default();
     let b = batches(&dir, &schema::FACT_ORDER)?;
     for r in rows(&b) {
         let ms = r.col("order_ts").as_primitive::<TimestampMillisecondType>().value(r.1);
