@@ -112,13 +112,6 @@ impl Drop for TableWriter {
     }
 }
 
-/// Writes `table` whole from one batch.
-pub fn write_table(dir: &Path, table: &Table, batch: &RecordBatch) -> Result<(), WriteError> {
-    let mut w = TableWriter::create(dir, &table.file_name(), table)?;
-    w.write(batch)?;
-    w.close()
-}
-
 /// Makes `dir/<unsorted>` `table`'s file: renamed when its rows were written in `table.sorted_by`
 /// order already (`presorted`; exports usually list orders by time), else sorted.
 pub async fn finish_table(
@@ -137,7 +130,7 @@ pub async fn finish_table(
 
 /// Rewrites the unsorted file `dir/<unsorted>` as `table`'s file sorted by `table.sorted_by`,
 /// with DataFusion's external sort (bounded memory, spilling to disk), then deletes the unsorted one.
-pub async fn sort_into_table(dir: &Path, unsorted: &str, table: &Table, memory: MemoryLimit) -> Result<(), WriteError> {
+async fn sort_into_table(dir: &Path, unsorted: &str, table: &Table, memory: MemoryLimit) -> Result<(), WriteError> {
     let src = dir.join(unsorted);
     let err = |e: datafusion::error::DataFusionError| WriteError::new(&src, e);
     let runtime =
