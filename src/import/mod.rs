@@ -154,6 +154,29 @@ fn read_rows(
     Ok((counts, reader.checksum()))
 }
 
+/// Builds the batch of a table's rows in a range.
+type Chunk<'a> = &'a (dyn Fn(Range<usize>) -> RecordBatch + Sync);
+
+/// Writes each `(table, rows, chunk)` on a thread of its own, built and written `BATCH_ROWS` rows
+/// at a time: building and encoding use both cores, and no table is ever whole in memory twice.
+fn write_side_by_side(dir: &Path, tables: &[(&Table, usize, Chunk)]) -> Result<(), WriteError> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = tables
+            .iter()
+            .map(|(table, rows, chunk)| {
+                scope.spawn(move || {
+                    let mut out = TableWriter::create(dir, &table.file_name(), table)?;
+                    for start in (0..*rows).step_by(BATCH_ROWS) {
+                        out.write(&chunk(start..(start + BATCH_ROWS).min(*rows)))?;
+                    }
+                    out.close()
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().expect("a table writer panicked"))
+    })
+}
+
 /// The orders by surrogate key (an append's old facts name their order by key).
 fn by_order_key(orders: &Orders) -> HashMap<i32, &OrderInfo> {
     orders.values().map(|o| (o.order_key, o)).collect()
@@ -358,7 +381,6 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if let Some(p) = progress {
         p.phase("writing the warehouse");
     }
-    // each table on a thread of its own: building a batch and encoding it use both cores
     let day = |k: i32| NaiveDate::from_ymd_opt(k / 10_000, (k / 100 % 100) as u32, (k % 100) as u32);
     let first_day = orders.values().map(|o| o.date_key).min().and_then(day);
     let last_day = orders.values().map(|o| o.date_key).max().and_then(day);
@@ -367,33 +389,17 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         // no order at all: an empty date dimension
         _ => (NaiveDate::from_ymd_opt(2000, 1, 2).expect("valid"), NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")),
     };
-    // each table on a thread of its own, built and written a batch at a time: building and
-    // encoding use both cores, and no table is ever whole in memory twice
     let order_rows = tables::fact_order_rows(&orders);
-    type Chunk<'a> = &'a (dyn Fn(Range<usize>) -> RecordBatch + Sync);
-    let builds: [(&Table, usize, Chunk); 5] = [
-        (&schema::DIM_CUSTOMER, customers.len(), &|r| customers.batch_of(r)),
-        (&schema::DIM_DATE, 1, &|_| tables::dim_date_batch(first, last)),
-        (&schema::DIM_PRODUCT, 1, &|_| products.to_batch()),
-        (&schema::DIM_PAYMENT_METHOD, 1, &|_| methods.to_batch()),
-        (&schema::FACT_ORDER, order_rows.len(), &|r| tables::fact_order_batch(&order_rows[r])),
-    ];
-    std::thread::scope(|scope| {
-        let dir = &dir;
-        let handles: Vec<_> = builds
-            .iter()
-            .map(|(table, rows, chunk)| {
-                scope.spawn(move || {
-                    let mut out = TableWriter::create(dir, &table.file_name(), table)?;
-                    for start in (0..*rows).step_by(BATCH_ROWS) {
-                        out.write(&chunk(start..(start + BATCH_ROWS).min(*rows)))?;
-                    }
-                    out.close()
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().expect("a table writer panicked"))
-    })?;
+    write_side_by_side(
+        &dir,
+        &[
+            (&schema::DIM_CUSTOMER, customers.len(), &|r| customers.batch_of(r)),
+            (&schema::DIM_DATE, 1, &|_| tables::dim_date_batch(first, last)),
+            (&schema::DIM_PRODUCT, 1, &|_| products.to_batch()),
+            (&schema::DIM_PAYMENT_METHOD, 1, &|_| methods.to_batch()),
+            (&schema::FACT_ORDER, order_rows.len(), &|r| tables::fact_order_batch(&order_rows[r])),
+        ],
+    )?;
     drop(order_rows);
     drop(orders);
     if let Some(p) = progress {
