@@ -2,10 +2,18 @@
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() {
+/// Stack of the runtime's threads: query planning recurses over the expression tree, so deeply
+/// nested SQL needs more than the default 2 MB before it is refused.
+const STACK_BYTES: usize = 32 << 20;
+
+fn main() {
     let cli = shoplens::cli::Cli::parse();
-    if let Err(e) = shoplens::cli::run(cli).await {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(STACK_BYTES)
+        .build()
+        .expect("a tokio runtime");
+    if let Err(e) = runtime.block_on(shoplens::cli::run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

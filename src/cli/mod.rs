@@ -2,6 +2,7 @@
 
 mod format;
 mod progress;
+mod sandbox;
 
 use crate::forecast::{Series, revenue_series};
 use crate::generate::{GenerateOptions, generate};
@@ -109,6 +110,16 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
+    /// The process `sql` runs a statement in (read from standard input), under OS limits.
+    #[command(hide = true)]
+    SqlWorker {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: OutputFormat,
+    },
     /// Forecast next month's revenue (or any monthly series) with 80 % and 95 % intervals.
     Forecast {
         /// The warehouse folder (or use --series).
@@ -154,6 +165,18 @@ enum Command {
         /// Currency the page shows money in (ISO 4217 code).
         #[arg(long, default_value = "EUR", value_parser = currency)]
         currency: String,
+        #[command(flatten)]
+        sharing: SharingArgs,
+    },
+    /// Manage who may sign in to the served dashboard.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+    /// Manage API tokens (`Authorization: Bearer …`) for scripts.
+    Tokens {
+        #[command(subcommand)]
+        action: TokensAction,
     },
     /// Print the star schema as SQL DDL.
     Schema,
@@ -174,6 +197,142 @@ enum Command {
     },
 }
 
+/// How a served dashboard is shared beyond this machine.
+#[derive(Args, Debug, Default)]
+struct SharingArgs {
+    /// A host name the server answers to (besides loopback and the bound IP); repeat for several.
+    #[arg(long = "host")]
+    hosts: Vec<String>,
+    /// Serve a non-loopback address without sign-in: only on a network you trust.
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Mark the session cookie Secure although this server speaks HTTP (behind a TLS proxy).
+    #[arg(long)]
+    secure_cookie: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum UsersAction {
+    /// Add a user (the password is asked for, or read from standard input with --password-stdin).
+    Add {
+        /// The user's name.
+        name: String,
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// Read the password from standard input's first line.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Set a new password for an existing user.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Remove a user; their sessions end at once.
+    Remove {
+        /// The user's name.
+        name: String,
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+    },
+    /// List the users.
+    List {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokensAction {
+    /// Issue a token; it is printed once and only its hash is kept.
+    Add {
+        /// A name for the token (what it is for).
+        name: String,
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// The token's name.
+        name: String,
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+    },
+    /// List the tokens (names and dates, never the secrets).
+    List {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+    },
+}
+
+fn users(action: UsersAction) -> Result<()> {
+    use crate::serve::access::Credentials;
+    match action {
+        UsersAction::Add { name, warehouse, password_stdin, replace } => {
+            let mut c = Credentials::load(&warehouse)?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_string()
+            } else {
+                let first = rpassword::prompt_password(format!("password for {name}: "))?;
+                if rpassword::prompt_password("again: ")? != first {
+                    bail!("the passwords differ");
+                }
+                first
+            };
+            c.add_user(&name, &password, replace)?;
+            c.save(&warehouse)?;
+            eprintln!("user {name} can sign in to the dashboard of {}", warehouse.display());
+        }
+        UsersAction::Remove { name, warehouse } => {
+            let mut c = Credentials::load(&warehouse)?;
+            c.remove_user(&name)?;
+            c.save(&warehouse)?;
+        }
+        UsersAction::List { warehouse } => {
+            for (name, u) in Credentials::load(&warehouse)?.users {
+                println!("{name}\tadded {}", u.created_at);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tokens(action: TokensAction) -> Result<()> {
+    use crate::serve::access::Credentials;
+    match action {
+        TokensAction::Add { name, warehouse } => {
+            let mut c = Credentials::load(&warehouse)?;
+            let secret = c.add_token(&name)?;
+            c.save(&warehouse)?;
+            eprintln!("token {name} issued; it is shown only now. Send it as 'Authorization: Bearer <token>':");
+            println!("{secret}");
+        }
+        TokensAction::Revoke { name, warehouse } => {
+            let mut c = Credentials::load(&warehouse)?;
+            c.revoke_token(&name)?;
+            c.save(&warehouse)?;
+        }
+        TokensAction::List { warehouse } => {
+            for (name, t) in Credentials::load(&warehouse)?.tokens {
+                println!("{name}\tissued {}", t.created_at);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn currency(s: &str) -> Result<String, String> {
     if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(s.to_string())
@@ -182,9 +341,25 @@ fn currency(s: &str) -> Result<String, String> {
     }
 }
 
-async fn serve(warehouse: &Path, addr: SocketAddr, currency: &str, memory: MemoryLimit) -> Result<()> {
-    let server = crate::serve::Server::bind(Store::new(warehouse), addr, currency, memory).await?;
-    eprintln!("serving the dashboard at http://{}/ (Ctrl-C stops)", server.addr());
+async fn serve(warehouse: &Path, addr: SocketAddr, options: crate::serve::ServeOptions) -> Result<()> {
+    // the access log: one line per request on standard error (RUST_LOG adjusts it)
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("shoplens=info")),
+        )
+        .try_init();
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let server = crate::serve::Server::start(Store::new(warehouse), addr, &options).await?;
+    if !addr.ip().is_loopback() && !server.auth_required {
+        eprintln!(
+            "WARNING: serving {addr} without sign-in (--insecure-no-auth): anyone who reaches it reads the shop's figures"
+        );
+    }
+    let auth = if server.auth_required { "sign-in required" } else { "no sign-in: loopback only" };
+    eprintln!("serving the dashboard at {scheme}://{}/ ({auth}; Ctrl-C stops)", server.addr());
     server
         .run(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -319,8 +494,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Sql { warehouse, query, format: fmt, timeout } => {
+            let fmt = fmt.to_possible_value().expect("every format has a name").get_name().to_string();
+            let memory = memory.bytes() as u64;
+            tokio::task::spawn_blocking(move || {
+                sandbox::run(&warehouse, &query, &fmt, memory, Duration::from_secs(timeout.max(1)))
+            })
+            .await??;
+        }
+        Command::SqlWorker { warehouse, format: fmt } => {
+            let mut query = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut query)?;
             let wh = open(&warehouse).await?;
-            let batches = query::read_only(&wh, &query, Duration::from_secs(timeout)).await?;
+            // the parent enforces the time limit; this one only ends a forgotten worker
+            let batches =
+                tokio::spawn(async move { query::read_only(&wh, &query, Duration::from_secs(24 * 3600)).await })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the query engine failed: {e}"))??;
             let out = match fmt {
                 OutputFormat::Table => format::table(&batches)?,
                 OutputFormat::Csv => format::csv(&batches)?,
@@ -374,7 +563,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {}", out.display());
         }
-        Command::Serve { warehouse, addr, currency } => serve(&warehouse, addr, &currency, memory).await?,
+        Command::Serve { warehouse, addr, currency, sharing } => {
+            let options = crate::serve::ServeOptions {
+                currency,
+                memory,
+                hosts: sharing.hosts,
+                insecure_no_auth: sharing.insecure_no_auth,
+                tls: sharing.tls_cert.zip(sharing.tls_key),
+                secure_cookie: sharing.secure_cookie,
+            };
+            serve(&warehouse, addr, options).await?
+        }
+        Command::Users { action } => users(action)?,
+        Command::Tokens { action } => tokens(action)?,
         Command::Demo { dir, orders, addr, no_serve } => {
             let shop = dir.join("shop");
             let wh = dir.join("warehouse");
@@ -395,7 +596,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 wh.display()
             );
             if !no_serve {
-                serve(&wh, addr, "EUR", memory).await?;
+                serve(&wh, addr, crate::serve::ServeOptions { memory, ..Default::default() }).await?;
             }
         }
     }

@@ -20,6 +20,9 @@ pub const BACKTEST_MONTHS: usize = 12;
 pub const MIN_MONTHS: usize = 3;
 /// From this many months on, yearly seasonality is fitted.
 pub const SEASONAL_MONTHS: usize = 2 * PERIOD;
+/// The most months a forecast fits its models on: a longer series is forecast from its last 600
+/// months (50 years), so a forecast's work is bounded whatever the series.
+pub const MAX_MONTHS: usize = 600;
 /// The combination: the exponential smoothing family, additive and on the log scale.
 pub const COMBINED: [Model; 2] = [Model::EtsDamped, Model::EtsDampedLog];
 /// How much lower a single model's backtest error must be to replace the combination.
@@ -97,9 +100,13 @@ impl Series {
 }
 
 /// Revenue per complete month from the monthly trend: the month holding `last_order` is left out
-/// unless that day is the month's last (kpis.md).
+/// unless that day is the month's last (kpis.md). Months before the first with revenue (a date
+/// filter starting before the shop's first sale) are not part of the series: the shop was not
+/// selling then, which is not a month of zero sales.
 pub fn revenue_series(monthly: &[crate::metrics::MonthRow], last_order: Option<chrono::NaiveDate>) -> Option<Series> {
     let cut = last_order.map(|d| if Month::of(d).last_day() == d { Month::of(d).succ() } else { Month::of(d) });
+    let first_sale = monthly.iter().position(|m| m.revenue.0 != 0).unwrap_or(monthly.len());
+    let monthly = &monthly[first_sale..];
     let values: Vec<f64> =
         monthly.iter().take_while(|m| cut.is_none_or(|c| m.month < c)).map(|m| m.revenue.0 as f64 / 100.0).collect();
     Some(Series { start: monthly.first()?.month, values })
@@ -247,12 +254,12 @@ pub fn choose(y: &[f64]) -> Choice {
     Choice { model, members, scores, errors }
 }
 
-/// Forecasts `horizon` months after `series` (at least 1).
+/// Forecasts `horizon` months after `series` (at least 1), from its last [`MAX_MONTHS`] months.
 ///
 /// # Errors
 /// Fewer than 3 months.
 pub fn forecast(series: &Series, horizon: usize) -> Result<Forecast, ForecastError> {
-    let y = &series.values;
+    let y = &series.values[series.values.len().saturating_sub(MAX_MONTHS)..];
     let n = y.len();
     if n < MIN_MONTHS {
         return Err(ForecastError::TooShort(n));

@@ -8,7 +8,14 @@ pub const DEFAULT_TOP: usize = 10;
 /// The longest list a request may ask for; keeps every request's work bounded.
 pub const MAX_TOP: usize = 1000;
 
-/// A validated KPI filter: `from <= to`, non-empty texts, `1 <= top <= MAX_TOP`.
+/// The earliest and latest day a filter may name: a documented span that keeps every month list,
+/// comparison and forecast series a request can ask for to at most 3,600 months.
+pub const FIRST_DAY: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date");
+/// See [`FIRST_DAY`].
+pub const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(2199, 12, 31).expect("a valid date");
+
+/// A validated KPI filter: `FIRST_DAY <= from <= to <= LAST_DAY`, non-empty texts,
+/// `1 <= top <= MAX_TOP`.
 ///
 /// Built only through [`Filter::parse`] or [`Filter::default`], so a `Filter` in hand is valid.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -58,7 +65,16 @@ impl Filter {
     /// Validates raw parameters into a filter; the error names the offending parameter.
     pub fn parse(p: FilterParams<'_>) -> Result<Filter, FilterError> {
         let err = |param, message: String| FilterError { param, message };
-        let date = |param, v: Option<&str>| v.map(|s| parse_date(s).map_err(|m| err(param, m))).transpose();
+        let date = |param, v: Option<&str>| {
+            v.map(|s| match parse_date(s) {
+                Ok(d) if (FIRST_DAY..=LAST_DAY).contains(&d) => Ok(d),
+                Ok(d) => {
+                    Err(err(param, format!("{d} is outside the days a filter may name ({FIRST_DAY} to {LAST_DAY})")))
+                }
+                Err(m) => Err(err(param, m)),
+            })
+            .transpose()
+        };
         let text = |param, v: Option<&str>| -> Result<Option<String>, FilterError> {
             match v.map(str::trim) {
                 None => Ok(None),
@@ -135,6 +151,12 @@ mod tests {
         assert_eq!(
             bad(FilterParams { from: Some("2024-03-01"), to: Some("2024-02-01"), ..Default::default() }),
             "from"
+        );
+        assert_eq!(bad(FilterParams { from: Some("0001-01-01"), ..Default::default() }), "from");
+        assert_eq!(bad(FilterParams { to: Some("9999-12-31"), ..Default::default() }), "to");
+        assert!(
+            Filter::parse(FilterParams { from: Some("1900-01-01"), to: Some("2199-12-31"), ..Default::default() })
+                .is_ok()
         );
         assert_eq!(bad(FilterParams { top: Some("-1"), ..Default::default() }), "top");
         assert_eq!(bad(FilterParams { top: Some("0"), ..Default::default() }), "top");

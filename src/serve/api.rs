@@ -6,6 +6,7 @@ use crate::forecast::{self, ForecastError, revenue_series};
 use crate::metrics::{self, compare::Versus};
 use crate::model::Filter;
 use crate::model::filter::FilterParams;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,8 +39,20 @@ const FILTER_KEYS: [&str; 6] = ["from", "to", "category", "country", "method", "
 
 /// The query string's parameters; an unknown, repeated or undecodable one is a 400.
 fn params(raw: Option<&str>, extra: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|e| bad_request(format!("the query string cannot be decoded: {e}")))?;
+    let raw = raw.unwrap_or("");
+    // the form decoder replaces bytes that are not UTF-8 with U+FFFD; refuse them instead
+    for part in raw.split('&') {
+        let bytes: Vec<u8> = percent_encoding::percent_decode(part.replace('+', " ").as_bytes()).collect();
+        if std::str::from_utf8(&bytes).is_err() {
+            let name = part.split('=').next().unwrap_or_default();
+            return Err(bad_request(format!(
+                "parameter '{}' is not valid UTF-8 once decoded",
+                String::from_utf8_lossy(&percent_encoding::percent_decode(name.as_bytes()).collect::<Vec<u8>>())
+            )));
+        }
+    }
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw).map_err(|e| bad_request(format!("the query string cannot be decoded: {e}")))?;
     let mut out = BTreeMap::new();
     for (k, v) in pairs {
         if !FILTER_KEYS.contains(&k.as_str()) && !extra.contains(&k.as_str()) {
@@ -65,8 +78,8 @@ fn filter(p: &BTreeMap<String, String>) -> Result<Filter, ApiError> {
     .map_err(|e| bad_request(e.to_string()))
 }
 
-/// Answers `value` with an ETag of the version and `key`, or 304 when the client has it.
-fn respond(headers: &HeaderMap, version: &str, key: &str, value: Arc<Value>) -> Response {
+/// Answers `json` with an ETag of the version and `key`, or 304 when the client has it.
+fn respond(headers: &HeaderMap, version: &str, key: &str, json: Bytes) -> Response {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     let etag = format!("\"{version}-{:016x}\"", h.finish());
@@ -74,14 +87,15 @@ fn respond(headers: &HeaderMap, version: &str, key: &str, value: Arc<Value>) -> 
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
-    (cache, axum::Json(value)).into_response()
+    (cache, [(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
-/// Runs `work` once per `(version, key)`: cached, bounded in concurrency and time.
-async fn cached<F, Fut>(state: &AppState, version: &str, key: &str, work: F) -> Result<Arc<Value>, ApiError>
+/// Runs `work` once per `(version, key)`: cached (as JSON text), bounded in concurrency and time.
+async fn cached<F, Fut, T>(state: &AppState, version: &str, key: &str, work: F) -> Result<Bytes, ApiError>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Value, ApiError>>,
+    Fut: Future<Output = Result<T, ApiError>>,
+    T: serde::Serialize,
 {
     if let Some(v) = state.cached(version, key) {
         return Ok(v);
@@ -93,9 +107,9 @@ where
     let value = tokio::time::timeout(QUERY_TIME_LIMIT, work())
         .await
         .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "the computation took too long".into()))??;
-    let value = Arc::new(value);
-    state.remember(version, key, value.clone());
-    Ok(value)
+    let json = Bytes::from(serde_json::to_vec(&value).map_err(internal)?);
+    state.remember(version, key, json.clone());
+    Ok(json)
 }
 
 async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
@@ -147,17 +161,16 @@ pub fn kpis_key(f: &Filter) -> String {
     format!("kpis {f:?}")
 }
 
-async fn kpis_value(state: &AppState, loaded: &Loaded, f: &Filter) -> Result<Arc<Value>, ApiError> {
+async fn kpis_value(state: &AppState, loaded: &Loaded, f: &Filter) -> Result<Bytes, ApiError> {
     cached(state, &loaded.version, &kpis_key(f), || async {
-        let k = metrics::compute(&loaded.warehouse, f).await.map_err(internal)?;
-        serde_json::to_value(k).map_err(internal)
+        metrics::compute(&loaded.warehouse, f).await.map_err(internal)
     })
     .await
 }
 
-async fn dimensions_value(state: &AppState, loaded: &Loaded) -> Result<Arc<Value>, ApiError> {
+async fn dimensions_value(state: &AppState, loaded: &Loaded) -> Result<Bytes, ApiError> {
     cached(state, &loaded.version, "dimensions", || async {
-        serde_json::to_value(metrics::dimensions(&loaded.warehouse).await.map_err(internal)?).map_err(internal)
+        metrics::dimensions(&loaded.warehouse).await.map_err(internal)
     })
     .await
 }
@@ -191,9 +204,13 @@ pub async fn section(
     }
     let f = filter(&params(q.as_deref(), &[])?)?;
     let loaded = current(&state).await?;
-    let all = kpis_value(&state, &loaded, &f).await?;
-    let part = Arc::new(all[name.replace('-', "_")].clone());
-    Ok(respond(&headers, &loaded.version, &format!("{name} {f:?}"), part))
+    let key = format!("{name} {f:?}");
+    let part = cached(&state, &loaded.version, &key, || async {
+        let all: Value = serde_json::from_slice(&kpis_value(&state, &loaded, &f).await?).map_err(internal)?;
+        Ok(all[name.replace('-', "_")].clone())
+    })
+    .await?;
+    Ok(respond(&headers, &loaded.version, &key, part))
 }
 
 /// `GET /api/kpis/compare`: the summary of a range against a comparison range.
@@ -214,12 +231,7 @@ pub async fn compare(
     Ok(respond(&headers, &loaded.version, &key, v))
 }
 
-async fn compare_value(
-    state: &AppState,
-    loaded: &Loaded,
-    f: &Filter,
-    vs: Versus,
-) -> Result<(String, Arc<Value>), ApiError> {
+async fn compare_value(state: &AppState, loaded: &Loaded, f: &Filter, vs: Versus) -> Result<(String, Bytes), ApiError> {
     let key = format!("compare {vs:?} {f:?}");
     let v = cached(state, &loaded.version, &key, || async {
         let wh = &loaded.warehouse;
@@ -231,7 +243,7 @@ async fn compare_value(
         let (cf, ct) = metrics::compare::comparison_range(first, last.max(first), vs);
         let before = f.with_range(Some(cf), Some(ct));
         let (a, b) = futures::try_join!(metrics::compute(wh, &now), metrics::compute(wh, &before)).map_err(internal)?;
-        serde_json::to_value(metrics::compare::compare(&now, &a, &before, &b)).map_err(internal)
+        Ok(metrics::compare::compare(&now, &a, &before, &b))
     })
     .await?;
     Ok((key, v))
@@ -277,15 +289,17 @@ async fn forecast_value(
     loaded: &Loaded,
     f: &Filter,
     horizon: usize,
-) -> Result<(String, Arc<Value>), ApiError> {
+) -> Result<(String, Bytes), ApiError> {
     let key = format!("forecast {horizon} {f:?}");
     let v = cached(state, &loaded.version, &key, || async {
         let (monthly, last) = metrics::monthly(&loaded.warehouse, f).await.map_err(internal)?;
         let series = revenue_series(&monthly, last)
             .ok_or_else(|| ApiError(StatusCode::UNPROCESSABLE_ENTITY, ForecastError::TooShort(0).to_string()))?;
-        let fc = forecast::forecast(&series, horizon)
-            .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-        serde_json::to_value(fc).map_err(internal)
+        // model fitting is CPU work: on the blocking pool, so the runtime keeps answering
+        tokio::task::spawn_blocking(move || forecast::forecast(&series, horizon))
+            .await
+            .map_err(internal)?
+            .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
     })
     .await?;
     Ok((key, v))
@@ -304,6 +318,13 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
 /// `GET /api/openapi.json`.
 pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+/// A method the path does not take: 405 with the same error shape.
+pub async fn method_not_allowed(method: axum::http::Method) -> Response {
+    let mut r = ApiError(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed here")).into_response();
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r
 }
 
 /// Anything else: 404 with the same error shape.

@@ -1,16 +1,21 @@
 //! The server's shared state: the current warehouse version (swapped in when an import publishes a
-//! new one) and a small cache of computed results per version and request.
+//! new one) and a cache of computed results per version and request, bounded in bytes.
 
+use super::access::Gate;
+use super::guard::Hosts;
 use crate::model::MemoryLimit;
 use crate::warehouse::store::MANIFEST;
 use crate::warehouse::{OpenError, Store, Warehouse};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use axum::body::Bytes;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{RwLock, Semaphore};
 
-/// How many results the cache keeps before it starts over.
-const CACHE_ENTRIES: usize = 512;
+/// The result cache's share of the memory limit, and its bounds: the dashboard's warm-up (a few
+/// hundred results of a few kB to a few hundred kB) fits many times over.
+const CACHE_SHARE: u64 = 8;
+const CACHE_MIN_BYTES: u64 = 16 << 20;
+const CACHE_MAX_BYTES: u64 = 256 << 20;
 /// How many KPI computations may run at once when the memory limit allows (each needs at least
 /// [`MemoryLimit::MIN`]); the rest wait, so memory stays bounded.
 const CONCURRENT_QUERIES: usize = 4;
@@ -29,30 +34,43 @@ pub struct Loaded {
 pub struct AppState {
     store: Store,
     current: RwLock<(Option<SystemTime>, Arc<Loaded>)>,
-    cache: Mutex<HashMap<(String, String), Arc<serde_json::Value>>>,
+    cache: moka::sync::Cache<(String, String), Bytes>,
     /// Bounds the work running at once.
     pub permits: Semaphore,
     /// The ISO 4217 code the page formats money in.
     pub currency: String,
     memory: MemoryLimit,
+    /// Who may use the server.
+    pub gate: Gate,
+    /// The `Host` names the server answers to.
+    pub hosts: Hosts,
 }
 
 impl AppState {
-    /// Opens the store's current version.
+    /// Opens the store's current version, answering to loopback names only; sign-in is required
+    /// when the warehouse has users or tokens (and nobody gets in if its access file is damaged).
     ///
     /// # Errors
     /// No warehouse there, or it cannot be opened.
     pub async fn open(store: Store, currency: String, memory: MemoryLimit) -> Result<AppState, OpenError> {
         let stamp = manifest_stamp(&store);
         let loaded = load(&store, memory).await?;
+        let gate = Gate::open(store.root(), false, false).unwrap_or_else(|_| Gate::closed(store.root()));
         Ok(AppState {
+            gate,
+            hosts: Hosts::loopback(),
             store,
             current: RwLock::new((stamp, Arc::new(loaded))),
-            cache: Mutex::new(HashMap::new()),
+            cache: result_cache(memory),
             permits: Semaphore::new(memory.fits(CONCURRENT_QUERIES)),
             currency,
             memory,
         })
+    }
+
+    /// The same state with another gate and host names.
+    pub fn with_access(self, gate: Gate, hosts: Hosts) -> AppState {
+        AppState { gate, hosts, ..self }
     }
 
     /// The current version, reopened first if an import has published a newer one since; the
@@ -75,7 +93,8 @@ impl AppState {
         let loaded = load(&self.store, self.memory).await?;
         let fresh = loaded.version != cur.1.version;
         if fresh {
-            self.cache.lock().expect("cache lock").clear();
+            // results of the old version can never be asked for again
+            self.cache.invalidate_all();
         }
         *cur = (stamp, Arc::new(loaded));
         Ok((cur.1.clone(), fresh))
@@ -91,19 +110,32 @@ impl AppState {
         self.current.read().await.1.clone()
     }
 
-    /// A cached result for `(version, key)`.
-    pub fn cached(&self, version: &str, key: &str) -> Option<Arc<serde_json::Value>> {
-        self.cache.lock().expect("cache lock").get(&(version.to_string(), key.to_string())).cloned()
+    /// A cached result (JSON text) for `(version, key)`.
+    pub fn cached(&self, version: &str, key: &str) -> Option<Bytes> {
+        self.cache.get(&(version.to_string(), key.to_string()))
     }
 
-    /// Caches a result.
-    pub fn remember(&self, version: &str, key: &str, value: Arc<serde_json::Value>) {
-        let mut cache = self.cache.lock().expect("cache lock");
-        if cache.len() >= CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert((version.to_string(), key.to_string()), value);
+    /// Caches a result; when the cache is full, the least valuable entries are evicted one by one.
+    pub fn remember(&self, version: &str, key: &str, json: Bytes) {
+        self.cache.insert((version.to_string(), key.to_string()), json);
     }
+
+    /// Bytes the cache holds now (approximately: evictions are applied in batches).
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.weighted_size()
+    }
+}
+
+/// A cache weighed by the bytes of its keys and JSON texts, holding a share of `memory`.
+fn result_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Bytes> {
+    let budget = (memory.bytes() as u64 / CACHE_SHARE).clamp(CACHE_MIN_BYTES, CACHE_MAX_BYTES);
+    moka::sync::Cache::builder()
+        .max_capacity(budget)
+        .weigher(|(version, key): &(String, String), json: &Bytes| {
+            u32::try_from(version.len() + key.len() + json.len()).unwrap_or(u32::MAX)
+        })
+        .build()
 }
 
 /// The manifest's modification time: it changes exactly when an import publishes.
