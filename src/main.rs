@@ -14,7 +14,8 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     if let Err(e) = runtime.block_on(shoplens::cli::run(cli)) {
-        eprintln!("error: {e:#}");
+        // messages quote shop data (names, rejected rows): no escape sequences reach the terminal
+        eprintln!("error: {}", shoplens::model::text::terminal_safe(&format!("{e:#}")));
         std::process::exit(1);
     }
 }

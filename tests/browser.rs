@@ -23,6 +23,11 @@ async fn the_dashboard_works_in_a_real_browser() {
     let shop = common::shop(41, 20_000);
     let wh = tempfile::tempdir().unwrap();
     common::import(shop.path(), wh.path()).await.unwrap();
+    // a shared dashboard: the browser signs in, the script reads the API with a token
+    let mut access = shoplens::serve::access::Credentials::default();
+    access.add_user("ana", "correct horse battery", false).unwrap();
+    let token = access.add_token("e2e").unwrap();
+    access.save(wh.path()).unwrap();
     let server =
         Server::bind(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), "EUR", Default::default()).await.unwrap();
     let base = format!("http://{}", server.addr());
@@ -37,6 +42,9 @@ async fn the_dashboard_works_in_a_real_browser() {
             .arg(&base)
             .arg(&out)
             .env("CHROMIUM", chromium)
+            .env("SHOPLENS_USER", "ana")
+            .env("SHOPLENS_PASSWORD", "correct horse battery")
+            .env("SHOPLENS_TOKEN", token)
             .output()
             .unwrap()
     })
@@ -48,5 +56,5 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert!(result.status.success(), "browser checks failed: {stdout}\n{}", String::from_utf8_lossy(&result.stderr));
     let report: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
     assert_eq!(report["ok"], true);
-    assert_eq!(report["checks"].as_array().unwrap().len(), 7, "{report}");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 8, "{report}");
 }

@@ -3,6 +3,7 @@
 
 use crate::import::ImportReport;
 use crate::metrics::Kpis;
+use crate::model::text::csv_safe;
 use anyhow::Result;
 use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -123,16 +124,39 @@ pub fn table(batches: &[RecordBatch]) -> Result<String> {
     Ok(format!("{}\n", datafusion::arrow::util::pretty::pretty_format_batches(batches)?))
 }
 
-/// Query results as CSV with a header.
+/// Query results as CSV with a header; text cells that a spreadsheet would run as formulas are
+/// neutralised ([`csv_safe`]), numbers and dates are written as they are.
 pub fn csv(batches: &[RecordBatch]) -> Result<String> {
-    let mut buf = Vec::new();
-    {
-        let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
-        for b in batches {
-            w.write(b)?;
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let Some(first) = batches.first() else { return Ok(String::new()) };
+    let schema = first.schema();
+    w.write_record(schema.fields().iter().map(|f| csv_safe(f.name()).into_owned()))?;
+    let options = FormatOptions::default();
+    for b in batches {
+        let columns = b
+            .columns()
+            .iter()
+            .map(|c| {
+                let text = matches!(c.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+                ArrayFormatter::try_new(c.as_ref(), &options).map(|f| (f, text))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..b.num_rows() {
+            let record = columns.iter().zip(b.columns()).map(|((f, text), c)| {
+                if c.is_null(row) {
+                    String::new()
+                } else if *text {
+                    csv_safe(&f.value(row).to_string()).into_owned()
+                } else {
+                    f.value(row).to_string()
+                }
+            });
+            w.write_record(record)?;
         }
     }
-    Ok(String::from_utf8(buf)?)
+    Ok(String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
 }
 
 /// Query results as a JSON array of objects.

@@ -8,6 +8,7 @@ use crate::forecast::{Series, revenue_series};
 use crate::generate::{GenerateOptions, generate};
 use crate::import::{ImportOptions, import_export};
 use crate::model::filter::FilterParams;
+use crate::model::text::terminal_safe;
 use crate::model::{Filter, MemoryLimit, ShopTz};
 use crate::source::{flat, olist};
 use crate::warehouse::{Store, Warehouse, query, schema};
@@ -480,7 +481,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&version.manifest.imports)?);
             } else {
-                print!("{}", format::status(&version.manifest, &version.dir));
+                print!("{}", terminal_safe(&format::status(&version.manifest, &version.dir)));
             }
         }
         Command::Kpi { warehouse, filter, json } => {
@@ -490,7 +491,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&kpis)?);
             } else {
-                print!("{}", format::kpis(&kpis));
+                print!("{}", terminal_safe(&format::kpis(&kpis)));
             }
         }
         Command::Sql { warehouse, query, format: fmt, timeout } => {
@@ -511,7 +512,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("the query engine failed: {e}"))??;
             let out = match fmt {
-                OutputFormat::Table => format::table(&batches)?,
+                OutputFormat::Table => terminal_safe(&format::table(&batches)?).into_owned(),
                 OutputFormat::Csv => format::csv(&batches)?,
                 OutputFormat::Json => format::json(&batches)?,
             };
@@ -535,7 +536,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&f)?);
             } else {
-                print!("{}", format::forecast(&f));
+                print!("{}", terminal_safe(&format::forecast(&f)));
             }
         }
         Command::Backtest { files } => {
@@ -549,7 +550,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     file.file_stem().map_or_else(|| file.display().to_string(), |s| s.to_string_lossy().into_owned());
                 results.push(crate::forecast::backtest::evaluate(&name, &series));
             }
-            print!("{}", format::backtest(&results));
+            print!("{}", terminal_safe(&format::backtest(&results)));
         }
         Command::Schema => print!("{}", schema::ddl()),
         Command::Report { warehouse, out, filter } => {
@@ -589,7 +590,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             .await?;
             let warehouse = open(&wh).await?;
             let kpis = crate::metrics::compute(&warehouse, &Filter::default()).await?;
-            print!("{}", format::kpis(&kpis));
+            print!("{}", terminal_safe(&format::kpis(&kpis)));
             eprintln!(
                 "\nthe warehouse is in {}; try: shoplens sql --warehouse {} \"SELECT * FROM order_lines LIMIT 5\"",
                 wh.display(),
@@ -649,7 +650,7 @@ async fn import(dir: &Path, warehouse: &Path, settings: ImportSettings<'_>) -> R
     if json {
         println!("{}", serde_json::to_string_pretty(&report.files)?);
     } else {
-        print!("{}", format::import_report(&report, started.elapsed()));
+        print!("{}", terminal_safe(&format::import_report(&report, started.elapsed())));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod previous;
 pub mod tables;
 
 use crate::model::ShopTz;
+use crate::model::text::csv_safe;
 use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
 use crate::source::{Row, SourceError, SourceFile, TableReader};
 use crate::warehouse::schema::{self, Table};
@@ -103,8 +104,10 @@ impl Rejects {
         if self.first.len() < QUOTED_REJECTS {
             self.first.push((file.file_name().to_string(), line, reason.to_string()));
         }
+        // the rejects are opened in spreadsheets: a raw row must not run as a formula there
+        let (reason, raw) = (csv_safe(reason), csv_safe(raw));
         self.csv
-            .write_record([file.file_name(), &line.to_string(), reason, raw])
+            .write_record([file.file_name(), &line.to_string(), &reason, &raw])
             .map_err(|e| WriteError { path: self.path.clone(), message: e.to_string() })
     }
 

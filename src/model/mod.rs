@@ -5,6 +5,7 @@ pub mod filter;
 pub mod memory;
 pub mod money;
 pub mod status;
+pub mod text;
 pub mod time;
 
 pub use filter::Filter;

@@ -273,7 +273,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if let Rewrite::Head(head) = &mut this.state {
+        if let Rewrite::Head(head) = &mut this.state
+            && !head.is_empty()
+        {
+            // a flush before anything was written leaves the probe waiting for the first response
             let bytes = std::mem::take(head);
             let bytes = bytes
                 .windows(4)

@@ -5,12 +5,120 @@
 use super::{ColumnSpec, Encoding, SourceError, SourceFile};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+/// One CSV record's fields, and where it started.
+#[derive(Default)]
+struct Record {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    /// 1-based line the record starts on.
+    line: u64,
+    /// Bytes and fields the record had when it was longer than [`MAX_ROW_BYTES`] (its fields are
+    /// then not kept).
+    oversized: Option<(u64, usize)>,
+}
+
+impl Record {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.data[start..end])
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.data[..self.ends.last().copied().unwrap_or(0)]
+    }
+
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Splits a byte stream into CSV records with `csv_core` (the `csv` crate's parser), holding at
+/// most [`MAX_ROW_BYTES`] of any record: a longer one is read through and reported by its size
+/// only, so a 500 MB line costs 1 MB of memory, not 500.
+struct Records<R> {
+    core: csv_core::Reader,
+    input: R,
+    /// Bytes consumed so far.
+    position: u64,
+    /// The line the parser is on.
+    line: u64,
+}
+
+impl<R: BufRead> Records<R> {
+    fn new(input: R) -> Records<R> {
+        Records { core: csv_core::Reader::new(), input, position: 0, line: 1 }
+    }
+
+    /// Reads the next record into `rec`; `false` at the end of the input.
+    fn read(&mut self, rec: &mut Record) -> std::io::Result<bool> {
+        use csv_core::ReadRecordResult::*;
+        rec.line = self.line;
+        rec.oversized = None;
+        if rec.data.len() < 1024 {
+            rec.data.resize(1024, 0);
+        }
+        if rec.ends.len() < 64 {
+            rec.ends.resize(64, 0);
+        }
+        let (mut out, mut ends, mut dropped, mut dropped_fields) = (0usize, 0usize, 0u64, 0usize);
+        loop {
+            let input = self.input.fill_buf()?;
+            let (result, nin, nout, nend) = self.core.read_record(input, &mut rec.data[out..], &mut rec.ends[ends..]);
+            self.input.consume(nin);
+            self.position += nin as u64;
+            self.line = self.core.line();
+            out += nout;
+            ends += nend;
+            match result {
+                InputEmpty => {}
+                OutputFull if rec.data.len() < MAX_ROW_BYTES => {
+                    let grown = (rec.data.len() * 2).min(MAX_ROW_BYTES);
+                    rec.data.resize(grown, 0);
+                }
+                OutputFull => {
+                    // over the limit: keep reading the record, drop what it says
+                    dropped += out as u64;
+                    dropped_fields += ends;
+                    out = 0;
+                    ends = 0;
+                }
+                OutputEndsFull if dropped == 0 => {
+                    let grown = rec.ends.len() * 2;
+                    rec.ends.resize(grown, 0);
+                }
+                OutputEndsFull => {
+                    dropped_fields += ends;
+                    ends = 0;
+                }
+                Record => {
+                    if dropped > 0 {
+                        rec.oversized = Some((dropped + out as u64, dropped_fields + ends));
+                        rec.ends.truncate(0);
+                    } else {
+                        rec.ends.truncate(ends);
+                    }
+                    return Ok(true);
+                }
+                End => {
+                    rec.ends.truncate(0);
+                    return Ok(false);
+                }
+            }
+        }
+    }
+}
 
 /// One data row of a source file, with its canonical columns found by name.
 pub struct Row<'r> {
-    record: &'r csv::ByteRecord,
+    record: &'r Record,
     columns: &'r [Option<usize>],
     spec: &'static [ColumnSpec],
     /// 1-based line where the row starts in the file.
@@ -38,9 +146,9 @@ impl<'r> Row<'r> {
     }
 }
 
-fn raw_record(record: &csv::ByteRecord) -> String {
+fn raw_record(record: &Record) -> String {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    let _ = w.write_byte_record(record);
+    let _ = w.write_record(record.fields());
     let mut bytes = w.into_inner().unwrap_or_default();
     if bytes.last() == Some(&b'\n') {
         bytes.pop();
@@ -60,7 +168,7 @@ pub struct ShapeError {
 
 /// The most columns a header may have; a wider one is not an export.
 pub const MAX_COLUMNS: usize = 10_000;
-/// The largest row accepted; a larger one is rejected (the CSV reader still holds it once).
+/// The largest row accepted; a larger one is rejected without being held in memory.
 pub const MAX_ROW_BYTES: usize = 1 << 20;
 
 /// The file's bytes as the CSV parser sees them: hashed as read (so an import records each file's
@@ -115,10 +223,10 @@ impl Read for Decoded {
 pub struct TableReader {
     file: SourceFile,
     path: PathBuf,
-    csv: csv::Reader<BufReader<Decoded>>,
+    csv: Records<BufReader<Decoded>>,
     columns: Vec<Option<usize>>,
     width: usize,
-    record: csv::ByteRecord,
+    record: Record,
     size: u64,
 }
 
@@ -132,14 +240,17 @@ impl TableReader {
         let io = |e: std::io::Error| SourceError::Unreadable { file: file.file_name(), message: e.to_string() };
         let handle = File::open(&path).map_err(io)?;
         let size = handle.metadata().map_err(io)?.len();
-        let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(BufReader::with_capacity(
+        let mut csv = Records::new(BufReader::with_capacity(
             1 << 20,
             Decoded { file: handle, hash: Sha256::new(), encoding, pending: None, raw: Vec::new() },
         ));
-        let header = csv
-            .byte_headers()
-            .map_err(|e| SourceError::Unreadable { file: file.file_name(), message: e.to_string() })?;
-        if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+        let mut header = Record::default();
+        let found = csv.read(&mut header).map_err(io)?;
+        if let Some((_, columns)) = header.oversized {
+            // a header over 1 MB is far wider than any export's
+            return Err(SourceError::TooWide { file: file.file_name(), columns: columns.max(MAX_COLUMNS + 1) });
+        }
+        if !found || header.len() == 0 || (header.len() == 1 && header.as_slice().is_empty()) {
             return Err(SourceError::NoHeader { file: file.file_name() });
         }
         if header.len() > MAX_COLUMNS {
@@ -149,7 +260,7 @@ impl TableReader {
             return Err(SourceError::NotUtf8 { file: file.file_name(), line: 1 });
         }
         let names: Vec<String> = header
-            .iter()
+            .fields()
             .enumerate()
             .map(|(i, raw)| {
                 let text = String::from_utf8_lossy(raw);
@@ -166,7 +277,7 @@ impl TableReader {
             }
             columns.push(at);
         }
-        Ok(TableReader { file, path, csv, columns, width, record: csv::ByteRecord::new(), size })
+        Ok(TableReader { file, path, csv, columns, width, record: Record::default(), size })
     }
 
     /// The file's size in bytes (for progress).
@@ -176,7 +287,13 @@ impl TableReader {
 
     /// Bytes consumed so far (for progress).
     pub fn position(&self) -> u64 {
-        self.csv.position().byte()
+        self.csv.position
+    }
+
+    /// Bytes the reader holds for the current row (at most about [`MAX_ROW_BYTES`], whatever the
+    /// file's rows).
+    pub fn buffered_bytes(&self) -> usize {
+        self.record.data.capacity() + self.record.ends.capacity() * std::mem::size_of::<usize>()
     }
 
     /// The file's path.
@@ -186,7 +303,7 @@ impl TableReader {
 
     /// The SHA-256 of the file's bytes, as hex; complete once every row has been read.
     pub fn checksum(self) -> String {
-        let decoded = self.csv.into_inner().into_inner();
+        let decoded = self.csv.input.into_inner();
         decoded.hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -198,24 +315,21 @@ impl TableReader {
     pub fn next_row(&mut self) -> Result<Option<Result<Row<'_>, ShapeError>>, SourceError> {
         let more = self
             .csv
-            .read_byte_record(&mut self.record)
+            .read(&mut self.record)
             .map_err(|e| SourceError::Unreadable { file: self.file.file_name(), message: e.to_string() })?;
         if !more {
             return Ok(None);
         }
-        let line = self.record.position().map_or(0, |p| p.line());
-        if std::str::from_utf8(self.record.as_slice()).is_err() {
-            return Err(SourceError::NotUtf8 { file: self.file.file_name(), line });
-        }
-        if self.record.as_slice().len() > MAX_ROW_BYTES {
+        let line = self.record.line;
+        if let Some((bytes, _)) = self.record.oversized {
             return Ok(Some(Err(ShapeError {
                 line,
-                reason: format!(
-                    "the row has {} bytes, more than the {MAX_ROW_BYTES} allowed",
-                    self.record.as_slice().len()
-                ),
+                reason: format!("the row has {bytes} bytes, more than the {MAX_ROW_BYTES} allowed"),
                 raw: String::new(),
             })));
+        }
+        if std::str::from_utf8(self.record.as_slice()).is_err() {
+            return Err(SourceError::NotUtf8 { file: self.file.file_name(), line });
         }
         if self.record.len() != self.width {
             return Ok(Some(Err(ShapeError {

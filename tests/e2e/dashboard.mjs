@@ -9,7 +9,9 @@ const [base, out] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 const fail = (msg) => { throw new Error(msg); };
 const expectEq = (got, want, what) => { if (JSON.stringify(got) !== JSON.stringify(want)) fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`); };
-const api = async (path) => (await fetch(base + path)).json();
+// the server requires sign-in: the API is read with a token, the page signs in through its form
+const token = process.env.SHOPLENS_TOKEN;
+const api = async (path) => (await fetch(base + path, token ? { headers: { Authorization: `Bearer ${token}` } } : {})).json();
 
 const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "shoplens-chromium-")), {
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -34,6 +36,13 @@ try {
   };
 
   await page.goto(base + "/");
+  if (process.env.SHOPLENS_USER) {
+    if (!page.url().endsWith("/signin")) fail(`an unsigned visit should land on /signin, got ${page.url()}`);
+    await page.fill('input[name="user"]', process.env.SHOPLENS_USER);
+    await page.fill('input[name="password"]', process.env.SHOPLENS_PASSWORD);
+    await Promise.all([page.waitForURL(base + "/"), page.click('button[type="submit"]')]);
+    checks.push("signed in through the form");
+  }
   let gen = await ready("");
   const all = await api("/api/kpis");
   await expectCards(all, "cards show /api/kpis");

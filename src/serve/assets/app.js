@@ -213,7 +213,9 @@ function renderTables(k) {
 function toCsv(rows) {
   if (!rows.length) return "";
   const keys = Object.keys(rows[0]);
-  const esc = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  // text starting with = + - @ tab or CR would run as a formula in a spreadsheet: prefix a quote
+  const safe = (v) => (typeof v === "string" && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+  const esc = (v) => { const s = v === null || v === undefined ? "" : String(safe(v)); return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
   return [keys.join(","), ...rows.map((r) => keys.map((k) => esc(r[k])).join(","))].join("\n") + "\n";
 }
 

@@ -1,0 +1,453 @@
+//! Issue 12's table, row by row: what an attacker sent a served dashboard (and `shoplens sql`), and
+//! what must happen now. Loopback only, bounded in count and time.
+
+mod common;
+
+use shoplens::serve::access::Credentials;
+use shoplens::serve::{ServeError, ServeOptions, Server};
+use shoplens::warehouse::Store;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A served warehouse of `orders` orders; stops when dropped.
+struct Served {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _wh: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.stop.take().map(|s| s.send(()));
+    }
+}
+
+async fn warehouse(orders: u64) -> tempfile::TempDir {
+    let shop = common::shop(12, orders);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    wh
+}
+
+async fn serve(wh: tempfile::TempDir, options: ServeOptions) -> Served {
+    let server = Server::start(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), &options).await.unwrap();
+    let addr = server.addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    Served { addr, stop: Some(stop), _wh: wh }
+}
+
+/// An HTTP answer: status, headers (lower-case names), body.
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    fn json_error(&self) -> String {
+        let v: serde_json::Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("status {} body is not JSON ({e}): {:?}", self.status, self.body));
+        v["error"].as_str().unwrap_or_else(|| panic!("no error message: {v}")).to_string()
+    }
+}
+
+/// Sends raw bytes, reads until the server closes.
+async fn raw(addr: std::net::SocketAddr, request: &[u8]) -> Answer {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Answer { status, head: head.to_string(), body: body.to_string() }
+}
+
+async fn get(addr: std::net::SocketAddr, path: &str, headers: &str) -> Answer {
+    raw(addr, format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}\r\n").as_bytes()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_date_ranges_are_refused_before_any_work() {
+    let s = serve(warehouse(2_000).await, ServeOptions::default()).await;
+    for top in 1..=10 {
+        let a = get(s.addr, &format!("/api/kpis?from=0001-01-01&to=9999-12-31&top={top}"), "").await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(a.json_error().contains("1900-01-01 to 2199-12-31"), "{}", a.body);
+        assert!(a.body.len() < 300);
+    }
+    for h in 2..=9 {
+        let a = get(s.addr, &format!("/api/forecast?from=0001-01-01&horizon={h}"), "").await;
+        assert_eq!(a.status, 400, "{}", a.body);
+    }
+    // the widest allowed range is bounded: at most 3,600 months
+    let a = get(s.addr, "/api/kpis?from=1900-01-01&to=2199-12-31", "").await;
+    assert_eq!(a.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(v["monthly"].as_array().unwrap().len(), 3600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_result_cache_is_bounded_in_bytes_and_evicts_one_entry_at_a_time() {
+    use shoplens::serve::state::AppState;
+    use tower::ServiceExt;
+    let wh = warehouse(2_000).await;
+    let memory: shoplens::model::MemoryLimit = "64M".parse().unwrap();
+    let state = std::sync::Arc::new(AppState::open(Store::new(wh.path()), "EUR".into(), memory).await.unwrap());
+    let app = shoplens::serve::router(state.clone());
+    let budget = 16u64 << 20; // the cache's floor, a share of a 64 MB limit being below it
+    let mut total = 0u64;
+    for top in 1..=100 {
+        let uri = format!("/api/kpis?from=1900-01-01&to=2199-12-31&top={top}");
+        let req = axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+        total += axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().len() as u64;
+        assert!(state.cache_bytes() <= budget, "cache holds {} bytes", state.cache_bytes());
+    }
+    assert!(total > 2 * budget, "the test must overflow the cache ({total} bytes sent)");
+    // not cleared at once: much of it is still there
+    assert!(state.cache_bytes() > budget / 4, "cache holds only {} bytes", state.cache_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forecasts_do_not_stall_the_health_check() {
+    let s = std::sync::Arc::new(serve(warehouse(5_000).await, ServeOptions::default()).await);
+    let mut forecasts = Vec::new();
+    for h in 2..=9 {
+        let s = s.clone();
+        forecasts.push(tokio::spawn(async move {
+            get(s.addr, &format!("/api/forecast?from=1900-01-01&horizon={h}"), "").await.status
+        }));
+    }
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let t = Instant::now();
+        assert_eq!(get(s.addr, "/healthz", "").await.status, 200);
+        worst = worst.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for f in forecasts {
+        assert_eq!(f.await.unwrap(), 200);
+    }
+    assert!(worst < Duration::from_millis(1000), "/healthz took {worst:?} while forecasts ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_requests_get_json_errors() {
+    let s = serve(warehouse(500).await, ServeOptions::default()).await;
+    let long_query = format!("GET /api/kpis?x={} HTTP/1.1\r\nHost: localhost\r\n\r\n", "a".repeat(1 << 20));
+    let big_header = format!("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n", "a".repeat(2 << 20));
+    let medium_query =
+        format!("GET /api/kpis?x={} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", "a".repeat(20_000));
+    let cases: [(&[u8], &[u16]); 4] = [
+        (long_query.as_bytes(), &[414, 431]),
+        (big_header.as_bytes(), &[431]),
+        (b"GET /\xff HTTP/1.1\r\nHost: localhost\r\n\r\n", &[400]),
+        (medium_query.as_bytes(), &[414]),
+    ];
+    for (request, statuses) in cases {
+        let a = raw(s.addr, request).await;
+        assert!(statuses.contains(&a.status), "got {} {:?}", a.status, a.head);
+        assert_eq!(a.header("content-type"), Some("application/json"), "{:?} {:?}", a.head, a.body);
+        assert!(!a.json_error().is_empty());
+        assert_eq!(a.header("content-type"), Some("application/json"));
+    }
+    let a =
+        raw(s.addr, b"POST /api/kpis HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await;
+    assert_eq!(a.status, 405);
+    assert!(a.json_error().contains("POST"));
+    let a = get(s.addr, "/api/kpis?category=%FF", "").await;
+    assert_eq!(a.status, 400);
+    assert!(a.json_error().contains("UTF-8"), "{}", a.body);
+    // security headers on every answer
+    let a = get(s.addr, "/", "").await;
+    assert_eq!(a.status, 200);
+    assert!(a.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(a.header("referrer-policy"), Some("no-referrer"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_host_names_are_refused() {
+    let s = serve(warehouse(500).await, ServeOptions::default()).await;
+    let a = raw(s.addr, b"GET /api/kpis HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(a.status, 421);
+    assert!(a.json_error().contains("attacker.example"));
+    assert_eq!(get(s.addr, "/healthz", "").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_silent_connections_are_closed() {
+    let s = serve(warehouse(500).await, ServeOptions::default()).await;
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let addr = s.addr;
+        slow.push(tokio::spawn(async move {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            let started = Instant::now();
+            let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n").await;
+            // a header line every second, never the end of the headers
+            while started.elapsed() < Duration::from_secs(30) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if c.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                    break;
+                }
+                let mut buf = [0u8; 512];
+                if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(10), c.read(&mut buf)).await {
+                    break;
+                }
+            }
+            started.elapsed()
+        }));
+    }
+    let addr = s.addr;
+    let silent = tokio::spawn(async move {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 64];
+        let _ = tokio::time::timeout(Duration::from_secs(30), c.read(&mut buf)).await;
+        started.elapsed()
+    });
+    let t = Instant::now();
+    assert_eq!(get(s.addr, "/healthz", "").await.status, 200);
+    assert!(t.elapsed() < Duration::from_secs(2), "health check waited {:?}", t.elapsed());
+    for c in slow {
+        let held = c.await.unwrap();
+        assert!(held < Duration::from_secs(20), "a slow connection stayed open {held:?}");
+    }
+    let held = silent.await.unwrap();
+    assert!(held < Duration::from_secs(20), "a silent connection stayed open {held:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_address_needs_sign_in_or_an_explicit_opt_out() {
+    let wh = warehouse(300).await;
+    let store = Store::new(wh.path());
+    let public: std::net::SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let refused = Server::start(store.clone(), public, &ServeOptions::default()).await;
+    assert!(matches!(refused, Err(ServeError::Unprotected(_))), "served a public address without sign-in");
+    let open = ServeOptions { insecure_no_auth: true, ..Default::default() };
+    let server = Server::start(store.clone(), public, &open).await.unwrap();
+    assert!(!server.auth_required);
+    drop(server);
+    let mut c = Credentials::default();
+    c.add_user("ana", "correct horse battery", false).unwrap();
+    c.save(wh.path()).unwrap();
+    let server = Server::start(store, public, &ServeOptions::default()).await.unwrap();
+    assert!(server.auth_required);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_sessions_tokens_and_the_failure_limit() {
+    let wh = warehouse(1_000).await;
+    let root = wh.path().to_path_buf();
+    let mut c = Credentials::default();
+    c.add_user("ana", "correct horse battery", false).unwrap();
+    let token = c.add_token("script").unwrap();
+    c.save(&root).unwrap();
+    let s = serve(wh, ServeOptions::default()).await;
+
+    let a = get(s.addr, "/api/kpis", "").await;
+    assert_eq!(a.status, 401);
+    assert!(a.header("www-authenticate").unwrap().starts_with("Bearer"));
+    assert!(a.json_error().contains("sign in"));
+    let a = get(s.addr, "/", "").await;
+    assert_eq!((a.status, a.header("location")), (303, Some("/signin")));
+    assert_eq!(get(s.addr, "/signin", "").await.status, 200);
+    assert_eq!(get(s.addr, "/healthz", "").await.status, 200);
+
+    let a = get(s.addr, "/api/kpis", &format!("Authorization: Bearer {token}\r\n")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(get(s.addr, "/api/kpis", "Authorization: Bearer slk_wrong\r\n").await.status, 401);
+
+    let post = |form: String| {
+        format!(
+            "POST /signin HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        )
+    };
+    let a = raw(s.addr, post("user=ana&password=correct+horse+battery".into()).as_bytes()).await;
+    assert_eq!((a.status, a.header("location")), (303, Some("/")));
+    let cookie = a.header("set-cookie").unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP on loopback: {cookie}");
+    let session = cookie.split(';').next().unwrap();
+    let a = get(s.addr, "/api/kpis", &format!("Cookie: {session}\r\n")).await;
+    assert_eq!(a.status, 200);
+
+    // wrong passwords: refused, then rate-limited even with the right one
+    for _ in 0..5 {
+        let a = raw(s.addr, post("user=ana&password=guess".into()).as_bytes()).await;
+        assert_eq!(a.status, 401);
+    }
+    let a = raw(s.addr, post("user=ana&password=correct+horse+battery".into()).as_bytes()).await;
+    assert_eq!(a.status, 429);
+    assert!(a.header("retry-after").is_some());
+
+    // a revoked token stops working without a restart
+    let mut c = Credentials::load(&root).unwrap();
+    c.revoke_token("script").unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    c.save(&root).unwrap();
+    assert_eq!(get(s.addr, "/api/kpis", &format!("Authorization: Bearer {token}\r\n")).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_https_with_secure_cookies() {
+    use tokio_rustls::rustls;
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let wh = warehouse(300).await;
+    let mut c = Credentials::default();
+    c.add_user("ana", "correct horse battery", false).unwrap();
+    c.save(wh.path()).unwrap();
+    let options = ServeOptions { tls: Some((data.join("cert.pem"), data.join("key.pem"))), ..Default::default() };
+    let s = serve(wh, options).await;
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(data.join("cert.pem")).unwrap();
+    use rustls_pki_types::pem::PemObject;
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = TcpStream::connect(s.addr).await.unwrap();
+    let mut tls = connector.connect("localhost".try_into().unwrap(), tcp).await.unwrap();
+    let form = "user=ana&password=correct+horse+battery";
+    let request = format!(
+        "POST /signin HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 303"), "{text}");
+    let cookie = text.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // plain HTTP on the TLS port gets nothing
+    let a = get(s.addr, "/healthz", "").await;
+    assert_ne!(a.status, 200);
+}
+
+fn shoplens(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_shoplens")).args(args).output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_limits_hold_for_any_statement() {
+    let wh = warehouse(300).await;
+    let w = wh.path().to_str().unwrap();
+    // one scalar call that runs for many seconds: stopped within a second of the limit
+    let t = Instant::now();
+    let out = shoplens(&["sql", "--warehouse", w, "--timeout", "1", "SELECT length(repeat('ab', 400000000))"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped after"));
+    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+    // memory DataFusion's pool does not count: capped by the OS, a clear error
+    let out = shoplens(&["--memory-limit", "64M", "sql", "--warehouse", w, "SELECT length(repeat('ab', 1000000000))"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("more memory"), "{err}");
+    let out = shoplens(&[
+        "--memory-limit",
+        "64M",
+        "sql",
+        "--warehouse",
+        w,
+        "SELECT length(string_agg(repeat('x', 1000000), ',')) FROM generate_series(1, 5000)",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // deep expressions: an answer or a clear error, never an abort
+    let sum = vec!["1"; 5000].join("+");
+    let unions = vec!["SELECT 1 AS x"; 3000].join(" UNION ALL ");
+    for q in [format!("SELECT {sum} AS s"), format!("SELECT count(*) FROM ({unions})")] {
+        let out = shoplens(&["sql", "--warehouse", w, "--timeout", "60", &q]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+        if out.status.code() == Some(1) {
+            assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+        }
+    }
+    // and ordinary queries still answer
+    let out = shoplens(&["sql", "--warehouse", w, "--format", "csv", "SELECT count(*) AS n FROM dim_customer"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("n\n"));
+}
+
+#[tokio::test]
+async fn formulas_and_escape_sequences_in_shop_data_are_neutralised() {
+    let files = common::export(&[
+        (
+            "customers.csv",
+            "customer_id,customer_name,city,country\nc1,\"=HYPERLINK(\"\"http://x.example\"\",\"\"x\"\")\",Porto,PT\n",
+        ),
+        ("products.csv", "product_id,product_name,category\np1,\"Lamp\u{1b}]0;pwned\u{7}\u{1b}[2J\",Home\n"),
+        (
+            "orders.csv",
+            "order_id,customer_id,order_ts,status\no1,c1,2024-01-05,delivered\n=cmd|' /C calc'!A0,c1,2024-01-06,teleported\n",
+        ),
+        ("order_items.csv", "order_id,line_no,product_id,quantity,unit_price\no1,1,p1,1,10.00\n"),
+        ("payments.csv", "order_id,payment_seq,method,installments,amount\no1,1,card,1,10.00\n"),
+    ]);
+    let wh = tempfile::tempdir().unwrap();
+    let out = shoplens(&["import", files.path().to_str().unwrap(), "--warehouse", wh.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let w = wh.path().to_str().unwrap();
+    let out = shoplens(&["sql", "--warehouse", w, "--format", "csv", "SELECT customer_name FROM dim_customer"]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    let rejects = std::fs::read_to_string(wh.path().join("rejects.csv")).unwrap();
+    assert!(rejects.lines().skip(1).all(|l| !l.split(',').any(|cell| cell.starts_with('='))), "{rejects}");
+    assert!(rejects.contains("'=cmd"), "{rejects}");
+    for args in [vec!["kpi", "--warehouse", w], vec!["sql", "--warehouse", w, "SELECT product_name FROM dim_product"]] {
+        let out = shoplens(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "raw escape sequences in {args:?}");
+        assert!(text.contains("\\u{1b}]0;pwned"), "{text}");
+    }
+}
+
+#[test]
+fn an_over_long_row_is_rejected_without_being_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(50 << 20);
+    std::fs::write(
+        dir.path().join("customers.csv"),
+        format!("customer_id,customer_name,city,country\nc1,{huge},Porto,PT\nc2,Ana,Porto,PT\n"),
+    )
+    .unwrap();
+    let mut r =
+        shoplens::source::TableReader::open(dir.path(), shoplens::source::SourceFile::Customers, Default::default())
+            .unwrap();
+    match r.next_row().unwrap().unwrap() {
+        Err(shape) => assert!(shape.reason.contains("more than the 1048576 allowed"), "{}", shape.reason),
+        Ok(_) => panic!("a 50 MB row was accepted"),
+    }
+    assert!(r.buffered_bytes() <= 2 << 20, "the reader holds {} bytes", r.buffered_bytes());
+    let next = r.next_row().unwrap().unwrap().ok().unwrap();
+    assert_eq!((next.line, next.get("customer_id").unwrap()), (3, "c2"));
+}
