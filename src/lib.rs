@@ -3,14 +3,18 @@
 //!
 //! `source` (the canonical export format) → `import` (validate, reject, load) → `warehouse`
 //! (star schema in Parquet, versioned and atomic) → `metrics` (KPI `.sql` files on DataFusion)
-//! → the surfaces in `cli`. `generate` writes demo shops; `model` holds the shared domain types.
+//! → `forecast` and `customers` (models on the monthly series and on customers' histories) →
+//! the surfaces in `cli`, `serve` and `report`. `generate` writes demo shops; `model` holds the
+//! shared domain types; `optimize` the minimiser the models share.
 
 pub mod cli;
+pub mod customers;
 pub mod forecast;
 pub mod generate;
 pub mod import;
 pub mod metrics;
 pub mod model;
+pub mod optimize;
 pub mod report;
 pub mod serve;
 pub mod source;

@@ -7,7 +7,6 @@
 
 pub mod backtest;
 pub mod models;
-pub mod optimize;
 
 use crate::model::Month;
 use models::{Model, PERIOD};

@@ -3,7 +3,7 @@
 //! additive errors, additive damped trend, additive seasonality, parameters by maximum likelihood
 //! (for Gaussian additive errors, least squares of the one-step errors), searched by Nelder-Mead.
 
-use super::optimize::nelder_mead;
+use crate::optimize::nelder_mead;
 
 const AR_CORRECTION: bool = true;
 

@@ -57,7 +57,7 @@ pub struct MetricsError {
     pub source: DataFusionError,
 }
 
-fn date_param(d: Option<NaiveDate>) -> ScalarValue {
+pub(crate) fn date_param(d: Option<NaiveDate>) -> ScalarValue {
     ScalarValue::Date32(d.map(crate::import::tables::date32))
 }
 
@@ -65,7 +65,7 @@ fn text_param(s: Option<&str>) -> ScalarValue {
     ScalarValue::Utf8(s.map(str::to_string))
 }
 
-async fn run(
+pub(crate) async fn run(
     ctx: &SessionContext,
     query: &'static str,
     text: &str,
@@ -81,8 +81,8 @@ async fn run(
 
 /// A request's session: the filter's revenue orders and lines as the tables `revenue_orders`
 /// and `revenue_lines`, and the memory reserved for those it holds.
-struct Filtered {
-    ctx: SessionContext,
+pub(crate) struct Filtered {
+    pub(crate) ctx: SessionContext,
     _held: Vec<MemoryReservation>,
 }
 
@@ -92,7 +92,7 @@ struct Filtered {
 /// first: five queries read them), its bytes reserved in the session's pool so the queries see
 /// them; otherwise it stays a view, which every query re-runs as a streaming plan over the
 /// Parquet facts (slower, but bounded in memory at any shop size).
-async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
+pub(crate) async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
     let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
     // open ends are the widest dates Date32 holds comfortably
     let from = filter.from().unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid"));

@@ -98,7 +98,7 @@ pub struct MonthRow {
     pub growth: Option<f64>,
 }
 
-fn month_str<S: Serializer>(m: &Month, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn month_str<S: Serializer>(m: &Month, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(m)
 }
 
@@ -192,14 +192,14 @@ pub struct MethodRow {
 
 /// Reads typed values out of a result batch by column name. Panics only on a mismatch between a
 /// `.sql` file and this module, which the tests catch.
-struct Cols<'a>(&'a RecordBatch);
+pub(crate) struct Cols<'a>(pub(crate) &'a RecordBatch);
 
 impl<'a> Cols<'a> {
-    fn col(&self, name: &str) -> &'a dyn Array {
+    pub(crate) fn col(&self, name: &str) -> &'a dyn Array {
         self.0.column_by_name(name).unwrap_or_else(|| panic!("KPI query has no column {name}")).as_ref()
     }
 
-    fn cents(&self, name: &str, row: usize) -> Cents {
+    pub(crate) fn cents(&self, name: &str, row: usize) -> Cents {
         let a = self.col(name);
         if a.is_null(row) {
             return Cents(0);
@@ -213,7 +213,22 @@ impl<'a> Cols<'a> {
         }
     }
 
-    fn int(&self, name: &str, row: usize) -> i64 {
+    /// An exact amount in ten-thousandths (the warehouse's money scale), unrounded.
+    pub(crate) fn units4(&self, name: &str, row: usize) -> i128 {
+        let a = self.col(name);
+        if a.is_null(row) {
+            return 0;
+        }
+        match a.data_type() {
+            DataType::Decimal128(_, scale) => {
+                round_scaled(a.as_primitive::<Decimal128Type>().value(row), *scale as u32, 4)
+            }
+            DataType::Int64 => a.as_primitive::<Int64Type>().value(row) as i128 * 10_000,
+            other => panic!("column {name}: money of type {other}"),
+        }
+    }
+
+    pub(crate) fn int(&self, name: &str, row: usize) -> i64 {
         let a = self.col(name);
         if a.is_null(row) {
             return 0;
@@ -226,12 +241,12 @@ impl<'a> Cols<'a> {
         }
     }
 
-    fn ratio(&self, name: &str, row: usize) -> Option<f64> {
+    pub(crate) fn ratio(&self, name: &str, row: usize) -> Option<f64> {
         let a = self.col(name);
         (!a.is_null(row)).then(|| round6(a.as_primitive::<Float64Type>().value(row)))
     }
 
-    fn text(&self, name: &str, row: usize) -> Option<String> {
+    pub(crate) fn text(&self, name: &str, row: usize) -> Option<String> {
         let a = self.col(name);
         if a.is_null(row) {
             return None;
@@ -243,13 +258,13 @@ impl<'a> Cols<'a> {
         })
     }
 
-    fn date(&self, name: &str, row: usize) -> NaiveDate {
+    pub(crate) fn date(&self, name: &str, row: usize) -> NaiveDate {
         let days = self.col(name).as_primitive::<Date32Type>().value(row);
         NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64)
     }
 }
 
-fn rows<'a>(batches: &'a [RecordBatch]) -> impl Iterator<Item = (Cols<'a>, usize)> + 'a {
+pub(crate) fn rows<'a>(batches: &'a [RecordBatch]) -> impl Iterator<Item = (Cols<'a>, usize)> + 'a {
     batches.iter().flat_map(|b| (0..b.num_rows()).map(move |r| (Cols(b), r)))
 }
 

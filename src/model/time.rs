@@ -50,6 +50,11 @@ impl Month {
     pub fn month_of_year(self) -> u32 {
         self.month
     }
+
+    /// How many months `self` is after `earlier` (negative when before).
+    pub fn months_since(self, earlier: Month) -> i64 {
+        (self.year as i64 - earlier.year as i64) * 12 + self.month as i64 - earlier.month as i64
+    }
 }
 
 impl fmt::Display for Month {

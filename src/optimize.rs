@@ -1,8 +1,25 @@
-//! Nelder-Mead minimisation, for the few smoothing parameters of exponential smoothing. (argmin
-//! has it too; its solver set-up costs more code than these fifty lines for a 4-parameter fit.)
+//! Nelder-Mead minimisation, for the few parameters of the forecast's exponential smoothing and of
+//! the CLV models. (argmin has it too; its solver set-up costs more code than these fifty lines
+//! for fits of two to six parameters.)
+
+/// Where a minimisation ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Minimum {
+    /// The best point found.
+    pub x: Vec<f64>,
+    /// `f` there.
+    pub value: f64,
+    /// Whether the simplex's values agreed to 1e-10 (relative) before the step limit.
+    pub converged: bool,
+}
 
 /// Minimises `f` from `start` with an initial simplex of size `step`; at most `iterations` steps.
 pub fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations: usize) -> Vec<f64> {
+    minimize(f, start, step, iterations).x
+}
+
+/// Like [`nelder_mead`], saying whether it converged and the value reached.
+pub fn minimize(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations: usize) -> Minimum {
     let n = start.len();
     let mut simplex: Vec<(Vec<f64>, f64)> = (0..=n)
         .map(|i| {
@@ -14,10 +31,12 @@ pub fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iteratio
             (x, v)
         })
         .collect();
+    let mut converged = false;
     for _ in 0..iterations {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
         let (best, worst) = (simplex[0].1, simplex[n].1);
         if (worst - best).abs() <= 1e-10 * (best.abs() + 1e-12) {
+            converged = true;
             break;
         }
         let centroid: Vec<f64> = (0..n).map(|j| simplex[..n].iter().map(|p| p.0[j]).sum::<f64>() / n as f64).collect();
@@ -45,7 +64,8 @@ pub fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iteratio
             }
         }
     }
-    simplex.into_iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|p| p.0).unwrap_or_else(|| start.to_vec())
+    let (x, value) = simplex.into_iter().min_by(|a, b| a.1.total_cmp(&b.1)).expect("a simplex has points");
+    Minimum { x, value, converged }
 }
 
 #[cfg(test)]

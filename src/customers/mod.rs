@@ -1,0 +1,41 @@
+//! Customer analytics (`shared/spec/customers.md`): cohort retention, the returning-customer rate,
+//! RFM segments and lifetime value. Each figure is defined once in a `.sql` file of `sql/`, run on
+//! the filter's revenue orders (the same `revenue_orders` the KPIs read); the CLV models are
+//! fitted in Rust (`clv`).
+
+pub mod clv;
+pub mod cohorts;
+pub mod returning;
+pub mod rfm;
+
+use crate::metrics::{Filtered, MetricsError, filtered_session};
+use crate::model::Filter;
+use crate::warehouse::Warehouse;
+use chrono::NaiveDate;
+
+/// The analyses' queries, embedded from `src/customers/sql/`.
+pub mod sql {
+    /// Cohort retention.
+    pub const COHORTS: &str = include_str!("sql/cohorts.sql");
+    /// The returning-customer rate.
+    pub const RETURNING: &str = include_str!("sql/returning.sql");
+    /// RFM scores and segments per customer.
+    pub const RFM: &str = include_str!("sql/rfm.sql");
+    /// The CLV models' per-customer summary.
+    pub const CLV_SUMMARY: &str = include_str!("sql/clv_summary.sql");
+}
+
+pub use clv::{Clv, ClvOptions, clv};
+pub use cohorts::{Cohorts, cohorts};
+pub use returning::{Returning, returning};
+pub use rfm::{Rfm, RfmCustomer, rfm};
+
+/// The filter's revenue orders over all dates: each analysis reads dates its own way.
+async fn session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
+    filtered_session(wh, &filter.with_range(None, None)).await
+}
+
+/// The day of the warehouse's latest order (of any status), if any.
+async fn last_order_date(wh: &Warehouse) -> Result<Option<NaiveDate>, MetricsError> {
+    Ok(crate::metrics::dimensions(wh).await?.last_date)
+}

@@ -1,0 +1,145 @@
+//! RFM (customers.md): recency, frequency and monetary value per customer as of a day, their
+//! quintile scores, the ten named segments, and each segment's totals and means.
+
+use super::{last_order_date, session, sql};
+use crate::import::tables::date_key;
+use crate::metrics::results::{Cents, rows};
+use crate::metrics::{MetricsError, date_param, round6, run};
+use crate::model::Filter;
+use crate::model::money::{round_ratio, round_scaled};
+use crate::warehouse::Warehouse;
+use chrono::NaiveDate;
+use datafusion::common::ScalarValue;
+use serde::Serialize;
+
+/// The segments, in the order of customers.md's table.
+pub const SEGMENTS: [&str; 10] = [
+    "Hibernating",
+    "At risk",
+    "Can't lose them",
+    "About to sleep",
+    "Need attention",
+    "Loyal",
+    "Promising",
+    "New",
+    "Potential loyalists",
+    "Champions",
+];
+
+/// One customer's RFM figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RfmCustomer {
+    /// The customer's id.
+    pub customer_id: String,
+    /// The customer's name, if known.
+    pub customer_name: Option<String>,
+    /// Days from the last purchase day to the as-of day.
+    pub recency_days: i64,
+    /// Orders up to the as-of day.
+    pub frequency: i64,
+    /// Line revenue up to the as-of day.
+    pub monetary: Cents,
+    /// Recency score, 1 to 5 (5: most recent).
+    pub r_score: i64,
+    /// Frequency score, 1 to 5.
+    pub f_score: i64,
+    /// Monetary score, 1 to 5.
+    pub m_score: i64,
+    /// The segment of (r_score, f_score).
+    pub segment: String,
+}
+
+/// One segment's totals and means.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Segment {
+    /// Its name.
+    pub segment: String,
+    /// Its customers.
+    pub customers: i64,
+    /// Their monetary values summed.
+    pub revenue: Cents,
+    /// customers / all customers.
+    pub share_of_customers: f64,
+    /// revenue / all revenue.
+    pub share_of_revenue: f64,
+    /// Mean recency in days (0 for an empty segment).
+    pub mean_recency_days: f64,
+    /// Mean frequency.
+    pub mean_frequency: f64,
+    /// Mean monetary value.
+    pub mean_monetary: Cents,
+}
+
+/// RFM as of a day: every segment and, on request, every customer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rfm {
+    /// The as-of day.
+    pub as_of: Option<NaiveDate>,
+    /// Every segment, by revenue descending, then name.
+    pub segments: Vec<Segment>,
+    /// Every customer, by customer_id (not part of the summary JSON).
+    #[serde(skip)]
+    pub customers: Vec<RfmCustomer>,
+}
+
+/// RFM as of `as_of` (default: the day of the last order), restricted by `filter`'s category,
+/// country and method (its dates are not used: the as-of day is the range's end).
+///
+/// # Errors
+/// A query fails.
+pub async fn rfm(wh: &Warehouse, filter: &Filter, as_of: Option<NaiveDate>) -> Result<Rfm, MetricsError> {
+    let Some(as_of) = as_of.or(last_order_date(wh).await?) else {
+        return Ok(Rfm { as_of: None, segments: summarize(&[]), customers: Vec::new() });
+    };
+    let s = session(wh, filter).await?;
+    let params = vec![ScalarValue::Int32(Some(date_key(as_of))), date_param(Some(as_of))];
+    let batches = run(&s.ctx, "rfm", sql::RFM, params).await?;
+    let mut customers = Vec::new();
+    let mut monetary_units = Vec::new();
+    for (c, r) in rows(&batches) {
+        monetary_units.push(c.units4("monetary", r));
+        customers.push(RfmCustomer {
+            customer_id: c.text("customer_id", r).unwrap_or_default(),
+            customer_name: c.text("customer_name", r),
+            recency_days: c.int("recency_days", r),
+            frequency: c.int("frequency", r),
+            monetary: c.cents("monetary", r),
+            r_score: c.int("r_score", r),
+            f_score: c.int("f_score", r),
+            m_score: c.int("m_score", r),
+            segment: c.text("segment", r).unwrap_or_default(),
+        });
+    }
+    let rows: Vec<(&RfmCustomer, i128)> = customers.iter().zip(monetary_units).collect();
+    Ok(Rfm { as_of: Some(as_of), segments: summarize(&rows), customers })
+}
+
+/// Per segment from exact monetary values (ten-thousandths): every segment listed, zeros included.
+fn summarize(customers: &[(&RfmCustomer, i128)]) -> Vec<Segment> {
+    let total_customers = customers.len() as i64;
+    let total_units: i128 = customers.iter().map(|(_, u)| u).sum();
+    let mut out: Vec<(Segment, i128)> = SEGMENTS
+        .iter()
+        .map(|name| {
+            let members: Vec<&(&RfmCustomer, i128)> = customers.iter().filter(|(c, _)| c.segment == *name).collect();
+            let n = members.len() as i64;
+            let units: i128 = members.iter().map(|(_, u)| u).sum();
+            let mean = |f: fn(&RfmCustomer) -> i64| {
+                if n == 0 { 0.0 } else { round6(members.iter().map(|(c, _)| f(c)).sum::<i64>() as f64 / n as f64) }
+            };
+            let segment = Segment {
+                segment: name.to_string(),
+                customers: n,
+                revenue: Cents(round_scaled(units, 4, 2)),
+                share_of_customers: if total_customers == 0 { 0.0 } else { round6(n as f64 / total_customers as f64) },
+                share_of_revenue: if total_units == 0 { 0.0 } else { round_ratio(units, total_units, 6) as f64 / 1e6 },
+                mean_recency_days: mean(|c| c.recency_days),
+                mean_frequency: mean(|c| c.frequency),
+                mean_monetary: Cents(if n == 0 { 0 } else { round_ratio(units, n as i128 * 100, 0) }),
+            };
+            (segment, units)
+        })
+        .collect();
+    out.sort_by(|(a, ua), (b, ub)| ub.cmp(ua).then_with(|| a.segment.cmp(&b.segment)));
+    out.into_iter().map(|(s, _)| s).collect()
+}
