@@ -248,3 +248,144 @@ pub fn status(m: &crate::warehouse::store::Manifest, dir: &std::path::Path) -> S
     let _ = writeln!(out, "{t}\nrejects of each import: {}/rejects/<import>.csv", dir.display());
     out
 }
+
+/// Cohort retention as a triangle: one row per cohort, retention per month since its first.
+pub fn cohorts(c: &crate::customers::Cohorts) -> String {
+    let width = c.cohorts.iter().map(|x| x.months.len()).max().unwrap_or(0).min(13);
+    let mut header = vec!["cohort".to_string(), "customers".to_string()];
+    header.extend((0..width).map(|k| format!("m{k}")));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = new_table(&header);
+    for cohort in &c.cohorts {
+        let mut row = vec![cohort.cohort.to_string(), grouped(cohort.customers)];
+        row.extend(cohort.months.iter().take(width).map(|m| {
+            let mark = if m.complete { "" } else { "*" };
+            format!("{:.1} %{mark}", m.retention * 100.0)
+        }));
+        t.add_row(row);
+    }
+    format!(
+        "Cohort retention (share of each cohort active k months after its first; * incomplete month; \
+         --json has every month, revenue and cumulative revenue per customer)\n{t}\n"
+    )
+}
+
+/// RFM segments.
+pub fn rfm(r: &crate::customers::Rfm) -> String {
+    let mut t =
+        new_table(&["segment", "customers", "revenue", "customers %", "revenue %", "recency", "frequency", "monetary"]);
+    for s in &r.segments {
+        t.add_row(vec![
+            s.segment.clone(),
+            grouped(s.customers),
+            s.revenue.to_string(),
+            pct(s.share_of_customers),
+            pct(s.share_of_revenue),
+            format!("{:.1}", s.mean_recency_days),
+            format!("{:.2}", s.mean_frequency),
+            s.mean_monetary.to_string(),
+        ]);
+    }
+    let day = r.as_of.map_or_else(|| "-".to_string(), |d| d.to_string());
+    format!("RFM segments as of {day} (means per customer)\n{t}\n")
+}
+
+/// Every customer's RFM row.
+pub fn rfm_customers(rows: &[crate::customers::RfmCustomer]) -> String {
+    let mut t = new_table(&["customer", "name", "recency", "frequency", "monetary", "R", "F", "M", "segment"]);
+    for c in rows {
+        t.add_row(vec![
+            c.customer_id.clone(),
+            c.customer_name.clone().unwrap_or_default(),
+            c.recency_days.to_string(),
+            c.frequency.to_string(),
+            c.monetary.to_string(),
+            c.r_score.to_string(),
+            c.f_score.to_string(),
+            c.m_score.to_string(),
+            c.segment.clone(),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+/// Every customer's RFM row as CSV (text cells neutralised against formulas).
+pub fn rfm_customers_csv(rows: &[crate::customers::RfmCustomer]) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "customer_id",
+        "customer_name",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "segment",
+    ])?;
+    for c in rows {
+        w.write_record([
+            csv_safe(&c.customer_id).into_owned(),
+            csv_safe(c.customer_name.as_deref().unwrap_or_default()).into_owned(),
+            c.recency_days.to_string(),
+            c.frequency.to_string(),
+            format!("{:.2}", c.monetary.0 as f64 / 100.0),
+            c.r_score.to_string(),
+            c.f_score.to_string(),
+            c.m_score.to_string(),
+            c.segment.clone(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}
+
+/// The CLV fits and the top customers.
+pub fn clv(c: &crate::customers::Clv) -> String {
+    let mut out = format!(
+        "Calibration end {}: {} customers, {} with repeat purchases\n",
+        c.calibration_end.map_or_else(|| "-".to_string(), |d| d.to_string()),
+        grouped(c.customers as i64),
+        grouped(c.repeaters as i64)
+    );
+    if let Some(b) = &c.bgnbd {
+        let _ = writeln!(
+            out,
+            "BG/NBD: r = {:.4}, alpha = {:.4}, a = {:.4}, b = {:.4}, log-likelihood {:.1}{}",
+            b.r,
+            b.alpha,
+            b.a,
+            b.b,
+            b.log_likelihood,
+            if b.converged { "" } else { " (did not converge)" }
+        );
+    }
+    if let Some(g) = &c.gamma_gamma {
+        let _ = writeln!(
+            out,
+            "Gamma-Gamma ({} customers): p = {:.4}, q = {:.4}, v = {:.4}, log-likelihood {:.1}{}",
+            g.customers,
+            g.p,
+            g.q,
+            g.v,
+            g.log_likelihood,
+            if g.converged { "" } else { " (did not converge)" }
+        );
+    }
+    if !c.top.is_empty() {
+        let mut t = new_table(&["customer", "x", "t_x", "T", "P(alive)", "exp. purchases", "exp. value", "CLV"]);
+        for p in &c.top {
+            t.add_row(vec![
+                p.customer_id.clone(),
+                format!("{}", p.x),
+                format!("{:.2}", p.t_x),
+                format!("{:.2}", p.t),
+                format!("{:.3}", p.p_alive),
+                format!("{:.2}", p.expected_purchases),
+                format!("{:.2}", p.expected_value),
+                format!("{:.2}", p.clv),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    out
+}

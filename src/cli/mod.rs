@@ -169,6 +169,11 @@ enum Command {
         #[command(flatten)]
         sharing: SharingArgs,
     },
+    /// Customer analytics: cohorts, returning rate, RFM segments, lifetime value.
+    Customers {
+        #[command(subcommand)]
+        analysis: CustomersCmd,
+    },
     /// Manage who may sign in to the served dashboard.
     Users {
         #[command(subcommand)]
@@ -216,6 +221,78 @@ struct SharingArgs {
     /// Mark the session cookie Secure although this server speaks HTTP (behind a TLS proxy).
     #[arg(long)]
     secure_cookie: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum CustomersCmd {
+    /// Cohort retention by month of first purchase (--from/--to choose the cohorts).
+    Cohorts {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print the JSON of customers.md.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The returning-customer rate of a range, beside the repeat-customer rate.
+    Returning {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// RFM scores and the ten segments as of a day.
+    Rfm {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// The day recency is measured from (default: the last order's day).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// List every customer with scores and segment instead of the segments.
+        #[arg(long)]
+        customers: bool,
+        /// Output format of --customers.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Lifetime value: BG/NBD and Gamma-Gamma fitted by maximum likelihood.
+    Clv {
+        /// The warehouse folder (or --summary).
+        #[arg(long, required_unless_present = "summary", conflicts_with = "summary")]
+        warehouse: Option<PathBuf>,
+        /// A summary CSV (header ID,x,t_x,T,zbar) instead of a warehouse.
+        #[arg(long)]
+        summary: Option<PathBuf>,
+        /// Only purchases on or before this day count (default: the last order's day).
+        #[arg(long)]
+        calibration_end: Option<String>,
+        /// Weeks ahead the expected purchases cover.
+        #[arg(long, default_value_t = 52)]
+        horizon_weeks: u32,
+        /// Annual discount rate for the CLV (e.g. 0.1); undiscounted without it.
+        #[arg(long)]
+        discount_rate: Option<f64>,
+        /// List every customer (--top N lists the first N by CLV, default 10).
+        #[arg(long)]
+        customers: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -274,6 +351,104 @@ enum TokensAction {
         #[arg(long)]
         warehouse: PathBuf,
     },
+}
+
+fn day(flag: &str, value: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
+    value.map(|v| crate::model::time::parse_date(v).map_err(|m| anyhow::anyhow!("{flag}: {m}"))).transpose()
+}
+
+async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
+    use crate::customers;
+    let open = |path: &Path| {
+        let store = Store::new(path);
+        async move { Warehouse::open_limited(&store, memory, 1).await }
+    };
+    match analysis {
+        CustomersCmd::Cohorts { warehouse, filter, json } => {
+            let c = customers::cohorts(&open(&warehouse).await?, &filter.parse()?).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                print!("{}", terminal_safe(&format::cohorts(&c)));
+            }
+        }
+        CustomersCmd::Returning { warehouse, filter, json } => {
+            let filter = filter.parse()?;
+            let wh = open(&warehouse).await?;
+            let r = customers::returning(&wh, &filter).await?;
+            let repeat = crate::metrics::compute(&wh, &filter).await?.order_frequency.repeat_customer_rate;
+            if json {
+                let mut v = serde_json::to_value(&r)?;
+                v["repeat_customer_rate"] = serde_json::json!(repeat);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "{} customers ordered in the range; {} of them are returning (2+ orders since their first ever): \
+                     returning-customer rate {:.1} % (repeat-customer rate, 2+ orders inside the range: {:.1} %)",
+                    crate::metrics::grouped(r.customers),
+                    crate::metrics::grouped(r.returning),
+                    r.returning_customer_rate * 100.0,
+                    repeat * 100.0
+                );
+            }
+        }
+        CustomersCmd::Rfm { warehouse, as_of, filter, json, customers: list, format: fmt } => {
+            let as_of = day("--as-of", as_of.as_deref())?;
+            let r = customers::rfm(&open(&warehouse).await?, &filter.parse()?, as_of).await?;
+            match (list, json, fmt) {
+                (true, _, OutputFormat::Csv) => print!("{}", format::rfm_customers_csv(&r.customers)?),
+                (true, true, _) | (true, _, OutputFormat::Json) => {
+                    println!("{}", serde_json::to_string_pretty(&r.customers)?)
+                }
+                (true, false, _) => print!("{}", terminal_safe(&format::rfm_customers(&r.customers))),
+                (false, true, _) => println!("{}", serde_json::to_string_pretty(&r)?),
+                (false, false, _) => print!("{}", terminal_safe(&format::rfm(&r))),
+            }
+        }
+        CustomersCmd::Clv {
+            warehouse,
+            summary,
+            calibration_end,
+            horizon_weeks,
+            discount_rate,
+            customers: list,
+            filter,
+            json,
+        } => {
+            let filter = filter.parse()?;
+            if !(1..=520).contains(&horizon_weeks) {
+                bail!("--horizon-weeks: {horizon_weeks} is not a whole number from 1 to 520");
+            }
+            if discount_rate.is_some_and(|r| !(0.0..=10.0).contains(&r)) {
+                bail!("--discount-rate: a yearly rate from 0 to 10 (e.g. 0.1 for 10 %)");
+            }
+            let options = customers::ClvOptions {
+                calibration_end: day("--calibration-end", calibration_end.as_deref())?,
+                horizon_weeks,
+                discount_rate,
+                top: if list { usize::MAX } else { filter.top() },
+            };
+            let c = match (summary, warehouse) {
+                (Some(file), _) => {
+                    let rows = customers::clv::read_summary(&file).map_err(|m| anyhow::anyhow!(m))?;
+                    let options = options.clone();
+                    tokio::task::spawn_blocking(move || customers::clv::model(&rows, options.calibration_end, &options))
+                        .await?
+                }
+                (None, Some(wh)) => customers::clv(&open(&wh).await?, &filter, &options).await?,
+                (None, None) => unreachable!("clap requires one"),
+            };
+            for w in &c.warnings {
+                eprintln!("warning: {}", terminal_safe(w));
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                print!("{}", terminal_safe(&format::clv(&c)));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn users(action: UsersAction) -> Result<()> {
@@ -576,6 +751,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             serve(&warehouse, addr, options).await?
         }
         Command::Users { action } => users(action)?,
+        Command::Customers { analysis } => customers(analysis, memory).await?,
         Command::Tokens { action } => tokens(action)?,
         Command::Demo { dir, orders, addr, no_serve } => {
             let shop = dir.join("shop");

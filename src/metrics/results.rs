@@ -236,6 +236,7 @@ impl<'a> Cols<'a> {
         match a.data_type() {
             DataType::Int64 => a.as_primitive::<Int64Type>().value(row),
             DataType::Int32 => a.as_primitive::<Int32Type>().value(row) as i64,
+            DataType::UInt64 => a.as_primitive::<datafusion::arrow::datatypes::UInt64Type>().value(row) as i64,
             DataType::Decimal128(_, 0) => a.as_primitive::<Decimal128Type>().value(row) as i64,
             other => panic!("column {name}: integer of type {other}"),
         }

@@ -27,18 +27,18 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
 const FILTER_KEYS: [&str; 6] = ["from", "to", "category", "country", "method", "top"];
 
 /// The query string's parameters; an unknown, repeated or undecodable one is a 400.
-fn params(raw: Option<&str>, extra: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
+pub(super) fn params(raw: Option<&str>, extra: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
     let raw = raw.unwrap_or("");
     // the form decoder replaces bytes that are not UTF-8 with U+FFFD; refuse them instead
     for part in raw.split('&') {
@@ -65,7 +65,7 @@ fn params(raw: Option<&str>, extra: &[&str]) -> Result<BTreeMap<String, String>,
     Ok(out)
 }
 
-fn filter(p: &BTreeMap<String, String>) -> Result<Filter, ApiError> {
+pub(super) fn filter(p: &BTreeMap<String, String>) -> Result<Filter, ApiError> {
     let get = |k: &str| p.get(k).map(String::as_str);
     Filter::parse(FilterParams {
         from: get("from"),
@@ -79,7 +79,7 @@ fn filter(p: &BTreeMap<String, String>) -> Result<Filter, ApiError> {
 }
 
 /// Answers `json` with an ETag of the version and `key`, or 304 when the client has it.
-fn respond(headers: &HeaderMap, version: &str, key: &str, json: Bytes) -> Response {
+pub(super) fn respond(headers: &HeaderMap, version: &str, key: &str, json: Bytes) -> Response {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     let etag = format!("\"{version}-{:016x}\"", h.finish());
@@ -91,7 +91,7 @@ fn respond(headers: &HeaderMap, version: &str, key: &str, json: Bytes) -> Respon
 }
 
 /// Runs `work` once per `(version, key)`: cached (as JSON text), bounded in concurrency and time.
-async fn cached<F, Fut, T>(state: &AppState, version: &str, key: &str, work: F) -> Result<Bytes, ApiError>
+pub(super) async fn cached<F, Fut, T>(state: &AppState, version: &str, key: &str, work: F) -> Result<Bytes, ApiError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
@@ -112,7 +112,7 @@ where
     Ok(json)
 }
 
-async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
+pub(super) async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
     let (loaded, fresh) =
         state.current().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     if fresh {

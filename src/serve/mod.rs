@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod conn;
+pub mod customers;
 pub mod guard;
 mod page;
 mod signin;
@@ -37,6 +38,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/kpis/{section}", get(api::section))
         .route("/api/dimensions", get(api::dimensions))
         .route("/api/forecast", get(api::forecast))
+        .route("/api/customers/cohorts", get(customers::cohorts))
+        .route("/api/customers/returning", get(customers::returning))
+        .route("/api/customers/rfm", get(customers::rfm))
+        .route("/api/customers/rfm/customers", get(customers::rfm_customers))
+        .route("/api/customers/clv", get(customers::clv))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(api::health))
         .route("/signin", get(signin::form).post(signin::sign_in))

@@ -54,17 +54,26 @@ fn money(u: i128) -> f64 {
     ratio(u, 10_000, 2)
 }
 
-struct Line {
-    order: String,
-    customer: String,
-    product: String,
-    date: String,
-    quantity: i64,
-    revenue: i128,
+/// A revenue line a filter keeps.
+pub struct Line {
+    pub order: String,
+    pub customer: String,
+    pub product: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub quantity: i64,
+    /// Ten-thousandths.
+    pub revenue: i128,
 }
 
 /// Every KPI of kpis.md for `f`, in its JSON shape.
 pub fn kpis(dir: &Path, f: &OracleFilter) -> Value {
+    let lines = revenue_lines(dir, f);
+    kpis_of(dir, f, lines)
+}
+
+/// The revenue lines `f` keeps (kpis.md, "Terms").
+pub fn revenue_lines(dir: &Path, f: &OracleFilter) -> Vec<Line> {
     let customers: HashMap<String, HashMap<String, String>> =
         read(dir, "customers.csv").into_iter().map(|r| (r["customer_id"].clone(), r)).collect();
     let products: HashMap<String, HashMap<String, String>> =
@@ -114,6 +123,18 @@ pub fn kpis(dir: &Path, f: &OracleFilter) -> Value {
         });
     }
 
+    lines
+}
+
+fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
+    let customers: HashMap<String, HashMap<String, String>> =
+        read(dir, "customers.csv").into_iter().map(|r| (r["customer_id"].clone(), r)).collect();
+    let products: HashMap<String, HashMap<String, String>> =
+        read(dir, "products.csv").into_iter().map(|r| (r["product_id"].clone(), r)).collect();
+    let payments = read(dir, "payments.csv");
+    let category = |p: &str| -> String {
+        products.get(p).map(|r| r["category"].clone()).filter(|c| !c.is_empty()).unwrap_or("Uncategorized".into())
+    };
     let total: i128 = lines.iter().map(|l| l.revenue).sum();
     let order_set: BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
     let customer_set: BTreeSet<&str> = lines.iter().map(|l| l.customer.as_str()).collect();
@@ -277,4 +298,217 @@ pub fn diff(a: &Value, b: &Value, path: &str) -> Option<String> {
         }
         _ => (a != b).then(|| format!("{path}: {a} vs {b}")),
     }
+}
+
+// ---- customers.md ----
+
+fn month_index(m: &str) -> i64 {
+    m[..4].parse::<i64>().unwrap() * 12 + m[5..7].parse::<i64>().unwrap() - 1
+}
+
+fn month_of(i: i64) -> String {
+    format!("{:04}-{:02}", i / 12, i % 12 + 1)
+}
+
+fn days(date: &str) -> i64 {
+    let (y, m, d): (i64, i64, i64) =
+        (date[..4].parse().unwrap(), date[5..7].parse().unwrap(), date[8..10].parse().unwrap());
+    // days from civil (Howard Hinnant's algorithm)
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy
+}
+
+/// The day of the export's latest order, any status.
+fn last_order_day(dir: &Path) -> String {
+    read(dir, "orders.csv").iter().map(|o| o["order_ts"][..10].to_string()).max().unwrap()
+}
+
+/// Cohort retention (customers.md) for `f` (its dates choose the cohorts).
+pub fn cohorts(dir: &Path, f: &OracleFilter) -> Value {
+    let all = OracleFilter { from: None, to: None, ..f.clone() };
+    let lines = revenue_lines(dir, &all);
+    let mut per: BTreeMap<&str, BTreeMap<i64, i128>> = BTreeMap::new();
+    for l in &lines {
+        *per.entry(&l.customer).or_default().entry(month_index(&l.date)).or_default() += l.revenue;
+    }
+    let Some(last) = lines.iter().map(|l| month_index(&l.date)).max() else { return json!({"cohorts": []}) };
+    let last_day = last_order_day(dir);
+    let next_day_month = month_index(&last_day);
+    // complete up to the month before the last order's, or that month when the order is on its last day
+    let is_last_day = {
+        let d = days(&last_day);
+        month_index(&day_string(d + 1)) != next_day_month
+    };
+    let last_complete = if is_last_day { next_day_month } else { next_day_month - 1 };
+    let lo = f.from.as_ref().map(|d| month_index(d));
+    let hi = f.to.as_ref().map(|d| month_index(d));
+    let mut groups: BTreeMap<i64, Vec<&BTreeMap<i64, i128>>> = BTreeMap::new();
+    for months in per.values() {
+        let c = *months.keys().next().unwrap();
+        if lo.is_some_and(|lo| c < lo) || hi.is_some_and(|hi| c > hi) {
+            continue;
+        }
+        groups.entry(c).or_default().push(months);
+    }
+    let cohorts: Vec<Value> = groups
+        .iter()
+        .map(|(c, members)| {
+            let n = members.len() as i128;
+            let mut cum = 0i128;
+            let months: Vec<Value> = (*c..=last)
+                .map(|m| {
+                    let active = members.iter().filter(|x| x.contains_key(&m)).count() as i128;
+                    let revenue: i128 = members.iter().filter_map(|x| x.get(&m)).sum();
+                    cum += revenue;
+                    json!({"month": month_of(m), "k": m - c, "active": active, "retention": ratio(active, n, 6),
+                           "revenue": money(revenue), "cumulative_revenue_per_customer": ratio(cum, n * 10_000, 2),
+                           "complete": m <= last_complete})
+                })
+                .collect();
+            json!({"cohort": month_of(*c), "customers": n, "months": months})
+        })
+        .collect();
+    json!({"cohorts": cohorts})
+}
+
+fn day_string(d: i64) -> String {
+    // civil from days (Howard Hinnant's algorithm)
+    let z = d;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The returning-customer rate (customers.md) of `f`'s range.
+pub fn returning(dir: &Path, f: &OracleFilter) -> Value {
+    let all = OracleFilter { from: None, to: None, ..f.clone() };
+    let lines = revenue_lines(dir, &all);
+    let to = f.to.clone().unwrap_or_else(|| "9999-12-31".into());
+    let from = f.from.clone().unwrap_or_else(|| "0000-01-01".into());
+    let mut orders_up_to: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    let mut in_range: BTreeSet<&str> = BTreeSet::new();
+    for l in &lines {
+        if l.date <= to {
+            orders_up_to.entry(&l.customer).or_default().insert(&l.order);
+        }
+        if l.date >= from && l.date <= to {
+            in_range.insert(&l.customer);
+        }
+    }
+    let returning = in_range.iter().filter(|c| orders_up_to[*c].len() >= 2).count() as i128;
+    let n = in_range.len() as i128;
+    json!({"customers": n, "returning": returning,
+           "returning_customer_rate": if n == 0 { 0.0 } else { ratio(returning, n, 6) }})
+}
+
+/// NTILE(5) of rows in the given order: the first (n mod 5) groups take one extra row.
+fn ntile5(order: &[&str]) -> HashMap<String, i64> {
+    let n = order.len();
+    let (base, extra) = (n / 5, n % 5);
+    let mut out = HashMap::new();
+    let mut at = 0;
+    for g in 0..5 {
+        let size = base + usize::from(g < extra);
+        for id in &order[at..at + size] {
+            out.insert(id.to_string(), g as i64 + 1);
+        }
+        at += size;
+    }
+    out
+}
+
+fn segment(r: i64, f: i64) -> &'static str {
+    match (r, f) {
+        (1..=2, 1..=2) => "Hibernating",
+        (1..=2, 3..=4) => "At risk",
+        (1..=2, _) => "Can't lose them",
+        (3, 1..=2) => "About to sleep",
+        (3, 3) => "Need attention",
+        (3..=4, 4..=5) => "Loyal",
+        (4, 1) => "Promising",
+        (5, 1) => "New",
+        (4..=5, 2..=3) => "Potential loyalists",
+        _ => "Champions",
+    }
+}
+
+/// RFM (customers.md) as of `as_of` (default the last order's day): the segments' JSON and every
+/// customer's row.
+pub fn rfm(dir: &Path, f: &OracleFilter, as_of: Option<&str>) -> (Value, Vec<Value>) {
+    let as_of = as_of.map(str::to_string).unwrap_or_else(|| last_order_day(dir));
+    let all = OracleFilter { from: None, to: Some(as_of.clone()), ..f.clone() };
+    let names: HashMap<String, String> = read(dir, "customers.csv")
+        .into_iter()
+        .map(|r| (r["customer_id"].clone(), r.get("customer_name").cloned().unwrap_or_default()))
+        .collect();
+    let mut per: BTreeMap<String, (String, BTreeSet<String>, i128)> = BTreeMap::new();
+    for l in revenue_lines(dir, &all) {
+        let e = per.entry(l.customer.clone()).or_default();
+        e.0 = e.0.clone().max(l.date.clone());
+        e.1.insert(l.order.clone());
+        e.2 += l.revenue;
+    }
+    let recency = |id: &str| days(&as_of) - days(&per[id].0);
+    let ids: Vec<&str> = per.keys().map(String::as_str).collect();
+    let mut by_r = ids.clone();
+    by_r.sort_by(|a, b| recency(b).cmp(&recency(a)).then(a.cmp(b)));
+    let mut by_f = ids.clone();
+    by_f.sort_by(|a, b| per[*a].1.len().cmp(&per[*b].1.len()).then(a.cmp(b)));
+    let mut by_m = ids.clone();
+    by_m.sort_by(|a, b| per[*a].2.cmp(&per[*b].2).then(a.cmp(b)));
+    let (r, fs, m) = (ntile5(&by_r), ntile5(&by_f), ntile5(&by_m));
+    let total: i128 = per.values().map(|v| v.2).sum();
+    let names_of = [
+        "Hibernating",
+        "At risk",
+        "Can't lose them",
+        "About to sleep",
+        "Need attention",
+        "Loyal",
+        "Promising",
+        "New",
+        "Potential loyalists",
+        "Champions",
+    ];
+    let mut segments: Vec<(i128, Value)> = names_of
+        .iter()
+        .map(|name| {
+            let members: Vec<&str> = ids.iter().copied().filter(|id| segment(r[*id], fs[*id]) == *name).collect();
+            let n = members.len() as i128;
+            let revenue: i128 = members.iter().map(|id| per[*id].2).sum();
+            let mean = |x: i128| if n == 0 { 0.0 } else { ratio(x, n, 6) };
+            (
+                revenue,
+                json!({
+                    "segment": name, "customers": n, "revenue": money(revenue),
+                    "share_of_customers": if ids.is_empty() { 0.0 } else { ratio(n, ids.len() as i128, 6) },
+                    "share_of_revenue": if total == 0 { 0.0 } else { ratio(revenue, total, 6) },
+                    "mean_recency_days": mean(members.iter().map(|id| recency(id) as i128).sum()),
+                    "mean_frequency": mean(members.iter().map(|id| per[*id].1.len() as i128).sum()),
+                    "mean_monetary": if n == 0 { 0.0 } else { ratio(revenue, n * 10_000, 2) },
+                }),
+            )
+        })
+        .collect();
+    segments.sort_by(|a, b| b.0.cmp(&a.0).then(a.1["segment"].as_str().cmp(&b.1["segment"].as_str())));
+    let customers = ids
+        .iter()
+        .map(|id| {
+            json!({
+                "customer_id": id, "customer_name": names.get(*id).filter(|n| !n.is_empty()),
+                "recency_days": recency(id), "frequency": per[*id].1.len(), "monetary": money(per[*id].2),
+                "r_score": r[*id], "f_score": fs[*id], "m_score": m[*id], "segment": segment(r[*id], fs[*id]),
+            })
+        })
+        .collect();
+    (json!({"as_of": as_of, "segments": segments.into_iter().map(|s| s.1).collect::<Vec<_>>()}), customers)
 }

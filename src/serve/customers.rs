@@ -1,0 +1,192 @@
+//! The customer-analytics endpoints (customers.md): thin handlers over `crate::customers`, with
+//! the KPI endpoints' validation, caching per warehouse version and error shape.
+
+use super::api::{ApiError, bad_request, cached, current, filter, internal, params, respond};
+use super::state::AppState;
+use crate::customers::{self, ClvOptions};
+use crate::model::text::csv_safe;
+use crate::model::time::parse_date;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The most customers one page of `/api/customers/rfm/customers` holds.
+pub const MAX_PAGE: usize = 1000;
+
+fn day(p: &BTreeMap<String, String>, name: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    p.get(name).map(|v| parse_date(v).map_err(|m| bad_request(format!("parameter '{name}': {m}")))).transpose()
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    p: &BTreeMap<String, String>,
+    name: &str,
+    range: std::ops::RangeInclusive<T>,
+    default: T,
+) -> Result<T, ApiError> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse::<T>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            bad_request(format!("parameter '{name}': '{v}' is not a number from {} to {}", range.start(), range.end()))
+        }),
+    }
+}
+
+/// `GET /api/customers/cohorts`.
+pub async fn cohorts(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let f = filter(&params(q.as_deref(), &[])?)?;
+    let loaded = current(&state).await?;
+    let key = format!("cohorts {f:?}");
+    let v = cached(&state, &loaded.version, &key, || async {
+        customers::cohorts(&loaded.warehouse, &f).await.map_err(internal)
+    })
+    .await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
+
+/// `GET /api/customers/returning`: the returning-customer rate beside the repeat-customer rate.
+pub async fn returning(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let f = filter(&params(q.as_deref(), &[])?)?;
+    let loaded = current(&state).await?;
+    let key = format!("returning {f:?}");
+    let v = cached(&state, &loaded.version, &key, || async {
+        let r = customers::returning(&loaded.warehouse, &f).await.map_err(internal)?;
+        let repeat = crate::metrics::compute(&loaded.warehouse, &f).await.map_err(internal)?;
+        let mut v = serde_json::to_value(r).map_err(internal)?;
+        v["repeat_customer_rate"] = serde_json::json!(repeat.order_frequency.repeat_customer_rate);
+        Ok(v)
+    })
+    .await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
+
+/// `GET /api/customers/rfm`: the segments as of a day.
+pub async fn rfm(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(q.as_deref(), &["as_of"])?;
+    let (f, as_of) = (filter(&p)?, day(&p, "as_of")?);
+    let loaded = current(&state).await?;
+    let key = format!("rfm {as_of:?} {f:?}");
+    let v = cached(&state, &loaded.version, &key, || async {
+        customers::rfm(&loaded.warehouse, &f, as_of).await.map_err(internal)
+    })
+    .await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
+
+/// `GET /api/customers/rfm/customers?segment=…&page=…&per_page=…`: the customers (of a segment),
+/// paged; the whole list as CSV with `Accept: text/csv`.
+pub async fn rfm_customers(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(q.as_deref(), &["as_of", "segment", "page", "per_page"])?;
+    let (f, as_of) = (filter(&p)?, day(&p, "as_of")?);
+    let segment = p.get("segment").map(|s| s.trim().to_string());
+    if let Some(s) = &segment
+        && !customers::rfm::SEGMENTS.contains(&s.as_str())
+    {
+        return Err(bad_request(format!(
+            "parameter 'segment': '{s}' is not one of {}",
+            customers::rfm::SEGMENTS.join(", ")
+        )));
+    }
+    let page = number(&p, "page", 1..=usize::MAX, 1)?;
+    let per_page = number(&p, "per_page", 1..=MAX_PAGE, 100)?;
+    let loaded = current(&state).await?;
+    // every customer's rows are cached once per (as_of, filter): pages and CSVs are cut from them
+    let all = cached(&state, &loaded.version, &format!("rfm customers {as_of:?} {f:?}"), || async {
+        Ok(customers::rfm(&loaded.warehouse, &f, as_of).await.map_err(internal)?.customers)
+    })
+    .await?;
+    let all: Vec<Value> = serde_json::from_slice(&all).map_err(internal)?;
+    let chosen: Vec<&Value> =
+        all.iter().filter(|c| segment.as_deref().is_none_or(|s| c["segment"].as_str() == Some(s))).collect();
+    let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
+    if wants_csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record([
+            "customer_id",
+            "customer_name",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "r_score",
+            "f_score",
+            "m_score",
+            "segment",
+        ]);
+        let text = |v: &Value| csv_safe(v.as_str().unwrap_or_default()).into_owned();
+        for c in &chosen {
+            let _ = w.write_record([
+                text(&c["customer_id"]),
+                text(&c["customer_name"]),
+                c["recency_days"].to_string(),
+                c["frequency"].to_string(),
+                format!("{:.2}", c["monetary"].as_f64().unwrap_or_default()),
+                c["r_score"].to_string(),
+                c["f_score"].to_string(),
+                c["m_score"].to_string(),
+                text(&c["segment"]),
+            ]);
+        }
+        let body = w.into_inner().map_err(internal)?;
+        let name = segment.as_deref().unwrap_or("all").to_lowercase().replace(['\'', ' '], "-");
+        return Ok((
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"rfm-{name}.csv\"")),
+            ],
+            body,
+        )
+            .into_response());
+    }
+    let start = (page - 1).saturating_mul(per_page).min(chosen.len());
+    let rows: Vec<_> = chosen.iter().skip(start).take(per_page).collect();
+    let body = serde_json::json!({
+        "segment": segment,
+        "total": chosen.len(),
+        "page": page,
+        "per_page": per_page,
+        "customers": rows,
+    });
+    Ok(axum::Json(body).into_response())
+}
+
+/// `GET /api/customers/clv`: the fits and the top customers by CLV.
+pub async fn clv(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(q.as_deref(), &["calibration_end", "horizon_weeks", "discount_rate"])?;
+    let f = filter(&p)?;
+    let options = ClvOptions {
+        calibration_end: day(&p, "calibration_end")?,
+        horizon_weeks: number(&p, "horizon_weeks", 1..=520, 52)?,
+        discount_rate: p.get("discount_rate").map(|_| number(&p, "discount_rate", 0.0..=10.0, 0.0)).transpose()?,
+        top: f.top(),
+    };
+    let loaded = current(&state).await?;
+    let key = format!("clv {options:?} {f:?}");
+    let v = cached(&state, &loaded.version, &key, || async {
+        customers::clv(&loaded.warehouse, &f, &options).await.map_err(internal)
+    })
+    .await?;
+    Ok(respond(&headers, &loaded.version, &key, v))
+}
