@@ -226,3 +226,61 @@ async fn a_new_version_is_warmed_for_every_single_filter() {
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&cached).unwrap(), common::kpis(wh.path(), &f).await);
     }
 }
+
+#[tokio::test]
+async fn the_customer_endpoints_answer_what_the_engine_computes() {
+    use shoplens::customers as cust;
+    let a = api().await;
+    let wh = Warehouse::open(&Store::new(a.wh.path())).await.unwrap();
+    let de = Filter::parse(FilterParams { country: Some("DE"), ..Default::default() }).unwrap();
+    let (status, got) = json(&a.app, "/api/customers/cohorts?country=DE").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got, serde_json::to_value(cust::cohorts(&wh, &de).await.unwrap()).unwrap());
+    let (status, got) = json(&a.app, "/api/customers/returning?from=2023-01-01&to=2023-12-31").await;
+    assert_eq!(status, StatusCode::OK);
+    let year =
+        Filter::parse(FilterParams { from: Some("2023-01-01"), to: Some("2023-12-31"), ..Default::default() }).unwrap();
+    let r = cust::returning(&wh, &year).await.unwrap();
+    assert_eq!(got["returning_customer_rate"], serde_json::json!(r.returning_customer_rate));
+    let repeat = common::kpis(a.wh.path(), &year).await["order_frequency"]["repeat_customer_rate"].clone();
+    assert_eq!(got["repeat_customer_rate"], repeat);
+    let (status, got) = json(&a.app, "/api/customers/rfm?as_of=2024-06-30").await;
+    assert_eq!(status, StatusCode::OK);
+    let rfm = cust::rfm(&wh, &Filter::default(), Some("2024-06-30".parse().unwrap())).await.unwrap();
+    assert_eq!(got, serde_json::to_value(&rfm).unwrap());
+    // one segment's customers, paged, and as CSV
+    let champions: Vec<_> = rfm.customers.iter().filter(|c| c.segment == "Champions").collect();
+    assert!(champions.len() > 3);
+    let (status, page) =
+        json(&a.app, "/api/customers/rfm/customers?as_of=2024-06-30&segment=Champions&per_page=2&page=2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], serde_json::json!(champions.len()));
+    assert_eq!(page["customers"][0]["customer_id"], serde_json::json!(champions[2].customer_id));
+    let (status, headers, body) =
+        get(&a.app, "/api/customers/rfm/customers?as_of=2024-06-30&segment=Champions", &[("accept", "text/csv")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let csv = String::from_utf8(body).unwrap();
+    assert_eq!(csv.lines().count(), champions.len() + 1);
+    assert!(csv.starts_with("customer_id,customer_name,recency_days"));
+    let (status, got) = json(&a.app, "/api/customers/clv?top=3&horizon_weeks=26").await;
+    assert_eq!(status, StatusCode::OK);
+    let options = cust::ClvOptions { horizon_weeks: 26, top: 3, ..Default::default() };
+    let want = cust::clv(&wh, &Filter::default(), &options).await.unwrap();
+    assert_eq!(got, serde_json::to_value(&want).unwrap());
+    assert_eq!(got["top"].as_array().unwrap().len(), 3);
+    // the same 400s as the KPI endpoints, and a few of their own
+    for bad in [
+        "/api/customers/cohorts?from=yesterday",
+        "/api/customers/rfm?as_of=2024-02-30",
+        "/api/customers/rfm/customers?segment=Whales",
+        "/api/customers/rfm/customers?per_page=5000",
+        "/api/customers/clv?horizon_weeks=0",
+        "/api/customers/clv?discount_rate=-1",
+        "/api/customers/returning?bogus=1",
+    ] {
+        let (status, body) = json(&a.app, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body["error"].as_str().unwrap().contains('\''), "{bad}: {body}");
+    }
+}

@@ -84,6 +84,36 @@ try {
   if (download.suggestedFilename() !== "top_products.csv") fail("CSV download name");
   checks.push("CSV download");
 
+  // the Customers page: the same filters, figures from /api/customers/*
+  await page.click('#views a[data-view="customers"]');
+  gen = await ready(gen);
+  if (!page.url().includes("view=customers")) fail(`URL does not hold the view: ${page.url()}`);
+  const cu = new URL(page.url()).searchParams;
+  const cq = new URLSearchParams();
+  for (const k of ["from", "to", "country"]) if (cu.get(k)) cq.set(k, cu.get(k));
+  const cohorts = await api(`/api/customers/cohorts?${cq}`);
+  const heat = await page.$$eval("#cohorts tbody tr", (rows) => rows.map((r) => [...r.querySelectorAll("td")].slice(2).map((td) => Number(td.dataset.retention))));
+  expectEq(heat.length, cohorts.cohorts.length, "cohort rows");
+  expectEq(heat[0], cohorts.cohorts[0].months.map((m) => m.retention), "first cohort's retention cells");
+  const rq = new URLSearchParams({ country: cu.get("country") || "", as_of: cu.get("to") || "" });
+  const rfm = await api(`/api/customers/rfm?${rq}`);
+  const segBars = await page.evaluate(() => Chart.getChart("segments").data.datasets[0].data);
+  expectEq(segBars, rfm.segments.map((s) => s.revenue), "segment chart revenue");
+  const clvApi = await api(`/api/customers/clv?country=${cu.get("country") || ""}`);
+  const clvRows = await page.$$eval("#clv tbody tr td:first-child", (tds) => tds.map((t) => t.textContent));
+  expectEq(clvRows, clvApi.top.map((p) => p.customer_id), "CLV table");
+  if (!(await page.textContent("#clv-note")).includes("BG/NBD")) fail("no plain-words note on the CLV fit");
+  checks.push("the Customers page shows the API's cohorts, segments and CLV");
+  await page.screenshot({ path: join(out, "customers.png"), fullPage: true });
+  const top = rfm.segments.find((s) => s.customers > 0);
+  const [segCsv] = await Promise.all([page.waitForEvent("download"), page.click(`button.segment-csv[data-segment="${top.segment}"]`)]);
+  const csvPath = await segCsv.path();
+  const lines = (await import("node:fs")).readFileSync(csvPath, "utf8").trim().split("\n");
+  expectEq(lines.length - 1, top.customers, `${top.segment} CSV rows`);
+  checks.push("a segment's customers download as CSV");
+  await page.click('#views a[data-view="overview"]');
+  gen = await ready(gen);
+
   const phone = await browser.newPage();
   await phone.setViewportSize({ width: 390, height: 844 });
   await phone.goto(page.url());

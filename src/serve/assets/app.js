@@ -26,6 +26,7 @@ function state() {
   const s = {};
   for (const k of FILTERS) s[k] = u.get(k) || "";
   s.preset = u.get("preset") || (s.from || s.to ? "custom" : "all");
+  s.view = u.get("view") === "customers" ? "customers" : "overview";
   return s;
 }
 
@@ -61,6 +62,7 @@ function presetRange(preset) {
 function writeUrl(s) {
   const q = query(s);
   if (s.preset && s.preset !== "all" && s.preset !== "custom") q.set("preset", s.preset);
+  if (s.view === "customers") q.set("view", "customers");
   const url = q.toString() ? `?${q}` : location.pathname;
   history.replaceState(null, "", url);
 }
@@ -73,7 +75,7 @@ function fillSelect(id, values, chosen) {
 }
 
 function formToState() {
-  const s = {};
+  const s = { view: state().view };
   for (const k of FILTERS) s[k] = document.getElementById(k).value;
   s.preset = document.getElementById("preset").value;
   return s;
@@ -222,21 +224,171 @@ function toCsv(rows) {
 function download(section) {
   if (!data) return;
   const rows = section === "order_frequency" ? data.order_frequency.buckets : data[section];
+  save(new Blob([toCsv(rows)], { type: "text/csv" }), `${section}.csv`);
+}
+
+// The Customers view: cohort heat map, RFM segments, CLV; every figure from /api/customers/*.
+function renderReturning(r) {
+  document.querySelector("#returning-card .value").textContent = pct(r.returning_customer_rate);
+  document.querySelector("#returning-card .change").textContent =
+    `${count.format(r.returning)} of ${count.format(r.customers)} customers had ordered before (2+ orders ever)`;
+  document.querySelector("#repeat-card .value").textContent = pct(r.repeat_customer_rate);
+  document.querySelector("#repeat-card .change").textContent = "2+ orders inside the range";
+}
+
+function renderCohorts(c) {
+  const table = document.getElementById("cohorts");
+  const width = Math.max(0, ...c.cohorts.map((x) => x.months.length));
+  const head = document.createElement("tr");
+  for (const h of ["Cohort", "Customers", ...Array.from({ length: width }, (_, k) => `+${k}`)]) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    head.append(th);
+  }
+  table.tHead.replaceChildren(head);
+  table.tBodies[0].replaceChildren(...c.cohorts.map((co) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(co.cohort), cell(count.format(co.customers)));
+    for (const m of co.months) {
+      const td = cell(pct(m.retention));
+      td.dataset.retention = m.retention;
+      td.title = `${co.cohort} +${m.k} (${m.month}): ${count.format(m.active)} of ${count.format(co.customers)} active, revenue ${money.format(m.revenue)}, cumulative ${money.format(m.cumulative_revenue_per_customer)} per customer${m.complete ? "" : " (incomplete month)"}`;
+      // CSSOM, not a style attribute: allowed by the page's Content-Security-Policy
+      td.style.backgroundColor = `rgba(59, 91, 219, ${Math.min(1, m.retention * (m.k === 0 ? 0.35 : 1.6)).toFixed(3)})`;
+      if (m.k > 0 && m.retention > 0.3) td.style.color = "#fff";
+      if (!m.complete) td.classList.add("incomplete");
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+function renderSegments(r) {
+  document.getElementById("rfm-note").textContent = r.as_of ? `as of ${r.as_of}` : "";
+  const segs = r.segments;
+  chart("segments", {
+    type: "bar",
+    data: { labels: segs.map((s) => s.segment), datasets: [
+      { label: "Revenue", data: segs.map((s) => s.revenue), backgroundColor: "#3b5bdb", yAxisID: "y" },
+      { label: "Customers", data: segs.map((s) => s.customers), backgroundColor: "#94a3b8", yAxisID: "y1" },
+    ] },
+    options: { maintainAspectRatio: false, scales: { y: { ticks: moneyTick }, y1: { position: "right", grid: { drawOnChartArea: false } } },
+      plugins: { tooltip: { callbacks: { label: (c) => (c.datasetIndex === 0
+        ? `${money.format(c.raw)} (${pct(segs[c.dataIndex].share_of_revenue)} of revenue)`
+        : `${count.format(c.raw)} customers (${pct(segs[c.dataIndex].share_of_customers)})`) } } } },
+  });
+  const body = document.querySelector("#segment-table tbody");
+  body.replaceChildren(...segs.map((s) => {
+    const tr = document.createElement("tr");
+    const b = document.createElement("button");
+    b.textContent = "CSV";
+    b.className = "segment-csv";
+    b.dataset.segment = s.segment;
+    b.disabled = s.customers === 0;
+    b.addEventListener("click", () => downloadSegment(s.segment));
+    const td = document.createElement("td");
+    td.append(b);
+    tr.append(cell(s.segment), cell(count.format(s.customers)), cell(money.format(s.revenue)), cell(pct(s.share_of_revenue)),
+      cell(s.mean_recency_days.toFixed(1)), cell(s.mean_frequency.toFixed(2)), cell(money.format(s.mean_monetary)), td);
+    return tr;
+  }));
+}
+
+function renderClv(c) {
+  const note = document.getElementById("clv-note");
+  if (!c.bgnbd || !c.gamma_gamma) {
+    note.textContent = `No lifetime values: ${c.warnings.join("; ") || "not enough data"}.`;
+  } else {
+    const b = c.bgnbd, g = c.gamma_gamma;
+    const meanSpend = g.p * g.v / (g.q - 1);
+    note.textContent = `Fitted on ${count.format(c.customers)} customers (${count.format(c.repeaters)} bought again) up to ${c.calibration_end}. ` +
+      `BG/NBD r = ${b.r}, α = ${b.alpha}, a = ${b.a}, b = ${b.b}: while active, a typical customer buys about ${(52 * b.r / b.alpha).toFixed(1)} times a year, ` +
+      `and after each purchase drops out with probability about ${pct(b.a / (b.a + b.b))}. ` +
+      `Gamma-Gamma p = ${g.p}, q = ${g.q}, v = ${g.v}: a purchase is worth ${money.format(meanSpend)} on average.` +
+      (b.converged && g.converged ? "" : " (An optimiser did not converge: treat with care.)");
+  }
+  const body = document.querySelector("#clv tbody");
+  body.replaceChildren(...c.top.map((p) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(p.customer_id), cell(count.format(p.x)), cell(pct(p.p_alive)), cell(p.expected_purchases.toFixed(2)),
+      cell(money.format(p.expected_value)), cell(money.format(p.clv)));
+    return tr;
+  }));
+}
+
+let customerData = null;
+
+function cohortsCsv() {
+  if (!customerData) return;
+  const rows = customerData.cohorts.cohorts.flatMap((c) => c.months.map((m) => ({ cohort: c.cohort, customers: c.customers, ...m })));
   const blob = new Blob([toCsv(rows)], { type: "text/csv" });
+  save(blob, "cohorts.csv");
+}
+
+async function downloadSegment(segment) {
+  const s = state();
+  const q = query({ ...s, from: "", to: "" });
+  q.set("segment", segment);
+  const r = await fetch(`/api/customers/rfm/customers?${q}`, { headers: { Accept: "text/csv" } });
+  if (!r.ok) { showError((await r.json().catch(() => ({}))).error || `HTTP ${r.status}`); return; }
+  save(await r.blob(), `rfm-${segment.toLowerCase().replace(/[^a-z]+/g, "-")}.csv`);
+}
+
+function save(blob, name) {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
-  a.download = `${section}.csv`;
+  a.download = name;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+async function loadCustomers(mine, s) {
+  const q = query(s).toString();
+  const sep = q ? `?${q}` : "";
+  const rest = query({ ...s, from: "", to: "" }).toString();
+  const rsep = rest ? `?${rest}` : "";
+  const [cohorts, returning, rfm, clv] = await Promise.all([
+    getJSON(`/api/customers/cohorts${sep}`),
+    getJSON(`/api/customers/returning${sep}`),
+    getJSON(`/api/customers/rfm${s.to ? `?${rest}${rest ? "&" : ""}as_of=${s.to}` : rsep}`),
+    getJSON(`/api/customers/clv${rsep}`),
+  ]);
+  if (mine !== generation) return false;
+  customerData = { cohorts, returning, rfm, clv };
+  renderReturning(returning);
+  renderCohorts(cohorts);
+  renderSegments(rfm);
+  renderClv(clv);
+  return true;
+}
+
+function showView(view) {
+  document.getElementById("overview-view").hidden = view !== "overview";
+  document.getElementById("customers-view").hidden = view !== "customers";
+  for (const a of document.querySelectorAll("#views a")) a.classList.toggle("active", a.dataset.view === view);
 }
 
 async function load() {
   const mine = ++generation;
   const s = state();
   stateToForm(s);
+  showView(s.view);
   const q = query(s).toString();
   const sep = q ? `?${q}` : "";
   document.body.classList.add("loading");
+  if (s.view === "customers") {
+    try {
+      if (await loadCustomers(mine, s)) {
+        showError("");
+        document.body.dataset.ready = String(mine);
+      }
+    } catch (e) {
+      if (mine === generation) showError(e.message);
+    } finally {
+      if (mine === generation) document.body.classList.remove("loading");
+    }
+    return;
+  }
   try {
     const [k, cmp, fc] = await Promise.all([
       getJSON(`/api/kpis${sep}`),
@@ -294,6 +446,14 @@ async function start() {
   }
   document.getElementById("filters").addEventListener("change", onChange);
   for (const b of document.querySelectorAll("[data-csv]")) b.addEventListener("click", () => download(b.dataset.csv));
+  document.getElementById("cohorts-csv").addEventListener("click", cohortsCsv);
+  for (const a of document.querySelectorAll("#views a")) {
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      writeUrl({ ...state(), view: a.dataset.view });
+      load();
+    });
+  }
   window.addEventListener("popstate", load);
   load();
 }
