@@ -36,11 +36,20 @@ async fn the_dashboard_works_in_a_real_browser() {
         let _ = stopped.await;
     }));
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    // the report of the same warehouse, for a country, opened from a file
+    let report = wh.path().join("report.html");
+    {
+        let w = shoplens::warehouse::Warehouse::open(&Store::new(wh.path())).await.unwrap();
+        let f = common::filter(shoplens::model::filter::FilterParams { country: Some("DE"), ..Default::default() });
+        let data = shoplens::report::gather(&w, &f).await.unwrap();
+        std::fs::write(&report, shoplens::report::render(&data, &f, "now", "EUR")).unwrap();
+    }
     let result = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(e2e.join("dashboard.mjs"))
             .arg(&base)
             .arg(&out)
+            .arg(&report)
             .env("CHROMIUM", chromium)
             .env("SHOPLENS_USER", "ana")
             .env("SHOPLENS_PASSWORD", "correct horse battery")
@@ -56,5 +65,5 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert!(result.status.success(), "browser checks failed: {stdout}\n{}", String::from_utf8_lossy(&result.stderr));
     let report: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
     assert_eq!(report["ok"], true);
-    assert_eq!(report["checks"].as_array().unwrap().len(), 10, "{report}");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 11, "{report}");
 }

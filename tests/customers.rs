@@ -155,7 +155,7 @@ async fn a_hand_worked_shop() {
     let range = common::filter(FilterParams { from: Some("2024-02-01"), to: Some("2024-03-31"), ..Default::default() });
     assert_eq!(
         serde_json::to_value(cust::returning(&wh, &range).await.unwrap()).unwrap(),
-        json!({"customers": 3, "returning": 2, "returning_customer_rate": 0.666667})
+        json!({"customers": 3, "returning": 2, "returning_customer_rate": 0.666667, "repeat_customer_rate": 0.0})
     );
     // as of 2024-03-31: A (26 days, 3 orders, 180) scores 3/3/3, B (46, 2, 100) 2/2/2, C (59, 1, 60)
     // 1/1/1: NTILE(5) of three rows fills the first three groups

@@ -144,7 +144,7 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Write a self-contained HTML report (inline SVG charts) of every KPI.
+    /// Write the dashboard (overview and customers) for one selection as a self-contained HTML file.
     Report {
         /// The warehouse folder.
         #[arg(long)]
@@ -154,6 +154,9 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         filter: FilterArgs,
+        /// Currency the page shows money in (ISO 4217 code).
+        #[arg(long, default_value = "EUR", value_parser = currency)]
+        currency: String,
     },
     /// Serve the dashboard and its JSON API.
     Serve {
@@ -376,11 +379,8 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
             let filter = filter.parse()?;
             let wh = open(&warehouse).await?;
             let r = customers::returning(&wh, &filter).await?;
-            let repeat = crate::metrics::compute(&wh, &filter).await?.order_frequency.repeat_customer_rate;
             if json {
-                let mut v = serde_json::to_value(&r)?;
-                v["repeat_customer_rate"] = serde_json::json!(repeat);
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 println!(
                     "{} customers ordered in the range; {} of them are returning (2+ orders since their first ever): \
@@ -388,7 +388,7 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
                     crate::metrics::grouped(r.customers),
                     crate::metrics::grouped(r.returning),
                     r.returning_customer_rate * 100.0,
-                    repeat * 100.0
+                    r.repeat_customer_rate * 100.0
                 );
             }
         }
@@ -728,14 +728,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", terminal_safe(&format::backtest(&results)));
         }
         Command::Schema => print!("{}", schema::ddl()),
-        Command::Report { warehouse, out, filter } => {
+        Command::Report { warehouse, out, filter, currency } => {
             let filter = filter.parse()?;
             let wh = open(&warehouse).await?;
-            let kpis = crate::metrics::compute(&wh, &filter).await?;
-            let (monthly, last) = crate::metrics::monthly(&wh, &filter).await?;
-            let fc = revenue_series(&monthly, last).and_then(|s| crate::forecast::forecast(&s, 1).ok());
+            let data = crate::report::gather(&wh, &filter).await?;
             let generated = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-            let html = crate::report::render(&kpis, fc.as_ref(), &filter, &generated);
+            let html = crate::report::render(&data, &filter, &generated, &currency);
             std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {}", out.display());
         }

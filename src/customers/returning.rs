@@ -4,7 +4,7 @@
 use super::{session, sql};
 use crate::import::tables::date_key;
 use crate::metrics::results::rows;
-use crate::metrics::{MetricsError, round6, run};
+use crate::metrics::{MetricsError, filtered_session, round6, run};
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
@@ -20,6 +20,8 @@ pub struct Returning {
     pub returning: i64,
     /// returning / customers (0 when there are no customers).
     pub returning_customer_rate: f64,
+    /// kpis.md's repeat-customer rate of the same range (2+ orders inside it), for contrast.
+    pub repeat_customer_rate: f64,
 }
 
 /// The returning-customer rate for `filter`'s range (all data when open) and other filters.
@@ -39,5 +41,8 @@ pub async fn returning(wh: &Warehouse, filter: &Filter) -> Result<Returning, Met
     let (c, r) = rows(&batches).next().expect("an aggregate returns one row");
     let (customers, returning) = (c.int("customers", r), c.int("returning", r));
     let rate = if customers == 0 { 0.0 } else { round6(returning as f64 / customers as f64) };
-    Ok(Returning { customers, returning, returning_customer_rate: rate })
+    let in_range = filtered_session(wh, filter).await?;
+    let frequency = run(&in_range.ctx, "order_frequency", crate::metrics::sql::ORDER_FREQUENCY, vec![]).await?;
+    let repeat = crate::metrics::OrderFrequency::from_batches(&frequency).repeat_customer_rate;
+    Ok(Returning { customers, returning, returning_customer_rate: rate, repeat_customer_rate: repeat })
 }

@@ -127,3 +127,24 @@ mod tests {
         assert!("last_week".parse::<Versus>().is_err());
     }
 }
+
+/// The comparison of `filter`'s range (open ends: the data's first and last order day) with the
+/// range `vs` names; `None` when the warehouse has no orders.
+///
+/// # Errors
+/// A query fails.
+pub async fn period_comparison(
+    wh: &crate::warehouse::Warehouse,
+    filter: &Filter,
+    vs: Versus,
+) -> Result<Option<Comparison>, super::MetricsError> {
+    let dims = super::dimensions(wh).await?;
+    let (Some(first), Some(last)) = (filter.from().or(dims.first_date), filter.to().or(dims.last_date)) else {
+        return Ok(None);
+    };
+    let now = filter.with_range(Some(first), Some(last.max(first)));
+    let (cf, ct) = comparison_range(first, last.max(first), vs);
+    let before = filter.with_range(Some(cf), Some(ct));
+    let (a, b) = futures::try_join!(super::compute(wh, &now), super::compute(wh, &before))?;
+    Ok(Some(compare(&now, &a, &before, &b)))
+}

@@ -234,16 +234,10 @@ pub async fn compare(
 async fn compare_value(state: &AppState, loaded: &Loaded, f: &Filter, vs: Versus) -> Result<(String, Bytes), ApiError> {
     let key = format!("compare {vs:?} {f:?}");
     let v = cached(state, &loaded.version, &key, || async {
-        let wh = &loaded.warehouse;
-        let dims = metrics::dimensions(wh).await.map_err(internal)?;
-        let (Some(first), Some(last)) = (f.from().or(dims.first_date), f.to().or(dims.last_date)) else {
-            return Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, "the warehouse has no orders".into()));
-        };
-        let now = f.with_range(Some(first), Some(last.max(first)));
-        let (cf, ct) = metrics::compare::comparison_range(first, last.max(first), vs);
-        let before = f.with_range(Some(cf), Some(ct));
-        let (a, b) = futures::try_join!(metrics::compute(wh, &now), metrics::compute(wh, &before)).map_err(internal)?;
-        Ok(metrics::compare::compare(&now, &a, &before, &b))
+        metrics::compare::period_comparison(&loaded.warehouse, f, vs)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError(StatusCode::UNPROCESSABLE_ENTITY, "the warehouse has no orders".into()))
     })
     .await?;
     Ok((key, v))

@@ -60,11 +60,7 @@ pub async fn returning(
     let loaded = current(&state).await?;
     let key = format!("returning {f:?}");
     let v = cached(&state, &loaded.version, &key, || async {
-        let r = customers::returning(&loaded.warehouse, &f).await.map_err(internal)?;
-        let repeat = crate::metrics::compute(&loaded.warehouse, &f).await.map_err(internal)?;
-        let mut v = serde_json::to_value(r).map_err(internal)?;
-        v["repeat_customer_rate"] = serde_json::json!(repeat.order_frequency.repeat_customer_rate);
-        Ok(v)
+        customers::returning(&loaded.warehouse, &f).await.map_err(internal)
     })
     .await?;
     Ok(respond(&headers, &loaded.version, &key, v))

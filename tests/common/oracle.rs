@@ -395,19 +395,21 @@ pub fn returning(dir: &Path, f: &OracleFilter) -> Value {
     let to = f.to.clone().unwrap_or_else(|| "9999-12-31".into());
     let from = f.from.clone().unwrap_or_else(|| "0000-01-01".into());
     let mut orders_up_to: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    let mut in_range: BTreeSet<&str> = BTreeSet::new();
+    let mut in_range: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for l in &lines {
         if l.date <= to {
             orders_up_to.entry(&l.customer).or_default().insert(&l.order);
         }
         if l.date >= from && l.date <= to {
-            in_range.insert(&l.customer);
+            in_range.entry(&l.customer).or_default().insert(&l.order);
         }
     }
-    let returning = in_range.iter().filter(|c| orders_up_to[*c].len() >= 2).count() as i128;
+    let returning = in_range.keys().filter(|c| orders_up_to[*c].len() >= 2).count() as i128;
+    let repeat = in_range.values().filter(|o| o.len() >= 2).count() as i128;
     let n = in_range.len() as i128;
     json!({"customers": n, "returning": returning,
-           "returning_customer_rate": if n == 0 { 0.0 } else { ratio(returning, n, 6) }})
+           "returning_customer_rate": if n == 0 { 0.0 } else { ratio(returning, n, 6) },
+           "repeat_customer_rate": if n == 0 { 0.0 } else { ratio(repeat, n, 6) }})
 }
 
 /// NTILE(5) of rows in the given order: the first (n mod 5) groups take one extra row.

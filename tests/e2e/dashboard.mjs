@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const [base, out] = process.argv.slice(2);
+const [base, out, reportFile] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 const fail = (msg) => { throw new Error(msg); };
 const expectEq = (got, want, what) => { if (JSON.stringify(got) !== JSON.stringify(want)) fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`); };
@@ -131,6 +131,27 @@ try {
   const msg = await broken.textContent("#error");
   if (!msg.includes("boom")) fail(`error message not shown: ${msg}`);
   checks.push("a failing API shows a clear message");
+  if (reportFile) {
+    // the report: the same page, drawn offline from the data embedded in it
+    const rp = await browser.newPage();
+    const failed = [];
+    rp.on("pageerror", (e) => errors.push(`report: ${e}`));
+    rp.on("requestfailed", (r) => failed.push(r.url()));
+    await rp.goto("file://" + reportFile);
+    await rp.waitForFunction(() => document.body.dataset.ready && !document.body.classList.contains("loading"), null, { timeout: 30000 });
+    const embedded = await rp.evaluate(() => window.SHOPLENS_REPORT.data);
+    const rc = await rp.evaluate(() => Object.fromEntries([...document.querySelectorAll(".card[data-kpi]")].map((c) => [c.dataset.kpi, Number(c.querySelector(".value").dataset.raw)])));
+    expectEq([rc.total_revenue, rc.orders, rc.customers], [embedded.kpis.summary.total_revenue, embedded.kpis.summary.orders, embedded.kpis.summary.customers], "report cards");
+    const rtrend = await rp.evaluate(() => Chart.getChart("trend").data.datasets[0].data);
+    expectEq(rtrend.slice(0, embedded.kpis.monthly.length), embedded.kpis.monthly.map((m) => m.revenue), "report trend chart");
+    await rp.click('#views a[data-view="customers"]');
+    await rp.waitForFunction(() => !document.getElementById("customers-view").hidden && document.querySelectorAll("#cohorts tbody tr").length > 0, null, { timeout: 30000 });
+    expectEq(await rp.$$eval("#cohorts tbody tr", (r) => r.length), embedded.cohorts.cohorts.length, "report cohort rows");
+    if (await rp.evaluate(() => !document.getElementById("country").disabled)) fail("the report's filters are not fixed");
+    if (failed.length) fail(`the report fetched: ${failed.join(", ")}`);
+    await rp.screenshot({ path: join(out, "report.png"), fullPage: true });
+    checks.push("the report is the same page, drawn offline from its embedded data");
+  }
   if (errors.length) fail(`page errors: ${errors.join("; ")}`);
   console.log(JSON.stringify({ ok: true, checks }));
 } catch (e) {

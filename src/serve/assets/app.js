@@ -14,6 +14,13 @@ Chart.defaults.animation = false;
 let data = null;
 let dims = null;
 let generation = 0;
+// A report (`shoplens report`) is this page with the API's answers for one selection embedded:
+// the same drawing code, no server.
+const REPORT = window.SHOPLENS_REPORT || null;
+let reportView = "overview";
+const REPORT_DATA = { "/api/dimensions": "dimensions", "/api/kpis": "kpis", "/api/kpis/compare": "compare",
+  "/api/forecast": "forecast", "/api/customers/cohorts": "cohorts", "/api/customers/returning": "returning",
+  "/api/customers/rfm": "rfm", "/api/customers/clv": "clv" };
 
 function query(params) {
   const q = new URLSearchParams();
@@ -22,6 +29,7 @@ function query(params) {
 }
 
 function state() {
+  if (REPORT) return { ...REPORT.filter, preset: REPORT.filter.from || REPORT.filter.to ? "custom" : "all", view: reportView };
   const u = new URLSearchParams(location.search);
   const s = {};
   for (const k of FILTERS) s[k] = u.get(k) || "";
@@ -31,6 +39,11 @@ function state() {
 }
 
 async function getJSON(path) {
+  if (REPORT) {
+    const v = REPORT.data[REPORT_DATA[path.split("?")[0]]];
+    if (v === null || v === undefined) throw new Error("not in this report");
+    return v;
+  }
   const r = await fetch(path);
   const body = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
   if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
@@ -60,6 +73,7 @@ function presetRange(preset) {
 }
 
 function writeUrl(s) {
+  if (REPORT) { reportView = s.view; return; }
   const q = query(s);
   if (s.preset && s.preset !== "all" && s.preset !== "custom") q.set("preset", s.preset);
   if (s.view === "customers") q.set("view", "customers");
@@ -285,6 +299,7 @@ function renderSegments(r) {
     b.className = "segment-csv";
     b.dataset.segment = s.segment;
     b.disabled = s.customers === 0;
+    b.hidden = !!REPORT; // a report holds the segments, not every customer
     b.addEventListener("click", () => downloadSegment(s.segment));
     const td = document.createElement("td");
     td.append(b);
@@ -444,6 +459,8 @@ async function start() {
     [s.from, s.to] = presetRange(s.preset);
     writeUrl(s);
   }
+  // a report's figures are fixed: its filters only show the selection
+  if (REPORT) for (const el of document.querySelectorAll("#filters select, #filters input")) el.disabled = true;
   document.getElementById("filters").addEventListener("change", onChange);
   for (const b of document.querySelectorAll("[data-csv]")) b.addEventListener("click", () => download(b.dataset.csv));
   document.getElementById("cohorts-csv").addEventListener("click", cohortsCsv);
