@@ -109,25 +109,6 @@ pub fn compare(filter: &Filter, now: &Kpis, comparison_filter: &Filter, before: 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn comparison_ranges() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(
-            comparison_range(d("2024-03-01"), d("2024-03-31"), Versus::PreviousPeriod),
-            (d("2024-01-30"), d("2024-02-29"))
-        );
-        assert_eq!(
-            comparison_range(d("2024-02-01"), d("2024-02-29"), Versus::PreviousYear),
-            (d("2023-02-01"), d("2023-02-28"))
-        );
-        assert!("last_week".parse::<Versus>().is_err());
-    }
-}
-
 /// The comparison of `filter`'s range (open ends: the data's first and last order day) with the
 /// range `vs` names; `None` when the warehouse has no orders.
 ///
@@ -147,4 +128,23 @@ pub async fn period_comparison(
     let before = filter.with_range(Some(cf), Some(ct));
     let (a, b) = futures::try_join!(super::compute(wh, &now), super::compute(wh, &before))?;
     Ok(Some(compare(&now, &a, &before, &b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparison_ranges() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            comparison_range(d("2024-03-01"), d("2024-03-31"), Versus::PreviousPeriod),
+            (d("2024-01-30"), d("2024-02-29"))
+        );
+        assert_eq!(
+            comparison_range(d("2024-02-01"), d("2024-02-29"), Versus::PreviousYear),
+            (d("2023-02-01"), d("2023-02-28"))
+        );
+        assert!("last_week".parse::<Versus>().is_err());
+    }
 }
