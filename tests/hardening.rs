@@ -451,3 +451,53 @@ fn an_over_long_row_is_rejected_without_being_held() {
     let next = r.next_row().unwrap().unwrap().ok().unwrap();
     assert_eq!((next.line, next.get("customer_id").unwrap()), (3, "c2"));
 }
+
+#[tokio::test]
+async fn users_and_tokens_are_managed_from_the_command_line() {
+    let wh = warehouse(200).await;
+    let w = wh.path().to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["users", "add", "ana", "--warehouse", w, "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .output_with_stdin(b"correct horse battery\n");
+    assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stderr));
+    child = shoplens(&["tokens", "add", "nightly", "--warehouse", w]);
+    assert!(child.status.success());
+    let secret = String::from_utf8(child.stdout).unwrap().trim().to_string();
+    let c = Credentials::load(wh.path()).unwrap();
+    assert!(c.verify_password("ana", "correct horse battery"));
+    assert_eq!(c.token_name(&secret), Some("nightly"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(Credentials::path(wh.path())).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the access file is readable by others: {mode:o}");
+    }
+    let list = shoplens(&["tokens", "list", "--warehouse", w]);
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains("nightly")
+            && !String::from_utf8_lossy(&list.stdout).contains(&secret)
+    );
+    let short = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["users", "add", "bo", "--warehouse", w, "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .output_with_stdin(b"short\n");
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    assert!(shoplens(&["users", "remove", "ana", "--warehouse", w]).status.success());
+    assert!(Credentials::load(wh.path()).unwrap().users.is_empty());
+}
+
+/// Runs a command with `input` on its standard input.
+trait WithStdin {
+    fn output_with_stdin(&mut self, input: &[u8]) -> std::process::Output;
+}
+
+impl WithStdin for Command {
+    fn output_with_stdin(&mut self, input: &[u8]) -> std::process::Output {
+        use std::io::Write;
+        let mut child = self.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}

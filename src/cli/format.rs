@@ -309,36 +309,6 @@ pub fn rfm_customers(rows: &[crate::customers::RfmCustomer]) -> String {
     format!("{t}\n")
 }
 
-/// Every customer's RFM row as CSV (text cells neutralised against formulas).
-pub fn rfm_customers_csv(rows: &[crate::customers::RfmCustomer]) -> Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "customer_id",
-        "customer_name",
-        "recency_days",
-        "frequency",
-        "monetary",
-        "r_score",
-        "f_score",
-        "m_score",
-        "segment",
-    ])?;
-    for c in rows {
-        w.write_record([
-            csv_safe(&c.customer_id).into_owned(),
-            csv_safe(c.customer_name.as_deref().unwrap_or_default()).into_owned(),
-            c.recency_days.to_string(),
-            c.frequency.to_string(),
-            format!("{:.2}", c.monetary.0 as f64 / 100.0),
-            c.r_score.to_string(),
-            c.f_score.to_string(),
-            c.m_score.to_string(),
-            c.segment.clone(),
-        ])?;
-    }
-    Ok(String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
-}
-
 /// The CLV fits and the top customers.
 pub fn clv(c: &crate::customers::Clv) -> String {
     let mut out = format!(

@@ -396,7 +396,7 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
             let as_of = day("--as-of", as_of.as_deref())?;
             let r = customers::rfm(&open(&warehouse).await?, &filter.parse()?, as_of).await?;
             match (list, json, fmt) {
-                (true, _, OutputFormat::Csv) => print!("{}", format::rfm_customers_csv(&r.customers)?),
+                (true, _, OutputFormat::Csv) => print!("{}", String::from_utf8(customers::rfm::csv(&r.customers))?),
                 (true, true, _) | (true, _, OutputFormat::Json) => {
                     println!("{}", serde_json::to_string_pretty(&r.customers)?)
                 }
@@ -451,11 +451,21 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
     Ok(())
 }
 
+/// Loads the warehouse's users and tokens, applies `change`, saves them.
+fn edit_access<T>(
+    warehouse: &Path,
+    change: impl FnOnce(&mut crate::serve::access::Credentials) -> Result<T, crate::serve::access::AccessError>,
+) -> Result<T> {
+    let mut c = crate::serve::access::Credentials::load(warehouse)?;
+    let out = change(&mut c)?;
+    c.save(warehouse)?;
+    Ok(out)
+}
+
 fn users(action: UsersAction) -> Result<()> {
     use crate::serve::access::Credentials;
     match action {
         UsersAction::Add { name, warehouse, password_stdin, replace } => {
-            let mut c = Credentials::load(&warehouse)?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line)?;
@@ -467,15 +477,10 @@ fn users(action: UsersAction) -> Result<()> {
                 }
                 first
             };
-            c.add_user(&name, &password, replace)?;
-            c.save(&warehouse)?;
+            edit_access(&warehouse, |c| c.add_user(&name, &password, replace))?;
             eprintln!("user {name} can sign in to the dashboard of {}", warehouse.display());
         }
-        UsersAction::Remove { name, warehouse } => {
-            let mut c = Credentials::load(&warehouse)?;
-            c.remove_user(&name)?;
-            c.save(&warehouse)?;
-        }
+        UsersAction::Remove { name, warehouse } => edit_access(&warehouse, |c| c.remove_user(&name))?,
         UsersAction::List { warehouse } => {
             for (name, u) in Credentials::load(&warehouse)?.users {
                 println!("{name}\tadded {}", u.created_at);
@@ -489,17 +494,11 @@ fn tokens(action: TokensAction) -> Result<()> {
     use crate::serve::access::Credentials;
     match action {
         TokensAction::Add { name, warehouse } => {
-            let mut c = Credentials::load(&warehouse)?;
-            let secret = c.add_token(&name)?;
-            c.save(&warehouse)?;
+            let secret = edit_access(&warehouse, |c| c.add_token(&name))?;
             eprintln!("token {name} issued; it is shown only now. Send it as 'Authorization: Bearer <token>':");
             println!("{secret}");
         }
-        TokensAction::Revoke { name, warehouse } => {
-            let mut c = Credentials::load(&warehouse)?;
-            c.revoke_token(&name)?;
-            c.save(&warehouse)?;
-        }
+        TokensAction::Revoke { name, warehouse } => edit_access(&warehouse, |c| c.revoke_token(&name))?,
         TokensAction::List { warehouse } => {
             for (name, t) in Credentials::load(&warehouse)?.tokens {
                 println!("{name}\tissued {}", t.created_at);

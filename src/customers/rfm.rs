@@ -27,7 +27,7 @@ pub const SEGMENTS: [&str; 10] = [
 ];
 
 /// One customer's RFM figures.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct RfmCustomer {
     /// The customer's id.
     pub customer_id: String,
@@ -142,4 +142,38 @@ fn summarize(customers: &[(&RfmCustomer, i128)]) -> Vec<Segment> {
         .collect();
     out.sort_by(|(a, ua), (b, ub)| ub.cmp(ua).then_with(|| a.segment.cmp(&b.segment)));
     out.into_iter().map(|(s, _)| s).collect()
+}
+
+/// Customers' RFM rows as CSV with a header (customers.md's columns); text cells that a
+/// spreadsheet would run as formulas are neutralised.
+pub fn csv<'a>(rows: impl IntoIterator<Item = &'a RfmCustomer>) -> Vec<u8> {
+    use crate::model::text::csv_safe;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "customer_id",
+        "customer_name",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "segment",
+    ];
+    let _ = w.write_record(header);
+    for c in rows {
+        let _ = w.write_record([
+            csv_safe(&c.customer_id).into_owned(),
+            csv_safe(c.customer_name.as_deref().unwrap_or_default()).into_owned(),
+            c.recency_days.to_string(),
+            c.frequency.to_string(),
+            format!("{:.2}", c.monetary.0 as f64 / 100.0),
+            c.r_score.to_string(),
+            c.f_score.to_string(),
+            c.m_score.to_string(),
+            c.segment.clone(),
+        ]);
+    }
+    // writing to a Vec cannot fail
+    w.into_inner().unwrap_or_default()
 }

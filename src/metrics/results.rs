@@ -21,6 +21,14 @@ impl Serialize for Cents {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Cents {
+    /// From the JSON number [`Serialize`] writes (cents are exact in an f64 up to 2^53).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cents, D::Error> {
+        let v = f64::deserialize(d)?;
+        Ok(Cents((v * 100.0).round() as i128))
+    }
+}
+
 impl fmt::Display for Cents {
     /// With thousands separators: `1,607,556.36`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -112,6 +112,24 @@ where
     Ok(json)
 }
 
+/// Answers the current version's result for `key`, computed by `work` on that version when the
+/// cache does not have it: the shape of every computed endpoint.
+pub(super) async fn answer<F, Fut, T>(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    key: String,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(Arc<Loaded>) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+    T: serde::Serialize,
+{
+    let loaded = current(state).await?;
+    let v = cached(state, &loaded.version, &key, || work(loaded.clone())).await?;
+    Ok(respond(headers, &loaded.version, &key, v))
+}
+
 pub(super) async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
     let (loaded, fresh) =
         state.current().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;

@@ -1,15 +1,13 @@
 //! The customer-analytics endpoints (customers.md): thin handlers over `crate::customers`, with
 //! the KPI endpoints' validation, caching per warehouse version and error shape.
 
-use super::api::{ApiError, bad_request, cached, current, filter, internal, params, respond};
+use super::api::{ApiError, answer, bad_request, cached, current, filter, internal, params};
 use super::state::AppState;
 use crate::customers::{self, ClvOptions};
-use crate::model::text::csv_safe;
 use crate::model::time::parse_date;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -41,13 +39,10 @@ pub async fn cohorts(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let f = filter(&params(q.as_deref(), &[])?)?;
-    let loaded = current(&state).await?;
-    let key = format!("cohorts {f:?}");
-    let v = cached(&state, &loaded.version, &key, || async {
-        customers::cohorts(&loaded.warehouse, &f).await.map_err(internal)
+    answer(&state, &headers, format!("cohorts {f:?}"), |l| async move {
+        customers::cohorts(&l.warehouse, &f).await.map_err(internal)
     })
-    .await?;
-    Ok(respond(&headers, &loaded.version, &key, v))
+    .await
 }
 
 /// `GET /api/customers/returning`: the returning-customer rate beside the repeat-customer rate.
@@ -57,13 +52,10 @@ pub async fn returning(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let f = filter(&params(q.as_deref(), &[])?)?;
-    let loaded = current(&state).await?;
-    let key = format!("returning {f:?}");
-    let v = cached(&state, &loaded.version, &key, || async {
-        customers::returning(&loaded.warehouse, &f).await.map_err(internal)
+    answer(&state, &headers, format!("returning {f:?}"), |l| async move {
+        customers::returning(&l.warehouse, &f).await.map_err(internal)
     })
-    .await?;
-    Ok(respond(&headers, &loaded.version, &key, v))
+    .await
 }
 
 /// `GET /api/customers/rfm`: the segments as of a day.
@@ -74,13 +66,10 @@ pub async fn rfm(
 ) -> Result<Response, ApiError> {
     let p = params(q.as_deref(), &["as_of"])?;
     let (f, as_of) = (filter(&p)?, day(&p, "as_of")?);
-    let loaded = current(&state).await?;
-    let key = format!("rfm {as_of:?} {f:?}");
-    let v = cached(&state, &loaded.version, &key, || async {
-        customers::rfm(&loaded.warehouse, &f, as_of).await.map_err(internal)
+    answer(&state, &headers, format!("rfm {as_of:?} {f:?}"), |l| async move {
+        customers::rfm(&l.warehouse, &f, as_of).await.map_err(internal)
     })
-    .await?;
-    Ok(respond(&headers, &loaded.version, &key, v))
+    .await
 }
 
 /// `GET /api/customers/rfm/customers?segment=…&page=…&per_page=…`: the customers (of a segment),
@@ -109,38 +98,11 @@ pub async fn rfm_customers(
         Ok(customers::rfm(&loaded.warehouse, &f, as_of).await.map_err(internal)?.customers)
     })
     .await?;
-    let all: Vec<Value> = serde_json::from_slice(&all).map_err(internal)?;
-    let chosen: Vec<&Value> =
-        all.iter().filter(|c| segment.as_deref().is_none_or(|s| c["segment"].as_str() == Some(s))).collect();
+    let all: Vec<customers::RfmCustomer> = serde_json::from_slice(&all).map_err(internal)?;
+    let chosen: Vec<&customers::RfmCustomer> =
+        all.iter().filter(|c| segment.as_deref().is_none_or(|s| c.segment == s)).collect();
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
     if wants_csv {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record([
-            "customer_id",
-            "customer_name",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "r_score",
-            "f_score",
-            "m_score",
-            "segment",
-        ]);
-        let text = |v: &Value| csv_safe(v.as_str().unwrap_or_default()).into_owned();
-        for c in &chosen {
-            let _ = w.write_record([
-                text(&c["customer_id"]),
-                text(&c["customer_name"]),
-                c["recency_days"].to_string(),
-                c["frequency"].to_string(),
-                format!("{:.2}", c["monetary"].as_f64().unwrap_or_default()),
-                c["r_score"].to_string(),
-                c["f_score"].to_string(),
-                c["m_score"].to_string(),
-                text(&c["segment"]),
-            ]);
-        }
-        let body = w.into_inner().map_err(internal)?;
         let name = segment.as_deref().unwrap_or("all").to_lowercase().replace(['\'', ' '], "-");
         return Ok((
             StatusCode::OK,
@@ -148,7 +110,7 @@ pub async fn rfm_customers(
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"rfm-{name}.csv\"")),
             ],
-            body,
+            customers::rfm::csv(chosen.iter().copied()),
         )
             .into_response());
     }
@@ -178,11 +140,8 @@ pub async fn clv(
         discount_rate: p.get("discount_rate").map(|_| number(&p, "discount_rate", 0.0..=10.0, 0.0)).transpose()?,
         top: f.top(),
     };
-    let loaded = current(&state).await?;
-    let key = format!("clv {options:?} {f:?}");
-    let v = cached(&state, &loaded.version, &key, || async {
-        customers::clv(&loaded.warehouse, &f, &options).await.map_err(internal)
+    answer(&state, &headers, format!("clv {options:?} {f:?}"), |l| async move {
+        customers::clv(&l.warehouse, &f, &options).await.map_err(internal)
     })
-    .await?;
-    Ok(respond(&headers, &loaded.version, &key, v))
+    .await
 }
