@@ -20,6 +20,17 @@ pub fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iteratio
 
 /// Like [`nelder_mead`], saying whether it converged and the value reached.
 pub fn minimize(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations: usize) -> Minimum {
+    minimize_within(f, start, step, iterations, &|best| 1e-10 * (best.abs() + 1e-12))
+}
+
+/// Like [`minimize`], converged when the simplex's values differ by at most `tolerance(best)`.
+pub fn minimize_within(
+    f: &dyn Fn(&[f64]) -> f64,
+    start: &[f64],
+    step: f64,
+    iterations: usize,
+    tolerance: &dyn Fn(f64) -> f64,
+) -> Minimum {
     let n = start.len();
     let mut simplex: Vec<(Vec<f64>, f64)> = (0..=n)
         .map(|i| {
@@ -35,7 +46,7 @@ pub fn minimize(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations:
     for _ in 0..iterations {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
         let (best, worst) = (simplex[0].1, simplex[n].1);
-        if (worst - best).abs() <= 1e-10 * (best.abs() + 1e-12) {
+        if (worst - best).abs() <= tolerance(best) {
             converged = true;
             break;
         }

@@ -33,6 +33,11 @@ fn bgnbd_reproduces_the_published_cdnow_estimates() {
         (0.243, 4.414, 0.793, 2.426, -9582.4),
         "{fit:?}"
     );
+    // and customers.md's example (lifetimes' figures) to its four decimals
+    assert_eq!(
+        (printed(fit.r, 4), printed(fit.alpha, 4), printed(fit.a, 4), printed(fit.b, 4)),
+        (0.2426, 4.4135, 0.7929, 2.4258)
+    );
     assert!(fit.converged);
 }
 

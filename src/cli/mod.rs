@@ -287,6 +287,9 @@ enum CustomersCmd {
         /// Annual discount rate for the CLV (e.g. 0.1); undiscounted without it.
         #[arg(long)]
         discount_rate: Option<f64>,
+        /// Also write the per-customer summary (ID,x,t_x,T,zbar, in weeks) to this CSV file.
+        #[arg(long, conflicts_with = "summary")]
+        write_summary: Option<PathBuf>,
         /// List every customer (--top N lists the first N by CLV, default 10).
         #[arg(long)]
         customers: bool,
@@ -411,6 +414,7 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
             calibration_end,
             horizon_weeks,
             discount_rate,
+            write_summary,
             customers: list,
             filter,
             json,
@@ -434,6 +438,21 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
                     let options = options.clone();
                     tokio::task::spawn_blocking(move || customers::clv::model(&rows, options.calibration_end, &options))
                         .await?
+                }
+                (None, Some(wh)) if write_summary.is_some() => {
+                    let wh = open(&wh).await?;
+                    let end = match options.calibration_end {
+                        Some(d) => d,
+                        None => {
+                            crate::metrics::dimensions(&wh).await?.last_date.context("the warehouse has no orders")?
+                        }
+                    };
+                    let rows = customers::clv::summary(&wh, &filter, end).await?;
+                    let path = write_summary.as_deref().expect("checked by the guard");
+                    customers::clv::write_summary(&rows, path)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    let options = options.clone();
+                    tokio::task::spawn_blocking(move || customers::clv::model(&rows, Some(end), &options)).await?
                 }
                 (None, Some(wh)) => customers::clv(&open(&wh).await?, &filter, &options).await?,
                 (None, None) => unreachable!("clap requires one"),

@@ -16,7 +16,7 @@ use crate::import::tables::date_key;
 use crate::metrics::results::rows;
 use crate::metrics::{MetricsError, run};
 use crate::model::Filter;
-use crate::optimize::minimize;
+use crate::optimize::minimize_within;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use datafusion::common::ScalarValue;
@@ -218,7 +218,8 @@ pub fn gamma_gamma_log_likelihood(p: f64, q: f64, v: f64, pairs: &[(f64, f64)]) 
 }
 
 /// Maximises `ll` over positive parameters from `start`: Nelder-Mead on their logarithms,
-/// restarted from its optimum until a restart improves by less than 1e-9.
+/// to 1e-9 in log-likelihood (the likelihood is flat near its top, so a relative criterion stops
+/// early there), restarted from its optimum with smaller simplexes until a restart gains nothing.
 fn maximize(ll: &dyn Fn(&[f64]) -> f64, start: &[f64]) -> (Vec<f64>, f64, bool) {
     let cost = |p: &[f64]| {
         let v = ll(&p.iter().map(|x| x.exp()).collect::<Vec<_>>());
@@ -227,15 +228,17 @@ fn maximize(ll: &dyn Fn(&[f64]) -> f64, start: &[f64]) -> (Vec<f64>, f64, bool) 
     let mut at: Vec<f64> = start.iter().map(|x| x.ln()).collect();
     let mut best = cost(&at);
     let mut converged = false;
-    for _ in 0..20 {
-        let m = minimize(&cost, &at, 0.5, 4000);
+    let mut step = 0.5;
+    for _ in 0..30 {
+        let m = minimize_within(&cost, &at, step, 4000, &|_| 1e-9);
         let gain = best - m.value;
         at = m.x;
         best = m.value;
-        if m.converged && gain.abs() <= 1e-9 * best.abs().max(1.0) {
+        if m.converged && gain.abs() <= 1e-9 && step < 1e-3 {
             converged = true;
             break;
         }
+        step = (step * 0.25).max(1e-4);
     }
     (at.iter().map(|x| x.exp()).collect(), -best, converged)
 }
@@ -433,6 +436,26 @@ pub async fn clv(wh: &Warehouse, filter: &Filter, options: &ClvOptions) -> Resul
         out.warnings = vec![format!("no customer has a purchase on or before the calibration end {end}")];
     }
     Ok(out)
+}
+
+/// Writes a summary as CSV with header `ID,x,t_x,T,zbar` (what [`read_summary`] reads).
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_summary(rows: &[Summary], path: &std::path::Path) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["ID", "x", "t_x", "T", "zbar"])?;
+    for r in rows {
+        w.write_record([
+            crate::model::text::csv_safe(&r.id).into_owned(),
+            r.x.to_string(),
+            r.t_x.to_string(),
+            r.t.to_string(),
+            r.m.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// Reads a summary CSV with header `ID,x,t_x,T,zbar` (the CDNOW sample's layout).
