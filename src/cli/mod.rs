@@ -431,6 +431,7 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
                 horizon_weeks,
                 discount_rate,
                 top: if list { usize::MAX } else { filter.top() },
+                deadline: None,
             };
             let c = match (summary, warehouse) {
                 (Some(file), _) => {

@@ -140,12 +140,19 @@ pub struct ClvOptions {
     pub discount_rate: Option<f64>,
     /// How many customers `top` lists (by CLV).
     pub top: usize,
+    /// Give up (with [`Clv::stopped`]) when the fits and predictions run past it: a server's
+    /// request must not keep a core busy after it has been answered.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for ClvOptions {
     fn default() -> Self {
-        ClvOptions { calibration_end: None, horizon_weeks: 52, discount_rate: None, top: 10 }
+        ClvOptions { calibration_end: None, horizon_weeks: 52, discount_rate: None, top: 10, deadline: None }
     }
+}
+
+fn past(deadline: Option<std::time::Instant>) -> bool {
+    deadline.is_some_and(|d| std::time::Instant::now() >= d)
 }
 
 /// The fits, the top customers by CLV, and any warnings about what the data cannot support.
@@ -168,6 +175,9 @@ pub struct Clv {
     /// Every customer's predictions, by CLV descending (not part of the JSON summary).
     #[serde(skip)]
     pub all: Vec<Prediction>,
+    /// The deadline passed before the work was done: nothing here is to be used.
+    #[serde(skip)]
+    pub stopped: bool,
 }
 
 /// Customers with the same (x, t_x, T) counted once, with their number.
@@ -220,8 +230,12 @@ pub fn gamma_gamma_log_likelihood(p: f64, q: f64, v: f64, pairs: &[(f64, f64)]) 
 /// Maximises `ll` over positive parameters from `start`: Nelder-Mead on their logarithms,
 /// to 1e-9 in log-likelihood (the likelihood is flat near its top, so a relative criterion stops
 /// early there), restarted from its optimum with smaller simplexes until a restart gains nothing.
-fn maximize(ll: &dyn Fn(&[f64]) -> f64, start: &[f64]) -> (Vec<f64>, f64, bool) {
+fn maximize(ll: &dyn Fn(&[f64]) -> f64, start: &[f64], deadline: Option<std::time::Instant>) -> (Vec<f64>, f64, bool) {
     let cost = |p: &[f64]| {
+        // past the deadline every point is infinitely bad: the simplex collapses at once
+        if past(deadline) {
+            return f64::INFINITY;
+        }
         let v = ll(&p.iter().map(|x| x.exp()).collect::<Vec<_>>());
         if v.is_finite() { -v } else { f64::INFINITY }
     };
@@ -230,7 +244,13 @@ fn maximize(ll: &dyn Fn(&[f64]) -> f64, start: &[f64]) -> (Vec<f64>, f64, bool) 
     let mut converged = false;
     let mut step = 0.5;
     for _ in 0..30 {
+        if past(deadline) {
+            break;
+        }
         let m = minimize_within(&cost, &at, step, 4000, &|_| 1e-9);
+        if !m.value.is_finite() {
+            break;
+        }
         let gain = best - m.value;
         at = m.x;
         best = m.value;
@@ -245,16 +265,25 @@ fn maximize(ll: &dyn Fn(&[f64]) -> f64, start: &[f64]) -> (Vec<f64>, f64, bool) 
 
 /// Fits BG/NBD on the summaries (start values 1, as lifetimes does).
 pub fn fit_bgnbd(rows: &[Summary]) -> BgNbd {
+    fit_bgnbd_until(rows, None)
+}
+
+fn fit_bgnbd_until(rows: &[Summary], deadline: Option<std::time::Instant>) -> BgNbd {
     let groups = grouped(rows);
     let (p, ll, converged) =
-        maximize(&|p| bgnbd_log_likelihood(p[0], p[1], p[2], p[3], &groups), &[1.0, 1.0, 1.0, 1.0]);
+        maximize(&|p| bgnbd_log_likelihood(p[0], p[1], p[2], p[3], &groups), &[1.0, 1.0, 1.0, 1.0], deadline);
     BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3], log_likelihood: ll, converged }
 }
 
 /// Fits Gamma-Gamma on the summaries with x > 0 and m > 0 (start values 1).
 pub fn fit_gamma_gamma(rows: &[Summary]) -> GammaGamma {
+    fit_gamma_gamma_until(rows, None)
+}
+
+fn fit_gamma_gamma_until(rows: &[Summary], deadline: Option<std::time::Instant>) -> GammaGamma {
     let pairs: Vec<(f64, f64)> = rows.iter().filter(|r| r.x > 0.0 && r.m > 0.0).map(|r| (r.x, r.m)).collect();
-    let (p, ll, converged) = maximize(&|p| gamma_gamma_log_likelihood(p[0], p[1], p[2], &pairs), &[1.0, 1.0, 1.0]);
+    let (p, ll, converged) =
+        maximize(&|p| gamma_gamma_log_likelihood(p[0], p[1], p[2], &pairs), &[1.0, 1.0, 1.0], deadline);
     GammaGamma { p: p[0], q: p[1], v: p[2], customers: pairs.len(), log_likelihood: ll, converged }
 }
 
@@ -316,6 +345,7 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
         top: Vec::new(),
         warnings: Vec::new(),
         all: Vec::new(),
+        stopped: false,
     };
     if rows.is_empty() {
         clv.warnings.push("no customer has a purchase on or before the calibration end".into());
@@ -327,7 +357,7 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
             rows.len()
         ));
     } else {
-        let fit = fit_bgnbd(rows);
+        let fit = fit_bgnbd_until(rows, options.deadline);
         if !fit.converged {
             clv.warnings.push("the BG/NBD fit did not converge; its parameters are the best found".into());
         }
@@ -338,7 +368,7 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
             "only {spenders} customers have repeat purchases of positive value; Gamma-Gamma needs at least {MIN_REPEATERS}"
         ));
     } else {
-        let fit = fit_gamma_gamma(rows);
+        let fit = fit_gamma_gamma_until(rows, options.deadline);
         if !fit.converged {
             clv.warnings.push("the Gamma-Gamma fit did not converge; its parameters are the best found".into());
         }
@@ -355,7 +385,11 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
         let h = options.horizon_weeks as f64;
         let mut all: Vec<Prediction> = rows
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map_while(|(i, r)| {
+                if i % 1024 == 0 && past(options.deadline) {
+                    return None;
+                }
                 let expected_purchases = bg.expected_purchases(r.x, r.t_x, r.t, h);
                 let expected_value = gg.expected_value(r.x, r.m);
                 let purchases = match options.discount_rate {
@@ -369,7 +403,7 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
                         })
                         .sum(),
                 };
-                Prediction {
+                Some(Prediction {
                     customer_id: r.id.clone(),
                     x: r.x,
                     t_x: r.t_x,
@@ -378,13 +412,18 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
                     expected_purchases,
                     expected_value,
                     clv: purchases * expected_value,
-                }
+                })
             })
             .collect();
+        if all.len() < rows.len() {
+            clv.stopped = true;
+            return clv;
+        }
         all.sort_by(|a, b| b.clv.total_cmp(&a.clv).then_with(|| a.customer_id.cmp(&b.customer_id)));
         clv.top = all.iter().take(options.top).cloned().collect();
         clv.all = all;
     }
+    clv.stopped = past(options.deadline);
     clv
 }
 
@@ -506,6 +545,30 @@ mod tests {
         }
         // 2F1(a, b; b; z) = (1 - z)^-a
         assert!((hyp2f1(2.5, 3.0, 3.0, 0.3) - 0.7f64.powf(-2.5)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_the_work() {
+        let rows: Vec<Summary> = (0..200)
+            .map(|i| Summary {
+                id: i.to_string(),
+                x: (i % 5) as f64,
+                t_x: (i % 30) as f64,
+                t: 40.0,
+                m: 10.0 + (i % 7) as f64,
+            })
+            .map(|mut r| {
+                if r.x == 0.0 {
+                    (r.t_x, r.m) = (0.0, 0.0);
+                }
+                r
+            })
+            .collect();
+        let done = model(&rows, None, &ClvOptions::default());
+        assert!(!done.stopped && done.bgnbd.is_some() && !done.all.is_empty());
+        let late = ClvOptions { deadline: Some(std::time::Instant::now()), ..Default::default() };
+        let stopped = model(&rows, None, &late);
+        assert!(stopped.stopped);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the KPI endpoints' validation, caching per warehouse version and error shape.
 
 use super::api::{ApiError, answer, bad_request, cached, current, filter, internal, params};
-use super::state::AppState;
+use super::state::{AppState, QUERY_TIME_LIMIT};
 use crate::customers::{self, ClvOptions};
 use crate::model::time::parse_date;
 use axum::extract::{RawQuery, State};
@@ -139,9 +139,17 @@ pub async fn clv(
         horizon_weeks: number(&p, "horizon_weeks", 1..=520, 52)?,
         discount_rate: p.get("discount_rate").map(|_| number(&p, "discount_rate", 0.0..=10.0, 0.0)).transpose()?,
         top: f.top(),
+        deadline: None,
     };
-    answer(&state, &headers, format!("clv {options:?} {f:?}"), |l| async move {
-        customers::clv(&l.warehouse, &f, &options).await.map_err(internal)
+    let key = format!("clv {options:?} {f:?}");
+    answer(&state, &headers, key, |l| async move {
+        // stop the fit with the request's time limit, so no core stays busy after a 503
+        let options = ClvOptions { deadline: Some(std::time::Instant::now() + QUERY_TIME_LIMIT), ..options };
+        let c = customers::clv(&l.warehouse, &f, &options).await.map_err(internal)?;
+        if c.stopped {
+            return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "the computation took too long".into()));
+        }
+        Ok(c)
     })
     .await
 }
