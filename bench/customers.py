@@ -79,7 +79,6 @@ def main():
     print("\n| parameter | shoplens | lifetimes |\n|---|---|---|")
     for k in ["r", "alpha", "a", "b"]:
         print(f"| BG/NBD {k} | {b.get(k)} | {tb[k]:.4f} |")
-    print(f"| BG/NBD log-likelihood | {b.get('log_likelihood')} | {theirs['bgnbd_ll']:.1f} |")
     for k in ["p", "q", "v"]:
         print(f"| Gamma-Gamma {k} | {g.get(k)} | {tg[k]:.4f} |")
     print("\nwarnings:", ours["warnings"])

@@ -7,10 +7,12 @@ WITH per_customer AS (
   WHERE date_key <= $1
   GROUP BY customer_key
 ),
-named AS (
+-- the scores are computed on narrow rows (key, id, the three figures): a window without
+-- PARTITION BY sorts everything at once, so it must not carry names along
+keyed AS (
   SELECT
-    c.customer_id,
-    c.customer_name,
+    p.customer_key,
+    arrow_cast(c.customer_id, 'Utf8') AS customer_id,
     CAST(CAST($2 AS DATE) AS INT) - CAST(p.last_day AS INT) AS recency_days,
     p.frequency,
     p.monetary
@@ -19,25 +21,26 @@ named AS (
 ),
 scored AS (
   SELECT
-    customer_id, customer_name, recency_days, frequency, monetary,
+    customer_key, customer_id, recency_days, frequency, monetary,
     NTILE(5) OVER (ORDER BY recency_days DESC, customer_id ASC) AS r_score,
     NTILE(5) OVER (ORDER BY frequency ASC, customer_id ASC) AS f_score,
     NTILE(5) OVER (ORDER BY monetary ASC, customer_id ASC) AS m_score
-  FROM named
+  FROM keyed
 )
 SELECT
-  customer_id, customer_name, recency_days, frequency, monetary, r_score, f_score, m_score,
+  s.customer_id, c.customer_name, s.recency_days, s.frequency, s.monetary, s.r_score, s.f_score, s.m_score,
   CASE
-    WHEN r_score <= 2 AND f_score <= 2 THEN 'Hibernating'
-    WHEN r_score <= 2 AND f_score <= 4 THEN 'At risk'
-    WHEN r_score <= 2 THEN 'Can''t lose them'
-    WHEN r_score = 3 AND f_score <= 2 THEN 'About to sleep'
-    WHEN r_score = 3 AND f_score = 3 THEN 'Need attention'
-    WHEN r_score <= 4 AND f_score >= 4 THEN 'Loyal'
-    WHEN r_score = 4 AND f_score = 1 THEN 'Promising'
-    WHEN r_score = 5 AND f_score = 1 THEN 'New'
-    WHEN f_score <= 3 THEN 'Potential loyalists'
+    WHEN s.r_score <= 2 AND s.f_score <= 2 THEN 'Hibernating'
+    WHEN s.r_score <= 2 AND s.f_score <= 4 THEN 'At risk'
+    WHEN s.r_score <= 2 THEN 'Can''t lose them'
+    WHEN s.r_score = 3 AND s.f_score <= 2 THEN 'About to sleep'
+    WHEN s.r_score = 3 AND s.f_score = 3 THEN 'Need attention'
+    WHEN s.r_score <= 4 AND s.f_score >= 4 THEN 'Loyal'
+    WHEN s.r_score = 4 AND s.f_score = 1 THEN 'Promising'
+    WHEN s.r_score = 5 AND s.f_score = 1 THEN 'New'
+    WHEN s.f_score <= 3 THEN 'Potential loyalists'
     ELSE 'Champions'
   END AS segment
-FROM scored
-ORDER BY customer_id
+FROM scored s
+JOIN dim_customer c ON c.customer_key = s.customer_key
+ORDER BY s.customer_id
