@@ -110,6 +110,10 @@ pub async fn rfm(wh: &Warehouse, filter: &Filter, as_of: Option<NaiveDate>) -> R
             segment: c.text("segment", r).unwrap_or_default(),
         });
     }
+    let mut rows: Vec<(RfmCustomer, i128)> = customers.into_iter().zip(monetary_units).collect();
+    // by id, as customers.md lists them (sorting here is cheaper than a sort of the wide rows in SQL)
+    rows.sort_unstable_by(|a, b| a.0.customer_id.cmp(&b.0.customer_id));
+    let (customers, monetary_units): (Vec<RfmCustomer>, Vec<i128>) = rows.into_iter().unzip();
     let rows: Vec<(&RfmCustomer, i128)> = customers.iter().zip(monetary_units).collect();
     Ok(Rfm { as_of: Some(as_of), segments: summarize(&rows), customers })
 }

@@ -1,5 +1,5 @@
 -- RFM (customers.md): every customer with an order on or before the as-of day, with recency,
--- frequency, monetary, their NTILE(5) scores and segment.
+-- frequency, monetary, their NTILE(5) scores and segment (in no order: the caller sorts by id).
 -- Parameters: $1 as-of day (date key YYYYMMDD), $2 the same day as a date.
 WITH per_customer AS (
   SELECT customer_key, MAX(order_date) AS last_day, COUNT(*) AS frequency, SUM(revenue) AS monetary
@@ -43,4 +43,3 @@ SELECT
   END AS segment
 FROM scored s
 JOIN dim_customer c ON c.customer_key = s.customer_key
-ORDER BY s.customer_id
