@@ -8,7 +8,7 @@ pub mod cohorts;
 pub mod returning;
 pub mod rfm;
 
-use crate::metrics::{Filtered, MetricsError, filtered_session};
+use crate::metrics::{Filtered, MetricsError, orders_session};
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
@@ -30,9 +30,10 @@ pub use cohorts::{Cohorts, cohorts};
 pub use returning::{Returning, returning};
 pub use rfm::{Rfm, RfmCustomer, rfm};
 
-/// The filter's revenue orders over all dates: each analysis reads dates its own way.
+/// The filter's revenue orders over all dates: each analysis reads dates its own way, and none
+/// reads lines.
 async fn session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
-    filtered_session(wh, &filter.with_range(None, None)).await
+    orders_session(wh, &filter.with_range(None, None)).await
 }
 
 /// The day of the warehouse's latest order (of any status), if any.

@@ -4,7 +4,7 @@
 use super::{session, sql};
 use crate::import::tables::date_key;
 use crate::metrics::results::rows;
-use crate::metrics::{MetricsError, filtered_session, round6, run};
+use crate::metrics::{MetricsError, orders_session, round6, run};
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
@@ -41,7 +41,7 @@ pub async fn returning(wh: &Warehouse, filter: &Filter) -> Result<Returning, Met
     let (c, r) = rows(&batches).next().expect("an aggregate returns one row");
     let (customers, returning) = (c.int("customers", r), c.int("returning", r));
     let rate = if customers == 0 { 0.0 } else { round6(returning as f64 / customers as f64) };
-    let in_range = filtered_session(wh, filter).await?;
+    let in_range = orders_session(wh, filter).await?;
     let frequency = run(&in_range.ctx, "order_frequency", crate::metrics::sql::ORDER_FREQUENCY, vec![]).await?;
     let repeat = crate::metrics::OrderFrequency::from_batches(&frequency).repeat_customer_rate;
     Ok(Returning { customers, returning, returning_customer_rate: rate, repeat_customer_rate: repeat })

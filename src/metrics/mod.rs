@@ -93,6 +93,16 @@ pub(crate) struct Filtered {
 /// them; otherwise it stays a view, which every query re-runs as a streaming plan over the
 /// Parquet facts (slower, but bounded in memory at any shop size).
 pub(crate) async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
+    session_of(wh, filter, true).await
+}
+
+/// Like [`filtered_session`], materializing only `revenue_orders` (`revenue_lines` stays a view):
+/// for analyses that read orders only, such as the customer analyses.
+pub(crate) async fn orders_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
+    session_of(wh, filter, false).await
+}
+
+async fn session_of(wh: &Warehouse, filter: &Filter, with_lines: bool) -> Result<Filtered, MetricsError> {
     let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
     // open ends are the widest dates Date32 holds comfortably
     let from = filter.from().unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid"));
@@ -121,7 +131,12 @@ pub(crate) async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<
 
     let mut budget = wh.session_memory().bytes() / 3;
     let mut held = Vec::new();
-    for (name, df) in [("revenue_orders", orders), ("revenue_lines", lines)] {
+    let tables = if with_lines {
+        vec![("revenue_orders", orders), ("revenue_lines", lines)]
+    } else {
+        vec![("revenue_orders", orders)]
+    };
+    for (name, df) in tables {
         let table = match materialize(&ctx, name, df.clone(), budget).await.map_err(wrap(name))? {
             Some((table, reservation)) => {
                 budget -= reservation.size();
