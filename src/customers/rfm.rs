@@ -94,28 +94,68 @@ pub async fn rfm(wh: &Warehouse, filter: &Filter, as_of: Option<NaiveDate>) -> R
     let s = session(wh, filter).await?;
     let params = vec![ScalarValue::Int32(Some(date_key(as_of))), date_param(Some(as_of))];
     let batches = run(&s.ctx, "rfm", sql::RFM, params).await?;
-    let mut customers = Vec::new();
-    let mut monetary_units = Vec::new();
-    for (c, r) in rows(&batches) {
-        monetary_units.push(c.units4("monetary", r));
-        customers.push(RfmCustomer {
-            customer_id: c.text("customer_id", r).unwrap_or_default(),
-            customer_name: c.text("customer_name", r),
-            recency_days: c.int("recency_days", r),
-            frequency: c.int("frequency", r),
-            monetary: c.cents("monetary", r),
-            r_score: c.int("r_score", r),
-            f_score: c.int("f_score", r),
-            m_score: c.int("m_score", r),
-            segment: c.text("segment", r).unwrap_or_default(),
-        });
-    }
-    let mut rows: Vec<(RfmCustomer, i128)> = customers.into_iter().zip(monetary_units).collect();
-    // by id, as customers.md lists them (sorting here is cheaper than a sort of the wide rows in SQL)
+    let mut rows: Vec<(RfmCustomer, i128)> = rows(&batches)
+        .map(|(c, r)| {
+            let customer = RfmCustomer {
+                customer_id: c.text("customer_id", r).unwrap_or_default(),
+                customer_name: c.text("customer_name", r),
+                recency_days: c.int("recency_days", r),
+                frequency: c.int("frequency", r),
+                monetary: c.cents("monetary", r),
+                r_score: 0,
+                f_score: 0,
+                m_score: 0,
+                segment: String::new(),
+            };
+            (customer, c.units4("monetary", r))
+        })
+        .collect();
+    // by id, as customers.md lists them; from here an index orders as the id does
     rows.sort_unstable_by(|a, b| a.0.customer_id.cmp(&b.0.customer_id));
+    let r_scores = ntile5(rows.len(), |a, b| rows[b].0.recency_days.cmp(&rows[a].0.recency_days));
+    let f_scores = ntile5(rows.len(), |a, b| rows[a].0.frequency.cmp(&rows[b].0.frequency));
+    let m_scores = ntile5(rows.len(), |a, b| rows[a].1.cmp(&rows[b].1));
+    for (i, (c, _)) in rows.iter_mut().enumerate() {
+        (c.r_score, c.f_score, c.m_score) = (r_scores[i], f_scores[i], m_scores[i]);
+        c.segment = segment(c.r_score, c.f_score).to_string();
+    }
     let (customers, monetary_units): (Vec<RfmCustomer>, Vec<i128>) = rows.into_iter().unzip();
     let rows: Vec<(&RfmCustomer, i128)> = customers.iter().zip(monetary_units).collect();
     Ok(Rfm { as_of: Some(as_of), segments: summarize(&rows), customers })
+}
+
+/// SQL's `NTILE(5)` over rows `0..n` ordered by `key`, ties broken by index (the rows are in id
+/// order): the first `n % 5` groups take one row more. The score of each row, by index.
+fn ntile5(n: usize, key: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<i64> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| key(a, b).then(a.cmp(&b)));
+    let (base, extra) = (n / 5, n % 5);
+    let mut scores = vec![0; n];
+    let mut at = 0;
+    for group in 0..5 {
+        let size = base + usize::from(group < extra);
+        for &row in &order[at..at + size] {
+            scores[row] = group as i64 + 1;
+        }
+        at += size;
+    }
+    scores
+}
+
+/// The segment of customers.md's table for (r_score, f_score).
+fn segment(r: i64, f: i64) -> &'static str {
+    match (r, f) {
+        (..=2, ..=2) => SEGMENTS[0],
+        (..=2, 3..=4) => SEGMENTS[1],
+        (..=2, _) => SEGMENTS[2],
+        (3, ..=2) => SEGMENTS[3],
+        (3, 3) => SEGMENTS[4],
+        (3..=4, 4..) => SEGMENTS[5],
+        (4, 1) => SEGMENTS[6],
+        (5, 1) => SEGMENTS[7],
+        (4..=5, 2..=3) => SEGMENTS[8],
+        _ => SEGMENTS[9],
+    }
 }
 
 /// Per segment from exact monetary values (ten-thousandths): every segment listed, zeros included.
