@@ -61,10 +61,7 @@ pub async fn cohorts(wh: &Warehouse, filter: &Filter) -> Result<Cohorts, Metrics
         date_param(filter.to().map(|d| Month::of(d).first_day())),
     ];
     let batches = run(&s.ctx, "cohorts", sql::COHORTS, params).await?;
-    // kpis.md: the month of the latest order is complete only when that order is on its last day
-    let last_complete = last_order_date(wh)
-        .await?
-        .map(|d| if Month::of(d).last_day() == d { Month::of(d) } else { Month::of(d).pred() });
+    let last_complete = last_order_date(wh).await?.map(Month::last_complete);
     let mut out: Vec<Cohort> = Vec::new();
     let mut cumulative = 0i128;
     for (c, r) in rows(&batches) {

@@ -38,5 +38,6 @@ async fn session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsErr
 
 /// The day of the warehouse's latest order (of any status), if any.
 async fn last_order_date(wh: &Warehouse) -> Result<Option<NaiveDate>, MetricsError> {
-    Ok(crate::metrics::dimensions(wh).await?.last_date)
+    let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
+    crate::metrics::last_order_date(&ctx).await
 }

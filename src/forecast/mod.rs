@@ -103,7 +103,7 @@ impl Series {
 /// filter starting before the shop's first sale) are not part of the series: the shop was not
 /// selling then, which is not a month of zero sales.
 pub fn revenue_series(monthly: &[crate::metrics::MonthRow], last_order: Option<chrono::NaiveDate>) -> Option<Series> {
-    let cut = last_order.map(|d| if Month::of(d).last_day() == d { Month::of(d).succ() } else { Month::of(d) });
+    let cut = last_order.map(|d| Month::last_complete(d).succ());
     let first_sale = monthly.iter().position(|m| m.revenue.0 != 0).unwrap_or(monthly.len());
     let monthly = &monthly[first_sale..];
     let values: Vec<f64> =

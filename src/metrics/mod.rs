@@ -192,12 +192,19 @@ fn month_span(filter: &Filter) -> Vec<ScalarValue> {
 pub async fn monthly(wh: &Warehouse, filter: &Filter) -> Result<(Vec<MonthRow>, Option<NaiveDate>), MetricsError> {
     let Filtered { ctx, .. } = &filtered_session(wh, filter).await?;
     let rows = run(ctx, "monthly", sql::MONTHLY, month_span(filter)).await?;
+    Ok((MonthRow::from_batches(&rows), last_order_date(ctx).await?))
+}
+
+/// The day of the warehouse's latest order of any status (`last_order_date.sql`), if any.
+///
+/// # Errors
+/// The query fails.
+pub(crate) async fn last_order_date(ctx: &SessionContext) -> Result<Option<NaiveDate>, MetricsError> {
     let last = run(ctx, "last_order_date", sql::LAST_ORDER_DATE, vec![]).await?;
-    let last = last.first().filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0)).map(|b| {
+    Ok(last.first().filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0)).map(|b| {
         let days = b.column(0).as_primitive::<datafusion::arrow::datatypes::Date32Type>().value(0);
         NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64)
-    });
-    Ok((MonthRow::from_batches(&rows), last))
+    }))
 }
 
 /// Computes every KPI of kpis.md for `filter`.

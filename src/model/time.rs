@@ -51,6 +51,13 @@ impl Month {
         self.month
     }
 
+    /// The last complete month of data whose latest order is on `last_order` (kpis.md): that
+    /// order's month when it falls on the month's last day, else the month before.
+    pub fn last_complete(last_order: NaiveDate) -> Month {
+        let m = Month::of(last_order);
+        if m.last_day() == last_order { m } else { m.pred() }
+    }
+
     /// How many months `self` is after `earlier` (negative when before).
     pub fn months_since(self, earlier: Month) -> i64 {
         (self.year as i64 - earlier.year as i64) * 12 + self.month as i64 - earlier.month as i64

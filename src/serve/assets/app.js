@@ -389,42 +389,37 @@ async function load() {
   stateToForm(s);
   showView(s.view);
   const q = query(s).toString();
-  const sep = q ? `?${q}` : "";
   document.body.classList.add("loading");
-  if (s.view === "customers") {
-    try {
-      if (await loadCustomers(mine, s)) {
-        showError("");
-        document.body.dataset.ready = String(mine);
-      }
-    } catch (e) {
-      if (mine === generation) showError(e.message);
-    } finally {
-      if (mine === generation) document.body.classList.remove("loading");
-    }
-    return;
-  }
   try {
-    const [k, cmp, fc] = await Promise.all([
-      getJSON(`/api/kpis${sep}`),
-      getJSON(`/api/kpis/compare?${q}${q ? "&" : ""}vs=previous_period`).catch(() => null),
-      getJSON(`/api/forecast${sep}`).catch(() => null),
-    ]);
-    if (mine !== generation) return;
-    data = k;
-    renderCards(k, cmp);
-    renderTrend(k, fc);
-    renderCategories(k);
-    renderMethods(k);
-    renderFrequency(k);
-    renderTables(k);
-    showError("");
-    document.body.dataset.ready = String(mine);
+    const drawn = s.view === "customers" ? await loadCustomers(mine, s) : await loadOverview(mine, q);
+    if (drawn) {
+      showError("");
+      document.body.dataset.ready = String(mine);
+    }
   } catch (e) {
     if (mine === generation) showError(e.message);
   } finally {
     if (mine === generation) document.body.classList.remove("loading");
   }
+}
+
+// The Overview: cards, trend with forecast, charts and tables; false when a newer load started.
+async function loadOverview(mine, q) {
+  const sep = q ? `?${q}` : "";
+  const [k, cmp, fc] = await Promise.all([
+    getJSON(`/api/kpis${sep}`),
+    getJSON(`/api/kpis/compare?${q}${q ? "&" : ""}vs=previous_period`).catch(() => null),
+    getJSON(`/api/forecast${sep}`).catch(() => null),
+  ]);
+  if (mine !== generation) return false;
+  data = k;
+  renderCards(k, cmp);
+  renderTrend(k, fc);
+  renderCategories(k);
+  renderMethods(k);
+  renderFrequency(k);
+  renderTables(k);
+  return true;
 }
 
 function onChange(event) {
