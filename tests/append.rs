@@ -106,7 +106,9 @@ async fn appending_a_newer_export_equals_importing_the_merged_one() {
     write(&merged, "products.csv", &prh, &products);
 
     let wh = tempfile::tempdir().unwrap();
-    common::import(&a, wh.path()).await.unwrap();
+    // small customer parts, so that the append rewrites some and links others
+    let first = ImportOptions { key_chunk: Some(97), ..Default::default() };
+    import_export(&a, &Store::new(wh.path()), &first).await.unwrap();
     let keys_before =
         table(wh.path(), "SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key").await;
     append(&b, wh.path()).await;
@@ -156,4 +158,83 @@ async fn appending_a_newer_export_equals_importing_the_merged_one() {
     let imports: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let modes: Vec<&str> = imports.as_array().unwrap().iter().map(|i| i["mode"].as_str().unwrap()).collect();
     assert_eq!(modes, ["replace", "append", "append"]);
+}
+
+/// The parts of a table in the current version: file name and inode.
+fn parts(wh: &Path, table: &str) -> std::collections::BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = Store::new(wh).current().unwrap().dir.join(table);
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().ino()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_append_rewrites_only_the_months_and_customer_parts_it_changes() {
+    let shop = common::shop(62, 2000);
+    let wh = tempfile::tempdir().unwrap();
+    let first = ImportOptions { key_chunk: Some(50), ..Default::default() };
+    import_export(shop.path(), &Store::new(wh.path()), &first).await.unwrap();
+    let before: Vec<_> =
+        ["fact_order", "fact_order_line", "fact_payment", "dim_customer"].iter().map(|t| parts(wh.path(), t)).collect();
+    let customers = before[3].len();
+    assert!(customers > 5 && before[0].len() > 12, "{before:?}");
+
+    // one new order of a new customer in a month after the last, one old customer renamed
+    let (ch, cs) = read(shop.path(), "customers.csv");
+    let (oh, _) = read(shop.path(), "orders.csv");
+    let (ih, _) = read(shop.path(), "order_items.csv");
+    let (ph, _) = read(shop.path(), "payments.csv");
+    let (prh, products) = read(shop.path(), "products.csv");
+    let day = tempfile::tempdir().unwrap();
+    let mut renamed = cs[120].clone();
+    renamed[1] = "Someone Else".into();
+    write(day.path(), "customers.csv", &ch, &[renamed.clone()]);
+    write(day.path(), "products.csv", &prh, &products[..1]);
+    let order =
+        |id: &str| vec![id.to_string(), "NEW-CUSTOMER".into(), "2031-03-04T10:00:00".into(), "delivered".into()];
+    write(day.path(), "orders.csv", &oh, &[order("NEW-1")]);
+    let line = vec!["NEW-1".into(), "1".into(), products[0][0].clone(), "2".into(), "10.00".into(), "0".into()];
+    write(day.path(), "order_items.csv", &ih, &[line]);
+    write(
+        day.path(),
+        "payments.csv",
+        &ph,
+        &[vec!["NEW-1".into(), "1".into(), "paypal".into(), "1".into(), "20.00".into()]],
+    );
+    append(day.path(), wh.path()).await;
+
+    for (i, table) in ["fact_order", "fact_order_line", "fact_payment"].iter().enumerate() {
+        let after = parts(wh.path(), table);
+        let mut added: Vec<&String> = after.keys().filter(|k| !before[i].contains_key(*k)).collect();
+        added.sort();
+        assert_eq!(added, ["2031-03.parquet"], "{table}");
+        for (name, inode) in &before[i] {
+            assert_eq!(after.get(name), Some(inode), "{table}/{name} was rewritten, not linked");
+        }
+    }
+    // the renamed customer's part and the last part (the new customer's key) are rewritten
+    let renamed_key =
+        table(wh.path(), &format!("SELECT customer_key FROM dim_customer WHERE customer_id = '{}'", renamed[0])).await;
+    let renamed_part = (renamed_key[0][0].parse::<i32>().unwrap() - 1) / 50;
+    let after = parts(wh.path(), "dim_customer");
+    let rewritten: Vec<&String> =
+        after.iter().filter(|(k, ino)| before[3].get(*k) != Some(ino)).map(|(k, _)| k).collect();
+    let last = after.keys().last().unwrap();
+    let mut expected = vec![format!("keys-{renamed_part:06}.parquet"), last.clone()];
+    expected.dedup();
+    assert_eq!(rewritten, expected.iter().collect::<Vec<_>>());
+    assert_eq!(
+        table(wh.path(), &format!("SELECT customer_name FROM dim_customer WHERE customer_id = '{}'", renamed[0])).await,
+        [["Someone Else"]]
+    );
+    let new_customer = table(wh.path(), "SELECT c.customer_key, o.order_key FROM fact_order o JOIN dim_customer c USING (customer_key) WHERE c.customer_id = 'NEW-CUSTOMER'").await;
+    let counts = table(wh.path(), "SELECT COUNT(*), MAX(customer_key) FROM dim_customer").await;
+    assert_eq!(new_customer[0][0], counts[0][1], "the new customer takes the next key");
+    assert_eq!(counts[0][0], counts[0][1], "customer keys stay 1..n");
+    let orders = table(wh.path(), "SELECT COUNT(*), MAX(order_key) FROM fact_order").await;
+    assert_eq!(new_customer[0][1], orders[0][1]);
+    assert_eq!(orders[0][0], orders[0][1], "order keys stay 1..n");
 }

@@ -14,9 +14,14 @@ use std::path::Path;
 /// The `(date_key, order_key, n)` keys of a fact file, in file order.
 fn keys(wh: &Path, table: &str, n: &str) -> Vec<(i32, i32, i32)> {
     let dir = Store::new(wh).current().unwrap().dir;
-    let file = std::fs::File::open(dir.join(format!("{table}.parquet"))).unwrap();
+    // one file per month, in month order
+    let mut files: Vec<_> = std::fs::read_dir(dir.join(table)).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let batches = files.iter().flat_map(|f| {
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).unwrap()).unwrap().build().unwrap()
+    });
     let mut out = Vec::new();
-    for batch in ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {
+    for batch in batches {
         let batch = batch.unwrap();
         let col = |name: &str| batch.column_by_name(name).unwrap().as_primitive::<Int32Type>().clone();
         let (d, o, k) = (col("date_key"), col("order_key"), col(n));

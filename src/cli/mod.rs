@@ -835,7 +835,14 @@ async fn import(dir: &Path, warehouse: &Path, settings: ImportSettings<'_>) -> R
         bail!("{}: not a folder (an export is a folder of five CSV files)", dir.display());
     }
     let bar = progress::Bar::new();
-    let opts = ImportOptions { timezone: tz, progress: Some(Arc::new(bar.clone())), append, encoding, memory };
+    let opts = ImportOptions {
+        timezone: tz,
+        progress: Some(Arc::new(bar.clone())),
+        append,
+        encoding,
+        memory,
+        key_chunk: None,
+    };
     let started = Instant::now();
     let report = import_export(dir, &Store::new(warehouse), &opts).await;
     bar.finish();

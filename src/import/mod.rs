@@ -9,17 +9,19 @@ use crate::model::ShopTz;
 use crate::model::text::csv_safe;
 use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
 use crate::source::{Row, SourceError, SourceFile, TableReader};
-use crate::warehouse::schema::{self, Table};
-use crate::warehouse::store::{FileCounts, ImportRecord, Manifest, REJECTS, Store, StoreError};
-use crate::warehouse::writer::{self, TableWriter, WriteError};
+use crate::warehouse::parts::{self, MonthWriter};
+use crate::warehouse::schema::{self, KEY_CHUNK, Layout, Table};
+use crate::warehouse::store::{FileCounts, ImportRecord, LAYOUT_PARTS, Manifest, REJECTS, Store, StoreError};
+use crate::warehouse::writer::{TableWriter, WriteError};
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
-use std::collections::BTreeMap;
+use previous::Start;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tables::{LineBatch, OrderInfo, Orders, PaymentBatch};
+use tables::{LineBatch, OrderBatch, OrderInfo, Orders, PaymentBatch};
 
 /// Rows per fact batch: the import's memory for facts is bounded by this, not by the export.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -53,6 +55,9 @@ pub struct ImportOptions {
     pub append: bool,
     /// Memory the import's sorts may hold before they spill to disk.
     pub memory: crate::model::MemoryLimit,
+    /// Customer keys per `dim_customer` part of a new warehouse (default `KEY_CHUNK`; an append
+    /// keeps the previous version's). Tests make it small to have many parts.
+    pub key_chunk: Option<i32>,
 }
 
 /// What an import did.
@@ -80,6 +85,12 @@ pub enum ImportError {
     /// A table or the rejects cannot be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// An append onto a warehouse an older shoplens wrote (tables as single files).
+    #[error(
+        "{0}: this warehouse was written by an older shoplens, which kept each table in one file; \
+         import the whole export once without --append, then append to it"
+    )]
+    OldLayout(PathBuf),
 }
 
 /// Writes rejected rows as CSV: `file,line,reason,record`.
@@ -162,17 +173,38 @@ type Chunk<'a> = &'a (dyn Fn(Range<usize>) -> RecordBatch + Sync);
 
 /// Writes each `(table, rows, chunk)` on a thread of its own, built and written `BATCH_ROWS` rows
 /// at a time: building and encoding use both cores, and no table is ever whole in memory twice.
-fn write_side_by_side(dir: &Path, tables: &[(&Table, usize, Chunk)]) -> Result<(), WriteError> {
+/// A [`Layout::KeyChunks`] table gets a file per `key_chunk` rows (row `r` has key `r + 1`).
+fn write_side_by_side(dir: &Path, key_chunk: i32, tables: &[(&Table, usize, Chunk)]) -> Result<(), WriteError> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = tables
             .iter()
             .map(|(table, rows, chunk)| {
                 scope.spawn(move || {
-                    let mut out = TableWriter::create(dir, &table.file_name(), table)?;
-                    for start in (0..*rows).step_by(BATCH_ROWS) {
-                        out.write(&chunk(start..(start + BATCH_ROWS).min(*rows)))?;
+                    let files: Vec<(PathBuf, String, Range<usize>)> = match table.layout {
+                        Layout::KeyChunks => {
+                            let folder = table.path(dir);
+                            std::fs::create_dir_all(&folder)
+                                .map_err(|e| WriteError { path: folder.clone(), message: e.to_string() })?;
+                            let per_file = key_chunk as usize;
+                            (0..rows.div_ceil(per_file))
+                                .map(|c| {
+                                    let range = c * per_file..((c + 1) * per_file).min(*rows);
+                                    (folder.clone(), parts::chunk_file(c as i32), range)
+                                })
+                                .collect()
+                        }
+                        Layout::Single | Layout::Monthly => {
+                            vec![(dir.to_path_buf(), format!("{}.parquet", table.name), 0..*rows)]
+                        }
+                    };
+                    for (folder, name, range) in files {
+                        let mut out = TableWriter::create(&folder, &name, table)?;
+                        for start in range.clone().step_by(BATCH_ROWS) {
+                            out.write(&chunk(start..(start + BATCH_ROWS).min(range.end)))?;
+                        }
+                        out.close()?;
                     }
-                    out.close()
+                    Ok(())
                 })
             })
             .collect();
@@ -180,9 +212,10 @@ fn write_side_by_side(dir: &Path, tables: &[(&Table, usize, Chunk)]) -> Result<(
     })
 }
 
-/// The orders by surrogate key (an append's old facts name their order by key).
-fn by_order_key(orders: &Orders) -> HashMap<i32, &OrderInfo> {
-    orders.values().map(|o| (o.order_key, o)).collect()
+/// The orders of the previous version (`old`) that the import relisted, by surrogate key (an
+/// append's old facts name their order by key).
+fn by_order_key<'a>(orders: &'a Orders, old: &HashSet<i32>) -> HashMap<i32, &'a OrderInfo> {
+    orders.values().filter(|o| old.contains(&o.order_key)).map(|o| (o.order_key, o)).collect()
 }
 
 /// Imports the export in `source` into the warehouse `store`, replacing its current version.
@@ -207,24 +240,29 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         checksums.insert(file.file_name().to_string(), sum);
     };
 
-    let mut previous = match (opts.append, store.current()) {
-        (true, Ok(version)) => Some(previous::load(&version)?),
-        _ => None,
+    let (start, previous) = match (opts.append, store.current()) {
+        (true, Ok(version)) => {
+            if version.manifest.layout < LAYOUT_PARTS {
+                return Err(ImportError::OldLayout(store.root().to_path_buf()));
+            }
+            if let Some(p) = progress {
+                p.phase("finding the export's orders and customers in the warehouse");
+            }
+            let (start, previous) = previous::load(&version, &previous::named_ids(source, opts.encoding)?)?;
+            (start, Some(previous))
+        }
+        _ => (Start::default(), None),
     };
-    let (mut customers, mut products, mut methods, mut orders) = match &mut previous {
-        Some(p) => (
-            std::mem::take(&mut p.customers),
-            std::mem::take(&mut p.products),
-            std::mem::take(&mut p.methods),
-            std::mem::take(&mut p.orders),
-        ),
-        None => Default::default(),
+    let Start { mut customers, mut products, mut methods, mut orders, last_order_key } = start;
+    let key_chunk = match &previous {
+        Some(p) => p.key_chunk,
+        None => opts.key_chunk.unwrap_or(KEY_CHUNK).max(1),
     };
     // growing a map of millions of orders rehashes it again and again: size it from the file
     let file_bytes = |f: SourceFile| std::fs::metadata(source.join(f.file_name())).map_or(0, |m| m.len() as usize);
     orders.reserve(file_bytes(SourceFile::Orders) / ORDER_ROW_BYTES);
     customers.reserve(file_bytes(SourceFile::Customers) / CUSTOMER_ROW_BYTES);
-    let mut next_order_key = orders.values().map(|o| o.order_key).max().unwrap_or(0) + 1;
+    let mut next_order_key = last_order_key + 1;
     let old_keys: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let counts = read_rows(source, SourceFile::Customers, opts.encoding, &mut rejects, progress, |row| {
@@ -291,10 +329,12 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     })?;
     record(SourceFile::Orders, counts);
 
-    const UNSORTED_LINES: &str = "fact_order_line.unsorted.parquet";
-    let mut lines_out = TableWriter::create(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE)?;
-    let mut batch = LineBatch::default();
-    let mut lines_order = tables::SortCheck::default();
+    // an append rewrites the months its orders are in now or were in before; it links the rest
+    let touched: BTreeSet<i32> = match &previous {
+        Some(p) => orders.values().map(|o| parts::month_of(o.date_key)).chain(p.months.iter().copied()).collect(),
+        None => BTreeSet::new(),
+    };
+    let mut lines_out = MonthWriter::<LineBatch>::create(&dir, &schema::FACT_ORDER_LINE)?;
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_lines: HashSet<i32> = HashSet::new();
     let mut write_error: Option<WriteError> = None;
@@ -317,10 +357,9 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         order.revenue = revenue;
         order.line_count += 1;
         let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
-        lines_order.see((order.date_key, order.order_key, item.line_no));
-        batch.push(&item, order, product_key);
-        if batch.len() >= BATCH_ROWS
-            && let Err(e) = lines_out.write(&batch.take())
+        let order = &*order;
+        if let Err(e) =
+            lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&item, order, product_key))
         {
             write_error.get_or_insert(e);
         }
@@ -329,23 +368,15 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if let Some(e) = write_error.take() {
         return Err(e.into());
     }
-    if !batch.is_empty() {
-        lines_out.write(&batch.take())?;
-    }
     if let Some(p) = &previous {
-        p.copy_lines(&by_order_key(&orders), &replaced_lines, &mut lines_out)?;
+        p.copy_lines(&touched, &by_order_key(&orders, &old_keys), &replaced_lines, &mut lines_out)?;
     }
-    lines_out.close()?;
     record(SourceFile::OrderItems, counts);
     drop(seen);
 
-    const UNSORTED_PAYMENTS: &str = "fact_payment.unsorted.parquet";
-    let mut payments_out = TableWriter::create(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT)?;
-    let mut pay_batch = PaymentBatch::default();
-    let mut payments_order = tables::SortCheck::default();
+    let mut payments_out = MonthWriter::<PaymentBatch>::create(&dir, &schema::FACT_PAYMENT)?;
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_payments: HashSet<i32> = HashSet::new();
-    let appending = previous.is_some();
     let counts = read_rows(source, SourceFile::Payments, opts.encoding, &mut rejects, progress, |row| {
         let p = PaymentRec::parse(row)?;
         let order = orders
@@ -354,14 +385,12 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         if !order.mark_payment(p.payment_seq, &mut seen) {
             return Err(format!("column payment_seq: duplicate payment {} of order '{}'", p.payment_seq, p.order_id));
         }
-        if appending {
+        if old_keys.contains(&order.order_key) {
             replaced_payments.insert(order.order_key);
         }
         let method_key = methods.key_or_insert(&p.method, || ());
-        payments_order.see((order.date_key, order.order_key, p.payment_seq));
-        pay_batch.push(&p, order, method_key);
-        if pay_batch.len() >= BATCH_ROWS
-            && let Err(e) = payments_out.write(&pay_batch.take())
+        if let Err(e) =
+            payments_out.row((order.date_key, order.order_key, p.payment_seq), |b| b.push(&p, order, method_key))
         {
             write_error.get_or_insert(e);
         }
@@ -370,13 +399,9 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if let Some(e) = write_error.take() {
         return Err(e.into());
     }
-    if !pay_batch.is_empty() {
-        payments_out.write(&pay_batch.take())?;
-    }
     if let Some(p) = &previous {
-        p.copy_payments(&by_order_key(&orders), &replaced_payments, &mut payments_out)?;
+        p.copy_payments(&touched, &by_order_key(&orders, &old_keys), &replaced_payments, &mut payments_out)?;
     }
-    payments_out.close()?;
     record(SourceFile::Payments, counts);
     let first_rejects = std::mem::take(&mut rejects.first);
     rejects.close()?;
@@ -385,34 +410,66 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         p.phase("writing the warehouse");
     }
     let day = |k: i32| NaiveDate::from_ymd_opt(k / 10_000, (k / 100 % 100) as u32, (k % 100) as u32);
-    let first_day = orders.values().map(|o| o.date_key).min().and_then(day);
-    let last_day = orders.values().map(|o| o.date_key).max().and_then(day);
+    let known_days = previous.as_ref().and_then(|p| p.days);
+    let first_day =
+        orders.values().map(|o| o.date_key).min().and_then(day).into_iter().chain(known_days.map(|d| d.0)).min();
+    let last_day =
+        orders.values().map(|o| o.date_key).max().and_then(day).into_iter().chain(known_days.map(|d| d.1)).max();
     let (first, last) = match (first_day, last_day) {
         (Some(f), Some(l)) => (f, l),
         // no order at all: an empty date dimension
         _ => (NaiveDate::from_ymd_opt(2000, 1, 2).expect("valid"), NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")),
     };
-    let order_rows = tables::fact_order_rows(&orders);
-    write_side_by_side(
-        &dir,
-        &[
-            (&schema::DIM_CUSTOMER, customers.len(), &|r| customers.batch_of(r)),
-            (&schema::DIM_DATE, 1, &|_| tables::dim_date_batch(first, last)),
-            (&schema::DIM_PRODUCT, 1, &|_| products.to_batch()),
-            (&schema::DIM_PAYMENT_METHOD, 1, &|_| methods.to_batch()),
-            (&schema::FACT_ORDER, order_rows.len(), &|r| tables::fact_order_batch(&order_rows[r])),
-        ],
-    )?;
-    drop(order_rows);
+    let mut orders_out = MonthWriter::<OrderBatch>::create(&dir, &schema::FACT_ORDER)?;
+    let date_rows = |_| tables::dim_date_batch(first, last);
+    let product_rows = |_| products.to_batch();
+    let method_rows = |_| methods.to_batch();
+    let customer_rows =
+        |r: Range<usize>| tables::customer_batch(customers.rows_in(r.start as i32 + 1..r.end as i32 + 1));
+    let mut small: Vec<(&Table, usize, Chunk)> = vec![
+        (&schema::DIM_DATE, 1, &date_rows),
+        (&schema::DIM_PRODUCT, 1, &product_rows),
+        (&schema::DIM_PAYMENT_METHOD, 1, &method_rows),
+    ];
+    // an append rewrites only the customer key chunks it changed (`write_customers`)
+    if previous.is_none() {
+        small.push((&schema::DIM_CUSTOMER, customers.last_key() as usize, &customer_rows));
+    }
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        // the dimensions on threads of their own while this one writes the orders
+        let dims = scope.spawn(|| -> Result<(), WriteError> {
+            write_side_by_side(&dir, key_chunk, &small)?;
+            match &previous {
+                Some(p) => p.write_customers(&customers, &dir),
+                None => Ok(()),
+            }
+        });
+        if let Some(p) = &previous {
+            let relisted: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
+            p.copy_orders(&touched, &relisted, &mut orders_out)?;
+        }
+        for (id, o) in tables::fact_order_rows(&orders) {
+            orders_out.row((o.date_key, o.order_key, o.order_key), |b| b.push(id, o))?;
+        }
+        dims.join().expect("a dimension writer panicked")?;
+        Ok(())
+    })?;
     drop(orders);
     if let Some(p) = progress {
         p.phase("finishing facts");
     }
-    // an append writes the kept old facts after the new ones: never in order
-    let fresh = previous.is_none();
-    let (lines_sorted, payments_sorted) = (fresh && lines_order.sorted(), fresh && payments_order.sorted());
-    writer::finish_table(&dir, UNSORTED_LINES, &schema::FACT_ORDER_LINE, lines_sorted, opts.memory).await?;
-    writer::finish_table(&dir, UNSORTED_PAYMENTS, &schema::FACT_PAYMENT, payments_sorted, opts.memory).await?;
+    for months in [
+        orders_out.finish(opts.memory).await?,
+        lines_out.finish(opts.memory).await?,
+        payments_out.finish(opts.memory).await?,
+    ] {
+        debug_assert!(previous.is_none() || months.is_subset(&touched), "an append wrote a month it did not touch");
+    }
+    if let Some(p) = &previous {
+        for table in [&schema::FACT_ORDER, &schema::FACT_ORDER_LINE, &schema::FACT_PAYMENT] {
+            p.link_months(&dir, table, &touched)?;
+        }
+    }
 
     if let Some(p) = progress {
         p.phase("publishing");
@@ -434,6 +491,8 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         timezone: opts.timezone.to_string(),
         files: files.clone(),
         imports,
+        layout: LAYOUT_PARTS,
+        key_chunk,
     };
     staging.publish(&manifest)?;
     drop(lock);

@@ -4,6 +4,7 @@
 use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
 use crate::model::{Money, Status};
 use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec, UNCATEGORIZED};
+use crate::warehouse::parts::FactRows;
 use crate::warehouse::schema::{self, Table};
 use ahash::AHashMap as HashMap;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -12,6 +13,7 @@ use datafusion::arrow::array::{
     TimestampMillisecondBuilder,
 };
 use datafusion::arrow::record_batch::RecordBatch;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -34,18 +36,30 @@ fn batch(table: &Table, columns: Vec<ArrayRef>) -> RecordBatch {
 }
 
 /// A dimension keyed by the shop's id: assigns surrogate keys 1, 2, 3… in first-seen order.
+///
+/// An append continues the previous version's dimension without loading it: keys up to `base`
+/// are the previous version's, `keys` knows only those the new export names, and `changed` holds
+/// the rows of those it relists; `rows` holds the keys after `base`.
 pub struct Dimension<R> {
     keys: HashMap<String, i32>,
+    base: i32,
     rows: Vec<(R, bool)>,
+    changed: BTreeMap<i32, (R, bool)>,
 }
 
 impl<R> Default for Dimension<R> {
     fn default() -> Self {
-        Dimension { keys: HashMap::new(), rows: Vec::new() }
+        Dimension { keys: HashMap::new(), base: 0, rows: Vec::new(), changed: BTreeMap::new() }
     }
 }
 
 impl<R> Dimension<R> {
+    /// A dimension that goes on from a previous version whose keys run to `base`, of which
+    /// `known` are the ones this import may name.
+    pub fn continuing(base: i32, known: HashMap<String, i32>) -> Self {
+        Dimension { keys: known, base, rows: Vec::new(), changed: BTreeMap::new() }
+    }
+
     /// The key of `id`, if known.
     pub fn key(&self, id: &str) -> Option<i32> {
         self.keys.get(id).copied()
@@ -53,7 +67,7 @@ impl<R> Dimension<R> {
 
     /// Adds a row; `listed` says whether the export's own file had it.
     pub fn insert(&mut self, id: String, row: R, listed: bool) -> i32 {
-        let key = self.rows.len() as i32 + 1;
+        let key = self.base + self.rows.len() as i32 + 1;
         self.keys.insert(id, key);
         self.rows.push((row, listed));
         key
@@ -62,8 +76,12 @@ impl<R> Dimension<R> {
     /// Adds a row listed in the export, or replaces the row of a known `id` keeping its key.
     pub fn upsert(&mut self, id: String, row: R) -> i32 {
         match self.key(&id) {
+            Some(k) if k > self.base => {
+                self.rows[(k - self.base) as usize - 1] = (row, true);
+                k
+            }
             Some(k) => {
-                self.rows[k as usize - 1] = (row, true);
+                self.changed.insert(k, (row, true));
                 k
             }
             None => self.insert(id, row, true),
@@ -84,14 +102,26 @@ impl<R> Dimension<R> {
         self.rows.reserve(n);
     }
 
-    /// How many rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
+    /// The highest key.
+    pub fn last_key(&self) -> i32 {
+        self.base + self.rows.len() as i32
     }
 
-    /// Whether it has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+    /// The keys this import gave or changed: the previous version's from `base` on are kept as
+    /// they were.
+    pub fn touched_keys(&self) -> impl Iterator<Item = i32> + '_ {
+        self.changed.keys().copied().chain(self.base + 1..=self.last_key())
+    }
+
+    /// The rows this import gave or changed whose keys lie in `keys`, in key order, with their
+    /// key and whether the export listed them.
+    pub fn rows_in(&self, keys: Range<i32>) -> impl Iterator<Item = (i32, &R, bool)> + '_ {
+        let new_from = keys.start.max(self.base + 1);
+        let new_to = keys.end.min(self.last_key() + 1).max(new_from);
+        self.changed.range(keys).map(|(k, (r, l))| (*k, r, *l)).chain((new_from..new_to).map(move |k| {
+            let (r, l) = &self.rows[(k - self.base) as usize - 1];
+            (k, r, *l)
+        }))
     }
 }
 
@@ -118,44 +148,41 @@ pub fn bare_product(id: &str) -> ProductRec {
     }
 }
 
-impl Dimension<CustomerRec> {
-    /// The `dim_customer` rows `rows` (keys `rows.start + 1`…) as a batch.
-    pub fn batch_of(&self, rows: Range<usize>) -> RecordBatch {
-        let first = rows.start;
-        let (mut key, mut id, mut name, mut city, mut region, mut country, mut signup, mut listed) = (
-            Int32Builder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            Date32Builder::new(),
-            BooleanBuilder::new(),
-        );
-        for (i, (c, l)) in self.rows[rows].iter().enumerate() {
-            key.append_value((first + i) as i32 + 1);
-            id.append_value(&c.customer_id);
-            name.append_option(c.customer_name.as_deref());
-            city.append_option(c.city.as_deref());
-            region.append_option(c.region.as_deref());
-            country.append_option(c.country.as_deref());
-            signup.append_option(c.signup_date.map(date32));
-            listed.append_value(*l);
-        }
-        batch(
-            &schema::DIM_CUSTOMER,
-            vec![
-                Arc::new(key.finish()),
-                Arc::new(id.finish()),
-                Arc::new(name.finish()),
-                Arc::new(city.finish()),
-                Arc::new(region.finish()),
-                Arc::new(country.finish()),
-                Arc::new(signup.finish()),
-                Arc::new(listed.finish()),
-            ],
-        )
+/// `dim_customer` rows `(key, customer, listed)` as a batch.
+pub fn customer_batch<'a>(rows: impl Iterator<Item = (i32, &'a CustomerRec, bool)>) -> RecordBatch {
+    let (mut key, mut id, mut name, mut city, mut region, mut country, mut signup, mut listed) = (
+        Int32Builder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        Date32Builder::new(),
+        BooleanBuilder::new(),
+    );
+    for (k, c, l) in rows {
+        key.append_value(k);
+        id.append_value(&c.customer_id);
+        name.append_option(c.customer_name.as_deref());
+        city.append_option(c.city.as_deref());
+        region.append_option(c.region.as_deref());
+        country.append_option(c.country.as_deref());
+        signup.append_option(c.signup_date.map(date32));
+        listed.append_value(l);
     }
+    batch(
+        &schema::DIM_CUSTOMER,
+        vec![
+            Arc::new(key.finish()),
+            Arc::new(id.finish()),
+            Arc::new(name.finish()),
+            Arc::new(city.finish()),
+            Arc::new(region.finish()),
+            Arc::new(country.finish()),
+            Arc::new(signup.finish()),
+            Arc::new(listed.finish()),
+        ],
+    )
 }
 
 impl Dimension<ProductRec> {
@@ -358,41 +385,56 @@ pub fn fact_order_rows(orders: &Orders) -> Vec<(&str, &OrderInfo)> {
     rows
 }
 
-/// A `fact_order` batch of `rows`.
-pub fn fact_order_batch(rows: &[(&str, &OrderInfo)]) -> RecordBatch {
-    let (mut date, mut key, mut cust, mut id, mut ts, mut status, mut lines, mut revenue) = (
-        Int32Builder::new(),
-        Int32Builder::new(),
-        Int32Builder::new(),
-        StringBuilder::new(),
-        TimestampMillisecondBuilder::new(),
-        StringBuilder::new(),
-        Int32Builder::new(),
-        money_builder(),
-    );
-    for (order_id, o) in rows {
-        date.append_value(o.date_key);
-        key.append_value(o.order_key);
-        cust.append_value(o.customer_key);
-        id.append_value(*order_id);
-        ts.append_value(o.order_ts.and_utc().timestamp_millis());
-        status.append_value(o.status.as_str());
-        lines.append_value(o.line_count);
-        revenue.append_value(o.revenue.units());
+/// Orders gathered for the next batch of `fact_order`.
+#[derive(Default)]
+pub struct OrderBatch {
+    date: Int32Builder,
+    key: Int32Builder,
+    customer: Int32Builder,
+    id: StringBuilder,
+    ts: TimestampMillisecondBuilder,
+    status: StringBuilder,
+    lines: Int32Builder,
+    revenue: Option<Decimal128Builder>,
+    rows: usize,
+}
+
+impl OrderBatch {
+    /// Adds order `id`.
+    pub fn push(&mut self, id: &str, o: &OrderInfo) {
+        self.date.append_value(o.date_key);
+        self.key.append_value(o.order_key);
+        self.customer.append_value(o.customer_key);
+        self.id.append_value(id);
+        self.ts.append_value(o.order_ts.and_utc().timestamp_millis());
+        self.status.append_value(o.status.as_str());
+        self.lines.append_value(o.line_count);
+        self.revenue.get_or_insert_with(money_builder).append_value(o.revenue.units());
+        self.rows += 1;
     }
-    batch(
-        &schema::FACT_ORDER,
-        vec![
-            Arc::new(date.finish()),
-            Arc::new(key.finish()),
-            Arc::new(cust.finish()),
-            Arc::new(id.finish()),
-            Arc::new(ts.finish()),
-            Arc::new(status.finish()),
-            Arc::new(lines.finish()),
-            Arc::new(revenue.finish()),
-        ],
-    )
+}
+
+impl FactRows for OrderBatch {
+    fn len(&self) -> usize {
+        self.rows
+    }
+
+    fn take(&mut self) -> RecordBatch {
+        self.rows = 0;
+        batch(
+            &schema::FACT_ORDER,
+            vec![
+                Arc::new(self.date.finish()),
+                Arc::new(self.key.finish()),
+                Arc::new(self.customer.finish()),
+                Arc::new(self.id.finish()),
+                Arc::new(self.ts.finish()),
+                Arc::new(self.status.finish()),
+                Arc::new(self.lines.finish()),
+                Arc::new(self.revenue.get_or_insert_with(money_builder).finish()),
+            ],
+        )
+    }
 }
 
 /// Order lines accumulated for the next batch of `fact_order_line`.
@@ -428,19 +470,14 @@ impl LineBatch {
         self.revenue.get_or_insert_with(money_builder).append_value(item.line_revenue.units());
         self.rows += 1;
     }
+}
 
-    /// Rows waiting.
-    pub fn len(&self) -> usize {
+impl FactRows for LineBatch {
+    fn len(&self) -> usize {
         self.rows
     }
 
-    /// Whether no rows wait.
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
-    /// The waiting rows as a batch; the builder starts over.
-    pub fn take(&mut self) -> RecordBatch {
+    fn take(&mut self) -> RecordBatch {
         self.rows = 0;
         let money =
             |b: &mut Option<Decimal128Builder>| -> ArrayRef { Arc::new(b.get_or_insert_with(money_builder).finish()) };
@@ -492,19 +529,14 @@ impl PaymentBatch {
         self.amount.get_or_insert_with(money_builder).append_value(p.amount.units());
         self.rows += 1;
     }
+}
 
-    /// Rows waiting.
-    pub fn len(&self) -> usize {
+impl FactRows for PaymentBatch {
+    fn len(&self) -> usize {
         self.rows
     }
 
-    /// Whether no rows wait.
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
-    /// The waiting rows as a batch; the builder starts over.
-    pub fn take(&mut self) -> RecordBatch {
+    fn take(&mut self) -> RecordBatch {
         self.rows = 0;
         batch(
             &schema::FACT_PAYMENT,

@@ -1,7 +1,9 @@
 //! The warehouse: a star schema stored as Parquet in a versioned folder, replaced atomically.
-//! `schema` defines the tables, `writer` writes them, `store` publishes versions, `session`
-//! opens one for queries, `query` runs read-only SQL on it.
+//! `schema` defines the tables, `writer` writes them, `parts` splits the big ones into months and
+//! key ranges, `store` publishes versions, `session` opens one for queries, `query` runs
+//! read-only SQL on it.
 
+pub mod parts;
 pub mod query;
 pub mod schema;
 pub mod session;

@@ -17,7 +17,27 @@ pub struct Table {
     pub sorted_by: &'static [&'static str],
     /// `(column, referenced table)` foreign keys, for the DDL and the diagram.
     pub references: &'static [(&'static str, &'static str)],
+    /// How its rows are split into files.
+    pub layout: Layout,
 }
+
+/// How a table's rows are stored in a version: one file, or a folder of parts that an append
+/// rewrites only where it changes something (the rest is hard-linked from the previous version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `<table>.parquet`: small tables, rewritten by every import.
+    Single,
+    /// `<table>/YYYY-MM.parquet`: one file per month of `date_key`, each sorted by `sorted_by`.
+    Monthly,
+    /// `<table>/keys-NNNNNN.parquet`: part n holds the surrogate keys `n * chunk + 1` to
+    /// `(n + 1) * chunk`, in key order (`chunk` is the manifest's `key_chunk`).
+    KeyChunks,
+}
+
+/// Surrogate keys per part of a [`Layout::KeyChunks`] table, unless an import is told otherwise
+/// (the manifest records what a version used): small enough that an append which
+/// renames a few customers rewrites little, large enough that a big shop has few files.
+pub const KEY_CHUNK: i32 = 1 << 18;
 
 /// The column types the warehouse uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +98,7 @@ pub const DIM_DATE: Table = Table {
     ],
     sorted_by: &["date_key"],
     references: &[],
+    layout: Layout::Single,
 };
 
 /// Customers, including those known only from an order.
@@ -96,6 +117,7 @@ pub const DIM_CUSTOMER: Table = Table {
     ],
     sorted_by: &["customer_key"],
     references: &[],
+    layout: Layout::KeyChunks,
 };
 
 /// Products, including those known only from an order line.
@@ -113,6 +135,7 @@ pub const DIM_PRODUCT: Table = Table {
     ],
     sorted_by: &["product_key"],
     references: &[],
+    layout: Layout::Single,
 };
 
 /// Payment methods, lower-cased.
@@ -122,6 +145,7 @@ pub const DIM_PAYMENT_METHOD: Table = Table {
     columns: &[("method_key", Ty::Int, false, "surrogate key"), ("method", Ty::Text, false, "lower-cased, trimmed")],
     sorted_by: &["method_key"],
     references: &[],
+    layout: Layout::Single,
 };
 
 /// Orders: the per-order aggregate the facts share.
@@ -140,6 +164,7 @@ pub const FACT_ORDER: Table = Table {
     ],
     sorted_by: &["date_key", "order_key"],
     references: &[("date_key", "dim_date"), ("customer_key", "dim_customer")],
+    layout: Layout::Monthly,
 };
 
 /// Order lines: the main fact.
@@ -166,6 +191,7 @@ pub const FACT_ORDER_LINE: Table = Table {
         ("customer_key", "dim_customer"),
         ("product_key", "dim_product"),
     ],
+    layout: Layout::Monthly,
 };
 
 /// Payments.
@@ -189,6 +215,7 @@ pub const FACT_PAYMENT: Table = Table {
         ("customer_key", "dim_customer"),
         ("method_key", "dim_payment_method"),
     ],
+    layout: Layout::Monthly,
 };
 
 /// Every table of the warehouse, dimensions first.
@@ -203,9 +230,13 @@ impl Table {
         ))
     }
 
-    /// The Parquet file name inside a warehouse version.
-    pub fn file_name(&self) -> String {
-        format!("{}.parquet", self.name)
+    /// Where the table lives inside a version folder: its file ([`Layout::Single`]) or the
+    /// folder of its parts.
+    pub fn path(&self, version_dir: &std::path::Path) -> std::path::PathBuf {
+        match self.layout {
+            Layout::Single => version_dir.join(format!("{}.parquet", self.name)),
+            Layout::Monthly | Layout::KeyChunks => version_dir.join(self.name),
+        }
     }
 
     /// `CREATE TABLE` for this table, with comments.

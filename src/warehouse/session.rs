@@ -68,11 +68,17 @@ impl Warehouse {
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
         for t in TABLES {
-            let path = version.dir.join(t.file_name());
-            // the facts are sorted by date: telling DataFusion lets it skip sorts and prune
+            let (path, folder) = version.table_path(t);
+            let mut path = path.to_string_lossy().into_owned();
+            if folder {
+                // a folder of parts: every Parquet file in it
+                path.push('/');
+            }
+            // each file is sorted: telling DataFusion lets it skip sorts and prune
             let order = vec![t.sorted_by.iter().map(|c| col(*c).sort(true, false)).collect::<Vec<_>>()];
-            let options = ParquetReadOptions::default().file_sort_order(order);
-            ctx.register_parquet(t.name, path.to_string_lossy().as_ref(), options).await?;
+            let schema = t.schema();
+            let options = ParquetReadOptions::default().file_sort_order(order).schema(&schema);
+            ctx.register_parquet(t.name, &path, options).await?;
             tables.push((t.name, ctx.table_provider(t.name).await?));
         }
         Ok(Warehouse { version, runtime, session_memory, tables })

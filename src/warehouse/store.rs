@@ -1,7 +1,8 @@
 //! A warehouse folder on disk: versions, the manifest that publishes one, and the import lock.
 //!
 //! Layout: `WH/CURRENT` (JSON manifest naming the published version), `WH/v-<id>/` (one complete
-//! set of Parquet tables plus that import's rejects), `WH/rejects.csv` (a copy of the current
+//! set of Parquet tables, the big ones as folders of parts (`schema::Layout`), plus that import's
+//! rejects), `WH/rejects.csv` (a copy of the current
 //! version's rejects), `WH/.lock` (held while an import runs), `WH/.staging-<id>/` (an import in
 //! progress; removed by the next import if one was killed). A version is written whole beside the
 //! current one and published by renaming the manifest: readers see the old or the new, never half.
@@ -65,6 +66,33 @@ pub struct Manifest {
     /// Every import into this warehouse, oldest first, this version's last.
     #[serde(default)]
     pub imports: Vec<ImportRecord>,
+    /// How the version stores its tables: [`LAYOUT_PARTS`], or 0 for a version written before
+    /// tables had parts (every table one file).
+    #[serde(default)]
+    pub layout: u32,
+    /// Surrogate keys per part of the tables with [`Layout::KeyChunks`](crate::warehouse::schema::Layout).
+    #[serde(default = "default_key_chunk")]
+    pub key_chunk: i32,
+}
+
+fn default_key_chunk() -> i32 {
+    crate::warehouse::schema::KEY_CHUNK
+}
+
+/// The layout this shoplens writes: the facts one file per month, the customers one file per
+/// key chunk (`schema::Layout`).
+pub const LAYOUT_PARTS: u32 = 2;
+
+impl Version {
+    /// Where `table` is in this version, and whether it is a folder of parts.
+    pub fn table_path(&self, table: &crate::warehouse::schema::Table) -> (PathBuf, bool) {
+        use crate::warehouse::schema::Layout;
+        if self.manifest.layout < LAYOUT_PARTS || table.layout == Layout::Single {
+            (self.dir.join(format!("{}.parquet", table.name)), false)
+        } else {
+            (table.path(&self.dir), true)
+        }
+    }
 }
 
 /// Problems opening or writing a warehouse.
@@ -279,10 +307,13 @@ fn carry_rejects(previous: Option<&Version>, staging: &Path, id: &str) -> Result
     Ok(())
 }
 
+/// Syncs every file under `dir` (tables with parts are folders), then the folders themselves.
 fn sync_dir_files(dir: &Path) -> Result<(), StoreError> {
     for entry in fs::read_dir(dir).map_err(io(dir))?.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_file()) {
-            File::open(entry.path()).and_then(|f| f.sync_all()).map_err(io(&entry.path()))?;
+        match entry.file_type() {
+            Ok(t) if t.is_file() => File::open(entry.path()).and_then(|f| f.sync_all()).map_err(io(&entry.path()))?,
+            Ok(t) if t.is_dir() => sync_dir_files(&entry.path())?,
+            _ => {}
         }
     }
     sync_dir(dir)

@@ -9,7 +9,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col};
 use futures::StreamExt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -112,39 +112,35 @@ impl Drop for TableWriter {
     }
 }
 
-/// Makes `dir/<unsorted>` `table`'s file: renamed when its rows were written in `table.sorted_by`
-/// order already (`presorted`; exports usually list orders by time), else sorted.
-pub async fn finish_table(
-    dir: &Path,
-    unsorted: &str,
+/// Reads the Parquet files `inputs` of `table` and hands their rows to `sink` in the table's
+/// `sorted_by` order, with DataFusion's external sort (bounded by `memory`, spilling to disk),
+/// then deletes the inputs.
+pub async fn sort_files(
+    inputs: &[PathBuf],
     table: &Table,
-    presorted: bool,
     memory: MemoryLimit,
+    mut sink: impl FnMut(RecordBatch) -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
-    if presorted {
-        let src = dir.join(unsorted);
-        return std::fs::rename(&src, dir.join(table.file_name())).map_err(|e| WriteError::new(&src, e));
-    }
-    sort_into_table(dir, unsorted, table, memory).await
-}
-
-/// Rewrites the unsorted file `dir/<unsorted>` as `table`'s file sorted by `table.sorted_by`,
-/// with DataFusion's external sort (bounded memory, spilling to disk), then deletes the unsorted one.
-async fn sort_into_table(dir: &Path, unsorted: &str, table: &Table, memory: MemoryLimit) -> Result<(), WriteError> {
-    let src = dir.join(unsorted);
-    let err = |e: datafusion::error::DataFusionError| WriteError::new(&src, e);
+    let Some(first) = inputs.first() else { return Ok(()) };
+    let err = |e: datafusion::error::DataFusionError| WriteError::new(first, e);
     let runtime =
         RuntimeEnvBuilder::new().with_memory_pool(super::session::memory_pool(memory)).build_arc().map_err(err)?;
     let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
-    ctx.register_parquet("unsorted", src.to_string_lossy().as_ref(), ParquetReadOptions::default())
+    let paths: Vec<String> = inputs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let schema = table.schema();
+    let options = ParquetReadOptions::default().schema(&schema);
+    let sorted = ctx
+        .read_parquet(paths, options)
         .await
+        .map_err(err)?
+        .sort(table.sorted_by.iter().map(|c| col(*c).sort(true, false)).collect())
         .map_err(err)?;
-    let sql = format!("SELECT * FROM unsorted ORDER BY {}", table.sorted_by.join(", "));
-    let mut stream = ctx.sql(&sql).await.map_err(err)?.execute_stream().await.map_err(err)?;
-    let mut out = TableWriter::create(dir, &table.file_name(), table)?;
+    let mut stream = sorted.execute_stream().await.map_err(err)?;
     while let Some(batch) = stream.next().await {
-        out.write(&batch.map_err(err)?)?;
+        sink(batch.map_err(err)?)?;
     }
-    out.close()?;
-    std::fs::remove_file(&src).map_err(|e| WriteError::new(&src, e))
+    for p in inputs {
+        std::fs::remove_file(p).map_err(|e| WriteError::new(p, e))?;
+    }
+    Ok(())
 }
