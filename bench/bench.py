@@ -65,6 +65,48 @@ def peers_python(venv):
     return py
 
 
+def next_day_export(exe, shop, out, orders=10_000):
+    """A day's new orders for `shop`: a generated 10k-order shop with its order ids renamed and its
+    orders moved to the day after the shop's last order (its customers and products are the
+    shop's own ids, so the append also relists some of them)."""
+    import csv, datetime
+    if (out / "payments.csv").exists():
+        return
+    with open(shop / "orders.csv", "rb") as f:
+        f.seek(max(0, f.seek(0, 2) - 65536))
+        last = max(line.split(b",")[2][:10] for line in f.read().splitlines()[1:] if line.count(b",") >= 3)
+    start = datetime.datetime.fromisoformat(last.decode()) + datetime.timedelta(days=1)
+    raw = out.with_name(out.name + ".raw")
+    shutil.rmtree(raw, ignore_errors=True)
+    run([exe, "generate", "--out", raw, "--orders", orders, "--seed", 99])
+    out.mkdir(parents=True, exist_ok=True)
+    step = 86_400 / orders
+    for name in ["customers.csv", "products.csv", "orders.csv", "order_items.csv", "payments.csv"]:
+        with open(raw / name, newline="") as f, open(out / name, "w", newline="") as g:
+            r, w = csv.reader(f), csv.writer(g)
+            w.writerow(next(r))
+            for i, row in enumerate(r):
+                if name != "customers.csv" and name != "products.csv":
+                    row[0] = "NEXT-" + row[0]
+                if name == "orders.csv":
+                    row[2] = (start + datetime.timedelta(seconds=int(i * step))).isoformat()
+                w.writerow(row)
+    shutil.rmtree(raw)
+
+
+def bench_append(exe, work, shop, wh, orders):
+    """Times `import --append` of a day's 10k new orders onto a copy of the warehouse `wh`
+    (hard links: a version's files are never changed in place), then the KPI suite on it."""
+    day, copy = work / f"next-day-{orders}", work / f"wh-{orders}-append"
+    next_day_export(exe, shop, day)
+    shutil.rmtree(copy, ignore_errors=True)
+    subprocess.run(["cp", "-al", str(wh), str(copy)], check=True)
+    t, m, _ = run([exe, "import", day, "--warehouse", copy, "--append", "--json"])
+    k, km, _ = run([exe, "kpi", "--warehouse", copy, "--json"])
+    shutil.rmtree(copy)
+    print(f"| append 10k new orders (`import --append`), then the KPI suite | {t:.2f} s, peak {m:,.0f} MB; KPIs {k:.2f} s, peak {km:,.0f} MB |")
+
+
 def bench_shop(exe, py, orders, work, rounds, peers):
     shop, wh = work / f"shop-{orders}", work / f"wh-{orders}"
     if not (shop / "payments.csv").exists():
@@ -103,9 +145,12 @@ def bench_shop(exe, py, orders, work, rounds, peers):
         print(f"| KPI suite (shoplens: whole process) | {med['kpi']:.2f} s | {med['duck_kpis']:.2f} s | {med['polars_kpis']:.2f} s | {med['kpi'] / med['duck_kpis']:.2f} |")
         print(f"| end to end | {e2e:.2f} s | {duck:.2f} s | {med['polars_load'] + med['polars_kpis']:.2f} s | **{e2e / duck:.2f}** |")
         print(f"| peak memory | import {peak['import']:,.0f} MB, kpi {peak['kpi']:,.0f} MB | {peak['duckdb']:,.0f} MB | {peak['polars']:,.0f} MB | |")
+        print("\n| step | shoplens |\n|---|---|")
+        bench_append(exe, work, shop, wh, orders)
     else:
         print(f"| step | shoplens |\n|---|---|\n| import | {med['import']:.2f} s, peak {peak['import']:,.0f} MB |")
         print(f"| KPI suite | {med['kpi']:.2f} s, peak {peak['kpi']:,.0f} MB |")
+        bench_append(exe, work, shop, wh, orders)
 
 
 def main():
