@@ -4,9 +4,9 @@
 //! of the facts only the months the append touches. Everything else is hard-linked into the new
 //! version, so an append costs what it adds.
 
-use super::tables::{Dimension, LineBatch, OrderInfo, Orders, PaymentBatch, customer_batch};
+use super::tables::{Dimension, LineBatch, OrderInfo, Orders, PackedCustomer, PaymentBatch, customer_batch};
 use crate::model::{Money, Status};
-use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec};
+use crate::source::records::{ItemRec, PaymentRec, ProductRec};
 use crate::source::{Encoding, SourceError, SourceFile, TableReader};
 use crate::warehouse::parts::{self, FactRows, MonthWriter, chunk_file, chunk_of, month_file, month_of};
 use crate::warehouse::schema::{self, Table};
@@ -64,7 +64,7 @@ pub fn named_ids(source: &Path, encoding: Encoding) -> Result<Named, SourceError
 #[derive(Default)]
 pub struct Start {
     /// Customers: the keys of those the export names, and the highest key.
-    pub customers: Dimension<CustomerRec>,
+    pub customers: Dimension<PackedCustomer>,
     /// Products, whole.
     pub products: Dimension<ProductRec>,
     /// Payment methods, whole.
@@ -196,12 +196,12 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
             unit_cost: r.money("unit_cost"),
             list_price: r.money("list_price"),
         };
-        products.insert(id, rec, r.flag("listed"));
+        products.insert(&id, rec, r.flag("listed"));
     }
     let mut methods = Dimension::default();
     let b = read_table(&dir, &schema::DIM_PAYMENT_METHOD, &[])?;
     for r in sorted_by_key(&b, "method_key") {
-        methods.insert(r.text("method").unwrap_or_default(), (), true);
+        methods.insert(&r.text("method").unwrap_or_default(), (), true);
     }
 
     let (order_keys, last_order_key) = keys_of(&dir, &schema::FACT_ORDER, "order_id", "order_key", &named.orders)?;
@@ -219,7 +219,7 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                 let date_key = r.int("date_key");
                 months.insert(month_of(date_key));
                 orders.insert(
-                    r.text("order_id").unwrap_or_default(),
+                    &r.text("order_id").unwrap_or_default(),
                     OrderInfo {
                         order_key: r.int("order_key"),
                         customer_key: r.int("customer_key"),
@@ -364,7 +364,7 @@ impl Previous {
 
     /// Writes the key chunks of `dim_customer` that `customers` changed or added to, from the
     /// previous chunk and the new rows, and hard-links the others.
-    pub fn write_customers(&self, customers: &Dimension<CustomerRec>, version_dir: &Path) -> Result<(), WriteError> {
+    pub fn write_customers(&self, customers: &Dimension<PackedCustomer>, version_dir: &Path) -> Result<(), WriteError> {
         let table = &schema::DIM_CUSTOMER;
         let touched: BTreeSet<i32> = customers.touched_keys().map(|k| chunk_of(k, self.key_chunk)).collect();
         let names: HashSet<String> = touched.iter().map(|c| chunk_file(*c)).collect();
