@@ -320,7 +320,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
                     date_key,
                     status,
                     line_count: 0,
-                    revenue: crate::model::Money::ZERO,
+                    revenue: 0,
                     source_line: row.line,
                     lines_seen: 0,
                     payments_seen: 0,
@@ -350,15 +350,14 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
             // the newer export lists this order's lines: they replace the old ones
             order.line_count = 0;
-            order.revenue = crate::model::Money::ZERO;
+            order.revenue = 0;
         }
         if !order.mark_line(item.line_no, &mut seen) {
             return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
         }
-        let revenue = order.revenue.checked_add(item.line_revenue).ok_or_else(|| {
+        order.add_revenue(item.line_revenue).ok_or_else(|| {
             format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id)
         })?;
-        order.revenue = revenue;
         order.line_count += 1;
         let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
         let order = &*order;

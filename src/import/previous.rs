@@ -227,7 +227,7 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                         date_key,
                         status,
                         line_count: r.int("line_count"),
-                        revenue: r.money("order_revenue").unwrap_or_default(),
+                        revenue: r.money("order_revenue").and_then(|m| i64::try_from(m.units()).ok()).unwrap_or(0),
                         source_line: 0,
                         lines_seen: 0,
                         payments_seen: 0,

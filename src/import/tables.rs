@@ -344,8 +344,9 @@ pub struct OrderInfo {
     pub status: Status,
     /// Lines loaded so far.
     pub line_count: i32,
-    /// Their revenue so far.
-    pub revenue: Money,
+    /// Their revenue so far, in `Money` units (an `i64`: `DECIMAL(18,4)` always fits, and the
+    /// record stays 64 bytes instead of 80 with an `i128`; at 10M orders that is 160 MB).
+    pub revenue: i64,
     /// The line of orders.csv this import read it from; 0 when this import has not listed it
     /// (yet, or at all: an order kept from the previous version of an append).
     pub source_line: u64,
@@ -371,6 +372,18 @@ fn mark(bits: &mut u64, key: i32, n: i32, others: &mut ahash::AHashSet<(i32, i32
 }
 
 impl OrderInfo {
+    /// Its revenue so far.
+    pub fn revenue(&self) -> Money {
+        Money::from_units(self.revenue.into()).unwrap_or_default()
+    }
+
+    /// Adds a line's revenue; `None` (and no change) if the total would not fit `DECIMAL(18,4)`.
+    pub fn add_revenue(&mut self, line: Money) -> Option<()> {
+        let total = self.revenue().checked_add(line)?;
+        self.revenue = i64::try_from(total.units()).ok()?;
+        Some(())
+    }
+
     /// Marks line `line_no` loaded; false if it already was.
     pub fn mark_line(&mut self, line_no: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
         mark(&mut self.lines_seen, self.order_key, line_no, others)
@@ -426,10 +439,13 @@ impl Orders {
 }
 
 /// The orders in `fact_order`'s row order: by day, then key.
-pub fn fact_order_rows(orders: &Orders) -> Vec<(&str, &OrderInfo)> {
-    let mut rows: Vec<(&str, &OrderInfo)> = orders.iter().collect();
-    rows.sort_unstable_by_key(|(_, o)| (o.date_key, o.order_key));
-    rows
+pub fn fact_order_rows(orders: &Orders) -> impl Iterator<Item = (&str, &OrderInfo)> {
+    // positions, not `(id, record)` pairs: 4 bytes an order instead of 24 while sorting
+    let mut at: Vec<u32> = (0..orders.rows.len() as u32).collect();
+    if !orders.rows.is_sorted_by_key(|o| (o.date_key, o.order_key)) {
+        at.sort_unstable_by_key(|&i| (orders.rows[i as usize].date_key, orders.rows[i as usize].order_key));
+    }
+    at.into_iter().map(|i| (orders.index.id(i), &orders.rows[i as usize]))
 }
 
 /// Orders gathered for the next batch of `fact_order`.
@@ -456,7 +472,7 @@ impl OrderBatch {
         self.ts.append_value(o.order_ts.and_utc().timestamp_millis());
         self.status.append_value(o.status.as_str());
         self.lines.append_value(o.line_count);
-        self.revenue.get_or_insert_with(money_builder).append_value(o.revenue.units());
+        self.revenue.get_or_insert_with(money_builder).append_value(o.revenue.into());
         self.rows += 1;
     }
 }
@@ -621,5 +637,59 @@ impl SortCheck {
     /// Whether every row so far came in order.
     pub fn sorted(&self) -> bool {
         !self.broken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OrderInfo, PackedCustomer};
+    use crate::model::{Money, Status};
+    use crate::source::records::CustomerRec;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn an_order_record_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<OrderInfo>(), 64);
+    }
+
+    #[test]
+    fn order_revenue_stops_at_the_decimal_limit() {
+        let ts = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let mut o = OrderInfo {
+            order_key: 1,
+            customer_key: 1,
+            order_ts: ts,
+            date_key: 20240101,
+            status: Status::Delivered,
+            line_count: 0,
+            revenue: 0,
+            source_line: 1,
+            lines_seen: 0,
+            payments_seen: 0,
+        };
+        let big = Money::from_units(900_000_000_000_000_000).unwrap();
+        assert_eq!(o.add_revenue(big), Some(()));
+        assert_eq!(o.add_revenue(big), None, "1.8e18 units is past DECIMAL(18,4)");
+        assert_eq!(o.revenue(), big);
+        assert_eq!(o.add_revenue(Money::from_cents(-5)), Some(()));
+        assert_eq!(o.revenue().units(), 900_000_000_000_000_000 - 500);
+    }
+
+    #[test]
+    fn a_packed_customer_unpacks_to_its_fields() {
+        let c = CustomerRec {
+            customer_id: "C1".into(),
+            customer_name: Some("Zoë".into()),
+            city: None,
+            region: Some(String::new()),
+            country: Some("DE".into()),
+            signup_date: NaiveDate::from_ymd_opt(1969, 12, 31),
+        };
+        let packed = PackedCustomer::new(&c);
+        let (texts, day) = packed.fields();
+        assert_eq!(texts, [Some("C1"), Some("Zoë"), None, Some(""), Some("DE")]);
+        assert_eq!(day, Some(-1));
+        let bare = PackedCustomer::bare("X");
+        assert_eq!(bare.fields(), ([Some("X"), None, None, None, None], None));
     }
 }
