@@ -238,3 +238,56 @@ async fn an_append_rewrites_only_the_months_and_customer_parts_it_changes() {
     assert_eq!(new_customer[0][1], orders[0][1]);
     assert_eq!(orders[0][0], orders[0][1], "order keys stay 1..n");
 }
+
+/// Rewrites the current version of `wh` as an older shoplens wrote it: every table one file, no
+/// `layout` in the manifest.
+fn to_single_files(wh: &Path) {
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let store = Store::new(wh);
+    let dir = store.current().unwrap().dir;
+    for table in ["dim_customer", "fact_order", "fact_order_line", "fact_payment"] {
+        let folder = dir.join(table);
+        let mut files: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+        for f in &files {
+            for batch in
+                ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).unwrap()).unwrap().build().unwrap()
+            {
+                let batch = batch.unwrap();
+                let w = writer.get_or_insert_with(|| {
+                    let out = std::fs::File::create(dir.join(format!("{table}.parquet"))).unwrap();
+                    ArrowWriter::try_new(out, batch.schema(), None).unwrap()
+                });
+                w.write(&batch).unwrap();
+            }
+        }
+        writer.unwrap().close().unwrap();
+        std::fs::remove_dir_all(folder).unwrap();
+    }
+    let manifest = wh.join("CURRENT");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m.as_object_mut().unwrap().remove("layout");
+    m.as_object_mut().unwrap().remove("key_chunk");
+    std::fs::write(&manifest, m.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn a_warehouse_of_single_files_is_read_but_not_appended_to() {
+    let shop = common::shop(63, 1500);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let before = common::kpis(wh.path(), &Filter::default()).await;
+    to_single_files(wh.path());
+    assert_eq!(common::kpis(wh.path(), &Filter::default()).await, before);
+
+    let opts = ImportOptions { append: true, ..Default::default() };
+    let err = import_export(shop.path(), &Store::new(wh.path()), &opts).await.unwrap_err();
+    assert!(err.to_string().contains("import the whole export once without --append"), "{err}");
+    assert_eq!(common::kpis(wh.path(), &Filter::default()).await, before, "the refused append changed nothing");
+    // a full import moves it to the new layout, and appends work again
+    common::import(shop.path(), wh.path()).await.unwrap();
+    append(shop.path(), wh.path()).await;
+    assert_eq!(common::kpis(wh.path(), &Filter::default()).await, before);
+}
