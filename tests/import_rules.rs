@@ -175,6 +175,15 @@ O1,9,RETIRED,2,10,20
     let k = common::kpis(wh.path(), &common::filter(FilterParams::default())).await;
     assert_eq!(k["categories"][1]["category"], "Uncategorized");
     assert_eq!(k["summary"]["total_revenue"], 10.0);
+    // each reject keeps its row as read, whether parsing refused it or loading did (the
+    // duplicate and the unknown order are refused after parsing, on another thread)
+    let mut r = csv::Reader::from_path(wh.path().join("rejects.csv")).unwrap();
+    let raw: Vec<(u64, String)> =
+        r.records().map(|x| x.unwrap()).map(|x| (x[1].parse().unwrap(), x[3].to_string())).collect();
+    let line = |n: u64| raw.iter().find(|(l, _)| *l == n).map(|(_, t)| t.as_str());
+    assert_eq!(line(3), Some("O1,1,P1,2,10,"));
+    assert_eq!(line(4), Some("O9,1,P1,1,10,"));
+    assert_eq!(line(5), Some("O1,0,P1,1,10,"));
 }
 
 #[tokio::test]
@@ -338,4 +347,29 @@ async fn a_missing_file_or_required_column_fails_the_import_naming_it() {
     assert_eq!(err.to_string(), "products.csv: has no header row");
     // nothing was published
     assert!(!wh.path().join("CURRENT").exists());
+}
+
+/// Rows travel from the reading thread in blocks of a few thousand: rejects deep in a long file
+/// keep their line and text.
+#[tokio::test]
+async fn rejects_far_into_a_long_file_keep_their_line_and_text() {
+    let mut items = String::from("order_id,line_no,product_id,quantity,unit_price,discount\n");
+    for n in 1..=9_000 {
+        items.push_str(&format!("O1,{n},P1,1,1,\n"));
+    }
+    items.push_str("O1,4097,P1,1,1,\nO7,1,P1,1,1,\nO1,9001,P1,x,1,\n");
+    let wh = check(
+        &[("order_items.csv", &items)],
+        "order_items.csv",
+        counts(9_003, 9_000, 3),
+        &[
+            (9_002, "duplicate line 4097 of order 'O1'"),
+            (9_003, "'O7' is not a loaded order"),
+            (9_004, "column quantity: 'x'"),
+        ],
+    )
+    .await;
+    let mut r = csv::Reader::from_path(wh.path().join("rejects.csv")).unwrap();
+    let raw: Vec<String> = r.records().map(|x| x.unwrap()[3].to_string()).collect();
+    assert_eq!(raw, ["O1,4097,P1,1,1,", "O7,1,P1,1,1,", "O1,9001,P1,x,1,"]);
 }

@@ -9,7 +9,7 @@ pub mod tables;
 use crate::model::ShopTz;
 use crate::model::text::csv_safe;
 use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
-use crate::source::{Row, SourceError, SourceFile, TableReader};
+use crate::source::{RawRows, Row, SourceError, SourceFile, TableReader};
 use crate::warehouse::parts::{self, MonthWriter};
 use crate::warehouse::schema::{self, KEY_CHUNK, Layout, Table};
 use crate::warehouse::store::{FileCounts, ImportRecord, LAYOUT_PARTS, Manifest, REJECTS, Store, StoreError};
@@ -128,45 +128,102 @@ impl Rejects {
     }
 }
 
-/// Reads every row of one file, handing each well-shaped row to `load`; a row `load` refuses
+/// Rows per block handed from the reading thread to the loading one.
+const BLOCK_ROWS: usize = 4096;
+
+/// A block of parsed rows: each row's line and its record or why it was rejected, with the rows'
+/// text kept for the ones that `load` may still reject.
+struct Block<R> {
+    rows: Vec<(u64, Result<R, (String, String)>)>,
+    raw: RawRows,
+}
+
+/// Reads every row of one file on a thread of its own, which splits the CSV and `parse`s each
+/// well-shaped row, while this thread hands the parsed records to `load` (the lookups, keys and
+/// batches): the two halves of an import's work on two cores. A row `parse` or `load` refuses
 /// (with the reason) or that is mis-shaped goes to the rejects.
-fn read_rows(
+fn read_rows<R: Send>(
     dir: &Path,
     file: SourceFile,
     encoding: crate::source::Encoding,
     rejects: &mut Rejects,
     progress: Option<&dyn Progress>,
-    mut load: impl FnMut(&Row) -> Result<(), String>,
+    parse: impl Fn(&Row) -> Result<R, String> + Sync,
+    mut load: impl FnMut(u64, R) -> Result<(), String>,
 ) -> Result<(FileCounts, String), ImportError> {
     let mut reader = TableReader::open(dir, file, encoding)?;
     if let Some(p) = progress {
         p.start_file(file.file_name(), reader.size());
     }
-    let mut counts = FileCounts::default();
-    loop {
-        if counts.read % 8192 == 0
-            && let Some(p) = progress
-        {
-            p.advance(reader.position());
-        }
-        let Some(row) = reader.next_row()? else { break };
-        counts.read += 1;
-        let outcome = match row {
-            Err(shape) => Err((shape.line, shape.reason, shape.raw)),
-            Ok(row) => load(&row).map_err(|reason| (row.line, reason, row.raw())),
-        };
-        match outcome {
-            Ok(()) => counts.loaded += 1,
-            Err((line, reason, raw)) => {
-                counts.rejected += 1;
-                rejects.add(file, line, &reason, &raw)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Block<R>>(4);
+    std::thread::scope(|scope| {
+        let parse = &parse;
+        let reading = scope.spawn(move || -> Result<String, SourceError> {
+            let mut block = Block { rows: Vec::with_capacity(BLOCK_ROWS), raw: RawRows::default() };
+            while let Some(row) = reader.next_row()? {
+                match row {
+                    Err(shape) => block.rows.push((shape.line, Err((shape.reason, shape.raw)))),
+                    Ok(row) => {
+                        let parsed = parse(&row).map_err(|reason| (reason, row.raw()));
+                        if parsed.is_ok() {
+                            block.raw.push(&row);
+                        }
+                        block.rows.push((row.line, parsed));
+                    }
+                }
+                if block.rows.len() == BLOCK_ROWS {
+                    if let Some(p) = progress {
+                        p.advance(reader.position());
+                    }
+                    let full = std::mem::replace(
+                        &mut block,
+                        Block { rows: Vec::with_capacity(BLOCK_ROWS), raw: RawRows::default() },
+                    );
+                    if tx.send(full).is_err() {
+                        break;
+                    }
+                }
+            }
+            let _ = tx.send(block);
+            if let Some(p) = progress {
+                p.advance(reader.size());
+            }
+            Ok(reader.checksum())
+        });
+        let mut counts = FileCounts::default();
+        let mut failed = None;
+        for block in rx {
+            let mut kept = 0;
+            for (line, parsed) in block.rows {
+                counts.read += 1;
+                let outcome = match parsed {
+                    Ok(record) => {
+                        kept += 1;
+                        load(line, record).map_err(|reason| (reason, block.raw.raw(kept - 1)))
+                    }
+                    Err(rejected) => Err(rejected),
+                };
+                match outcome {
+                    Ok(()) => counts.loaded += 1,
+                    Err((reason, raw)) => {
+                        counts.rejected += 1;
+                        if let Err(e) = rejects.add(file, line, &reason, &raw) {
+                            failed.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+            if failed.is_some() {
+                // dropping the receiver stops the reading thread
+                break;
             }
         }
-    }
-    if let Some(p) = progress {
-        p.advance(reader.size());
-    }
-    Ok((counts, reader.checksum()))
+        let checksum = reading.join().expect("the reading thread panicked")?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok((counts, checksum)),
+        }
+    })
 }
 
 /// Builds the batch of a table's rows in a range.
@@ -267,70 +324,85 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut next_order_key = last_order_key + 1;
     let old_keys: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
     let mut first_line: HashMap<String, u64> = HashMap::new();
-    let counts = read_rows(source, SourceFile::Customers, opts.encoding, &mut rejects, progress, |row| {
-        let c = CustomerRec::parse(row)?;
-        if let Some(line) = first_line.get(&c.customer_id) {
-            return Err(format!("column customer_id: duplicate '{}' (first at line {line})", c.customer_id));
-        }
-        first_line.insert(c.customer_id.clone(), row.line);
-        customers.upsert(&c.customer_id, tables::PackedCustomer::new(&c));
-        Ok(())
-    })?;
+    let counts = read_rows(
+        source,
+        SourceFile::Customers,
+        opts.encoding,
+        &mut rejects,
+        progress,
+        CustomerRec::parse,
+        |line, c| {
+            if let Some(first) = first_line.get(&c.customer_id) {
+                return Err(format!("column customer_id: duplicate '{}' (first at line {first})", c.customer_id));
+            }
+            first_line.insert(c.customer_id.clone(), line);
+            customers.upsert(&c.customer_id, tables::PackedCustomer::new(&c));
+            Ok(())
+        },
+    )?;
     record(SourceFile::Customers, counts);
 
     first_line.clear();
-    let counts = read_rows(source, SourceFile::Products, opts.encoding, &mut rejects, progress, |row| {
-        let p = ProductRec::parse(row)?;
-        if let Some(line) = first_line.get(&p.product_id) {
-            return Err(format!("column product_id: duplicate '{}' (first at line {line})", p.product_id));
-        }
-        first_line.insert(p.product_id.clone(), row.line);
-        products.upsert(&p.product_id.clone(), p);
-        Ok(())
-    })?;
+    let counts = read_rows(
+        source,
+        SourceFile::Products,
+        opts.encoding,
+        &mut rejects,
+        progress,
+        ProductRec::parse,
+        |line, p| {
+            if let Some(first) = first_line.get(&p.product_id) {
+                return Err(format!("column product_id: duplicate '{}' (first at line {first})", p.product_id));
+            }
+            first_line.insert(p.product_id.clone(), line);
+            products.upsert(&p.product_id.clone(), p);
+            Ok(())
+        },
+    )?;
     record(SourceFile::Products, counts);
     drop(first_line);
 
-    let counts = read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, |row| {
-        let o = OrderRec::parse(row, opts.timezone)?;
-        let date_key = tables::date_key(o.order_ts.date());
-        let status = o.status;
-        match orders.get_mut(&o.order_id) {
-            Some(known) if known.source_line != 0 => {
-                let line = known.source_line;
-                Err(format!("column order_id: duplicate '{}' (first at line {line})", o.order_id))
+    let parse_order = |row: &Row| OrderRec::parse(row, opts.timezone);
+    let counts =
+        read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, parse_order, |line, o| {
+            let date_key = tables::date_key(o.order_ts.date());
+            let status = o.status;
+            match orders.get_mut(&o.order_id) {
+                Some(known) if known.source_line != 0 => {
+                    let first = known.source_line;
+                    Err(format!("column order_id: duplicate '{}' (first at line {first})", o.order_id))
+                }
+                // an order seen before: its newer version, same key; its lines stay unless replaced
+                Some(known) => {
+                    known.customer_key =
+                        customers.key_or_insert(&o.customer_id, || tables::PackedCustomer::bare(&o.customer_id));
+                    known.order_ts = o.order_ts;
+                    known.date_key = date_key;
+                    known.status = status;
+                    known.source_line = line;
+                    Ok(())
+                }
+                None => {
+                    let customer_key =
+                        customers.key_or_insert(&o.customer_id, || tables::PackedCustomer::bare(&o.customer_id));
+                    let info = OrderInfo {
+                        order_key: next_order_key,
+                        customer_key,
+                        order_ts: o.order_ts,
+                        date_key,
+                        status,
+                        line_count: 0,
+                        revenue: 0,
+                        source_line: line,
+                        lines_seen: 0,
+                        payments_seen: 0,
+                    };
+                    orders.insert(&o.order_id, info);
+                    next_order_key += 1;
+                    Ok(())
+                }
             }
-            // an order seen before: its newer version, same key; its lines stay unless replaced
-            Some(known) => {
-                known.customer_key =
-                    customers.key_or_insert(&o.customer_id, || tables::PackedCustomer::bare(&o.customer_id));
-                known.order_ts = o.order_ts;
-                known.date_key = date_key;
-                known.status = status;
-                known.source_line = row.line;
-                Ok(())
-            }
-            None => {
-                let customer_key =
-                    customers.key_or_insert(&o.customer_id, || tables::PackedCustomer::bare(&o.customer_id));
-                let info = OrderInfo {
-                    order_key: next_order_key,
-                    customer_key,
-                    order_ts: o.order_ts,
-                    date_key,
-                    status,
-                    line_count: 0,
-                    revenue: 0,
-                    source_line: row.line,
-                    lines_seen: 0,
-                    payments_seen: 0,
-                };
-                orders.insert(&o.order_id, info);
-                next_order_key += 1;
-                Ok(())
-            }
-        }
-    })?;
+        })?;
     record(SourceFile::Orders, counts);
 
     // an append rewrites the months its orders are in now or were in before; it links the rest
@@ -342,32 +414,32 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_lines: HashSet<i32> = HashSet::new();
     let mut write_error: Option<WriteError> = None;
-    let counts = read_rows(source, SourceFile::OrderItems, opts.encoding, &mut rejects, progress, |row| {
-        let item = ItemRec::parse(row)?;
-        let order = orders
-            .get_mut(&item.order_id)
-            .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id))?;
-        if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
-            // the newer export lists this order's lines: they replace the old ones
-            order.line_count = 0;
-            order.revenue = 0;
-        }
-        if !order.mark_line(item.line_no, &mut seen) {
-            return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
-        }
-        order.add_revenue(item.line_revenue).ok_or_else(|| {
-            format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id)
+    let counts =
+        read_rows(source, SourceFile::OrderItems, opts.encoding, &mut rejects, progress, ItemRec::parse, |_, item| {
+            let order = orders
+                .get_mut(&item.order_id)
+                .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id))?;
+            if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
+                // the newer export lists this order's lines: they replace the old ones
+                order.line_count = 0;
+                order.revenue = 0;
+            }
+            if !order.mark_line(item.line_no, &mut seen) {
+                return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
+            }
+            order.add_revenue(item.line_revenue).ok_or_else(|| {
+                format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id)
+            })?;
+            order.line_count += 1;
+            let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
+            let order = &*order;
+            if let Err(e) =
+                lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&item, order, product_key))
+            {
+                write_error.get_or_insert(e);
+            }
+            Ok(())
         })?;
-        order.line_count += 1;
-        let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
-        let order = &*order;
-        if let Err(e) =
-            lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&item, order, product_key))
-        {
-            write_error.get_or_insert(e);
-        }
-        Ok(())
-    })?;
     if let Some(e) = write_error.take() {
         return Err(e.into());
     }
@@ -380,25 +452,28 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let mut payments_out = MonthWriter::<PaymentBatch>::create(&dir, &schema::FACT_PAYMENT)?;
     let mut seen: HashSet<(i32, i32)> = HashSet::new();
     let mut replaced_payments: HashSet<i32> = HashSet::new();
-    let counts = read_rows(source, SourceFile::Payments, opts.encoding, &mut rejects, progress, |row| {
-        let p = PaymentRec::parse(row)?;
-        let order = orders
-            .get_mut(&p.order_id)
-            .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", p.order_id))?;
-        if !order.mark_payment(p.payment_seq, &mut seen) {
-            return Err(format!("column payment_seq: duplicate payment {} of order '{}'", p.payment_seq, p.order_id));
-        }
-        if old_keys.contains(&order.order_key) {
-            replaced_payments.insert(order.order_key);
-        }
-        let method_key = methods.key_or_insert(&p.method, || ());
-        if let Err(e) =
-            payments_out.row((order.date_key, order.order_key, p.payment_seq), |b| b.push(&p, order, method_key))
-        {
-            write_error.get_or_insert(e);
-        }
-        Ok(())
-    })?;
+    let counts =
+        read_rows(source, SourceFile::Payments, opts.encoding, &mut rejects, progress, PaymentRec::parse, |_, p| {
+            let order = orders
+                .get_mut(&p.order_id)
+                .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", p.order_id))?;
+            if !order.mark_payment(p.payment_seq, &mut seen) {
+                return Err(format!(
+                    "column payment_seq: duplicate payment {} of order '{}'",
+                    p.payment_seq, p.order_id
+                ));
+            }
+            if old_keys.contains(&order.order_key) {
+                replaced_payments.insert(order.order_key);
+            }
+            let method_key = methods.key_or_insert(&p.method, || ());
+            if let Err(e) =
+                payments_out.row((order.date_key, order.order_key, p.payment_seq), |b| b.push(&p, order, method_key))
+            {
+                write_error.get_or_insert(e);
+            }
+            Ok(())
+        })?;
     if let Some(e) = write_error.take() {
         return Err(e.into());
     }

@@ -7,7 +7,7 @@ pub mod olist;
 pub mod reader;
 pub mod records;
 
-pub use reader::{Row, TableReader};
+pub use reader::{RawRows, Row, TableReader};
 
 /// The character encoding of an export's files.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

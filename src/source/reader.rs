@@ -146,9 +146,53 @@ impl<'r> Row<'r> {
     }
 }
 
+/// Rows kept as their fields' bytes, turned back into CSV text only for the few rejected later
+/// (building the text of every row would cost an allocation each).
+#[derive(Default)]
+pub struct RawRows {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    rows: Vec<usize>,
+}
+
+impl RawRows {
+    /// Keeps `row`; it is number `len()` before the call.
+    pub fn push(&mut self, row: &Row) {
+        for field in row.record.fields() {
+            self.data.extend_from_slice(field);
+            self.ends.push(self.data.len());
+        }
+        self.rows.push(self.ends.len());
+    }
+
+    /// How many rows are kept.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `i` re-encoded as one CSV record, like [`Row::raw`].
+    pub fn raw(&self, i: usize) -> String {
+        let first = if i == 0 { 0 } else { self.rows[i - 1] };
+        let fields = (first..self.rows[i]).map(|f| {
+            let start = if f == 0 { 0 } else { self.ends[f - 1] };
+            &self.data[start..self.ends[f]]
+        });
+        encode_record(fields)
+    }
+}
+
 fn raw_record(record: &Record) -> String {
+    encode_record(record.fields())
+}
+
+fn encode_record<'a>(fields: impl Iterator<Item = &'a [u8]>) -> String {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    let _ = w.write_record(record.fields());
+    let _ = w.write_record(fields);
     let mut bytes = w.into_inner().unwrap_or_default();
     if bytes.last() == Some(&b'\n') {
         bytes.pop();
