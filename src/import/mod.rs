@@ -134,9 +134,12 @@ const BLOCK_ROWS: usize = 4096;
 /// A block of parsed rows: each row's line and its record or why it was rejected, with the rows'
 /// text kept for the ones that `load` may still reject.
 struct Block<R> {
-    rows: Vec<(u64, Result<R, (String, String)>)>,
+    rows: Vec<(u64, Result<R, Refused>)>,
     raw: RawRows,
 }
+
+/// Why a row was refused, and its text.
+type Refused = (String, String);
 
 /// Reads every row of one file on a thread of its own, which splits the CSV and `parse`s each
 /// well-shaped row, while this thread hands the parsed records to `load` (the lookups, keys and
