@@ -444,7 +444,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
             let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
             let order = &*order;
             if let Err(e) =
-                lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&item, order, product_key))
+                lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(item, order, product_key))
             {
                 write_error.get_or_insert(e);
             }
@@ -478,7 +478,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
             }
             let method_key = methods.key_or_insert(&p.method, || ());
             if let Err(e) =
-                payments_out.row((order.date_key, order.order_key, p.payment_seq), |b| b.push(&p, order, method_key))
+                payments_out.row((order.date_key, order.order_key, p.payment_seq), |b| b.push(p, order, method_key))
             {
                 write_error.get_or_insert(e);
             }
