@@ -162,15 +162,18 @@ fn keys_of(
 ) -> Result<(HashMap<String, i32>, i32), WriteError> {
     let mut found = HashMap::new();
     let mut last = 0;
-    for b in read_table(dir, table, &[id, key])? {
-        let (ids, keys) = (b.column_by_name(id), b.column_by_name(key));
-        let (Some(ids), Some(keys)) = (ids, keys) else { continue };
-        let (ids, keys) = (ids.as_string::<i32>(), keys.as_primitive::<Int32Type>());
-        last = last.max(datafusion::arrow::compute::max(keys).unwrap_or(0));
-        for r in 0..b.num_rows() {
-            let i = ids.value(r);
-            if wanted.contains(i) {
-                found.insert(i.to_string(), keys.value(r));
+    // file by file: only one month's or key chunk's two columns are in memory at once
+    for file in parts::files(dir, table)? {
+        for b in read_file(&file, &[id, key])? {
+            let (ids, keys) = (b.column_by_name(id), b.column_by_name(key));
+            let (Some(ids), Some(keys)) = (ids, keys) else { continue };
+            let (ids, keys) = (ids.as_string::<i32>(), keys.as_primitive::<Int32Type>());
+            last = last.max(datafusion::arrow::compute::max(keys).unwrap_or(0));
+            for r in 0..b.num_rows() {
+                let i = ids.value(r);
+                if wanted.contains(i) {
+                    found.insert(i.to_string(), keys.value(r));
+                }
             }
         }
     }
@@ -209,30 +212,33 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
     let mut orders = Orders::default();
     let mut months = BTreeSet::new();
     if !wanted.is_empty() {
-        for b in read_table(&dir, &schema::FACT_ORDER, &[])? {
-            for r in rows(std::slice::from_ref(&b)) {
-                if !wanted.contains(&r.int("order_key")) {
-                    continue;
+        // file by file, like `keys_of`
+        for file in parts::files(&dir, &schema::FACT_ORDER)? {
+            for b in read_file(&file, &[])? {
+                for r in rows(std::slice::from_ref(&b)) {
+                    if !wanted.contains(&r.int("order_key")) {
+                        continue;
+                    }
+                    let ms = r.col("order_ts").as_primitive::<TimestampMillisecondType>().value(r.1);
+                    let status: Status = r.text("status").unwrap_or_default().parse().unwrap_or(Status::Pending);
+                    let date_key = r.int("date_key");
+                    months.insert(month_of(date_key));
+                    orders.insert(
+                        &r.text("order_id").unwrap_or_default(),
+                        OrderInfo {
+                            order_key: r.int("order_key"),
+                            customer_key: r.int("customer_key"),
+                            order_ts: DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc(),
+                            date_key,
+                            status,
+                            line_count: r.int("line_count"),
+                            revenue: r.money("order_revenue").and_then(|m| i64::try_from(m.units()).ok()).unwrap_or(0),
+                            source_line: 0,
+                            lines_seen: 0,
+                            payments_seen: 0,
+                        },
+                    );
                 }
-                let ms = r.col("order_ts").as_primitive::<TimestampMillisecondType>().value(r.1);
-                let status: Status = r.text("status").unwrap_or_default().parse().unwrap_or(Status::Pending);
-                let date_key = r.int("date_key");
-                months.insert(month_of(date_key));
-                orders.insert(
-                    &r.text("order_id").unwrap_or_default(),
-                    OrderInfo {
-                        order_key: r.int("order_key"),
-                        customer_key: r.int("customer_key"),
-                        order_ts: DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc(),
-                        date_key,
-                        status,
-                        line_count: r.int("line_count"),
-                        revenue: r.money("order_revenue").and_then(|m| i64::try_from(m.units()).ok()).unwrap_or(0),
-                        source_line: 0,
-                        lines_seen: 0,
-                        payments_seen: 0,
-                    },
-                );
             }
         }
     }
