@@ -237,6 +237,22 @@ async fn an_append_rewrites_only_the_months_and_customer_parts_it_changes() {
     let orders = table(wh.path(), "SELECT COUNT(*), MAX(order_key) FROM fact_order").await;
     assert_eq!(new_customer[0][1], orders[0][1]);
     assert_eq!(orders[0][0], orders[0][1], "order keys stay 1..n");
+    let days = "SELECT CAST(MIN(date) AS VARCHAR), CAST(MAX(date) AS VARCHAR), COUNT(*) FROM dim_date";
+    let first_day = table(wh.path(), days).await[0][0].clone();
+    assert_eq!(table(wh.path(), days).await[0][1], "2031-03-04");
+
+    // the newer version of that order moves it earlier: the days end with it
+    let mut moved = order("NEW-1");
+    moved[2] = "2031-01-10T09:00:00".into();
+    write(day.path(), "orders.csv", &oh, &[moved]);
+    append(day.path(), wh.path()).await;
+    let span = table(wh.path(), days).await;
+    assert_eq!((span[0][0].as_str(), span[0][1].as_str()), (first_day.as_str(), "2031-01-10"));
+    let moved_month = parts(wh.path(), "fact_order_line");
+    assert!(
+        moved_month.contains_key("2031-01.parquet") && !moved_month.contains_key("2031-03.parquet"),
+        "{moved_month:?}"
+    );
 }
 
 /// Rewrites the current version of `wh` as an older shoplens wrote it: every table one file, no

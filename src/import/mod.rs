@@ -498,29 +498,24 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         p.phase("writing the warehouse");
     }
     let day = |k: i32| NaiveDate::from_ymd_opt(k / 10_000, (k / 100 % 100) as u32, (k % 100) as u32);
-    let known_days = previous.as_ref().and_then(|p| p.days);
-    let first_day =
-        orders.values().map(|o| o.date_key).min().and_then(day).into_iter().chain(known_days.map(|d| d.0)).min();
-    let last_day =
-        orders.values().map(|o| o.date_key).max().and_then(day).into_iter().chain(known_days.map(|d| d.1)).max();
-    let (first, last) = match (first_day, last_day) {
+    let day_span = |first: Option<i32>, last: Option<i32>| match (first.and_then(day), last.and_then(day)) {
         (Some(f), Some(l)) => (f, l),
         // no order at all: an empty date dimension
         _ => (NaiveDate::from_ymd_opt(2000, 1, 2).expect("valid"), NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")),
     };
+    // an append's days are read off the finished facts below
+    let (first, last) = day_span(orders.values().map(|o| o.date_key).min(), orders.values().map(|o| o.date_key).max());
     let mut orders_out = MonthWriter::<OrderBatch>::create(&dir, &schema::FACT_ORDER)?;
     let date_rows = |_| tables::dim_date_batch(first, last);
     let product_rows = |_| products.to_batch();
     let method_rows = |_| methods.to_batch();
     let customer_rows =
         |r: Range<usize>| tables::customer_batch(customers.rows_in(r.start as i32 + 1..r.end as i32 + 1));
-    let mut small: Vec<(&Table, usize, Chunk)> = vec![
-        (&schema::DIM_DATE, 1, &date_rows),
-        (&schema::DIM_PRODUCT, 1, &product_rows),
-        (&schema::DIM_PAYMENT_METHOD, 1, &method_rows),
-    ];
+    let mut small: Vec<(&Table, usize, Chunk)> =
+        vec![(&schema::DIM_PRODUCT, 1, &product_rows), (&schema::DIM_PAYMENT_METHOD, 1, &method_rows)];
     // an append rewrites only the customer key chunks it changed (`write_customers`)
     if previous.is_none() {
+        small.push((&schema::DIM_DATE, 1, &date_rows));
         small.push((&schema::DIM_CUSTOMER, customers.last_key() as usize, &customer_rows));
     }
     std::thread::scope(|scope| -> Result<(), ImportError> {
@@ -557,6 +552,12 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         for table in [&schema::FACT_ORDER, &schema::FACT_ORDER_LINE, &schema::FACT_PAYMENT] {
             p.link_months(&dir, table, &touched)?;
         }
+        // every order day, old and new, from the first and last months' files
+        let (first, last) = previous::order_days(&dir)?;
+        let (first, last) = day_span(first, last);
+        let mut out = TableWriter::create(&dir, "dim_date.parquet", &schema::DIM_DATE)?;
+        out.write(&tables::dim_date_batch(first, last))?;
+        out.close()?;
     }
 
     if let Some(p) = progress {

@@ -13,10 +13,10 @@ use crate::warehouse::schema::{self, Table};
 use crate::warehouse::store::Version;
 use crate::warehouse::writer::{TableWriter, WriteError};
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
-use chrono::{DateTime, NaiveDate};
+use chrono::DateTime;
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch, sort_to_indices, take_record_batch};
-use datafusion::arrow::datatypes::{Date32Type, Decimal128Type, Int32Type, TimestampMillisecondType};
+use datafusion::arrow::datatypes::{Decimal128Type, Int32Type, TimestampMillisecondType};
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeSet;
@@ -79,8 +79,6 @@ pub struct Start {
 pub struct Previous {
     /// The months (`YYYYMM`) the orders the export names were in.
     pub months: BTreeSet<i32>,
-    /// The version's first and last order day.
-    pub days: Option<(NaiveDate, NaiveDate)>,
     /// Customer keys per `dim_customer` part.
     pub key_chunk: i32,
     dir: PathBuf,
@@ -129,13 +127,6 @@ impl Row<'_> {
         let a = self.col(name);
         (!a.is_null(self.1))
             .then(|| Money::from_units(a.as_primitive::<Decimal128Type>().value(self.1)).unwrap_or_default())
-    }
-    fn date(&self, name: &str) -> Option<NaiveDate> {
-        let a = self.col(name);
-        (!a.is_null(self.1)).then(|| {
-            NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
-                + chrono::Duration::days(a.as_primitive::<Date32Type>().value(self.1) as i64)
-        })
     }
     fn flag(&self, name: &str) -> bool {
         self.col(name).as_boolean().value(self.1)
@@ -242,12 +233,24 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
             }
         }
     }
-    let days = read_table(&dir, &schema::DIM_DATE, &["date"])?;
-    let days = rows(&days)
-        .filter_map(|r| r.date("date"))
-        .fold(None, |acc: Option<(NaiveDate, NaiveDate)>, d| Some(acc.map_or((d, d), |(a, b)| (a.min(d), b.max(d)))));
     let start = Start { customers, products, methods, orders, last_order_key };
-    Ok((start, Previous { months, days, key_chunk: version.manifest.key_chunk.max(1), dir }))
+    Ok((start, Previous { months, key_chunk: version.manifest.key_chunk.max(1), dir }))
+}
+
+/// The first and last order day (`date_key`) in the `fact_order` of the version being written in
+/// `version_dir`: the smallest key of its first month's file, the largest of its last.
+pub fn order_days(version_dir: &Path) -> Result<(Option<i32>, Option<i32>), WriteError> {
+    let files = parts::files(version_dir, &schema::FACT_ORDER)?;
+    let keys = |file: Option<&PathBuf>, pick: fn(i32, i32) -> i32| -> Result<Option<i32>, WriteError> {
+        let Some(file) = file else { return Ok(None) };
+        let mut out = None;
+        for b in read_file(file, &["date_key"])? {
+            let dates = b.column(0).as_primitive::<Int32Type>();
+            out = dates.iter().flatten().chain(out).reduce(pick);
+        }
+        Ok(out)
+    };
+    Ok((keys(files.first(), i32::min)?, keys(files.last(), i32::max)?))
 }
 
 /// The `(date_key, order_key, n)` sort keys of rows `first` and `last` of a fact batch.
