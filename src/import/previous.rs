@@ -269,7 +269,7 @@ fn without(b: &RecordBatch, drop: &HashSet<i32>) -> Result<RecordBatch, WriteErr
 
 impl Previous {
     /// The file names of the months in `months`.
-    pub fn month_files(months: &BTreeSet<i32>) -> HashSet<String> {
+    fn month_files(months: &BTreeSet<i32>) -> HashSet<String> {
         months.iter().map(|m| month_file(*m)).collect()
     }
 

@@ -121,17 +121,22 @@ impl<B: FactRows> MonthWriter<B> {
         for d in [&dir, &parts] {
             std::fs::create_dir_all(d).map_err(io(d))?;
         }
-        Ok(MonthWriter {
+        Ok(MonthWriter::create_in(&dir, &parts, table))
+    }
+
+    /// A writer of `table`'s month files in `dir`, staging parts in `parts` (both exist).
+    fn create_in(dir: &Path, parts: &Path, table: &'static Table) -> MonthWriter<B> {
+        MonthWriter {
             table,
-            dir,
-            parts,
+            dir: dir.to_path_buf(),
+            parts: parts.to_path_buf(),
             open: None,
             done: Vec::new(),
             overflow: None,
             rows: B::default(),
             months: BTreeSet::new(),
             serial: 0,
-        })
+        }
     }
 
     /// The months written so far (`YYYYMM`).
@@ -235,7 +240,7 @@ impl<B: FactRows> MonthWriter<B> {
         let parts: Vec<PathBuf> = self.done.iter().map(|(_, p, _)| p.clone()).collect();
         if overflowed {
             // everything, sorted, split into months as it streams out
-            let mut out = MonthWriter::<NoRows>::create_in(&self.dir, &self.parts, self.table)?;
+            let mut out = MonthWriter::<NoRows>::create_in(&self.dir, &self.parts, self.table);
             sort_files(&parts, self.table, memory, |batch| out.sorted_batch(batch)).await?;
             out.finish_in_order()?;
         } else {
@@ -273,20 +278,6 @@ impl FactRows for NoRows {
 }
 
 impl MonthWriter<NoRows> {
-    fn create_in(dir: &Path, parts: &Path, table: &'static Table) -> Result<MonthWriter<NoRows>, WriteError> {
-        Ok(MonthWriter {
-            table,
-            dir: dir.to_path_buf(),
-            parts: parts.to_path_buf(),
-            open: None,
-            done: Vec::new(),
-            overflow: None,
-            rows: NoRows,
-            months: BTreeSet::new(),
-            serial: 0,
-        })
-    }
-
     /// Writes a batch of rows in the table's sort order straight into the month files.
     fn sorted_batch(&mut self, batch: RecordBatch) -> Result<(), WriteError> {
         let dates = batch.column_by_name("date_key").expect("every fact has date_key").as_primitive::<Int32Type>();
