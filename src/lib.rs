@@ -12,6 +12,7 @@ pub mod customers;
 pub mod forecast;
 pub mod generate;
 pub mod import;
+pub mod insights;
 pub mod metrics;
 pub mod model;
 pub mod optimize;

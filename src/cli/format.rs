@@ -359,3 +359,86 @@ pub fn clv(c: &crate::customers::Clv) -> String {
     }
     out
 }
+
+fn signed(c: crate::metrics::Cents) -> String {
+    if c.0 >= 0 { format!("+{c}") } else { c.to_string() }
+}
+
+/// A revenue bridge: the summary sentence, then each view as a table of drivers.
+pub fn explanation(e: &crate::insights::Explanation) -> String {
+    let mut out = format!(
+        "{} to {} against {} to {}\n{}\n",
+        e.range.from, e.range.to, e.comparison.from, e.comparison.to, e.summary
+    );
+    let view = |title: &str, rows: Vec<(String, crate::metrics::Cents)>| {
+        let mut t = new_table(&[title, "change"]);
+        for (name, amount) in rows {
+            t.add_row(vec![name, signed(amount)]);
+        }
+        t.add_row(vec!["total".to_string(), signed(e.change)]);
+        format!("{t}\n")
+    };
+    let v = &e.views;
+    let of = |cs: &[crate::insights::bridge::Component]| cs.iter().map(|c| (c.driver.clone(), c.amount)).collect();
+    out.push_str(&view("volume and value", of(&v.volume_value)));
+    out.push_str(&view("customers", of(&v.customers.components)));
+    out.push_str(&view("categories", v.categories.iter().map(|c| (c.category.clone(), c.amount)).collect()));
+    out.push_str(&view("price and volume", of(&v.price_volume.components)));
+    out.push_str(&view("countries", of(&v.countries)));
+    out.push_str(&view("payment methods (main)", of(&v.methods)));
+    let mut t = new_table(&["gross to net", "amount"]);
+    for s in &e.gross_to_net {
+        t.add_row(vec![s.step.to_string(), s.amount.to_string()]);
+    }
+    let _ = writeln!(out, "{t}");
+    out
+}
+
+/// The month-to-date projection and its backtest.
+pub fn projection(p: &crate::insights::Projection) -> String {
+    let interval = p.interval_80.map_or_else(
+        || "no interval (no past month to backtest on)".to_string(),
+        |[lo, hi]| format!("80 %: {lo} to {hi}"),
+    );
+    let mut out = format!(
+        "{}: {} so far ({} of {} days, as of {}); projected {} ({interval}); naive {}\n",
+        p.month, p.so_far, p.days_elapsed, p.days_in_month, p.as_of, p.projection, p.naive
+    );
+    let mut t = new_table(&["from day", "months", "MAPE %", "naive MAPE %", "80 % coverage"]);
+    for c in &p.backtest {
+        t.add_row(vec![
+            c.day.to_string(),
+            c.months.to_string(),
+            format!("{:.2}", c.mape),
+            format!("{:.2}", c.naive_mape),
+            format!("{:.2}", c.coverage_80),
+        ]);
+    }
+    let _ = writeln!(out, "Backtest on the past months\n{t}");
+    out
+}
+
+/// The alerts as a table.
+pub fn alerts(a: &crate::insights::Alerts) -> String {
+    let Some(month) = a.month else { return "no complete month to check\n".to_string() };
+    let mut out = format!(
+        "{month}: {} alert(s); {} segment(s) checked, {} skipped (too little history or revenue)\n",
+        a.alerts.len(),
+        a.checked,
+        a.skipped
+    );
+    if !a.alerts.is_empty() {
+        let mut t = new_table(&["segment", "actual", "expected", "95 % interval", "gap"]);
+        for x in &a.alerts {
+            t.add_row(vec![
+                format!("{} {}", x.kind, x.segment),
+                format!("{:.2}", x.actual),
+                format!("{:.2}", x.expected),
+                format!("{:.2} to {:.2}", x.interval_95[0], x.interval_95[1]),
+                pct(x.gap),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    out
+}

@@ -138,6 +138,50 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Why revenue moved: the change between a range and another split into its drivers.
+    Explain {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// What to compare with: previous_period, previous_year, or FROM:TO (two days).
+        #[arg(long, default_value = "previous_period")]
+        vs: String,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the current month will end: a projection from the month so far.
+    Projection {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// The day to project from (default: the latest order's day).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Only this product category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only customers of this country.
+        #[arg(long)]
+        country: Option<String>,
+        /// Only orders with a payment of this method.
+        #[arg(long)]
+        method: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Segments whose last complete month fell outside their forecast's 95 % interval.
+    Alerts {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmark the forecast on monthly series files (rolling origin over the last 12 months).
     Backtest {
         /// CSV files with header month,value.
@@ -537,15 +581,6 @@ fn currency(s: &str) -> Result<String, String> {
 }
 
 async fn serve(warehouse: &Path, addr: SocketAddr, options: crate::serve::ServeOptions) -> Result<()> {
-    // the access log: one line per request on standard error (RUST_LOG adjusts it)
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("shoplens=info")),
-        )
-        .try_init();
     let scheme = if options.tls.is_some() { "https" } else { "http" };
     let server = crate::serve::Server::start(Store::new(warehouse), addr, &options).await?;
     if !addr.ip().is_loopback() && !server.auth_required {
@@ -608,6 +643,16 @@ enum OutputFormat {
 
 /// Runs the command line; the binary's `main` is only this.
 pub async fn run(cli: Cli) -> Result<()> {
+    // Diagnostics on standard error: the server's access log, and with `RUST_LOG=shoplens=debug`
+    // the time of each KPI query.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("shoplens=info")),
+        )
+        .try_init();
     let memory = cli.memory_limit;
     let open = |path: &Path| {
         let store = Store::new(path);
@@ -711,6 +756,48 @@ pub async fn run(cli: Cli) -> Result<()> {
                 OutputFormat::Json => format::json(&batches)?,
             };
             print!("{out}");
+        }
+        Command::Explain { warehouse, filter, vs, json } => {
+            let filter = filter.parse()?;
+            let vs: crate::metrics::compare::Versus = vs.parse().map_err(|e| anyhow::anyhow!("--vs: {e}"))?;
+            let wh = open(&warehouse).await?;
+            let Some(e) = crate::insights::explain(&wh, &filter, vs).await? else {
+                bail!("the warehouse has no orders to explain");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{}", terminal_safe(&format::explanation(&e)));
+            }
+        }
+        Command::Projection { warehouse, as_of, category, country, method, json } => {
+            let filter = Filter::parse(FilterParams {
+                category: category.as_deref(),
+                country: country.as_deref(),
+                method: method.as_deref(),
+                ..Default::default()
+            })?;
+            let as_of = as_of
+                .map(|d| crate::model::time::parse_date(&d).map_err(|e| anyhow::anyhow!("--as-of: {e}")))
+                .transpose()?;
+            let wh = open(&warehouse).await?;
+            let Some(p) = crate::insights::projection(&wh, &filter, as_of).await? else {
+                bail!("the warehouse has no orders to project from");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                print!("{}", terminal_safe(&format::projection(&p)));
+            }
+        }
+        Command::Alerts { warehouse, json } => {
+            let wh = open(&warehouse).await?;
+            let a = crate::insights::alerts(&wh).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&a)?);
+            } else {
+                print!("{}", terminal_safe(&format::alerts(&a)));
+            }
         }
         Command::Forecast { warehouse, series, horizon, filter, json } => {
             if !(1..=24).contains(&horizon) {

@@ -13,6 +13,8 @@ pub enum Versus {
     PreviousPeriod,
     /// The same days one year earlier.
     PreviousYear,
+    /// A range of its own (first and last day, `first <= last`).
+    Range(NaiveDate, NaiveDate),
 }
 
 impl std::str::FromStr for Versus {
@@ -21,7 +23,20 @@ impl std::str::FromStr for Versus {
         match s {
             "previous_period" => Ok(Versus::PreviousPeriod),
             "previous_year" => Ok(Versus::PreviousYear),
-            _ => Err(format!("'{s}' is not previous_period or previous_year")),
+            _ => {
+                let bad = || format!("'{s}' is not previous_period, previous_year or FROM:TO (two YYYY-MM-DD days)");
+                let (a, b) = s.split_once(':').ok_or_else(bad)?;
+                let day = |t: &str| {
+                    crate::model::time::parse_date(t)
+                        .ok()
+                        .filter(|d| (crate::model::filter::FIRST_DAY..=crate::model::filter::LAST_DAY).contains(d))
+                };
+                match (day(a), day(b)) {
+                    (Some(a), Some(b)) if a <= b => Ok(Versus::Range(a, b)),
+                    (Some(_), Some(_)) => Err(format!("'{s}': the first day is after the last")),
+                    _ => Err(bad()),
+                }
+            }
         }
     }
 }
@@ -37,6 +52,7 @@ pub fn comparison_range(from: NaiveDate, to: NaiveDate, vs: Versus) -> (NaiveDat
             from.checked_sub_months(Months::new(12)).unwrap_or(from),
             to.checked_sub_months(Months::new(12)).unwrap_or(to),
         ),
+        Versus::Range(a, b) => (a, b),
     }
 }
 
@@ -146,5 +162,8 @@ mod tests {
             (d("2023-02-01"), d("2023-02-28"))
         );
         assert!("last_week".parse::<Versus>().is_err());
+        assert_eq!("2023-01-01:2023-01-31".parse::<Versus>(), Ok(Versus::Range(d("2023-01-01"), d("2023-01-31"))));
+        assert!("2023-02-01:2023-01-31".parse::<Versus>().is_err());
+        assert!("2023-02-01:".parse::<Versus>().is_err());
     }
 }

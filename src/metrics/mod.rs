@@ -72,11 +72,15 @@ pub(crate) async fn run(
     params: Vec<ScalarValue>,
 ) -> Result<Vec<RecordBatch>, MetricsError> {
     let wrap = |source| MetricsError { query, source };
+    let started = std::time::Instant::now();
     let mut df = ctx.sql(text).await.map_err(wrap)?;
     if !params.is_empty() {
         df = df.with_param_values(params).map_err(wrap)?;
     }
-    df.collect().await.map_err(wrap)
+    let batches = df.collect().await.map_err(wrap)?;
+    // `RUST_LOG=shoplens=debug` shows where a suite's time goes, query by query.
+    tracing::debug!(query, seconds = started.elapsed().as_secs_f64(), "KPI query");
+    Ok(batches)
 }
 
 /// A request's session: the filter's revenue orders and lines as the tables `revenue_orders`
@@ -102,18 +106,24 @@ pub(crate) async fn orders_session(wh: &Warehouse, filter: &Filter) -> Result<Fi
     session_of(wh, filter, false).await
 }
 
-async fn session_of(wh: &Warehouse, filter: &Filter, with_lines: bool) -> Result<Filtered, MetricsError> {
-    let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
+/// The parameters of `revenue_lines.sql` (and the queries that share its filter) for `filter`.
+pub(crate) fn filter_params(filter: &Filter) -> Vec<ScalarValue> {
     // open ends are the widest dates Date32 holds comfortably
     let from = filter.from().unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid"));
     let to = filter.to().unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid"));
-    let params = vec![
+    vec![
         ScalarValue::Int32(Some(crate::import::tables::date_key(from))),
         ScalarValue::Int32(Some(crate::import::tables::date_key(to))),
         text_param(filter.category()),
         text_param(filter.country()),
         text_param(filter.method()),
-    ];
+    ]
+}
+
+/// The plans (not run) of the filter's revenue lines and orders in `ctx`; the lines stay
+/// registered as the view `revenue_lines`, which the orders' plan reads.
+pub(crate) async fn revenue_frames(ctx: &SessionContext, filter: &Filter) -> Result<(DataFrame, DataFrame), MetricsError> {
+    let params = filter_params(filter);
     let wrap = |query| move |source| MetricsError { query, source };
     let lines = ctx
         .sql(sql::REVENUE_LINES)
@@ -128,7 +138,13 @@ async fn session_of(wh: &Warehouse, filter: &Filter, with_lines: bool) -> Result
         .map_err(wrap("revenue_orders"))?
         .with_param_values(params)
         .map_err(wrap("revenue_orders"))?;
+    Ok((lines, orders))
+}
 
+async fn session_of(wh: &Warehouse, filter: &Filter, with_lines: bool) -> Result<Filtered, MetricsError> {
+    let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
+    let wrap = |query| move |source| MetricsError { query, source };
+    let (lines, orders) = revenue_frames(&ctx, filter).await?;
     let mut budget = wh.session_memory().bytes() / 3;
     let mut held = Vec::new();
     let tables = if with_lines {

@@ -8,6 +8,7 @@ pub mod api;
 pub mod conn;
 pub mod customers;
 pub mod guard;
+pub mod insights;
 mod page;
 mod signin;
 pub mod state;
@@ -38,6 +39,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/kpis/{section}", get(api::section))
         .route("/api/dimensions", get(api::dimensions))
         .route("/api/forecast", get(api::forecast))
+        .route("/api/explain", get(insights::explain))
+        .route("/api/projection", get(insights::projection))
+        .route("/api/alerts", get(insights::alerts))
         .route("/api/customers/cohorts", get(customers::cohorts))
         .route("/api/customers/returning", get(customers::returning))
         .route("/api/customers/rfm", get(customers::rfm))
