@@ -108,10 +108,10 @@ pub async fn alerts(wh: &Warehouse) -> Result<Alerts, MetricsError> {
 
 /// Checks every segment's `until` month against the forecast from the months before it.
 pub fn check(segments: &BTreeMap<(String, String), SegmentSeries>, until: Month) -> Alerts {
-    let shop_year = segments
-        .iter()
-        .find(|((kind, _), _)| kind == "shop")
-        .map_or(0.0, |(_, s)| last_year(s, until));
+    let shop = segments.iter().find(|((kind, _), _)| kind == "shop").map(|(_, s)| s);
+    let shop_year = shop.map_or(0.0, |s| last_year(s, until));
+    // the shop's seasonal profile, from the months before the one checked
+    let season = shop.and_then(|s| complete_months(s, until.pred()).and_then(|v| seasonal_indices(&v, until.pred())));
     let (mut checked, mut skipped, mut alerts) = (0, 0, Vec::new());
     for ((kind, segment), series) in segments {
         let Some(values) = complete_months(series, until) else {
@@ -125,14 +125,26 @@ pub fn check(segments: &BTreeMap<(String, String), SegmentSeries>, until: Month)
         }
         checked += 1;
         let (history, actual) = (&values[..values.len() - 1], values[values.len() - 1]);
-        let start = Month::of(until.first_day());
-        let start = (0..history.len()).fold(start, |m, _| m.pred());
-        let Ok(f) = forecast(&Series { start, values: history.to_vec() }, 1) else { continue };
-        let [lo, hi] = f.interval_95;
+        let start = (0..history.len()).fold(until, |m, _| m.pred());
+        // the segment is forecast with the shop's seasonality taken out, then put back: a
+        // segment's own few years are too noisy to tell its seasonality from chance
+        let index = |m: Month| season.map_or(1.0, |s| s[m.month_of_year() as usize - 1]);
+        let mut m = start;
+        let adjusted: Vec<f64> = history
+            .iter()
+            .map(|v| {
+                let a = v / index(m);
+                m = m.succ();
+                a
+            })
+            .collect();
+        let Ok(f) = forecast(&Series { start, values: adjusted }, 1) else { continue };
+        let s = index(until);
+        let (expected, lo, hi) = (f.forecast * s, f.interval_95[0] * s, f.interval_95[1] * s);
         let severity = if actual > hi {
-            (actual - hi) / (hi - f.forecast).max(f64::EPSILON)
+            (actual - hi) / (hi - expected).max(f64::EPSILON)
         } else if actual < lo {
-            (lo - actual) / (f.forecast - lo).max(f64::EPSILON)
+            (lo - actual) / (expected - lo).max(f64::EPSILON)
         } else {
             continue;
         };
@@ -141,9 +153,9 @@ pub fn check(segments: &BTreeMap<(String, String), SegmentSeries>, until: Month)
             segment: segment.clone(),
             month: until,
             actual: round2(actual),
-            expected: f.forecast,
-            interval_95: f.interval_95,
-            gap: if f.forecast > 0.0 { round6(actual / f.forecast - 1.0) } else { 0.0 },
+            expected: round2(expected),
+            interval_95: [round2(lo), round2(hi)],
+            gap: if expected > 0.0 { round6(actual / expected - 1.0) } else { 0.0 },
             severity: round6(severity),
         });
     }
@@ -158,6 +170,36 @@ fn kind_name(kind: &str) -> &'static str {
         "country" => "country",
         _ => "method",
     }
+}
+
+/// Multiplicative seasonal indices per month of the year (January first, mean 1) of a series
+/// ending in `end`: each month's ratio to the centred 12-month moving average, averaged per month
+/// of the year. `None` below two years, where a season cannot be told from a trend.
+pub fn seasonal_indices(values: &[f64], end: Month) -> Option<[f64; 12]> {
+    let n = values.len();
+    if n < 24 {
+        return None;
+    }
+    let start = (0..n - 1).fold(end, |m, _| m.pred());
+    let (mut sum, mut count) = ([0.0; 12], [0usize; 12]);
+    let mut m = start;
+    for t in 0..n {
+        if t >= 6 && t + 6 < n {
+            let cma = (0.5 * values[t - 6] + values[t - 5..=t + 5].iter().sum::<f64>() + 0.5 * values[t + 6]) / 12.0;
+            if cma > 0.0 {
+                let i = m.month_of_year() as usize - 1;
+                sum[i] += values[t] / cma;
+                count[i] += 1;
+            }
+        }
+        m = m.succ();
+    }
+    if count.contains(&0) {
+        return None;
+    }
+    let raw: [f64; 12] = std::array::from_fn(|i| sum[i] / count[i] as f64);
+    let mean = raw.iter().sum::<f64>() / 12.0;
+    (mean > 0.0 && raw.iter().all(|r| *r > 0.0)).then(|| raw.map(|r| r / mean))
 }
 
 /// Revenue of the 12 months up to `until`.
