@@ -29,6 +29,23 @@ const CLEAR_WIN: f64 = 0.6;
 const Z80: f64 = 1.281_551_565_5;
 const Z95: f64 = 1.959_963_985;
 
+/// The 0.90 and 0.975 quantiles of Student's t with `dof` degrees of freedom (two-sided 80 %
+/// and 95 %), from the standard table for 1 to 30; the normal's beyond (and for 0).
+fn t_quantiles(dof: usize) -> (f64, f64) {
+    const T90: [f64; 30] = [
+        3.078, 1.886, 1.638, 1.533, 1.476, 1.440, 1.415, 1.397, 1.383, 1.372, 1.363, 1.356, 1.350, 1.345, 1.341,
+        1.337, 1.333, 1.330, 1.328, 1.325, 1.323, 1.321, 1.319, 1.318, 1.316, 1.315, 1.314, 1.313, 1.311, 1.310,
+    ];
+    const T975: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    match dof {
+        1..=30 => (T90[dof - 1], T975[dof - 1]),
+        _ => (Z80, Z95),
+    }
+}
+
 /// A monthly series: consecutive months from `start`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
@@ -272,10 +289,15 @@ pub fn forecast(series: &Series, horizon: usize) -> Result<Forecast, ForecastErr
 
     // errors are proportional to revenue: bands on the log scale when the backtest and the point
     // are positive, on the plain scale otherwise
-    let k = choice.errors.len() as f64;
+    // The spread is estimated from a dozen errors, so the bands use Student's t with k - 1
+    // degrees of freedom and the unbiased variance, not the normal's z: with the normal the
+    // 95 % band held only 83 % of one series' backtest actuals (BENCHMARKS.md).
+    let k = choice.errors.len();
+    let (t80, t95) = t_quantiles(k.saturating_sub(1));
+    let dof = k.saturating_sub(1).max(1) as f64;
     let proportional = choice.errors.iter().all(|(a, p)| *a > 0.0 && *p > 0.0);
-    let log_sigma = (choice.errors.iter().map(|(a, p)| (a / p).ln().powi(2)).sum::<f64>() / k).sqrt();
-    let abs_sigma = (choice.errors.iter().map(|(a, p)| (a - p).powi(2)).sum::<f64>() / k).sqrt();
+    let log_sigma = (choice.errors.iter().map(|(a, p)| (a / p).ln().powi(2)).sum::<f64>() / dof).sqrt();
+    let abs_sigma = (choice.errors.iter().map(|(a, p)| (a - p).powi(2)).sum::<f64>() / dof).sqrt();
     let interval = |p: f64, z: f64, h: usize| -> [f64; 2] {
         let spread = z * (h as f64).sqrt();
         let (lo, hi) = if proportional && p > 0.0 {
@@ -295,8 +317,8 @@ pub fn forecast(series: &Series, horizon: usize) -> Result<Forecast, ForecastErr
             PathPoint {
                 month,
                 forecast: round2(p.max(0.0)),
-                interval_80: interval(*p, Z80, i + 1),
-                interval_95: interval(*p, Z95, i + 1),
+                interval_80: interval(*p, t80, i + 1),
+                interval_95: interval(*p, t95, i + 1),
             }
         })
         .collect();
