@@ -21,7 +21,7 @@ const PATTERN_DAYS: i64 = 364;
 /// Below this many days of history the weekdays are taken as equal.
 const MIN_PATTERN_DAYS: i64 = 28;
 /// The forecast's weights tried by the backtest (see [`project`]).
-const WEIGHTS: [f64; 12] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0];
+const WEIGHTS: [f64; 16] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0];
 /// The weight used when the history has no month to backtest on.
 const DEFAULT_WEIGHT: f64 = 0.3;
 const Z80: f64 = 1.281_551_565_5;
@@ -39,6 +39,8 @@ pub struct Checkpoint {
     pub naive_mape: f64,
     /// Share of months whose actual fell in the 80 % interval.
     pub coverage_80: f64,
+    /// The forecast's weight chosen for this day (see `Projection::forecast_weight`).
+    pub forecast_weight: f64,
 }
 
 /// Where the month of `as_of` will end.
@@ -149,6 +151,20 @@ impl Daily {
         std::array::from_fn(|w| means[w] / overall)
     }
 
+    /// The shop's growth per day over the two years before `start`: the last 365 days' revenue
+    /// against the 365 before, to the power 1/365; 1 with less history. Later days of a growing
+    /// shop's month sell more than its first.
+    fn daily_growth(&self, start: NaiveDate) -> f64 {
+        let Some(first) = self.first() else { return 1.0 };
+        let year = Duration::days(365);
+        if start - first < year + year {
+            return 1.0;
+        }
+        let last = self.sum(start - year, start - Duration::days(1)) as f64;
+        let before = self.sum(start - year - year, start - year - Duration::days(1)) as f64;
+        if last > 0.0 && before > 0.0 { (last / before).powf(1.0 / 365.0) } else { 1.0 }
+    }
+
     /// Revenue of every complete month from the first sale's month up to the one before `month`.
     fn months_before(&self, month: Month) -> Option<Series> {
         let start = Month::of(self.first()?);
@@ -172,7 +188,8 @@ struct Inputs {
 
 fn inputs(daily: &Daily, month: Month, as_of: NaiveDate) -> Inputs {
     let w = daily.weekday_weights(month.first_day());
-    let weight = |d: NaiveDate| w[d.weekday().num_days_from_monday() as usize];
+    let g = daily.daily_growth(month.first_day());
+    let weight = |d: NaiveDate| w[d.weekday().num_days_from_monday() as usize] * g.powi(d.day() as i32);
     let (mut elapsed, mut total) = (0.0, 0.0);
     let mut d = month.first_day();
     while d <= month.last_day() {
@@ -269,22 +286,24 @@ fn money(x: f64) -> Cents {
 pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
     let month = Month::of(as_of);
     let points = backtest_points(daily, month);
-    let all: Vec<&Point> = points.iter().collect();
-    // the forecast's weight that projected the past months best
-    let k = if all.is_empty() {
-        DEFAULT_WEIGHT
-    } else {
+    let at = |day: u32| -> Vec<&Point> { points.iter().filter(|p| p.day == day).collect() };
+    // the forecast's weight that projected the past months best from the same day: early in a
+    // month the days so far say little and the forecast counts more
+    let best = |pts: &[&Point]| -> f64 {
+        if pts.is_empty() {
+            return DEFAULT_WEIGHT;
+        }
         WEIGHTS
             .iter()
             .copied()
-            .min_by(|a, b| mape(&all, |p| estimate(&p.inputs, *a)).total_cmp(&mape(&all, |p| estimate(&p.inputs, *b))))
+            .min_by(|a, b| mape(pts, |p| estimate(&p.inputs, *a)).total_cmp(&mape(pts, |p| estimate(&p.inputs, *b))))
             .expect("weights")
     };
-    let at = |day: u32| -> Vec<&Point> { points.iter().filter(|p| p.day == day).collect() };
     let backtest: Vec<Checkpoint> = CHECKPOINTS
         .iter()
         .map(|&day| {
             let pts = at(day);
+            let k = best(&pts);
             let spread = log_spread(&pts, k);
             let covered = spread.map_or(0, |s| {
                 pts.iter()
@@ -300,13 +319,15 @@ pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
                 mape: round2(mape(&pts, |p| estimate(&p.inputs, k))),
                 naive_mape: round2(mape(&pts, |p| p.naive)),
                 coverage_80: if pts.is_empty() { 0.0 } else { round2(covered as f64 / pts.len() as f64) },
+                forecast_weight: k,
             }
         })
         .collect();
     let elapsed = as_of.day();
     // the interval's spread: the backtest's errors from the checkpoint nearest the days elapsed
     let nearest = CHECKPOINTS.iter().min_by_key(|d| (**d as i64 - elapsed as i64).abs()).copied().unwrap_or(7);
-    let spread = log_spread(&at(nearest), k).or_else(|| log_spread(&all, k));
+    let k = backtest.iter().find(|c| c.day == nearest).map_or(DEFAULT_WEIGHT, |c| c.forecast_weight);
+    let spread = log_spread(&at(nearest), k).or_else(|| log_spread(&points.iter().collect::<Vec<_>>(), k));
     let i = inputs(daily, month, as_of);
     let so_far = daily.sum(month.first_day(), as_of);
     let complete = as_of == month.last_day();
