@@ -30,6 +30,12 @@ pub struct ReportData {
     pub rfm: Rfm,
     /// `/api/customers/clv`.
     pub clv: Clv,
+    /// `/api/explain?vs=previous_period`, when there are orders.
+    pub explain: Option<crate::insights::Explanation>,
+    /// `/api/projection` (the selection's category, country and method).
+    pub projection: Option<crate::insights::Projection>,
+    /// `/api/alerts`.
+    pub alerts: crate::insights::Alerts,
 }
 
 /// Computes everything the page shows for `filter`, as the API would.
@@ -50,6 +56,9 @@ pub async fn gather(wh: &Warehouse, filter: &Filter) -> Result<ReportData, Metri
         returning: customers::returning(wh, filter).await?,
         rfm: customers::rfm(wh, &undated, filter.to()).await?,
         clv: customers::clv(wh, &undated, &ClvOptions { top: filter.top(), ..Default::default() }).await?,
+        explain: crate::insights::explain(wh, filter, Versus::PreviousPeriod).await?,
+        projection: crate::insights::projection(wh, &undated, None).await?,
+        alerts: crate::insights::alerts(wh).await?,
     })
 }
 

@@ -59,6 +59,22 @@ try {
   const rows = await page.$$eval("#products tbody tr", (r) => r.length);
   expectEq(rows, all.top_products.length, "top products rows");
   checks.push("charts render the API's data, forecast band included");
+
+  // insights: the projection card, the alert list, and the bridge behind the revenue change
+  const proj = await api("/api/projection");
+  expectEq(await page.evaluate(() => Number(document.querySelector("#projection-card .value").dataset.raw)), proj.projection, "projection card");
+  const alerts = await api("/api/alerts");
+  expectEq(await page.$$eval("#alerts li", (l) => l.length), Math.max(alerts.alerts.length, 1), "alert list");
+  await page.click('.card[data-kpi="total_revenue"] .change');
+  await page.waitForFunction(() => document.getElementById("explain-panel").dataset.ready, null, { timeout: 30000 });
+  const ex = await api("/api/explain?vs=previous_period");
+  expectEq(await page.textContent("#explain-summary"), ex.summary, "bridge summary");
+  const fall = await page.evaluate(() => Chart.getChart("waterfall").data.datasets[0].data);
+  expectEq([fall[0][1], fall[fall.length - 1][1], fall.length], [ex.comparison.revenue, ex.range.revenue, 4], "orders x value waterfall");
+  await page.selectOption("#explain-view", "categories");
+  const catFall = await page.evaluate(() => Chart.getChart("waterfall").data.datasets[0].data);
+  expectEq(catFall.length, ex.views.categories.length + 2, "category waterfall bars");
+  checks.push("projection card, alerts and the revenue bridge show the API's figures");
   await page.screenshot({ path: join(out, "dashboard.png"), fullPage: true });
 
   await page.selectOption("#country", "DE");
@@ -144,6 +160,10 @@ try {
     expectEq([rc.total_revenue, rc.orders, rc.customers], [embedded.kpis.summary.total_revenue, embedded.kpis.summary.orders, embedded.kpis.summary.customers], "report cards");
     const rtrend = await rp.evaluate(() => Chart.getChart("trend").data.datasets[0].data);
     expectEq(rtrend.slice(0, embedded.kpis.monthly.length), embedded.kpis.monthly.map((m) => m.revenue), "report trend chart");
+    await rp.waitForFunction(() => document.getElementById("explain-panel").dataset.ready, null, { timeout: 30000 });
+    expectEq(await rp.textContent("#explain-summary"), embedded.explain.summary, "report bridge");
+    expectEq(await rp.$$eval("#alerts li", (l) => l.length), Math.max(embedded.alerts.alerts.length, 1), "report alerts");
+    expectEq(await rp.evaluate(() => Number(document.querySelector("#projection-card .value").dataset.raw)), embedded.projection.projection, "report projection");
     await rp.click('#views a[data-view="customers"]');
     await rp.waitForFunction(() => !document.getElementById("customers-view").hidden && document.querySelectorAll("#cohorts tbody tr").length > 0, null, { timeout: 30000 });
     expectEq(await rp.$$eval("#cohorts tbody tr", (r) => r.length), embedded.cohorts.cohorts.length, "report cohort rows");

@@ -20,7 +20,9 @@ const REPORT = window.SHOPLENS_REPORT || null;
 let reportView = "overview";
 const REPORT_DATA = { "/api/dimensions": "dimensions", "/api/kpis": "kpis", "/api/kpis/compare": "compare",
   "/api/forecast": "forecast", "/api/customers/cohorts": "cohorts", "/api/customers/returning": "returning",
-  "/api/customers/rfm": "rfm", "/api/customers/clv": "clv" };
+  "/api/customers/rfm": "rfm", "/api/customers/clv": "clv", "/api/explain": "explain",
+  "/api/projection": "projection", "/api/alerts": "alerts" };
+let explanation = null;
 
 function query(params) {
   const q = new URLSearchParams();
@@ -102,7 +104,7 @@ function stateToForm(s) {
 
 function setChange(card, change, points) {
   const el = card.querySelector(".change");
-  el.className = "change";
+  el.classList.remove("up", "down");
   if (change === null || change === undefined) { el.textContent = "no earlier data to compare"; return; }
   const shown = points ? `${(change * 100).toFixed(1)} pts` : pct(change);
   el.textContent = `${change >= 0 ? "▲ +" : "▼ "}${shown.replace("-", "")} vs previous period`;
@@ -118,7 +120,7 @@ function renderCards(k, cmp) {
     customers: count.format(s.customers),
     repeat_customer_rate: pct(k.order_frequency.repeat_customer_rate),
   };
-  for (const card of document.querySelectorAll(".card")) {
+  for (const card of document.querySelectorAll("#cards .card[data-kpi]")) {
     const key = card.dataset.kpi;
     card.querySelector(".value").textContent = values[key];
     card.querySelector(".value").dataset.raw = key === "repeat_customer_rate" ? k.order_frequency.repeat_customer_rate : s[key];
@@ -168,6 +170,100 @@ function renderTrend(k, fc) {
       scales: { y: { ticks: moneyTick, title: { display: true, text: "Revenue" } }, y1: { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "Orders" } } },
     },
   });
+}
+
+// The month-to-date projection card: where the current month will end.
+function renderProjection(p) {
+  const card = document.getElementById("projection-card");
+  const change = card.querySelector(".change");
+  if (!p) { card.querySelector(".value").textContent = "–"; change.textContent = "no month to project"; return; }
+  card.querySelector(".value").textContent = money0.format(p.projection);
+  card.querySelector(".value").dataset.raw = p.projection;
+  const interval = p.interval_80 ? `; 80 %: ${money0.format(p.interval_80[0])} – ${money0.format(p.interval_80[1])}` : "";
+  change.className = "change";
+  change.textContent = `${p.month}: ${money0.format(p.so_far)} in ${p.days_elapsed} of ${p.days_in_month} days${interval}`;
+}
+
+// The alert list: segments whose last complete month left its forecast's 95 % interval.
+function renderAlerts(a) {
+  const list = document.getElementById("alerts");
+  list.replaceChildren();
+  const note = document.getElementById("alerts-note");
+  if (!a) { note.textContent = "not available"; return; }
+  note.textContent = a.month ? `${a.month}: ${a.checked} segments checked against their forecast's 95 % interval` : "no complete month yet";
+  if (a.alerts.length === 0) {
+    const li = document.createElement("li");
+    li.textContent = "Nothing unusual: every segment's month was inside its expected range.";
+    list.append(li);
+  }
+  for (const x of a.alerts) {
+    const li = document.createElement("li");
+    li.className = x.gap < 0 ? "down" : "up";
+    li.textContent = `${x.kind === "shop" ? "The shop" : `${x.kind} ${x.segment}`}: ${money0.format(x.actual)} in ${x.month}, ${x.gap >= 0 ? "+" : ""}${pct(x.gap)} against ${money0.format(x.expected)} expected (95 %: ${money0.format(x.interval_95[0])} – ${money0.format(x.interval_95[1])})`;
+    list.append(li);
+  }
+}
+
+// The bars of one bridge view: [label, amount] from the start total to the end total.
+function bridgeSteps(e, view) {
+  const v = e.views;
+  const of = (cs) => cs.map((c) => [c.driver, c.amount]);
+  switch (view) {
+    case "customers": return of(v.customers.components);
+    case "categories": return v.categories.map((c) => [c.category, c.amount]);
+    case "price_volume": return of(v.price_volume.components);
+    case "countries": return of(v.countries);
+    case "methods": return of(v.methods);
+    case "gross_to_net": return e.gross_to_net.slice(1, -1).map((s) => [s.step, s.amount]);
+    default: return [["orders", v.volume_value[0].amount], ["average order value", v.volume_value[1].amount]];
+  }
+}
+
+// The waterfall: the first total, each driver as a floating bar, the last total.
+function renderExplain(e) {
+  const view = document.getElementById("explain-view").value;
+  document.getElementById("explain-summary").textContent = e.summary;
+  const gross = view === "gross_to_net";
+  const first = gross ? ["gross", e.gross_to_net[0].amount] : [`${e.comparison.from} – ${e.comparison.to}`, e.comparison.revenue];
+  const last = gross ? ["net revenue", e.gross_to_net[e.gross_to_net.length - 1].amount] : [`${e.range.from} – ${e.range.to}`, e.range.revenue];
+  const steps = bridgeSteps(e, view);
+  const labels = [first[0]], bars = [[0, first[1]]], colors = ["#868e96"];
+  let level = first[1];
+  for (const [name, amount] of steps) {
+    labels.push(name);
+    bars.push([level, level + amount]);
+    colors.push(amount >= 0 ? "#2b8a3e" : "#e03131");
+    level += amount;
+  }
+  labels.push(last[0]);
+  bars.push([0, last[1]]);
+  colors.push("#3b5bdb");
+  chart("waterfall", {
+    type: "bar",
+    data: { labels, datasets: [{ label: "Revenue", data: bars, backgroundColor: colors }] },
+    options: {
+      maintainAspectRatio: false, plugins: { legend: { display: false },
+        tooltip: { callbacks: { label: (c) => { const [a, b] = c.raw; const i = c.dataIndex; return i === 0 || i === labels.length - 1 ? money.format(b) : `${b - a >= 0 ? "+" : ""}${money.format(b - a)}`; } } } },
+      scales: { y: { ticks: moneyTick } },
+    },
+  });
+}
+
+// Opens the bridge panel for the current selection (from the revenue card's change).
+async function openExplain() {
+  const panel = document.getElementById("explain-panel");
+  panel.hidden = false;
+  const q = query(state()).toString();
+  const mine = generation;
+  try {
+    const e = await getJSON(`/api/explain?${q}${q ? "&" : ""}vs=previous_period`);
+    if (mine !== generation) return;
+    explanation = e;
+    renderExplain(e);
+    panel.dataset.ready = String(mine);
+  } catch (err) {
+    document.getElementById("explain-summary").textContent = `Not available: ${err.message}`;
+  }
 }
 
 function renderCategories(k) {
@@ -406,14 +502,26 @@ async function load() {
 // The Overview: cards, trend with forecast, charts and tables; false when a newer load started.
 async function loadOverview(mine, q) {
   const sep = q ? `?${q}` : "";
-  const [k, cmp, fc] = await Promise.all([
+  // the projection is of the current month: the selection's category, country and method only
+  const pq = new URLSearchParams(q);
+  pq.delete("from");
+  pq.delete("to");
+  const psep = pq.toString() ? `?${pq}` : "";
+  const [k, cmp, fc, proj, alerts] = await Promise.all([
     getJSON(`/api/kpis${sep}`),
     getJSON(`/api/kpis/compare?${q}${q ? "&" : ""}vs=previous_period`).catch(() => null),
     getJSON(`/api/forecast${sep}`).catch(() => null),
+    getJSON(`/api/projection${psep}`).catch(() => null),
+    getJSON("/api/alerts").catch(() => null),
   ]);
   if (mine !== generation) return false;
   data = k;
   renderCards(k, cmp);
+  renderProjection(proj);
+  renderAlerts(alerts);
+  const panel = document.getElementById("explain-panel");
+  if (REPORT) openExplain();
+  else if (!panel.hidden) openExplain();
   renderTrend(k, fc);
   renderCategories(k);
   renderMethods(k);
@@ -459,6 +567,13 @@ async function start() {
   document.getElementById("filters").addEventListener("change", onChange);
   for (const b of document.querySelectorAll("[data-csv]")) b.addEventListener("click", () => download(b.dataset.csv));
   document.getElementById("cohorts-csv").addEventListener("click", cohortsCsv);
+  // the revenue card's change opens the bridge that explains it
+  const revenueChange = document.querySelector('.card[data-kpi="total_revenue"] .change');
+  revenueChange.classList.add("clickable");
+  revenueChange.title = "Why? Open the revenue bridge";
+  revenueChange.addEventListener("click", openExplain);
+  document.getElementById("explain-view").addEventListener("change", () => { if (explanation) renderExplain(explanation); });
+  document.getElementById("explain-close").addEventListener("click", () => { document.getElementById("explain-panel").hidden = true; });
   for (const a of document.querySelectorAll("#views a")) {
     a.addEventListener("click", (e) => {
       e.preventDefault();
