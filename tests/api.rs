@@ -102,10 +102,50 @@ async fn every_endpoint_answers_what_the_engine_computes() {
     assert_eq!((status, h["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (status, doc) = json(&a.app, "/api/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    for path in
-        ["/api/kpis", "/api/kpis/compare", "/api/kpis/{section}", "/api/dimensions", "/api/forecast", "/healthz"]
-    {
+    for path in [
+        "/api/kpis",
+        "/api/kpis/compare",
+        "/api/kpis/{section}",
+        "/api/dimensions",
+        "/api/forecast",
+        "/api/explain",
+        "/api/projection",
+        "/api/alerts",
+        "/healthz",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+}
+
+#[tokio::test]
+async fn insight_endpoints_answer_the_core_and_refuse_bad_parameters() {
+    let a = api().await;
+    let w = shoplens::warehouse::Warehouse::open(&shoplens::warehouse::Store::new(a.wh.path())).await.unwrap();
+    let (status, e) = json(&a.app, "/api/explain?from=2024-06-01&to=2024-06-30&vs=previous_year").await;
+    assert_eq!(status, StatusCode::OK);
+    let f = shoplens::model::Filter::parse(FilterParams {
+        from: Some("2024-06-01"),
+        to: Some("2024-06-30"),
+        ..Default::default()
+    })
+    .unwrap();
+    let core =
+        shoplens::insights::explain(&w, &f, shoplens::metrics::compare::Versus::PreviousYear).await.unwrap().unwrap();
+    assert_eq!(e, serde_json::to_value(core).unwrap());
+    let (status, p) = json(&a.app, "/api/projection?as_of=2024-11-14&country=DE").await;
+    assert_eq!((status, p["month"].as_str(), p["days_elapsed"].as_u64()), (StatusCode::OK, Some("2024-11"), Some(14)));
+    let (status, al) = json(&a.app, "/api/alerts").await;
+    assert_eq!((status, al["month"].as_str()), (StatusCode::OK, Some("2024-12")));
+    for (url, says) in [
+        ("/api/explain?vs=last_week", "parameter 'vs'"),
+        ("/api/explain?vs=2024-02-01:2024-01-01", "parameter 'vs'"),
+        ("/api/projection?as_of=2024-13-01", "parameter 'as_of'"),
+        ("/api/projection?from=2024-01-01", "parameter 'from'"),
+        ("/api/alerts?country=DE", "takes no parameters"),
+    ] {
+        let (status, body) = json(&a.app, url).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
+        assert!(body["error"].as_str().unwrap().contains(says), "{url}: {body}");
     }
 }
 

@@ -55,7 +55,11 @@ fn range(from: &str, to: &str) -> Filter {
 }
 
 fn drivers(v: &Value) -> Vec<(String, f64)> {
-    v.as_array().unwrap().iter().map(|c| (c["driver"].as_str().unwrap().to_string(), c["amount"].as_f64().unwrap())).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["driver"].as_str().unwrap().to_string(), c["amount"].as_f64().unwrap()))
+        .collect()
 }
 
 #[tokio::test]
@@ -80,7 +84,10 @@ async fn a_hand_worked_two_period_bridge() {
     assert_eq!((e["range"]["orders"].clone(), e["comparison"]["orders"].clone()), (json!(2), json!(2)));
     assert_eq!(e["change"], json!(-7.67));
     // two orders each side: all of the change is the average order (-7.6667), none volume
-    assert_eq!(drivers(&e["views"]["volume_value"]), vec![("orders".into(), 0.0), ("average_order_value".into(), -7.67)]);
+    assert_eq!(
+        drivers(&e["views"]["volume_value"]),
+        vec![("orders".into(), 0.0), ("average_order_value".into(), -7.67)]
+    );
     // G9's first revenue order is O7 (O6 was returned): new, +33.3333. C2 bought in both: 31 - 32.
     // C1 only in February: lost, -40.
     let c = &e["views"]["customers"];
@@ -154,7 +161,11 @@ async fn a_hand_worked_two_period_bridge() {
             ("net_revenue".into(), 64.33)
         ]
     );
-    assert!(e["summary"].as_str().unwrap().starts_with("Revenue -7.67 (-10.6 %): orders +0.0 % (+0.00)"), "{}", e["summary"]);
+    assert!(
+        e["summary"].as_str().unwrap().starts_with("Revenue -7.67 (-10.6 %): orders +0.0 % (+0.00)"),
+        "{}",
+        e["summary"]
+    );
 
     // January to March, against nothing before: gross 20 + 15.5 + 40 + 30 + 5 + 40 (O4) = 150.5,
     // discounts 0.5 + 3, cancelled O4 40, net 107
@@ -189,9 +200,17 @@ async fn check_bridge(wh: &Path, filter: &Filter, e: &insights::Explanation) {
     assert_eq!(v["range"]["revenue"], k1["summary"]["total_revenue"]);
     assert_eq!(v["comparison"]["revenue"], k0["summary"]["total_revenue"]);
     assert_eq!(v["range"]["orders"], k1["summary"]["orders"]);
-    assert_eq!(cents(v["range"]["revenue"].as_f64().unwrap()) - cents(v["comparison"]["revenue"].as_f64().unwrap()), change);
+    assert_eq!(
+        cents(v["range"]["revenue"].as_f64().unwrap()) - cents(v["comparison"]["revenue"].as_f64().unwrap()),
+        change
+    );
     let cat = |k: &Value| -> BTreeMap<String, i64> {
-        k["categories"].as_array().unwrap().iter().map(|c| (c["category"].as_str().unwrap().into(), cents(c["revenue"].as_f64().unwrap()))).collect()
+        k["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["category"].as_str().unwrap().into(), cents(c["revenue"].as_f64().unwrap())))
+            .collect()
     };
     let (c1, c0) = (cat(&k1), cat(&k0));
     for c in v["views"]["categories"].as_array().unwrap() {
@@ -202,7 +221,11 @@ async fn check_bridge(wh: &Path, filter: &Filter, e: &insights::Explanation) {
     // new + returning is each period's revenue
     for (side, total) in [("current", &v["range"]["revenue"]), ("previous", &v["comparison"]["revenue"])] {
         let s = &v["views"]["customers"][side];
-        assert_eq!(cents(s["new"].as_f64().unwrap() + s["returning"].as_f64().unwrap()), cents(total.as_f64().unwrap()), "{side}");
+        assert_eq!(
+            cents(s["new"].as_f64().unwrap() + s["returning"].as_f64().unwrap()),
+            cents(total.as_f64().unwrap()),
+            "{side}"
+        );
     }
     // gross to net: the steps add up, and the last is total revenue
     let steps = v["gross_to_net"].as_array().unwrap();
@@ -300,7 +323,11 @@ fn cut_category(src: &Path, dst: &Path, month: &str, category: &str) {
         let keep: String = text
             .lines()
             .enumerate()
-            .filter(|(i, l)| *i == 0 || !matches!(file, "orders.csv" | "order_items.csv" | "payments.csv") || !dropped.contains(l.split(',').next().unwrap()))
+            .filter(|(i, l)| {
+                *i == 0
+                    || !matches!(file, "orders.csv" | "order_items.csv" | "payments.csv")
+                    || !dropped.contains(l.split(',').next().unwrap())
+            })
             .map(|(_, l)| format!("{l}\n"))
             .collect();
         std::fs::write(dst.join(file), keep).unwrap();
@@ -323,6 +350,10 @@ async fn alerts_name_an_injected_drop_first_and_stay_quiet_otherwise() {
     common::import(cut.path(), wh2.path()).await.unwrap();
     let a = insights::alerts(&open(wh2.path()).await).await.unwrap();
     let first = &a.alerts[0];
-    assert_eq!((first.kind, first.segment.as_str(), first.month.to_string()), ("category", "Toys", "2024-12".into()), "{a:#?}");
+    assert_eq!(
+        (first.kind, first.segment.as_str(), first.month.to_string()),
+        ("category", "Toys", "2024-12".into()),
+        "{a:#?}"
+    );
     assert!(first.gap < -0.3 && first.actual < first.interval_95[0], "{first:?}");
 }

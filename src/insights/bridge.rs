@@ -205,13 +205,8 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
     }
     let change = cents(r1) - cents(r0);
     let key = |d: NaiveDate| ScalarValue::Int32(Some(crate::import::tables::date_key(d)));
-    let customer_rows = run(
-        &ctx,
-        "bridge_customers",
-        sql::BRIDGE_CUSTOMERS,
-        vec![key(first), key(last), key(cf), key(ct)],
-    )
-    .await?;
+    let customer_rows =
+        run(&ctx, "bridge_customers", sql::BRIDGE_CUSTOMERS, vec![key(first), key(last), key(cf), key(ct)]).await?;
     let products = read_products(&run(&ctx, "bridge_products", sql::BRIDGE_PRODUCTS, vec![]).await?);
     let countries = read_segments(&run(&ctx, "bridge_countries", sql::BRIDGE_COUNTRIES, vec![]).await?);
     let methods = read_segments(&run(&ctx, "bridge_methods", sql::BRIDGE_METHODS, vec![]).await?);
@@ -387,8 +382,12 @@ fn customer_view(batches: &[RecordBatch], change: i128) -> CustomerView {
             !a.is_null(row) && datafusion::arrow::array::AsArray::as_boolean(a).value(row)
         };
         for row in 0..b.num_rows() {
-            let (in1, in0, new1, new0) =
-                (flag("in_current", row), flag("in_previous", row), flag("new_current", row), flag("new_previous", row));
+            let (in1, in0, new1, new0) = (
+                flag("in_current", row),
+                flag("in_previous", row),
+                flag("new_current", row),
+                flag("new_previous", row),
+            );
             let (n, r1, r0) = (c.int("customers", row), c.units4("revenue", row), c.units4("previous_revenue", row));
             let group = match (in1, in0) {
                 (true, true) => "retained",
@@ -468,7 +467,8 @@ fn category_view(products: &[ProductRow], change: i128) -> Vec<CategoryChange> {
         .collect();
     // the category view equals the difference of the categories' revenues in `kpi` (rounded
     // per category), apportioned only if those differences miss the rounded change
-    let amounts = apportion(&sums.iter().map(|(r1, r0)| (r1 - r0, cents(*r1) - cents(*r0))).collect::<Vec<_>>(), change);
+    let amounts =
+        apportion(&sums.iter().map(|(r1, r0)| (r1 - r0, cents(*r1) - cents(*r0))).collect::<Vec<_>>(), change);
     let mut out: Vec<CategoryChange> = by_category
         .iter()
         .zip(sums.iter().zip(amounts))
@@ -565,13 +565,7 @@ fn pct(ratio: Option<f64>) -> String {
 }
 
 /// The largest drivers in plain words.
-fn summary(
-    range: &PeriodTotals,
-    comparison: &PeriodTotals,
-    change: i128,
-    ratio: Option<f64>,
-    views: &Views,
-) -> String {
+fn summary(range: &PeriodTotals, comparison: &PeriodTotals, change: i128, ratio: Option<f64>, views: &Views) -> String {
     let rel = |a: f64, b: f64| (b != 0.0).then(|| a / b - 1.0);
     let mut s = format!("Revenue {} ({})", signed(change), pct(ratio).trim_start());
     let vv = &views.volume_value;

@@ -200,11 +200,8 @@ fn inputs(daily: &Daily, month: Month, as_of: NaiveDate) -> Inputs {
         d += Duration::days(1);
     }
     let share = if total > 0.0 { elapsed / total } else { 1.0 };
-    let forecast = daily
-        .months_before(month)
-        .and_then(|s| forecast(&s, 1).ok())
-        .map(|f| f.forecast)
-        .filter(|f| f.is_finite());
+    let forecast =
+        daily.months_before(month).and_then(|s| forecast(&s, 1).ok()).map(|f| f.forecast).filter(|f| f.is_finite());
     Inputs { so_far: daily.sum(month.first_day(), as_of) as f64 / 10_000.0, share, forecast }
 }
 

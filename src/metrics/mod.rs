@@ -122,7 +122,10 @@ pub(crate) fn filter_params(filter: &Filter) -> Vec<ScalarValue> {
 
 /// The plans (not run) of the filter's revenue lines and orders in `ctx`; the lines stay
 /// registered as the view `revenue_lines`, which the orders' plan reads.
-pub(crate) async fn revenue_frames(ctx: &SessionContext, filter: &Filter) -> Result<(DataFrame, DataFrame), MetricsError> {
+pub(crate) async fn revenue_frames(
+    ctx: &SessionContext,
+    filter: &Filter,
+) -> Result<(DataFrame, DataFrame), MetricsError> {
     let params = filter_params(filter);
     let wrap = |query| move |source| MetricsError { query, source };
     let lines = ctx

@@ -66,8 +66,11 @@ pub async fn alerts(
     if !params(q.as_deref(), &[])?.is_empty() {
         return Err(bad_request("this endpoint takes no parameters"));
     }
-    answer(&state, &headers, "alerts".to_string(), |l| async move {
-        insights::alerts(&l.warehouse).await.map_err(internal)
-    })
+    answer(
+        &state,
+        &headers,
+        "alerts".to_string(),
+        |l| async move { insights::alerts(&l.warehouse).await.map_err(internal) },
+    )
     .await
 }
