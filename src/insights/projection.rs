@@ -39,8 +39,10 @@ pub struct Checkpoint {
     pub naive_mape: f64,
     /// Share of months whose actual fell in the 80 % interval.
     pub coverage_80: f64,
-    /// The forecast's weight chosen for this day (see `Projection::forecast_weight`).
-    pub forecast_weight: f64,
+    /// The prior chosen for this day (see `Projection::prior`).
+    pub prior: Prior,
+    /// Its weight (see `Projection::prior_weight`).
+    pub prior_weight: f64,
 }
 
 /// Where the month of `as_of` will end.
@@ -67,8 +69,13 @@ pub struct Projection {
     pub forecast: Option<Cents>,
     /// The share of the month's usual revenue that falls on the days elapsed (weekday pattern).
     pub share_elapsed: f64,
-    /// The weight of the forecast against the month so far, chosen by the backtest.
-    pub forecast_weight: f64,
+    /// The same month last year times the growth of the three months before against a year
+    /// earlier, if the data covers them.
+    pub last_year: Option<Cents>,
+    /// The expectation pooled with the days so far: the one the backtest preferred.
+    pub prior: Prior,
+    /// Its weight, in months' worth of observed revenue (0: the days so far alone).
+    pub prior_weight: f64,
     /// The backtest on past months.
     pub backtest: Vec<Checkpoint>,
 }
@@ -178,15 +185,59 @@ impl Daily {
     }
 }
 
+/// What a month's revenue was expected to be before it began.
+#[derive(Clone, Copy, Debug)]
+struct Priors {
+    /// The monthly forecast from the complete months before it.
+    forecast: Option<f64>,
+    /// The same month a year earlier, times the growth of the three months before the month
+    /// over the same three a year earlier.
+    last_year: Option<f64>,
+}
+
+fn priors(daily: &Daily, month: Month) -> Priors {
+    let forecast =
+        daily.months_before(month).and_then(|s| forecast(&s, 1).ok()).map(|f| f.forecast).filter(|f| f.is_finite());
+    // growth: the three months before this one against the same three a year earlier
+    let back = |m: Month, n: usize| (0..n).fold(m, |m, _| m.pred());
+    let (year_ago, recent, recent_then) = (back(month, 12), back(month, 3), back(month, 15));
+    let sum = |a: Month, b: Month| daily.sum(a.first_day(), b.last_day()) as f64;
+    let last_year = daily
+        .first()
+        .filter(|first| *first <= recent_then.first_day())
+        .map(|_| sum(year_ago, year_ago) * sum(recent, month.pred()) / sum(recent_then, year_ago.pred()) / 10_000.0)
+        .filter(|v| v.is_finite() && *v > 0.0);
+    Priors { forecast, last_year }
+}
+
+/// Which expectation a projection pools with the days so far.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prior {
+    /// The monthly forecast.
+    Forecast,
+    /// The same month last year, grown.
+    LastYear,
+}
+
+/// A prior and its weight, in months' worth of observed revenue.
+#[derive(Clone, Copy, Debug)]
+struct Blend {
+    prior: Prior,
+    k: f64,
+}
+
+const PACE_ONLY: Blend = Blend { prior: Prior::Forecast, k: 0.0 };
+
 /// What a projection from `day` of `month` needs: the revenue so far, the share of the month's
-/// usual revenue already past, and the month's forecast.
+/// usual revenue already past, and what the month was expected to bring.
 struct Inputs {
     so_far: f64,
     share: f64,
-    forecast: Option<f64>,
+    priors: Priors,
 }
 
-fn inputs(daily: &Daily, month: Month, as_of: NaiveDate) -> Inputs {
+fn inputs(daily: &Daily, month: Month, as_of: NaiveDate, priors: Priors) -> Inputs {
     let w = daily.weekday_weights(month.first_day());
     let g = daily.daily_growth(month.first_day());
     let weight = |d: NaiveDate| w[d.weekday().num_days_from_monday() as usize] * g.powi(d.day() as i32);
@@ -200,19 +251,22 @@ fn inputs(daily: &Daily, month: Month, as_of: NaiveDate) -> Inputs {
         d += Duration::days(1);
     }
     let share = if total > 0.0 { elapsed / total } else { 1.0 };
-    let forecast =
-        daily.months_before(month).and_then(|s| forecast(&s, 1).ok()).map(|f| f.forecast).filter(|f| f.is_finite());
-    Inputs { so_far: daily.sum(month.first_day(), as_of) as f64 / 10_000.0, share, forecast }
+    Inputs { so_far: daily.sum(month.first_day(), as_of) as f64 / 10_000.0, share, priors }
 }
 
-/// The month's estimated revenue: the pace so far and the forecast pooled, the forecast counting
-/// as `k` of a month's worth of observed revenue: `(so_far + k·forecast) / (share + k)` for the
-/// whole month, of which the `1 - share` still to come is added to what is already sold.
-fn estimate(i: &Inputs, k: f64) -> f64 {
+/// The month's estimated revenue: the pace so far and the prior pooled, the prior counting as
+/// `k` of a month's worth of observed revenue: `(so_far + k·prior) / (share + k)` for the whole
+/// month, of which the `1 - share` still to come is added to what is already sold.
+fn estimate(i: &Inputs, b: Blend) -> f64 {
     if i.share >= 1.0 {
         return i.so_far;
     }
-    let month = match i.forecast {
+    let k = b.k;
+    let prior = match b.prior {
+        Prior::Forecast => i.priors.forecast,
+        Prior::LastYear => i.priors.last_year,
+    };
+    let month = match prior {
         Some(f) if i.share + k > 0.0 => (i.so_far + k * f.max(0.0)) / (i.share + k),
         _ if i.share > 0.0 => i.so_far / i.share,
         Some(f) => f.max(0.0),
@@ -237,9 +291,10 @@ fn backtest_points(daily: &Daily, before: Month) -> Vec<Point> {
     while m < before {
         let actual = daily.sum(m.first_day(), m.last_day()) as f64 / 10_000.0;
         let days = m.last_day().day();
+        let expected = priors(daily, m);
         for day in CHECKPOINTS {
             let as_of = m.first_day() + Duration::days(day as i64 - 1);
-            let inputs = inputs(daily, m, as_of);
+            let inputs = inputs(daily, m, as_of, expected);
             let naive = inputs.so_far * days as f64 / day as f64;
             if actual > 0.0 {
                 out.push(Point { day, inputs, naive, actual });
@@ -258,7 +313,7 @@ fn mape(points: &[&Point], f: impl Fn(&Point) -> f64) -> f64 {
 }
 
 /// The spread of `ln(actual remainder / projected remainder)` over `points` (root mean square).
-fn log_spread(points: &[&Point], k: f64) -> Option<f64> {
+fn log_spread(points: &[&Point], k: Blend) -> Option<f64> {
     let errors: Vec<f64> = points
         .iter()
         .filter_map(|p| {
@@ -270,7 +325,7 @@ fn log_spread(points: &[&Point], k: f64) -> Option<f64> {
     (errors.len() >= 3).then(|| (errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64).sqrt())
 }
 
-fn interval(i: &Inputs, k: f64, spread: f64) -> [f64; 2] {
+fn interval(i: &Inputs, k: Blend, spread: f64) -> [f64; 2] {
     let rest = estimate(i, k) - i.so_far;
     [i.so_far + rest * (-Z80 * spread).exp(), i.so_far + rest * (Z80 * spread).exp()]
 }
@@ -284,17 +339,18 @@ pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
     let month = Month::of(as_of);
     let points = backtest_points(daily, month);
     let at = |day: u32| -> Vec<&Point> { points.iter().filter(|p| p.day == day).collect() };
-    // the forecast's weight that projected the past months best from the same day: early in a
-    // month the days so far say little and the forecast counts more
-    let best = |pts: &[&Point]| -> f64 {
+    // the prior and weight that projected the past months best from the same day: early in a
+    // month the days so far say little and the prior counts more
+    let best = |pts: &[&Point]| -> Blend {
         if pts.is_empty() {
-            return DEFAULT_WEIGHT;
+            return Blend { prior: Prior::Forecast, k: DEFAULT_WEIGHT };
         }
-        WEIGHTS
+        let error = |b: &Blend| mape(pts, |p| estimate(&p.inputs, *b));
+        [Prior::Forecast, Prior::LastYear]
             .iter()
-            .copied()
-            .min_by(|a, b| mape(pts, |p| estimate(&p.inputs, *a)).total_cmp(&mape(pts, |p| estimate(&p.inputs, *b))))
-            .expect("weights")
+            .flat_map(|prior| WEIGHTS.iter().map(move |k| Blend { prior: *prior, k: *k }))
+            .min_by(|a, b| error(a).total_cmp(&error(b)))
+            .unwrap_or(PACE_ONLY)
     };
     let backtest: Vec<Checkpoint> = CHECKPOINTS
         .iter()
@@ -316,16 +372,20 @@ pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
                 mape: round2(mape(&pts, |p| estimate(&p.inputs, k))),
                 naive_mape: round2(mape(&pts, |p| p.naive)),
                 coverage_80: if pts.is_empty() { 0.0 } else { round2(covered as f64 / pts.len() as f64) },
-                forecast_weight: k,
+                prior: k.prior,
+                prior_weight: k.k,
             }
         })
         .collect();
     let elapsed = as_of.day();
     // the interval's spread: the backtest's errors from the checkpoint nearest the days elapsed
     let nearest = CHECKPOINTS.iter().min_by_key(|d| (**d as i64 - elapsed as i64).abs()).copied().unwrap_or(7);
-    let k = backtest.iter().find(|c| c.day == nearest).map_or(DEFAULT_WEIGHT, |c| c.forecast_weight);
+    let k = backtest
+        .iter()
+        .find(|c| c.day == nearest && c.months > 0)
+        .map_or(Blend { prior: Prior::Forecast, k: DEFAULT_WEIGHT }, |c| Blend { prior: c.prior, k: c.prior_weight });
     let spread = log_spread(&at(nearest), k).or_else(|| log_spread(&points.iter().collect::<Vec<_>>(), k));
-    let i = inputs(daily, month, as_of);
+    let i = inputs(daily, month, as_of, priors(daily, month));
     let so_far = daily.sum(month.first_day(), as_of);
     let complete = as_of == month.last_day();
     let days = month.last_day().day();
@@ -342,9 +402,11 @@ pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
             spread.map(|s| interval(&i, k, s).map(money))
         },
         naive: money(i.so_far * days as f64 / elapsed as f64),
-        forecast: i.forecast.map(money),
+        forecast: i.priors.forecast.map(money),
+        last_year: i.priors.last_year.map(money),
         share_elapsed: crate::metrics::round6(i.share),
-        forecast_weight: k,
+        prior: k.prior,
+        prior_weight: k.k,
         backtest,
     }
 }
