@@ -143,3 +143,44 @@ fn report_writes_one_self_contained_html_file() {
     assert!(embedded["data"]["forecast"]["forecast"].is_number());
     assert!(embedded["data"]["cohorts"]["cohorts"].as_array().unwrap().len() > 1);
 }
+
+#[test]
+fn insight_commands_print_tables_or_json_and_refuse_bad_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shop, wh) = (dir.path().join("shop"), dir.path().join("wh"));
+    stdout(&shoplens(&["generate", "--out", p(&shop), "--orders", "3000", "--seed", "3"]));
+    stdout(&shoplens(&["import", p(&shop), "--warehouse", p(&wh)]));
+    let text = stdout(&shoplens(&["explain", "--warehouse", p(&wh), "--from", "2024-06-01", "--to", "2024-06-30"]));
+    assert!(text.starts_with("2024-06-01 to 2024-06-30 against 2024-05-02 to 2024-05-31\nRevenue "), "{text}");
+    for view in ["volume and value", "customers", "categories", "price and volume", "countries", "gross to net"] {
+        assert!(text.contains(view), "{view} missing: {text}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&stdout(&shoplens(&[
+        "explain",
+        "--warehouse",
+        p(&wh),
+        "--from",
+        "2024-06-01",
+        "--to",
+        "2024-06-30",
+        "--vs",
+        "2023-06-01:2023-06-30",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(json["comparison"]["from"], "2023-06-01");
+    let proj: serde_json::Value = serde_json::from_str(&stdout(&shoplens(&[
+        "projection",
+        "--warehouse",
+        p(&wh),
+        "--as-of",
+        "2024-10-10",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!((proj["month"].as_str(), proj["days_elapsed"].as_u64()), (Some("2024-10"), Some(10)));
+    assert!(stdout(&shoplens(&["alerts", "--warehouse", p(&wh)])).starts_with("2024-12: "));
+    fails_with(&shoplens(&["explain", "--warehouse", p(&wh), "--vs", "yesterday"]), "--vs: 'yesterday' is not");
+    fails_with(&shoplens(&["projection", "--warehouse", p(&wh), "--as-of", "2024-02-30"]), "--as-of");
+    fails_with(&shoplens(&["alerts", "--warehouse", p(&dir.path().join("none"))]), "none");
+}

@@ -160,15 +160,8 @@ enum Command {
         /// The day to project from (default: the latest order's day).
         #[arg(long)]
         as_of: Option<String>,
-        /// Only this product category.
-        #[arg(long)]
-        category: Option<String>,
-        /// Only customers of this country.
-        #[arg(long)]
-        country: Option<String>,
-        /// Only orders with a payment of this method.
-        #[arg(long)]
-        method: Option<String>,
+        #[command(flatten)]
+        segment: SegmentArgs,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -607,6 +600,16 @@ struct FilterArgs {
     /// Last day (YYYY-MM-DD), included.
     #[arg(long)]
     to: Option<String>,
+    #[command(flatten)]
+    segment: SegmentArgs,
+    /// Length of the top-products and top-customers lists.
+    #[arg(long)]
+    top: Option<String>,
+}
+
+/// The filters that pick a segment of the shop rather than a range of days.
+#[derive(Args, Debug, Default)]
+struct SegmentArgs {
     /// Only this product category.
     #[arg(long)]
     category: Option<String>,
@@ -616,9 +619,17 @@ struct FilterArgs {
     /// Only orders with a payment of this method.
     #[arg(long)]
     method: Option<String>,
-    /// Length of the top-products and top-customers lists.
-    #[arg(long)]
-    top: Option<String>,
+}
+
+impl SegmentArgs {
+    fn params(&self) -> FilterParams<'_> {
+        FilterParams {
+            category: self.category.as_deref(),
+            country: self.country.as_deref(),
+            method: self.method.as_deref(),
+            ..Default::default()
+        }
+    }
 }
 
 impl FilterArgs {
@@ -626,10 +637,8 @@ impl FilterArgs {
         Ok(Filter::parse(FilterParams {
             from: self.from.as_deref(),
             to: self.to.as_deref(),
-            category: self.category.as_deref(),
-            country: self.country.as_deref(),
-            method: self.method.as_deref(),
             top: self.top.as_deref(),
+            ..self.segment.params()
         })?)
     }
 }
@@ -770,13 +779,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 print!("{}", terminal_safe(&format::explanation(&e)));
             }
         }
-        Command::Projection { warehouse, as_of, category, country, method, json } => {
-            let filter = Filter::parse(FilterParams {
-                category: category.as_deref(),
-                country: country.as_deref(),
-                method: method.as_deref(),
-                ..Default::default()
-            })?;
+        Command::Projection { warehouse, as_of, segment, json } => {
+            let filter = Filter::parse(segment.params())?;
             let as_of = as_of
                 .map(|d| crate::model::time::parse_date(&d).map_err(|e| anyhow::anyhow!("--as-of: {e}")))
                 .transpose()?;

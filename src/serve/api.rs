@@ -65,6 +65,14 @@ pub(super) fn params(raw: Option<&str>, extra: &[&str]) -> Result<BTreeMap<Strin
     Ok(out)
 }
 
+/// The `vs` parameter: what a range is compared with (default: the previous period).
+pub(super) fn versus(p: &BTreeMap<String, String>) -> Result<Versus, ApiError> {
+    p.get("vs")
+        .map(|v| v.parse().map_err(|e| bad_request(format!("parameter 'vs': {e}"))))
+        .transpose()
+        .map(|v| v.unwrap_or(Versus::PreviousPeriod))
+}
+
 pub(super) fn filter(p: &BTreeMap<String, String>) -> Result<Filter, ApiError> {
     let get = |k: &str| p.get(k).map(String::as_str);
     Filter::parse(FilterParams {
@@ -238,11 +246,7 @@ pub async fn compare(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = params(q.as_deref(), &["vs"])?;
-    let vs: Versus = p
-        .get("vs")
-        .map(|v| v.parse().map_err(|e| bad_request(format!("parameter 'vs': {e}"))))
-        .transpose()?
-        .unwrap_or(Versus::PreviousPeriod);
+    let vs = versus(&p)?;
     let f = filter(&p)?;
     let loaded = current(&state).await?;
     let (key, v) = compare_value(&state, &loaded, &f, vs).await?;

@@ -1,10 +1,9 @@
 //! The insight endpoints (docs/insights.md): thin handlers over `crate::insights`, with the KPI
 //! endpoints' validation, caching per warehouse version and error shape.
 
-use super::api::{ApiError, answer, bad_request, filter, internal, params};
+use super::api::{ApiError, answer, bad_request, filter, internal, params, versus};
 use super::state::AppState;
 use crate::insights;
-use crate::metrics::compare::Versus;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -21,11 +20,7 @@ pub async fn explain(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = params(q.as_deref(), &["vs"])?;
-    let vs: Versus = p
-        .get("vs")
-        .map(|v| v.parse().map_err(|e| bad_request(format!("parameter 'vs': {e}"))))
-        .transpose()?
-        .unwrap_or(Versus::PreviousPeriod);
+    let vs = versus(&p)?;
     let f = filter(&p)?;
     answer(&state, &headers, format!("explain {vs:?} {f:?}"), |l| async move {
         insights::explain(&l.warehouse, &f, vs).await.map_err(internal)?.ok_or_else(no_orders)
