@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The tests, with their set-up: Chromium and playwright-core for the browser test, then cargo test.
+# The tests, with their set-up: Chromium and playwright-core for the browser test, PostgreSQL's
+# server for the PostgreSQL tests (each starts a throwaway cluster of its own), then cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/bin/chromium ]; then
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 cargo test --locked "$@"

@@ -10,7 +10,7 @@ use crate::import::{ImportOptions, import_export};
 use crate::model::filter::FilterParams;
 use crate::model::text::terminal_safe;
 use crate::model::{Filter, MemoryLimit, ShopTz};
-use crate::source::{flat, olist};
+use crate::source::{flat, olist, postgres};
 use crate::warehouse::{Store, Warehouse, query, schema};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -47,8 +47,15 @@ enum Command {
     },
     /// Validate an export and load it into a warehouse, replacing its current version atomically.
     Import {
-        /// The export folder (customers.csv, products.csv, orders.csv, order_items.csv, payments.csv).
+        /// The export folder (customers.csv, products.csv, orders.csv, order_items.csv,
+        /// payments.csv), or a PostgreSQL database: postgres://user@host:port/db (a password in
+        /// the URL or PGPASSWORD; the PG* variables fill in what the URL leaves out).
         dir: PathBuf,
+        /// For a PostgreSQL source: a TOML file naming each record set's table or query
+        /// (`[orders]` then `table = "shop.orders"` or `query = "SELECT …"`); by default the
+        /// tables named like the record sets.
+        #[arg(long)]
+        query_file: Option<PathBuf>,
         /// The warehouse folder.
         #[arg(long)]
         warehouse: PathBuf,
@@ -682,8 +689,32 @@ pub async fn run(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Import { dir, warehouse, timezone, json, append, encoding, map, preset, detect } => {
+        Command::Import { dir, query_file, warehouse, timezone, json, append, encoding, map, preset, detect } => {
             let settings = ImportSettings { timezone: &timezone, json, append, encoding, memory };
+            if let Some(url) = dir.to_str().filter(|s| postgres::is_url(s)) {
+                let queries = match &query_file {
+                    Some(f) => Some(std::fs::read_to_string(f).with_context(|| format!("{}", f.display()))?),
+                    None => None,
+                };
+                let pg = postgres::PgSource::new(url, queries.as_deref())?;
+                let scratch = scratch_dir();
+                let staged = async {
+                    let counts = pg.stage(&scratch).await?;
+                    let rows: Vec<String> = counts.iter().map(|(set, n)| format!("{set} {n}")).collect();
+                    eprintln!(
+                        "{}: read {} (COPY); a reject names the record set's CSV and line",
+                        pg.name(),
+                        rows.join(", ")
+                    );
+                    import(&scratch, &warehouse, settings).await
+                }
+                .await;
+                let _ = std::fs::remove_dir_all(&scratch);
+                return staged;
+            }
+            if query_file.is_some() {
+                bail!("--query-file is for a PostgreSQL source (postgres://…)");
+            }
             if detect {
                 let mut reader = csv::Reader::from_path(&dir).with_context(|| format!("{}", dir.display()))?;
                 let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
@@ -894,11 +925,7 @@ async fn import_converted(
     warehouse: &Path,
     settings: ImportSettings<'_>,
 ) -> Result<()> {
-    let scratch = std::env::temp_dir().join(format!(
-        "shoplens-convert-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    ));
+    let scratch = scratch_dir();
     let result = match convert(&scratch) {
         Ok(summary) => {
             eprintln!("{summary}; a reject's source_line field names the line it came from");
@@ -908,6 +935,15 @@ async fn import_converted(
     };
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// A new folder name for a source converted or staged before its import (removed after).
+fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "shoplens-convert-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ))
 }
 
 /// The import command's options.

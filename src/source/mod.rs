@@ -4,6 +4,7 @@
 
 pub mod flat;
 pub mod olist;
+pub mod postgres;
 pub mod reader;
 pub mod records;
 

@@ -3,6 +3,7 @@
 
 pub mod hand;
 pub mod oracle;
+pub mod pg;
 
 use shoplens::generate::{GenerateOptions, generate};
 use shoplens::import::{ImportError, ImportOptions, ImportReport, import_export};

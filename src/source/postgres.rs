@@ -1,0 +1,237 @@
+//! A live PostgreSQL database as a source: the five canonical record sets, each a table or a
+//! query, streamed with `COPY … TO STDOUT (FORMAT csv)` into the canonical CSV files of a
+//! scratch folder, which the ordinary import then validates and loads. Nothing holds a whole
+//! table in memory, every rule and reject of a file import applies, and a connection that fails
+//! or drops before the last row leaves the warehouse untouched: the import has not begun.
+
+use futures::StreamExt;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::str::FromStr;
+use tokio_postgres::config::Host;
+
+/// The record sets, in the order they are read, and their canonical file names.
+pub const RECORD_SETS: [&str; 5] = ["customers", "products", "orders", "order_items", "payments"];
+
+/// Why the database could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// A URL or query file that is not acceptable.
+    #[error("{0}")]
+    Config(String),
+    /// The server refused, or the connection failed or dropped.
+    #[error("{source_name}: {message}")]
+    Server {
+        /// The database, without its password.
+        source_name: String,
+        /// What happened (record set and the server's words).
+        message: String,
+    },
+    /// The scratch folder could not be written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where one record set comes from, as written in the query file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSource {
+    /// A table (or view) name, `schema.table` allowed.
+    pub table: Option<String>,
+    /// A query whose columns are the canonical ones.
+    pub query: Option<String>,
+}
+
+/// A PostgreSQL database and the query of each record set.
+#[derive(Clone, Debug)]
+pub struct PgSource {
+    config: tokio_postgres::Config,
+    queries: BTreeMap<&'static str, String>,
+}
+
+/// Whether `source` names a PostgreSQL database rather than a folder.
+pub fn is_url(source: &str) -> bool {
+    source.starts_with("postgres://") || source.starts_with("postgresql://")
+}
+
+fn quote_ident(name: &str) -> Result<String, PgError> {
+    // `schema.table`: each part quoted, so any name is read as a name and never as SQL
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.is_empty() || parts.len() > 2 || parts.iter().any(|p| p.is_empty()) {
+        return Err(PgError::Config(format!("'{name}' is not a table name (table or schema.table)")));
+    }
+    Ok(parts.iter().map(|p| format!("\"{}\"", p.replace('"', "\"\""))).collect::<Vec<_>>().join("."))
+}
+
+impl PgSource {
+    /// Reads the URL (with the standard `PG*` environment variables for what it leaves out)
+    /// and the optional query file: a TOML table per record set with `table` or `query`;
+    /// record sets it does not name are read from the table of their name.
+    ///
+    /// # Errors
+    /// A malformed URL or query file.
+    pub fn new(url: &str, query_file: Option<&str>) -> Result<PgSource, PgError> {
+        // the URL's own words are not repeated: it may hold a password
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| PgError::Config(format!("the PostgreSQL URL cannot be read: {e}")))?;
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if config.get_hosts().is_empty() {
+            config.host(env("PGHOST").as_deref().unwrap_or("localhost"));
+        }
+        if config.get_ports().is_empty()
+            && let Some(p) = env("PGPORT")
+        {
+            config.port(p.parse().map_err(|_| PgError::Config(format!("PGPORT '{p}' is not a port")))?);
+        }
+        if config.get_user().is_none() {
+            config.user(env("PGUSER").or_else(|| env("USER")).as_deref().unwrap_or("postgres"));
+        }
+        if config.get_password().is_none()
+            && let Some(p) = env("PGPASSWORD")
+        {
+            config.password(p);
+        }
+        if config.get_dbname().is_none()
+            && let Some(d) = env("PGDATABASE")
+        {
+            config.dbname(d);
+        }
+        let sets: BTreeMap<String, SetSource> = match query_file {
+            None => BTreeMap::new(),
+            Some(text) => toml::from_str(text).map_err(|e| PgError::Config(format!("query file: {e}")))?,
+        };
+        if let Some(unknown) = sets.keys().find(|k| !RECORD_SETS.contains(&k.as_str())) {
+            return Err(PgError::Config(format!(
+                "query file: [{unknown}] is not a record set ({})",
+                RECORD_SETS.join(", ")
+            )));
+        }
+        let mut queries = BTreeMap::new();
+        for set in RECORD_SETS {
+            let s = sets.get(set).cloned().unwrap_or_default();
+            let query = match (s.table, s.query) {
+                (Some(_), Some(_)) => {
+                    return Err(PgError::Config(format!("query file: [{set}] has both table and query")));
+                }
+                (None, Some(q)) => q,
+                (t, None) => format!("SELECT * FROM {}", quote_ident(t.as_deref().unwrap_or(set))?),
+            };
+            queries.insert(set, query);
+        }
+        Ok(PgSource { config, queries })
+    }
+
+    /// The database as `user@host:port/db`: never its password.
+    pub fn name(&self) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".into(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        format!(
+            "postgres://{}@{host}:{port}/{}",
+            self.config.get_user().unwrap_or(""),
+            self.config.get_dbname().or(self.config.get_user()).unwrap_or("")
+        )
+    }
+
+    /// The query that reads `set`.
+    pub fn query(&self, set: &str) -> Option<&str> {
+        self.queries.get(set).map(String::as_str)
+    }
+
+    fn server(&self, what: &str, e: tokio_postgres::Error) -> PgError {
+        // the server's own words ("relation … does not exist") rather than "db error"
+        let said = match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => {
+                let mut s = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    s.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                s
+            }
+        };
+        PgError::Server { source_name: self.name(), message: format!("{what}: {said}") }
+    }
+
+    /// Connects, with the connection's task spawned on the runtime.
+    ///
+    /// # Errors
+    /// The server cannot be reached or refuses.
+    pub async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
+        let (client, connection) =
+            self.config.connect(tokio_postgres::NoTls).await.map_err(|e| self.server("cannot connect", e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
+    /// Streams every record set into `dir` as its canonical CSV file; the rows of each, in order.
+    ///
+    /// # Errors
+    /// The connection fails or drops, a query fails, or `dir` cannot be written.
+    pub async fn stage(&self, dir: &Path) -> Result<Vec<(&'static str, u64)>, PgError> {
+        std::fs::create_dir_all(dir)?;
+        let client = self.connect().await?;
+        // one snapshot for the five sets, so that lines and payments match their orders
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(|e| self.server("cannot start a read-only transaction", e))?;
+        let mut counts = Vec::new();
+        for set in RECORD_SETS {
+            let query = &self.queries[set];
+            let copy = format!("COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)");
+            let stream = client.copy_out(copy.as_str()).await.map_err(|e| self.server(set, e))?;
+            let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{set}.csv")))?);
+            let mut lines = 0u64;
+            futures::pin_mut!(stream);
+            while let Some(chunk) = stream.next().await {
+                let chunk =
+                    chunk.map_err(|e| self.server(&format!("{set}: the connection failed while reading"), e))?;
+                lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+                out.write_all(&chunk)?;
+            }
+            out.flush()?;
+            counts.push((set, lines.saturating_sub(1)));
+        }
+        let _ = client.batch_execute("COMMIT").await;
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_sets_default_to_their_tables_and_names_are_quoted() {
+        let s = PgSource::new("postgres://ann:secret@db.example:5433/shop", None).unwrap();
+        assert_eq!(s.query("orders"), Some("SELECT * FROM \"orders\""));
+        assert_eq!(s.name(), "postgres://ann@db.example:5433/shop");
+        assert!(!format!("{s:?}").is_empty());
+        let file = "[orders]\ntable = 'sales.\"Orders\"'\n[payments]\nquery = 'SELECT 1'\n";
+        let s = PgSource::new("postgres://ann@h/shop", Some(file)).unwrap();
+        assert_eq!(s.query("orders"), Some("SELECT * FROM \"sales\".\"\"\"Orders\"\"\""));
+        assert_eq!(s.query("payments"), Some("SELECT 1"));
+        for (bad, says) in [
+            ("[refunds]\ntable = 'x'\n", "[refunds] is not a record set"),
+            ("[orders]\ntable = 'x'\nquery = 'y'\n", "both table and query"),
+            ("[orders]\ntable = 'a.b.c'\n", "is not a table name"),
+            ("[orders]\ncolumns = 1\n", "query file"),
+        ] {
+            let e = PgSource::new("postgres://h/db", Some(bad)).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let e = PgSource::new("postgres://ann:secret@h:notaport/db", None).unwrap_err().to_string();
+        assert!(!e.contains("secret"), "{e}");
+    }
+}
