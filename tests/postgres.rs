@@ -91,3 +91,157 @@ async fn a_database_that_cannot_be_read_leaves_the_warehouse_as_it_was() {
     assert!(!err.contains("s3cret"), "{err}");
     assert_eq!(std::fs::read_to_string(wh.join("CURRENT")).unwrap(), before);
 }
+
+/// Exact cents of a decimal text, half away from zero.
+fn cents_of(text: &str) -> i64 {
+    let neg = text.starts_with('-');
+    let t = text.trim_start_matches('-');
+    let (i, f) = t.split_once('.').unwrap_or((t, ""));
+    let f = format!("{f:0<3}");
+    let mut c = i.parse::<i64>().unwrap() * 100 + f[..2].parse::<i64>().unwrap();
+    if f.as_bytes()[2] >= b'5' {
+        c += 1;
+    }
+    if neg { -c } else { c }
+}
+
+fn json_cents(v: &serde_json::Value) -> i64 {
+    (v.as_f64().unwrap() * 100.0).round() as i64
+}
+
+/// Runs `sql` (a KPI file, rewritten for PostgreSQL) with literal `args` as a prepared
+/// statement; the rows as text.
+async fn run_pg(client: &tokio_postgres::Client, name: &str, types: &str, sql: &str, args: &str) -> Vec<Vec<String>> {
+    let prepared = format!("PREPARE {name}{types} AS {}", shoplens::metrics::postgres_sql(sql));
+    client.simple_query(&prepared).await.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let rows = client.simple_query(&format!("EXECUTE {name}{args}")).await.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    rows.into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).unwrap_or("").to_string()).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
+    let Some(pg) = Pg::start() else { return };
+    let shop = common::shop(12, 3000);
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    common::import(shop.path(), &wh).await.unwrap();
+    let said = ok(&shoplens(&["export", "--warehouse", p(&wh), "--to", &pg.url("postgres"), "--schema", "star"]));
+    assert!(said.contains("schema star: dim_date"), "{said}");
+    // exporting again replaces the tables in one transaction
+    ok(&shoplens(&["export", "--warehouse", p(&wh), "--to", &pg.url("postgres"), "--schema", "star"]));
+    // the DDL `schema --dialect postgres` prints is what the export ran: it runs on its own
+    let ddl = String::from_utf8(shoplens(&["schema", "--dialect", "postgres"]).stdout).unwrap();
+    pg.psql("postgres", &format!("CREATE SCHEMA ddl_check; SET search_path TO ddl_check; {ddl}"));
+
+    use shoplens::metrics::sql;
+    use shoplens::model::filter::FilterParams;
+    let cases = [
+        (FilterParams::default(), "(20000101, 29991231, NULL, NULL, NULL)", "(NULL, NULL)"),
+        (
+            FilterParams {
+                from: Some("2023-03-01"),
+                to: Some("2024-02-29"),
+                country: Some("DE"),
+                ..Default::default()
+            },
+            "(20230301, 20240229, NULL, 'DE', NULL)",
+            "('2023-03-01', '2024-02-01')",
+        ),
+        (
+            FilterParams { category: Some("Toys"), method: Some("paypal"), ..Default::default() },
+            "(20000101, 29991231, 'Toys', NULL, 'paypal')",
+            "(NULL, NULL)",
+        ),
+    ];
+    for (params, filter_args, span) in cases {
+        let k = common::kpis(&wh, &common::filter(params.clone())).await;
+        let (client, conn) = tokio_postgres::connect(&pg.url("postgres"), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.simple_query("SET search_path TO star").await.unwrap();
+        let filter_types = "(int, int, text, text, text)";
+        for (name, text) in [("revenue_lines", sql::REVENUE_LINES), ("revenue_orders", sql::REVENUE_ORDERS)] {
+            let prepared = format!("PREPARE p_{name}{filter_types} AS {}", shoplens::metrics::postgres_sql(text));
+            client.simple_query(&prepared).await.unwrap();
+            client.simple_query(&format!("CREATE TEMP TABLE {name} AS EXECUTE p_{name}{filter_args}")).await.unwrap();
+        }
+        let s = &run_pg(&client, "summary", "", sql::SUMMARY, "").await[0];
+        assert_eq!(
+            (cents_of(&s[0]), s[1].parse::<i64>().unwrap(), s[3].parse::<i64>().unwrap()),
+            (
+                json_cents(&k["summary"]["total_revenue"]),
+                k["summary"]["orders"].as_i64().unwrap(),
+                k["summary"]["customers"].as_i64().unwrap()
+            ),
+            "summary {params:?}"
+        );
+        let monthly: Vec<(String, i64)> = run_pg(&client, "monthly", "(date, date)", sql::MONTHLY, span)
+            .await
+            .iter()
+            .map(|r| (r[0][..7].to_string(), cents_of(&r[1])))
+            .collect();
+        let want: Vec<(String, i64)> = k["monthly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["month"].as_str().unwrap().to_string(), json_cents(&m["revenue"])))
+            .collect();
+        assert_eq!(monthly, want, "monthly {params:?}");
+        let cats: Vec<(String, i64, i64)> = run_pg(&client, "categories", "", sql::CATEGORIES, "")
+            .await
+            .iter()
+            .map(|r| (r[0].clone(), cents_of(&r[1]), r[3].parse().unwrap()))
+            .collect();
+        let want: Vec<(String, i64, i64)> = k["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (c["category"].as_str().unwrap().to_string(), json_cents(&c["revenue"]), c["orders"].as_i64().unwrap())
+            })
+            .collect();
+        assert_eq!(cats, want, "categories {params:?}");
+        let ids = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+        let want = |key: &str, id: &str| {
+            k[key].as_array().unwrap().iter().map(|x| x[id].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(run_pg(&client, "top_products", "(bigint)", sql::TOP_PRODUCTS, "(10)").await),
+            want("top_products", "product_id")
+        );
+        assert_eq!(
+            ids(run_pg(&client, "top_customers", "(bigint)", sql::TOP_CUSTOMERS, "(10)").await),
+            want("top_customers", "customer_id")
+        );
+        let freq: Vec<i64> = run_pg(&client, "order_frequency", "", sql::ORDER_FREQUENCY, "")
+            .await
+            .iter()
+            .map(|r| r[1].parse().unwrap())
+            .collect();
+        let want_freq: Vec<i64> = k["order_frequency"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["customers"].as_i64().unwrap())
+            .collect();
+        assert_eq!(freq, want_freq, "order frequency {params:?}");
+        let methods: Vec<(String, i64)> = run_pg(&client, "payment_methods", "", sql::PAYMENT_METHODS, "")
+            .await
+            .iter()
+            .map(|r| (r[0].clone(), cents_of(&r[1])))
+            .collect();
+        let want_methods: Vec<(String, i64)> = k["payment_methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["method"].as_str().unwrap().to_string(), json_cents(&m["amount"])))
+            .collect();
+        assert_eq!(methods, want_methods, "payment methods {params:?}");
+    }
+}

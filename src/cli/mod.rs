@@ -232,7 +232,24 @@ enum Command {
         action: TokensAction,
     },
     /// Print the star schema as SQL DDL.
-    Schema,
+    Schema {
+        /// The database the DDL is for: duckdb or postgres.
+        #[arg(long, default_value = "duckdb")]
+        dialect: String,
+    },
+    /// Copy the warehouse's tables into a PostgreSQL schema (replacing its tables of the same
+    /// names), for a BI tool to read.
+    Export {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// The database: postgres://user@host:port/db (PG* variables fill in the rest).
+        #[arg(long)]
+        to: String,
+        /// The schema to create or replace the tables in.
+        #[arg(long, default_value = "shoplens")]
+        schema: String,
+    },
     /// Generate a demo shop, import it and print its KPIs.
     Demo {
         /// Folder for the demo shop and its warehouse.
@@ -868,7 +885,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             print!("{}", terminal_safe(&format::backtest(&results)));
         }
-        Command::Schema => print!("{}", schema::ddl()),
+        Command::Schema { dialect } => {
+            let dialect: schema::Dialect = dialect.parse().map_err(|e| anyhow::anyhow!("--dialect: {e}"))?;
+            print!("{}", schema::ddl(dialect));
+        }
+        Command::Export { warehouse, to, schema } => {
+            if !postgres::is_url(&to) {
+                bail!("--to: give a PostgreSQL URL (postgres://user@host:port/db)");
+            }
+            let pg = postgres::PgSource::new(&to, None)?;
+            let wh = open(&warehouse).await?;
+            let counts = crate::warehouse::export::to_postgres(&wh, &pg, &schema).await?;
+            let rows: Vec<String> = counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
+            eprintln!("{}: schema {schema}: {}", pg.name(), rows.join(", "));
+        }
         Command::Report { warehouse, out, filter, currency } => {
             let filter = filter.parse()?;
             let wh = open(&warehouse).await?;

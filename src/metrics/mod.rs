@@ -47,6 +47,36 @@ pub mod sql {
     pub const LAST_ORDER_DATE: &str = include_str!("sql/last_order_date.sql");
 }
 
+/// A KPI query rewritten for PostgreSQL, for a warehouse exported there (`shoplens export`):
+/// the two places where DataFusion's SQL differs. `DOUBLE` is `DOUBLE PRECISION`, and
+/// `generate_series` is a set-returning function rather than an array to `unnest`. Parameters
+/// stay `$1`, `$2`…, which PostgreSQL binds the same way. `tests/postgres.rs` runs every KPI file
+/// so rewritten on an exported warehouse and checks the numbers against `kpi`.
+pub fn postgres_sql(text: &str) -> String {
+    let mut out = text.replace(" AS DOUBLE)", " AS DOUBLE PRECISION)");
+    while let Some(at) = out.find("unnest(generate_series(") {
+        // drop `unnest(` and its closing parenthesis; the series' days become dates
+        let inner = at + "unnest(".len();
+        let mut depth = 0;
+        let mut end = None;
+        for (i, ch) in out[inner..].char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' if depth == 1 => {
+                    end = Some(inner + i);
+                    break;
+                }
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        let Some(end) = end else { break };
+        let series = out[inner..=end].to_string();
+        out.replace_range(at..=end + 1, &format!("CAST({series} AS DATE)"));
+    }
+    out
+}
+
 /// A KPI query failed.
 #[derive(Debug, thiserror::Error)]
 #[error("KPI query {query}: {source}")]
@@ -299,4 +329,17 @@ pub async fn dimensions(wh: &Warehouse) -> Result<Dimensions, MetricsError> {
         }
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn postgres_sql_rewrites_doubles_and_series() {
+        let sql = "SELECT CAST(a AS DOUBLE) / x, unnest(generate_series(f(a), b, INTERVAL '1 month')) AS m FROM t";
+        assert_eq!(
+            super::postgres_sql(sql),
+            "SELECT CAST(a AS DOUBLE PRECISION) / x, CAST(generate_series(f(a), b, INTERVAL '1 month') AS DATE) AS m FROM t"
+        );
+        assert!(!super::postgres_sql(super::sql::MONTHLY).contains("unnest"));
+    }
 }

@@ -144,7 +144,9 @@ impl PgSource {
         self.queries.get(set).map(String::as_str)
     }
 
-    fn server(&self, what: &str, e: tokio_postgres::Error) -> PgError {
+    /// An error of the server or connection, with the database's name (no password) and `what`
+    /// was being done.
+    pub fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
         // the server's own words ("relation … does not exist") rather than "db error"
         let said = match e.as_db_error() {
             Some(db) => db.message().to_string(),
@@ -167,7 +169,7 @@ impl PgSource {
     /// The server cannot be reached or refuses.
     pub async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
         let (client, connection) =
-            self.config.connect(tokio_postgres::NoTls).await.map_err(|e| self.server("cannot connect", e))?;
+            self.config.connect(tokio_postgres::NoTls).await.map_err(|e| self.server_error("cannot connect", e))?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -185,18 +187,18 @@ impl PgSource {
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
-            .map_err(|e| self.server("cannot start a read-only transaction", e))?;
+            .map_err(|e| self.server_error("cannot start a read-only transaction", e))?;
         let mut counts = Vec::new();
         for set in RECORD_SETS {
             let query = &self.queries[set];
             let copy = format!("COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)");
-            let stream = client.copy_out(copy.as_str()).await.map_err(|e| self.server(set, e))?;
+            let stream = client.copy_out(copy.as_str()).await.map_err(|e| self.server_error(set, e))?;
             let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{set}.csv")))?);
             let mut lines = 0u64;
             futures::pin_mut!(stream);
             while let Some(chunk) = stream.next().await {
                 let chunk =
-                    chunk.map_err(|e| self.server(&format!("{set}: the connection failed while reading"), e))?;
+                    chunk.map_err(|e| self.server_error(&format!("{set}: the connection failed while reading"), e))?;
                 lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
                 out.write_all(&chunk)?;
             }

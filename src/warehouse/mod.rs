@@ -3,6 +3,7 @@
 //! key ranges, `store` publishes versions, `session` opens one for queries, `query` runs
 //! read-only SQL on it.
 
+pub mod export;
 pub mod parts;
 pub mod query;
 pub mod schema;

@@ -15,6 +15,8 @@ pub struct Table {
     pub columns: &'static [(&'static str, Ty, bool, &'static str)],
     /// The sort order of the rows in the file (empty: key order).
     pub sorted_by: &'static [&'static str],
+    /// The columns that identify a row (the DDL's primary key, which foreign keys point at).
+    pub key: &'static [&'static str],
     /// `(column, referenced table)` foreign keys, for the DDL and the diagram.
     pub references: &'static [(&'static str, &'static str)],
     /// How its rows are split into files.
@@ -67,17 +69,6 @@ impl Ty {
             Ty::Bool => DataType::Boolean,
         }
     }
-
-    fn sql(self) -> &'static str {
-        match self {
-            Ty::Int => "INTEGER",
-            Ty::Text => "VARCHAR",
-            Ty::Date => "DATE",
-            Ty::Timestamp => "TIMESTAMP",
-            Ty::Money => "DECIMAL(18,4)",
-            Ty::Bool => "BOOLEAN",
-        }
-    }
 }
 
 /// Calendar days from the first to the last order day.
@@ -97,6 +88,7 @@ pub const DIM_DATE: Table = Table {
         ("is_weekend", Ty::Bool, false, "Saturday or Sunday"),
     ],
     sorted_by: &["date_key"],
+    key: &["date_key"],
     references: &[],
     layout: Layout::Single,
 };
@@ -116,6 +108,7 @@ pub const DIM_CUSTOMER: Table = Table {
         ("listed", Ty::Bool, false, "false when only an order names it (a guest)"),
     ],
     sorted_by: &["customer_key"],
+    key: &["customer_key"],
     references: &[],
     layout: Layout::KeyChunks,
 };
@@ -134,6 +127,7 @@ pub const DIM_PRODUCT: Table = Table {
         ("listed", Ty::Bool, false, "false when only an order line names it (a retired product)"),
     ],
     sorted_by: &["product_key"],
+    key: &["product_key"],
     references: &[],
     layout: Layout::Single,
 };
@@ -144,6 +138,7 @@ pub const DIM_PAYMENT_METHOD: Table = Table {
     grain: "one payment method",
     columns: &[("method_key", Ty::Int, false, "surrogate key"), ("method", Ty::Text, false, "lower-cased, trimmed")],
     sorted_by: &["method_key"],
+    key: &["method_key"],
     references: &[],
     layout: Layout::Single,
 };
@@ -163,6 +158,7 @@ pub const FACT_ORDER: Table = Table {
         ("order_revenue", Ty::Money, false, "sum of its line revenue"),
     ],
     sorted_by: &["date_key", "order_key"],
+    key: &["order_key"],
     references: &[("date_key", "dim_date"), ("customer_key", "dim_customer")],
     layout: Layout::Monthly,
 };
@@ -185,6 +181,7 @@ pub const FACT_ORDER_LINE: Table = Table {
         ("line_revenue", Ty::Money, false, "quantity * unit_price - discount"),
     ],
     sorted_by: &["date_key", "order_key", "line_no"],
+    key: &["order_key", "line_no"],
     references: &[
         ("date_key", "dim_date"),
         ("order_key", "fact_order"),
@@ -209,6 +206,7 @@ pub const FACT_PAYMENT: Table = Table {
         ("amount", Ty::Money, false, ""),
     ],
     sorted_by: &["date_key", "order_key", "payment_seq"],
+    key: &["order_key", "payment_seq"],
     references: &[
         ("date_key", "dim_date"),
         ("order_key", "fact_order"),
@@ -239,14 +237,14 @@ impl Table {
         }
     }
 
-    /// `CREATE TABLE` for this table, with comments.
-    pub fn ddl(&self) -> String {
+    /// `CREATE TABLE` for this table in `dialect`, with its key, foreign keys and comments.
+    pub fn ddl(&self, dialect: Dialect) -> String {
         let mut out = format!("-- {}: {}\nCREATE TABLE {} (\n", self.name, self.grain, self.name);
-        let lines: Vec<String> = self
+        let mut lines: Vec<String> = self
             .columns
             .iter()
             .map(|(n, t, null, comment)| {
-                let mut l = format!("  {n} {}{}", t.sql(), if *null { "" } else { " NOT NULL" });
+                let mut l = format!("  {n} {}{}", dialect.sql(*t), if *null { "" } else { " NOT NULL" });
                 if let Some((_, target)) = self.references.iter().find(|(c, _)| c == n) {
                     l.push_str(&format!(" REFERENCES {target}"));
                 }
@@ -256,6 +254,7 @@ impl Table {
                 l
             })
             .collect();
+        lines.push(format!("  PRIMARY KEY ({})", self.key.join(", ")));
         // a comment can't end a line that a comma must follow, so put the comma before it
         let with_commas: Vec<String> = lines
             .iter()
@@ -272,15 +271,59 @@ impl Table {
             .collect();
         out.push_str(&with_commas.join("\n"));
         out.push_str(&format!("\n);\n-- rows sorted by {}\n", self.sorted_by.join(", ")));
+        if dialect == Dialect::Postgres {
+            // kept in the catalogue, where BI tools show them
+            let text = |s: &str| s.replace('\'', "''");
+            out.push_str(&format!("COMMENT ON TABLE {} IS '{}';\n", self.name, text(self.grain)));
+            for (n, _, _, comment) in self.columns.iter().filter(|c| !c.3.is_empty()) {
+                out.push_str(&format!("COMMENT ON COLUMN {}.{n} IS '{}';\n", self.name, text(comment)));
+            }
+        }
         out
     }
 }
 
-/// The whole star schema as SQL DDL, plus the convenience view.
-pub fn ddl() -> String {
+/// The SQL database a DDL is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL: `TEXT`, `NUMERIC`, comments in the catalogue.
+    Postgres,
+    /// DuckDB: `VARCHAR`, `DECIMAL`, comments in the script.
+    Duckdb,
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Dialect, String> {
+        match s {
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            "duckdb" => Ok(Dialect::Duckdb),
+            _ => Err(format!("'{s}' is not a dialect: postgres or duckdb")),
+        }
+    }
+}
+
+impl Dialect {
+    fn sql(self, t: Ty) -> &'static str {
+        match (self, t) {
+            (_, Ty::Int) => "INTEGER",
+            (Dialect::Postgres, Ty::Text) => "TEXT",
+            (Dialect::Duckdb, Ty::Text) => "VARCHAR",
+            (_, Ty::Date) => "DATE",
+            (_, Ty::Timestamp) => "TIMESTAMP",
+            (Dialect::Postgres, Ty::Money) => "NUMERIC(18,4)",
+            (Dialect::Duckdb, Ty::Money) => "DECIMAL(18,4)",
+            (_, Ty::Bool) => "BOOLEAN",
+        }
+    }
+}
+
+/// The whole star schema as SQL DDL in `dialect` (dimensions first, so every foreign key's
+/// table exists), plus the convenience view.
+pub fn ddl(dialect: Dialect) -> String {
     let mut out = String::new();
     for t in TABLES {
-        out.push_str(&t.ddl());
+        out.push_str(&t.ddl(dialect));
         out.push('\n');
     }
     out.push_str("-- order_lines: each order line joined to its dimensions, for ad-hoc SQL\n");
