@@ -245,3 +245,39 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
         assert_eq!(methods, want_methods, "payment methods {params:?}");
     }
 }
+
+#[tokio::test]
+async fn an_append_reads_only_the_orders_changed_since_the_last_import() {
+    let Some(pg) = Pg::start() else { return };
+    let shop = common::shop(14, 2000);
+    pg.seed("shop", shop.path());
+    pg.psql("shop", "UPDATE orders SET updated_at = '2025-01-01 00:00:00'");
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    ok(&shoplens(&["import", &pg.url("shop"), "--warehouse", p(&wh)]));
+    // two orders change, one is new (with its line and payment)
+    pg.psql(
+        "shop",
+        "UPDATE orders SET status = 'cancelled', updated_at = '2025-02-01 10:00:00' WHERE order_id IN ('O000000010', 'O000000011');
+         INSERT INTO orders VALUES ('N1', 'C00000001', '2024-12-31 12:00:00', 'delivered', '2025-02-01 11:00:00');
+         INSERT INTO order_items VALUES ('N1', 1, 'SKU-000001', 3, 20.5, 0);
+         INSERT INTO payments VALUES ('N1', 1, 'paypal', 1, 61.5);",
+    );
+    let said = ok(&shoplens(&["import", &pg.url("shop"), "--warehouse", p(&wh), "--append"]));
+    assert!(
+        said.contains("orders 3, order_items") && said.contains("(orders changed after 2025-01-01 00:00:00)"),
+        "{said}"
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&shoplens(&["status", "--warehouse", p(&wh), "--json"]).stdout).unwrap();
+    let text = status.to_string();
+    assert!(text.contains("2025-02-01 11:00:00") && !text.contains("127.0.0.1:0"), "{text}");
+    // the same as reading the whole database again
+    let full = dir.path().join("full");
+    ok(&shoplens(&["import", &pg.url("shop"), "--warehouse", p(&full)]));
+    assert_eq!(common::kpis(&wh, &Filter::default()).await, common::kpis(&full, &Filter::default()).await);
+    // nothing changed: nothing but the dimensions is read again, and nothing moves
+    let said = ok(&shoplens(&["import", &pg.url("shop"), "--warehouse", p(&wh), "--append"]));
+    assert!(said.contains("orders 0, order_items 0, payments 0"), "{said}");
+    assert_eq!(common::kpis(&wh, &Filter::default()).await, common::kpis(&full, &Filter::default()).await);
+}

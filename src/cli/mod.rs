@@ -707,22 +707,49 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Import { dir, query_file, warehouse, timezone, json, append, encoding, map, preset, detect } => {
-            let settings = ImportSettings { timezone: &timezone, json, append, encoding, memory };
+            let settings = ImportSettings {
+                timezone: &timezone,
+                json,
+                append,
+                encoding,
+                memory,
+                source_name: None,
+                watermark: None,
+            };
             if let Some(url) = dir.to_str().filter(|s| postgres::is_url(s)) {
                 let queries = match &query_file {
                     Some(f) => Some(std::fs::read_to_string(f).with_context(|| format!("{}", f.display()))?),
                     None => None,
                 };
                 let pg = postgres::PgSource::new(url, queries.as_deref())?;
+                // an append reads what changed since this database's last recorded watermark
+                let since = if append {
+                    Store::new(&warehouse).current().ok().and_then(|v| {
+                        v.manifest
+                            .imports
+                            .iter()
+                            .rev()
+                            .find(|r| r.source == pg.name())
+                            .and_then(|r| r.watermark.clone())
+                    })
+                } else {
+                    None
+                };
                 let scratch = scratch_dir();
                 let staged = async {
-                    let counts = pg.stage(&scratch).await?;
-                    let rows: Vec<String> = counts.iter().map(|(set, n)| format!("{set} {n}")).collect();
+                    let staged = pg.stage(&scratch, since.as_deref()).await?;
+                    let rows: Vec<String> = staged.counts.iter().map(|(set, n)| format!("{set} {n}")).collect();
+                    let how = match (&since, staged.incremental) {
+                        (Some(s), true) => format!(" (orders changed after {s})"),
+                        _ => String::new(),
+                    };
                     eprintln!(
-                        "{}: read {} (COPY); a reject names the record set's CSV and line",
+                        "{}: read {}{how} (COPY); a reject names the record set's CSV and line",
                         pg.name(),
                         rows.join(", ")
                     );
+                    let settings =
+                        ImportSettings { source_name: Some(pg.name()), watermark: staged.watermark, ..settings };
                     import(&scratch, &warehouse, settings).await
                 }
                 .await;
@@ -930,7 +957,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             import(
                 &shop,
                 &wh,
-                ImportSettings { timezone: "UTC", json: false, append: false, encoding: Default::default(), memory },
+                ImportSettings {
+                    timezone: "UTC",
+                    json: false,
+                    append: false,
+                    encoding: Default::default(),
+                    memory,
+                    source_name: None,
+                    watermark: None,
+                },
             )
             .await?;
             let warehouse = open(&wh).await?;
@@ -983,10 +1018,14 @@ struct ImportSettings<'a> {
     append: bool,
     encoding: crate::source::Encoding,
     memory: MemoryLimit,
+    /// What the import record calls the source (default: the folder).
+    source_name: Option<String>,
+    /// Where an incremental read of a database stopped, to record.
+    watermark: Option<String>,
 }
 
 async fn import(dir: &Path, warehouse: &Path, settings: ImportSettings<'_>) -> Result<()> {
-    let ImportSettings { timezone, json, append, encoding, memory } = settings;
+    let ImportSettings { timezone, json, append, encoding, memory, source_name, watermark } = settings;
     let tz: ShopTz = timezone.parse().map_err(anyhow::Error::msg).context("--timezone")?;
     if !dir.is_dir() {
         bail!("{}: not a folder (an export is a folder of five CSV files)", dir.display());
@@ -999,6 +1038,8 @@ async fn import(dir: &Path, warehouse: &Path, settings: ImportSettings<'_>) -> R
         encoding,
         memory,
         key_chunk: None,
+        source_name,
+        watermark,
     };
     let started = Instant::now();
     let report = import_export(dir, &Store::new(warehouse), &opts).await;

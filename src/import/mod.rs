@@ -59,6 +59,11 @@ pub struct ImportOptions {
     /// Customer keys per `dim_customer` part of a new warehouse (default `KEY_CHUNK`; an append
     /// keeps the previous version's). Tests make it small to have many parts.
     pub key_chunk: Option<i32>,
+    /// What the import records call the source (default: the folder read), e.g. a database's
+    /// URL without its password when the folder is a staging copy of it.
+    pub source_name: Option<String>,
+    /// Recorded with the import: where an incremental read of the source stopped.
+    pub watermark: Option<String>,
 }
 
 /// What an import did.
@@ -565,18 +570,20 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     }
     let now = chrono::Utc::now().to_rfc3339();
     let mut imports = store.current().map(|v| v.manifest.imports).unwrap_or_default();
+    let source_name = opts.source_name.clone().unwrap_or_else(|| source.display().to_string());
     imports.push(ImportRecord {
         id: staging.version_name(),
         finished_at: now.clone(),
-        source: source.display().to_string(),
+        source: source_name.clone(),
         files: files.clone(),
         checksums,
         mode: if previous.is_some() { "append" } else { "replace" }.to_string(),
+        watermark: opts.watermark.clone(),
     });
     let manifest = Manifest {
         version: staging.version_name(),
         created_at: now,
-        source: source.display().to_string(),
+        source: source_name,
         timezone: opts.timezone.to_string(),
         files: files.clone(),
         imports,

@@ -42,6 +42,20 @@ pub struct SetSource {
     pub table: Option<String>,
     /// A query whose columns are the canonical ones.
     pub query: Option<String>,
+    /// For `[orders]`: the column that says when an order last changed (default `updated_at`
+    /// when the orders have such a column), which makes `--append` read only what changed.
+    pub updated_at: Option<String>,
+}
+
+/// What [`PgSource::stage`] read.
+#[derive(Clone, Debug)]
+pub struct Staged {
+    /// Rows per record set, in [`RECORD_SETS`] order.
+    pub counts: Vec<(&'static str, u64)>,
+    /// The latest change time of the orders (as PostgreSQL prints it), when they have one.
+    pub watermark: Option<String>,
+    /// Whether only the orders changed after the previous watermark were read.
+    pub incremental: bool,
 }
 
 /// A PostgreSQL database and the query of each record set.
@@ -49,6 +63,7 @@ pub struct SetSource {
 pub struct PgSource {
     config: tokio_postgres::Config,
     queries: BTreeMap<&'static str, String>,
+    updated_at: Option<String>,
 }
 
 /// Whether `source` names a PostgreSQL database rather than a folder.
@@ -109,6 +124,10 @@ impl PgSource {
             )));
         }
         let mut queries = BTreeMap::new();
+        let updated_at = sets.get("orders").and_then(|s| s.updated_at.clone());
+        if let Some((set, _)) = sets.iter().find(|(k, s)| k.as_str() != "orders" && s.updated_at.is_some()) {
+            return Err(PgError::Config(format!("query file: [{set}]: updated_at belongs to [orders]")));
+        }
         for set in RECORD_SETS {
             let s = sets.get(set).cloned().unwrap_or_default();
             let query = match (s.table, s.query) {
@@ -120,7 +139,7 @@ impl PgSource {
             };
             queries.insert(set, query);
         }
-        Ok(PgSource { config, queries })
+        Ok(PgSource { config, queries, updated_at })
     }
 
     /// The database as `user@host:port/db`: never its password.
@@ -176,11 +195,25 @@ impl PgSource {
         Ok(client)
     }
 
-    /// Streams every record set into `dir` as its canonical CSV file; the rows of each, in order.
+    /// The orders' change-time column: the query file's, or `updated_at` when the orders
+    /// query has it.
+    async fn change_column(&self, client: &tokio_postgres::Client) -> Result<Option<String>, PgError> {
+        let statement = client.prepare(&self.queries["orders"]).await.map_err(|e| self.server_error("orders", e))?;
+        let has = |name: &str| statement.columns().iter().any(|c| c.name() == name);
+        match &self.updated_at {
+            Some(c) if has(c) => Ok(Some(c.clone())),
+            Some(c) => Err(PgError::Config(format!("[orders] updated_at: the orders have no column '{c}'"))),
+            None => Ok(has("updated_at").then(|| "updated_at".to_string())),
+        }
+    }
+
+    /// Streams every record set into `dir` as its canonical CSV file, in one read-only snapshot.
+    /// With `since` (the previous import's watermark) and a change-time column, only the orders
+    /// changed after it are read, with their lines and payments (customers and products whole).
     ///
     /// # Errors
     /// The connection fails or drops, a query fails, or `dir` cannot be written.
-    pub async fn stage(&self, dir: &Path) -> Result<Vec<(&'static str, u64)>, PgError> {
+    pub async fn stage(&self, dir: &Path, since: Option<&str>) -> Result<Staged, PgError> {
         std::fs::create_dir_all(dir)?;
         let client = self.connect().await?;
         // one snapshot for the five sets, so that lines and payments match their orders
@@ -188,9 +221,33 @@ impl PgSource {
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(|e| self.server_error("cannot start a read-only transaction", e))?;
+        let column = self.change_column(&client).await?;
+        let watermark = match &column {
+            None => None,
+            Some(c) => {
+                let q = format!("SELECT max(o.{})::text FROM ({}) o", quote_ident(c)?, self.queries["orders"]);
+                let row = client.query_one(q.as_str(), &[]).await.map_err(|e| self.server_error("orders", e))?;
+                row.get::<_, Option<String>>(0)
+            }
+        };
+        // the changed orders, when reading incrementally
+        let changed = match (&column, since) {
+            (Some(c), Some(since)) => Some(format!(
+                "SELECT o.order_id FROM ({}) o WHERE o.{} > '{}'",
+                self.queries["orders"],
+                quote_ident(c)?,
+                since.replace('\'', "''")
+            )),
+            _ => None,
+        };
         let mut counts = Vec::new();
         for set in RECORD_SETS {
-            let query = &self.queries[set];
+            let query = match (&changed, set) {
+                (Some(ids), "orders" | "order_items" | "payments") => {
+                    format!("SELECT * FROM ({}) s WHERE s.order_id IN ({ids})", self.queries[set])
+                }
+                _ => self.queries[set].clone(),
+            };
             let copy = format!("COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)");
             let stream = client.copy_out(copy.as_str()).await.map_err(|e| self.server_error(set, e))?;
             let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{set}.csv")))?);
@@ -206,7 +263,7 @@ impl PgSource {
             counts.push((set, lines.saturating_sub(1)));
         }
         let _ = client.batch_execute("COMMIT").await;
-        Ok(counts)
+        Ok(Staged { counts, watermark, incremental: changed.is_some() })
     }
 }
 

@@ -48,6 +48,10 @@ pub struct ImportRecord {
     /// `replace` or `append`.
     #[serde(default)]
     pub mode: String,
+    /// For a database source read incrementally: the latest `updated_at` of the orders it read,
+    /// where the next `--append` starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<String>,
 }
 
 /// What a published version is: written by an import, read by everyone else.
