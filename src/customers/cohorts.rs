@@ -3,7 +3,7 @@
 //! customer.
 
 use super::{last_order_date, session, sql};
-use crate::metrics::results::{Cents, month_str, rows};
+use crate::metrics::results::{Cents, rows};
 use crate::metrics::{MetricsError, date_param, round6, run};
 use crate::model::money::round_ratio;
 use crate::model::{Filter, Month};
@@ -14,7 +14,6 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CohortMonth {
     /// The calendar month.
-    #[serde(serialize_with = "month_str")]
     pub month: Month,
     /// Months since the cohort's month.
     pub k: i64,
@@ -34,7 +33,6 @@ pub struct CohortMonth {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Cohort {
     /// The month of its customers' first purchase day.
-    #[serde(serialize_with = "month_str")]
     pub cohort: Month,
     /// Its size.
     pub customers: i64,

@@ -143,7 +143,6 @@ pub struct Score {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PathPoint {
     /// The month.
-    #[serde(serialize_with = "month_str")]
     pub month: Month,
     /// Point forecast.
     pub forecast: f64,
@@ -157,10 +156,8 @@ pub struct PathPoint {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Forecast {
     /// The last month of the series.
-    #[serde(serialize_with = "month_str")]
     pub series_end: Month,
     /// The month forecast.
-    #[serde(serialize_with = "month_str")]
     pub month: Month,
     /// Point forecast.
     pub forecast: f64,
@@ -194,10 +191,6 @@ impl Forecast {
             self.explanation
         )
     }
-}
-
-fn month_str<S: serde::Serializer>(m: &Month, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(m)
 }
 
 fn round2(x: f64) -> f64 {

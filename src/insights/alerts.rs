@@ -27,7 +27,6 @@ pub struct Alert {
     /// The category, country or method (`all` for the shop).
     pub segment: String,
     /// The month checked: the last complete month.
-    #[serde(serialize_with = "month_str")]
     pub month: Month,
     /// Its revenue.
     pub actual: f64,
@@ -45,7 +44,6 @@ pub struct Alert {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Alerts {
     /// The month checked (the last complete month), if any.
-    #[serde(serialize_with = "opt_month_str")]
     pub month: Option<Month>,
     /// How many segments were checked.
     pub checked: usize,
@@ -53,17 +51,6 @@ pub struct Alerts {
     pub skipped: usize,
     /// The alerts, most severe first.
     pub alerts: Vec<Alert>,
-}
-
-fn month_str<S: serde::Serializer>(m: &Month, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(m)
-}
-
-fn opt_month_str<S: serde::Serializer>(m: &Option<Month>, s: S) -> Result<S::Ok, S::Error> {
-    match m {
-        Some(m) => s.collect_str(m),
-        None => s.serialize_none(),
-    }
 }
 
 /// One segment's monthly revenue.

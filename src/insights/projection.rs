@@ -51,7 +51,6 @@ pub struct Projection {
     /// The day the projection is made on (its revenue included).
     pub as_of: NaiveDate,
     /// The month projected.
-    #[serde(serialize_with = "month_str")]
     pub month: Month,
     /// Days of the month up to `as_of`.
     pub days_elapsed: u32,
@@ -78,10 +77,6 @@ pub struct Projection {
     pub prior_weight: f64,
     /// The backtest on past months.
     pub backtest: Vec<Checkpoint>,
-}
-
-fn month_str<S: serde::Serializer>(m: &Month, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(m)
 }
 
 /// The projection of the month of `as_of` (default: the latest order day) for `filter`'s

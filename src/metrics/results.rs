@@ -92,7 +92,6 @@ pub struct Summary {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MonthRow {
     /// `YYYY-MM`.
-    #[serde(serialize_with = "month_str")]
     pub month: Month,
     /// Revenue.
     pub revenue: Cents,
@@ -104,10 +103,6 @@ pub struct MonthRow {
     pub average_order_value: Cents,
     /// revenue / previous revenue - 1.
     pub growth: Option<f64>,
-}
-
-pub(crate) fn month_str<S: Serializer>(m: &Month, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(m)
 }
 
 /// One category of `categories`.

@@ -70,6 +70,13 @@ impl fmt::Display for Month {
     }
 }
 
+impl serde::Serialize for Month {
+    /// As `YYYY-MM`, the form kpis.md's JSON uses.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl FromStr for Month {
     type Err = String;
     fn from_str(s: &str) -> Result<Month, String> {
