@@ -134,6 +134,8 @@ async fn a_hand_worked_two_period_bridge() {
     let amounts: Vec<i128> = e.gross_to_net.iter().map(|s| s.amount.0).collect();
     assert_eq!(amounts, vec![15_050, -350, -4_000, 0, 0, 10_700]);
     assert_eq!(e.views.customers.components[0].amount.0, 10_700, "every customer is new");
+    // nothing before: no ratio to give
+    assert!(e.summary.starts_with("Revenue +107.00: orders (+107.00)"), "{}", e.summary);
 }
 
 fn sum(v: &Value) -> f64 {

@@ -567,7 +567,11 @@ fn pct(ratio: Option<f64>) -> String {
 /// The largest drivers in plain words.
 fn summary(range: &PeriodTotals, comparison: &PeriodTotals, change: i128, ratio: Option<f64>, views: &Views) -> String {
     let rel = |a: f64, b: f64| (b != 0.0).then(|| a / b - 1.0);
-    let mut s = format!("Revenue {} ({})", signed(change), pct(ratio).trim_start());
+    // without comparison revenue there is no ratio to give
+    let mut s = match ratio {
+        Some(_) => format!("Revenue {} ({})", signed(change), pct(ratio).trim_start()),
+        None => format!("Revenue {}", signed(change)),
+    };
     let vv = &views.volume_value;
     s.push_str(&format!(
         ": orders{} ({}), average order{} ({})",

@@ -181,7 +181,9 @@ function renderProjection(p) {
   card.querySelector(".value").dataset.raw = p.projection;
   const interval = p.interval_80 ? `; 80 %: ${money0.format(p.interval_80[0])} – ${money0.format(p.interval_80[1])}` : "";
   change.className = "change";
-  change.textContent = `${p.month}: ${money0.format(p.so_far)} in ${p.days_elapsed} of ${p.days_in_month} days${interval}`;
+  change.textContent = p.days_elapsed === p.days_in_month
+    ? `${p.month} is complete: its revenue`
+    : `${p.month}: ${money0.format(p.so_far)} in ${p.days_elapsed} of ${p.days_in_month} days${interval}`;
 }
 
 // The alert list: segments whose last complete month left its forecast's 95 % interval.
