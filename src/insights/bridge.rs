@@ -5,7 +5,7 @@
 use super::{apportion, cents, query_error, sql};
 use crate::metrics::compare::{Versus, comparison_range};
 use crate::metrics::results::Cols;
-use crate::metrics::{Cents, MetricsError, round6};
+use crate::metrics::{Cents, MetricsError, round6, run};
 use crate::model::Filter;
 use crate::model::status::Status;
 use crate::warehouse::Warehouse;
@@ -254,15 +254,6 @@ async fn two_periods(wh: &Warehouse, current: &Filter, previous: &Filter) -> Res
         ctx.register_table(format!("{prefix}_orders").as_str(), orders.into_view()).map_err(&wrap)?;
     }
     Ok(ctx)
-}
-
-async fn run(
-    ctx: &SessionContext,
-    query: &'static str,
-    text: &str,
-    params: Vec<ScalarValue>,
-) -> Result<Vec<RecordBatch>, MetricsError> {
-    crate::metrics::run(ctx, query, text, params).await
 }
 
 /// A product's figures in both periods (ten-thousandths and units).
