@@ -5,9 +5,12 @@
 //! (star schema in Parquet, versioned and atomic) → `metrics` (KPI `.sql` files on DataFusion)
 //! → `forecast` and `customers` (models on the monthly series and on customers' histories) →
 //! the surfaces in `cli`, `serve` and `report`. `generate` writes demo shops; `model` holds the
-//! shared domain types; `optimize` the minimiser the models share.
+//! shared domain types; `optimize` the minimiser the models share; `cluster` (feature `ballista`) starts the
+//! processes of a Ballista cluster that the warehouse's queries can run on.
 
 pub mod cli;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod customers;
 pub mod forecast;
 pub mod generate;

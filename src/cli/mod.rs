@@ -11,7 +11,7 @@ use crate::model::filter::FilterParams;
 use crate::model::text::terminal_safe;
 use crate::model::{Filter, MemoryLimit, ShopTz};
 use crate::source::{flat, olist, postgres};
-use crate::warehouse::{Store, Warehouse, query, schema};
+use crate::warehouse::{Engine, Store, Warehouse, query, schema};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -103,6 +103,8 @@ enum Command {
         /// Print the JSON of kpis.md instead of tables.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        engine: EngineArg,
     },
     /// Run a read-only SQL query on the star schema.
     Sql {
@@ -117,6 +119,8 @@ enum Command {
         /// Stop the query after this many seconds.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        #[command(flatten)]
+        engine: EngineArg,
     },
     /// The process `sql` runs a statement in (read from standard input), under OS limits.
     #[command(hide = true)]
@@ -127,6 +131,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum)]
         format: OutputFormat,
+        #[command(flatten)]
+        engine: EngineArg,
     },
     /// Forecast next month's revenue (or any monthly series) with 80 % and 95 % intervals.
     Forecast {
@@ -215,6 +221,14 @@ enum Command {
         currency: String,
         #[command(flatten)]
         sharing: SharingArgs,
+        #[command(flatten)]
+        engine: EngineArg,
+    },
+    /// Start a process of a Ballista cluster (a build with `--features ballista`): one
+    /// scheduler, then executors, for `kpi`, `sql` and `serve --engine ballista://HOST:PORT`.
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterCmd,
     },
     /// Customer analytics: cohorts, returning rate, RFM segments, lifetime value.
     Customers {
@@ -264,6 +278,58 @@ enum Command {
         /// Import and print only; do not serve.
         #[arg(long)]
         no_serve: bool,
+    },
+}
+
+/// Where a command's queries run.
+#[derive(Args, Debug, Default)]
+struct EngineArg {
+    /// `local` (this process), or a Ballista scheduler: ballista://HOST:PORT (a build with
+    /// `--features ballista`; every executor must read the warehouse at the same path).
+    #[arg(long, default_value = "local", value_parser = engine)]
+    engine: Engine,
+}
+
+fn engine(s: &str) -> Result<Engine, String> {
+    s.parse()
+}
+
+/// The processes of a Ballista cluster.
+#[derive(Subcommand, Debug)]
+enum ClusterCmd {
+    /// The scheduler: plans queries and hands their tasks to the executors.
+    Scheduler {
+        /// Address its gRPC service listens on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: SocketAddr,
+        /// Seconds an executor may be silent before its tasks are run on the others.
+        #[arg(long, default_value_t = 20)]
+        executor_timeout: u64,
+    },
+    /// An executor: runs tasks; `--memory-limit` is what its tasks share.
+    Executor {
+        /// The scheduler: HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Address its Arrow Flight service (shuffle data) listens on; its gRPC service listens
+        /// on the next port unless --grpc-port says otherwise.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        bind: SocketAddr,
+        /// Port of its gRPC service (tasks from the scheduler).
+        #[arg(long)]
+        grpc_port: Option<u16>,
+        /// The host name the scheduler and other executors reach it by, if not the bound address.
+        #[arg(long)]
+        external_host: Option<String>,
+        /// How many tasks it runs at once (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        concurrency: usize,
+        /// Folder for its shuffle files (default: a new one in the temporary folder).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Seconds between its heartbeats to the scheduler.
+        #[arg(long, default_value_t = 5)]
+        heartbeat: u64,
     },
 }
 
@@ -683,7 +749,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("shoplens=info")),
+                // Ballista's own messages only when something is wrong
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new(
+                        "shoplens=info,ballista=warn,ballista_core=warn,ballista_scheduler=warn,ballista_executor=warn",
+                    )
+                }),
         )
         .try_init();
     let memory = cli.memory_limit;
@@ -807,9 +878,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 print!("{}", terminal_safe(&format::status(&version.manifest, &version.dir)));
             }
         }
-        Command::Kpi { warehouse, filter, json } => {
+        Command::Kpi { warehouse, filter, json, engine } => {
             let filter = filter.parse()?;
-            let wh = open(&warehouse).await?;
+            let wh = Warehouse::open_on(&Store::new(&warehouse), memory, 1, engine.engine).await?;
             let kpis = crate::metrics::compute(&wh, &filter).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&kpis)?);
@@ -817,18 +888,19 @@ pub async fn run(cli: Cli) -> Result<()> {
                 print!("{}", terminal_safe(&format::kpis(&kpis)));
             }
         }
-        Command::Sql { warehouse, query, format: fmt, timeout } => {
+        Command::Sql { warehouse, query, format: fmt, timeout, engine } => {
             let fmt = fmt.to_possible_value().expect("every format has a name").get_name().to_string();
             let memory = memory.bytes() as u64;
+            let engine = engine.engine;
             tokio::task::spawn_blocking(move || {
-                sandbox::run(&warehouse, &query, &fmt, memory, Duration::from_secs(timeout.max(1)))
+                sandbox::run(&warehouse, &engine, &query, &fmt, memory, Duration::from_secs(timeout.max(1)))
             })
             .await??;
         }
-        Command::SqlWorker { warehouse, format: fmt } => {
+        Command::SqlWorker { warehouse, format: fmt, engine } => {
             let mut query = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut query)?;
-            let wh = open(&warehouse).await?;
+            let wh = Warehouse::open_on(&Store::new(&warehouse), memory, 1, engine.engine).await?;
             // the parent enforces the time limit; this one only ends a forgotten worker
             let batches =
                 tokio::spawn(async move { query::read_only(&wh, &query, Duration::from_secs(24 * 3600)).await })
@@ -935,7 +1007,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {}", out.display());
         }
-        Command::Serve { warehouse, addr, currency, sharing } => {
+        Command::Serve { warehouse, addr, currency, sharing, engine } => {
             let options = crate::serve::ServeOptions {
                 currency,
                 memory,
@@ -943,9 +1015,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 insecure_no_auth: sharing.insecure_no_auth,
                 tls: sharing.tls_cert.zip(sharing.tls_key),
                 secure_cookie: sharing.secure_cookie,
+                engine: engine.engine,
             };
             serve(&warehouse, addr, options).await?
         }
+        Command::Cluster { role } => cluster(role, memory).await?,
         Command::Users { action } => users(action)?,
         Command::Customers { analysis } => customers(analysis, memory).await?,
         Command::Tokens { action } => tokens(action)?,
@@ -982,6 +1056,54 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "ballista")]
+async fn cluster(role: ClusterCmd, memory: MemoryLimit) -> Result<()> {
+    use crate::cluster;
+    match role {
+        ClusterCmd::Scheduler { bind, executor_timeout } => {
+            eprintln!(
+                "Ballista scheduler on {bind}: point shoplens at it with --engine ballista://{bind} (Ctrl-C stops)"
+            );
+            let options = cluster::SchedulerOptions { bind, executor_timeout: Duration::from_secs(executor_timeout) };
+            tokio::select! {
+                r = cluster::run_scheduler(options) => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        ClusterCmd::Executor { scheduler, bind, grpc_port, external_host, concurrency, work_dir, heartbeat } => {
+            let (host, port) = crate::warehouse::engine::split_host_port(&scheduler)
+                .and_then(|(h, p)| Some((h.to_string(), p?.parse::<u16>().ok()?)))
+                .with_context(|| format!("--scheduler: {scheduler:?} is not HOST:PORT"))?;
+            let grpc_port = match grpc_port {
+                Some(p) => p,
+                None => bind.port().checked_add(1).context("--bind: give --grpc-port for port 65535")?,
+            };
+            eprintln!(
+                "Ballista executor on {bind} (gRPC port {grpc_port}, {} of memory) for the scheduler at {scheduler}",
+                memory
+            );
+            let options = cluster::ExecutorOptions {
+                scheduler_host: host,
+                scheduler_port: port,
+                bind,
+                grpc_port,
+                external_host,
+                concurrency,
+                memory,
+                work_dir,
+                heartbeat: Duration::from_secs(heartbeat),
+            };
+            cluster::run_executor(options).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "ballista"))]
+async fn cluster(_role: ClusterCmd, _memory: MemoryLimit) -> Result<()> {
+    bail!("this shoplens was built without Ballista; build it with `cargo build --release --features ballista`")
 }
 
 /// Converts an export into the canonical files in a scratch folder, imports them, removes it.

@@ -5,6 +5,7 @@
 //! nested expression, an allocation refused) ends the child, not the command, which then says
 //! what happened and exits 1.
 
+use crate::warehouse::Engine;
 use anyhow::{Result, anyhow, bail};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -22,7 +23,7 @@ const STDERR_BYTES: u64 = 64 * 1024;
 ///
 /// # Errors
 /// The query is refused or fails (the worker's message), runs past `timeout`, or crashes.
-pub fn run(warehouse: &Path, query: &str, format: &str, memory: u64, timeout: Duration) -> Result<()> {
+pub fn run(warehouse: &Path, engine: &Engine, query: &str, format: &str, memory: u64, timeout: Duration) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| anyhow!("cannot find the shoplens binary: {e}"))?;
     let cap = memory.saturating_add(OVERHEAD.max(memory / 2));
     let mut cmd = Command::new(exe);
@@ -33,6 +34,8 @@ pub fn run(warehouse: &Path, query: &str, format: &str, memory: u64, timeout: Du
         .arg(warehouse)
         .arg("--format")
         .arg(format)
+        .arg("--engine")
+        .arg(engine.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped());

@@ -125,7 +125,8 @@ pub(crate) struct Filtered {
 /// Each is materialized in memory when it fits in a third of the session's memory (revenue orders
 /// first: five queries read them), its bytes reserved in the session's pool so the queries see
 /// them; otherwise it stays a view, which every query re-runs as a streaming plan over the
-/// Parquet facts (slower, but bounded in memory at any shop size).
+/// Parquet facts (slower, but bounded in memory at any shop size). On a Ballista cluster both
+/// stay views.
 pub(crate) async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
     session_of(wh, filter, true).await
 }
@@ -186,7 +187,12 @@ async fn session_of(wh: &Warehouse, filter: &Filter, with_lines: bool) -> Result
         vec![("revenue_orders", orders)]
     };
     for (name, df) in tables {
-        let table = match materialize(&ctx, name, df.clone(), budget).await.map_err(wrap(name))? {
+        // a cluster's executors cannot read this process's memory: there the views stay views
+        let materialized = match wh.engine().is_local() {
+            true => materialize(&ctx, name, df.clone(), budget).await.map_err(wrap(name))?,
+            false => None,
+        };
+        let table = match materialized {
             Some((table, reservation)) => {
                 budget -= reservation.size();
                 held.push(reservation);

@@ -14,7 +14,7 @@ mod signin;
 pub mod state;
 
 use crate::model::MemoryLimit;
-use crate::warehouse::{OpenError, Store};
+use crate::warehouse::{Engine, OpenError, Store};
 use access::{AccessError, Gate};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -74,6 +74,8 @@ pub struct ServeOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Mark the session cookie `Secure` although this server speaks plain HTTP (behind a TLS proxy).
     pub secure_cookie: bool,
+    /// Where the queries run.
+    pub engine: Engine,
 }
 
 impl Default for ServeOptions {
@@ -85,6 +87,7 @@ impl Default for ServeOptions {
             insecure_no_auth: false,
             tls: None,
             secure_cookie: false,
+            engine: Engine::Local,
         }
     }
 }
@@ -158,7 +161,9 @@ impl Server {
         }
         let auth_required = gate.required;
         let hosts = Hosts::new(addr.ip(), &options.hosts);
-        let state = AppState::open(store, options.currency.clone(), options.memory).await?.with_access(gate, hosts);
+        let state = AppState::open_on(store, options.currency.clone(), options.memory, options.engine.clone())
+            .await?
+            .with_access(gate, hosts);
         let state = Arc::new(state);
         tokio::spawn(api::warm(state.clone(), state.loaded().await));
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;

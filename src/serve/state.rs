@@ -5,7 +5,7 @@ use super::access::Gate;
 use super::guard::Hosts;
 use crate::model::MemoryLimit;
 use crate::warehouse::store::MANIFEST;
-use crate::warehouse::{OpenError, Store, Warehouse};
+use crate::warehouse::{Engine, OpenError, Store, Warehouse};
 use axum::body::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -40,6 +40,7 @@ pub struct AppState {
     /// The ISO 4217 code the page formats money in.
     pub currency: String,
     memory: MemoryLimit,
+    engine: Engine,
     /// Who may use the server.
     pub gate: Gate,
     /// The `Host` names the server answers to.
@@ -53,8 +54,21 @@ impl AppState {
     /// # Errors
     /// No warehouse there, or it cannot be opened.
     pub async fn open(store: Store, currency: String, memory: MemoryLimit) -> Result<AppState, OpenError> {
+        AppState::open_on(store, currency, memory, Engine::Local).await
+    }
+
+    /// Like [`AppState::open`], with the queries run by `engine`.
+    ///
+    /// # Errors
+    /// No warehouse there, it cannot be opened, or the engine does not answer.
+    pub async fn open_on(
+        store: Store,
+        currency: String,
+        memory: MemoryLimit,
+        engine: Engine,
+    ) -> Result<AppState, OpenError> {
         let stamp = manifest_stamp(&store);
-        let loaded = load(&store, memory).await?;
+        let loaded = load(&store, memory, &engine).await?;
         let gate = Gate::open(store.root(), false, false).unwrap_or_else(|_| Gate::closed(store.root()));
         Ok(AppState {
             gate,
@@ -65,6 +79,7 @@ impl AppState {
             permits: Semaphore::new(memory.fits(CONCURRENT_QUERIES)),
             currency,
             memory,
+            engine,
         })
     }
 
@@ -90,7 +105,7 @@ impl AppState {
         if cur.0 == stamp {
             return Ok((cur.1.clone(), false));
         }
-        let loaded = load(&self.store, self.memory).await?;
+        let loaded = load(&self.store, self.memory, &self.engine).await?;
         let fresh = loaded.version != cur.1.version;
         if fresh {
             // results of the old version can never be asked for again
@@ -145,7 +160,7 @@ fn manifest_stamp(store: &Store) -> Option<SystemTime> {
 
 /// Opens the current version; each of the computations that may run at once gets an equal share
 /// of `memory`, so none can starve another.
-async fn load(store: &Store, memory: MemoryLimit) -> Result<Loaded, OpenError> {
-    let warehouse = Warehouse::open_limited(store, memory, memory.fits(CONCURRENT_QUERIES)).await?;
+async fn load(store: &Store, memory: MemoryLimit, engine: &Engine) -> Result<Loaded, OpenError> {
+    let warehouse = Warehouse::open_on(store, memory, memory.fits(CONCURRENT_QUERIES), engine.clone()).await?;
     Ok(Loaded { version: warehouse.version.manifest.version.clone(), warehouse })
 }

@@ -1,8 +1,9 @@
 //! The warehouse: a star schema stored as Parquet in a versioned folder, replaced atomically.
 //! `schema` defines the tables, `writer` writes them, `parts` splits the big ones into months and
-//! key ranges, `store` publishes versions, `session` opens one for queries, `query` runs
-//! read-only SQL on it.
+//! key ranges, `store` publishes versions, `session` opens one for queries (on the `engine` that
+//! runs them), `query` runs read-only SQL on it.
 
+pub mod engine;
 pub mod export;
 pub mod parts;
 pub mod query;
@@ -11,5 +12,6 @@ pub mod session;
 pub mod store;
 pub mod writer;
 
+pub use engine::Engine;
 pub use session::{OpenError, Warehouse};
 pub use store::Store;

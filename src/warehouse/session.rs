@@ -8,11 +8,13 @@
 //! found the pool taken by the spillable operators of the others and failed with "Resources
 //! exhausted" although the process used half the limit. A pool of its own cannot be taken.
 
+use super::engine::Engine;
 use super::schema::{ORDER_LINES_VIEW, TABLES};
 use super::store::{Store, StoreError, Version};
 use crate::model::MemoryLimit;
 use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col};
@@ -28,6 +30,14 @@ pub enum OpenError {
     /// A table cannot be opened.
     #[error("cannot open the warehouse's tables: {0}")]
     Query(#[from] DataFusionError),
+    /// The cluster's scheduler does not answer.
+    #[error("cannot reach the Ballista scheduler at {engine}: {reason}")]
+    Cluster {
+        /// The engine asked for.
+        engine: Engine,
+        /// What the connection said.
+        reason: String,
+    },
 }
 
 /// A published warehouse version, ready to query.
@@ -36,6 +46,7 @@ pub struct Warehouse {
     pub version: Version,
     runtime: Arc<RuntimeEnv>,
     session_memory: MemoryLimit,
+    engine: Engine,
     tables: Vec<(&'static str, Arc<dyn TableProvider>)>,
 }
 
@@ -62,13 +73,30 @@ impl Warehouse {
     /// # Errors
     /// No warehouse there, or its files cannot be read.
     pub async fn open_limited(store: &Store, memory: MemoryLimit, sessions: usize) -> Result<Warehouse, OpenError> {
+        Warehouse::open_on(store, memory, sessions, Engine::Local).await
+    }
+
+    /// Like [`Warehouse::open_limited`], with queries run by `engine`. On a cluster, `memory`
+    /// bounds only what this process holds: the executors have limits of their own.
+    ///
+    /// # Errors
+    /// No warehouse there, its files cannot be read, or the cluster's scheduler does not answer.
+    pub async fn open_on(
+        store: &Store,
+        memory: MemoryLimit,
+        sessions: usize,
+        engine: Engine,
+    ) -> Result<Warehouse, OpenError> {
         let version = store.current()?;
+        probe(&engine).await?;
         let session_memory = memory.share(sessions);
         let runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(session_memory)).build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
         for t in TABLES {
             let (path, folder) = version.table_path(t);
+            // absolute: a cluster's executors do not share this process's working folder
+            let path = std::path::absolute(&path).unwrap_or(path);
             let mut path = path.to_string_lossy().into_owned();
             if folder {
                 // a folder of parts: every Parquet file in it
@@ -81,7 +109,12 @@ impl Warehouse {
             ctx.register_parquet(t.name, &path, options).await?;
             tables.push((t.name, ctx.table_provider(t.name).await?));
         }
-        Ok(Warehouse { version, runtime, session_memory, tables })
+        Ok(Warehouse { version, runtime, session_memory, engine, tables })
+    }
+
+    /// Where the queries run.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// The memory one session may use.
@@ -101,15 +134,55 @@ impl Warehouse {
             cache_manager: self.runtime.cache_manager.clone(),
             object_store_registry: self.runtime.object_store_registry.clone(),
         });
-        let ctx = SessionContext::new_with_config_rt(
-            config().with_sort_spill_reservation_bytes(sort_reserve(self.session_memory)),
-            runtime,
-        );
+        let state = SessionStateBuilder::new()
+            .with_config(config().with_sort_spill_reservation_bytes(sort_reserve(self.session_memory)))
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .build();
+        let ctx = match &self.engine {
+            Engine::Local => SessionContext::new_with_state(state),
+            #[cfg(feature = "ballista")]
+            Engine::Ballista { host, port } => super::engine::ballista_context(state, host, *port).await?,
+            #[cfg(not(feature = "ballista"))]
+            Engine::Ballista { .. } => return Err(DataFusionError::Configuration(NO_BALLISTA.into())),
+        };
         for (name, provider) in &self.tables {
             ctx.register_table(*name, provider.clone())?;
         }
         ctx.sql(ORDER_LINES_VIEW).await?;
         Ok(ctx)
+    }
+}
+
+#[cfg(not(feature = "ballista"))]
+const NO_BALLISTA: &str = "this shoplens was built without Ballista (cargo build --release --features ballista)";
+
+/// Fails unless `engine`'s scheduler answers a connection (within ten seconds), so that a wrong
+/// address is said once, plainly, instead of by every query.
+async fn probe(engine: &Engine) -> Result<(), OpenError> {
+    match engine {
+        Engine::Local => Ok(()),
+        #[cfg(feature = "ballista")]
+        Engine::Ballista { host, port } => {
+            use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+            let host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+            let connect = SchedulerGrpcClient::connect(format!("http://{host}:{port}"));
+            let reason = match tokio::time::timeout(std::time::Duration::from_secs(10), connect).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => {
+                    // tonic's own message is "transport error": the innermost cause says what
+                    let mut cause: &dyn std::error::Error = &e;
+                    while let Some(c) = cause.source() {
+                        cause = c;
+                    }
+                    cause.to_string()
+                }
+                Err(_) => "no answer within 10 s".to_string(),
+            };
+            Err(OpenError::Cluster { engine: engine.clone(), reason })
+        }
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista { .. } => Err(OpenError::Cluster { engine: engine.clone(), reason: NO_BALLISTA.into() }),
     }
 }
 
