@@ -1,0 +1,235 @@
+//! Scale-out on Ballista (the `ballista` feature): a scheduler and two executors run as separate
+//! processes of the shoplens binary on loopback ports, talking gRPC. Ballista has known
+//! correctness issues, so every result is compared with the single-process one; killing an
+//! executor mid-query must give either that result or a clear error, never another number.
+#![cfg(feature = "ballista")]
+
+mod common;
+
+use shoplens::model::filter::FilterParams;
+use shoplens::model::{Filter, MemoryLimit};
+use shoplens::warehouse::{Engine, Store, Warehouse};
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A scheduler and its executors, stopped when dropped.
+struct Cluster {
+    port: u16,
+    scheduler: Child,
+    executors: Vec<Child>,
+    logs: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts a scheduler and `n` executors and waits until every executor polls for work.
+    fn start(n: usize) -> Cluster {
+        let logs = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let exe = env!("CARGO_BIN_EXE_shoplens");
+        let log = |name: &str| std::fs::File::create(logs.path().join(name)).unwrap();
+        let scheduler = Command::new(exe)
+            .args(["cluster", "scheduler", "--bind", &format!("127.0.0.1:{port}"), "--executor-timeout", "4"])
+            .stdout(Stdio::null())
+            .stderr(log("scheduler.log"))
+            .spawn()
+            .unwrap();
+        let mut executors = Vec::new();
+        for i in 0..n {
+            let work = logs.path().join(format!("work-{i}"));
+            let child = Command::new(exe)
+                .args(["--memory-limit", "512M", "cluster", "executor"])
+                .args(["--scheduler", &format!("127.0.0.1:{port}")])
+                .args(["--bind", &format!("127.0.0.1:{}", free_port()), "--grpc-port", &free_port().to_string()])
+                .args(["--concurrency", "2", "--heartbeat", "1", "--work-dir", work.to_str().unwrap()])
+                // the executor says when it has joined the scheduler
+                .env("RUST_LOG", "ballista_executor=info")
+                .stdout(Stdio::null())
+                .stderr(log(&format!("executor-{i}.log")))
+                .spawn()
+                .unwrap();
+            executors.push(child);
+        }
+        let cluster = Cluster { port, scheduler, executors, logs };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while (0..n).any(|i| !cluster.log(&format!("executor-{i}.log")).contains("Starting poll work loop")) {
+            assert!(Instant::now() < deadline, "the executors did not join: {}", cluster.log("executor-0.log"));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cluster
+    }
+
+    fn engine(&self) -> Engine {
+        format!("ballista://127.0.0.1:{}", self.port).parse().unwrap()
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.logs.path().join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in self.executors.iter_mut().chain(std::iter::once(&mut self.scheduler)) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A generated shop's warehouse.
+async fn warehouse(orders: u64) -> (tempfile::TempDir, PathBuf) {
+    let shop = common::shop(11, orders);
+    let wh = shop.path().join("warehouse");
+    common::import(shop.path(), &wh).await.unwrap();
+    (shop, wh)
+}
+
+async fn open(wh: &Path, engine: Engine) -> Warehouse {
+    Warehouse::open_on(&Store::new(wh), MemoryLimit::DEFAULT, 1, engine).await.unwrap()
+}
+
+fn filters() -> Vec<Filter> {
+    let f = common::filter;
+    vec![
+        Filter::default(),
+        f(FilterParams { country: Some("DE"), ..Default::default() }),
+        f(FilterParams { category: Some("Books"), from: Some("2023-03-01"), to: Some("2024-02-29"), ..Default::default() }),
+        f(FilterParams { method: Some("paypal"), top: Some("3"), ..Default::default() }),
+        // nothing in range: the empty stages that hung Ballista's adaptive planner
+        f(FilterParams { from: Some("2031-01-01"), to: Some("2031-12-31"), ..Default::default() }),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_analysis_on_two_executors_equals_one_process() {
+    let (_shop, wh) = warehouse(20_000).await;
+    let cluster = Cluster::start(2);
+    let (local, remote) = (open(&wh, Engine::Local).await, open(&wh, cluster.engine()).await);
+    for filter in filters() {
+        let (a, b) = (shoplens::metrics::compute(&local, &filter).await, shoplens::metrics::compute(&remote, &filter).await);
+        assert_eq!(b.unwrap(), a.unwrap(), "{filter:?}");
+    }
+    assert_eq!(shoplens::metrics::dimensions(&remote).await.unwrap(), shoplens::metrics::dimensions(&local).await.unwrap());
+    let f = Filter::default();
+    let json = |v: &dyn erased::Json| v.json();
+    assert_eq!(
+        json(&shoplens::customers::cohorts(&remote, &f).await.unwrap()),
+        json(&shoplens::customers::cohorts(&local, &f).await.unwrap())
+    );
+    assert_eq!(
+        json(&shoplens::customers::rfm(&remote, &f, None).await.unwrap()),
+        json(&shoplens::customers::rfm(&local, &f, None).await.unwrap())
+    );
+    let vs = shoplens::metrics::compare::Versus::PreviousYear;
+    let march = common::filter(FilterParams { from: Some("2024-03-01"), to: Some("2024-03-31"), ..Default::default() });
+    assert_eq!(
+        json(&shoplens::insights::explain(&remote, &march, vs).await.unwrap()),
+        json(&shoplens::insights::explain(&local, &march, vs).await.unwrap())
+    );
+    assert_eq!(json(&shoplens::insights::alerts(&remote).await.unwrap()), json(&shoplens::insights::alerts(&local).await.unwrap()));
+}
+
+/// Turns the analyses' results into JSON to compare.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap()
+        }
+    }
+}
+
+fn shoplens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shoplens")).args(args).output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_commands_run_on_the_cluster() {
+    let (_shop, wh) = warehouse(5_000).await;
+    let cluster = Cluster::start(2);
+    let (wh, engine) = (wh.to_str().unwrap(), cluster.engine().to_string());
+    let local = shoplens(&["kpi", "--warehouse", wh, "--json"]);
+    let remote = shoplens(&["kpi", "--warehouse", wh, "--json", "--engine", &engine]);
+    assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
+    assert_eq!(remote.stdout, local.stdout);
+    let query = "SELECT category, COUNT(*) AS n, SUM(quantity) AS q FROM order_lines GROUP BY category ORDER BY category";
+    let local = shoplens(&["sql", "--warehouse", wh, "--format", "csv", query]);
+    let remote = shoplens(&["sql", "--warehouse", wh, "--format", "csv", "--engine", &engine, query]);
+    assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
+    assert_eq!(remote.stdout, local.stdout);
+    // the SQL stays read-only on a cluster
+    let drop = shoplens(&["sql", "--warehouse", wh, "--engine", &engine, "DROP TABLE fact_order_line"]);
+    assert_eq!(drop.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&drop.stderr).contains("only read-only queries"));
+    // a scheduler that is not there is said plainly, at once
+    let started = Instant::now();
+    let nowhere = format!("ballista://127.0.0.1:{}", free_port());
+    let o = shoplens(&["kpi", "--warehouse", wh, "--engine", &nowhere]);
+    assert_eq!(o.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains(&format!("cannot reach the Ballista scheduler at {nowhere}: Connection refused")), "{said}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_an_executor_mid_query_gives_the_right_numbers_or_an_error() {
+    let (_shop, wh) = warehouse(150_000).await;
+    let expected = serde_json::to_string_pretty(&shoplens::metrics::compute(&open(&wh, Engine::Local).await, &Filter::default()).await.unwrap()).unwrap();
+    let mut cluster = Cluster::start(2);
+    let engine = cluster.engine().to_string();
+    let exe = env!("CARGO_BIN_EXE_shoplens");
+    let mut runs: Vec<Child> = (0..3)
+        .map(|_| {
+            Command::new(exe)
+                .args(["kpi", "--json", "--warehouse", wh.to_str().unwrap(), "--engine", &engine])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(runs.iter_mut().any(|r| r.try_wait().unwrap().is_none()), "the queries ended before the kill");
+    let victim = &mut cluster.executors[1];
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (mut completed, mut failed) = (0, 0);
+    for mut run in runs {
+        let status = loop {
+            if let Some(status) = run.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = run.kill();
+                panic!("a query hung after the executor was killed: {}", cluster.log("scheduler.log"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let (mut out, mut err) = (String::new(), String::new());
+        run.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        run.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        if status.success() {
+            assert_eq!(out.trim_end(), expected, "a query on the damaged cluster returned other numbers");
+            completed += 1;
+        } else {
+            assert_eq!(status.code(), Some(1), "{err}");
+            assert!(err.contains("error: KPI query") && err.contains("failed"), "not a clear error: {err}");
+            failed += 1;
+        }
+    }
+    eprintln!("after the kill: {completed} suites completed with the right numbers, {failed} failed with an error");
+    // the cluster still works on the executor that is left
+    let after = shoplens(&["kpi", "--json", "--warehouse", wh.to_str().unwrap(), "--engine", &engine]);
+    assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
+    assert_eq!(String::from_utf8_lossy(&after.stdout).trim_end(), expected);
+}
