@@ -19,25 +19,27 @@ use crate::model::MemoryLimit;
 use ballista_core::JobId;
 use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::registry::BallistaFunctionRegistry;
-use ballista_core::serde::protobuf::{RuntimeStatsReport, ShuffleWritePartition, TaskColumnStats, WindowStateReport};
-use ballista_executor::execution_engine::{DefaultExecutionEngine, ExecutionEngine, QueryStageExecutor};
-use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{CancelJobParams, ExecutorHeartbeat, JobStatus, job_status};
+use ballista_core::serde::protobuf::{RuntimeStatsReport, ShuffleWritePartition, TaskColumnStats, WindowStateReport};
 use ballista_core::serde::scheduler::{ExecutorData, ExecutorMetadata};
+use ballista_executor::execution_engine::{DefaultExecutionEngine, ExecutionEngine, QueryStageExecutor};
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::memory::InMemoryClusterState;
-use ballista_scheduler::cluster::{BallistaCluster, BoundTask, ClusterState, ClusterStateEventStream, ExecutorSlot, JobState};
-use ballista_scheduler::config::TaskDistributionPolicy;
-use ballista_scheduler::state::task_manager::JobInfoCache;
-use std::collections::{HashMap, HashSet};
+use ballista_scheduler::cluster::{
+    BallistaCluster, BoundTask, ClusterState, ClusterStateEventStream, ExecutorSlot, JobState,
+};
 use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::config::TaskDistributionPolicy;
 use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::state::task_manager::JobInfoCache;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::prelude::SessionConfig;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -259,7 +261,11 @@ impl ClusterState for FailJobsOnLoss {
         self.inner.unbind_tasks(executor_slots).await
     }
 
-    async fn register_executor(&self, metadata: ExecutorMetadata, spec: ExecutorData) -> ballista_core::error::Result<()> {
+    async fn register_executor(
+        &self,
+        metadata: ExecutorMetadata,
+        spec: ExecutorData,
+    ) -> ballista_core::error::Result<()> {
         self.inner.register_executor(metadata, spec).await
     }
 

@@ -100,7 +100,12 @@ fn filters() -> Vec<Filter> {
     vec![
         Filter::default(),
         f(FilterParams { country: Some("DE"), ..Default::default() }),
-        f(FilterParams { category: Some("Books"), from: Some("2023-03-01"), to: Some("2024-02-29"), ..Default::default() }),
+        f(FilterParams {
+            category: Some("Books"),
+            from: Some("2023-03-01"),
+            to: Some("2024-02-29"),
+            ..Default::default()
+        }),
         f(FilterParams { method: Some("paypal"), top: Some("3"), ..Default::default() }),
         // nothing in range: the empty stages that hung Ballista's adaptive planner
         f(FilterParams { from: Some("2031-01-01"), to: Some("2031-12-31"), ..Default::default() }),
@@ -113,10 +118,14 @@ async fn every_analysis_on_two_executors_equals_one_process() {
     let cluster = Cluster::start(2);
     let (local, remote) = (open(&wh, Engine::Local).await, open(&wh, cluster.engine()).await);
     for filter in filters() {
-        let (a, b) = (shoplens::metrics::compute(&local, &filter).await, shoplens::metrics::compute(&remote, &filter).await);
+        let (a, b) =
+            (shoplens::metrics::compute(&local, &filter).await, shoplens::metrics::compute(&remote, &filter).await);
         assert_eq!(b.unwrap(), a.unwrap(), "{filter:?}");
     }
-    assert_eq!(shoplens::metrics::dimensions(&remote).await.unwrap(), shoplens::metrics::dimensions(&local).await.unwrap());
+    assert_eq!(
+        shoplens::metrics::dimensions(&remote).await.unwrap(),
+        shoplens::metrics::dimensions(&local).await.unwrap()
+    );
     let f = Filter::default();
     let json = |v: &dyn erased::Json| v.json();
     assert_eq!(
@@ -133,7 +142,10 @@ async fn every_analysis_on_two_executors_equals_one_process() {
         json(&shoplens::insights::explain(&remote, &march, vs).await.unwrap()),
         json(&shoplens::insights::explain(&local, &march, vs).await.unwrap())
     );
-    assert_eq!(json(&shoplens::insights::alerts(&remote).await.unwrap()), json(&shoplens::insights::alerts(&local).await.unwrap()));
+    assert_eq!(
+        json(&shoplens::insights::alerts(&remote).await.unwrap()),
+        json(&shoplens::insights::alerts(&local).await.unwrap())
+    );
 }
 
 /// Turns the analyses' results into JSON to compare.
@@ -161,7 +173,8 @@ async fn the_commands_run_on_the_cluster() {
     let remote = shoplens(&["kpi", "--warehouse", wh, "--json", "--engine", &engine]);
     assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
     assert_eq!(remote.stdout, local.stdout);
-    let query = "SELECT category, COUNT(*) AS n, SUM(quantity) AS q FROM order_lines GROUP BY category ORDER BY category";
+    let query =
+        "SELECT category, COUNT(*) AS n, SUM(quantity) AS q FROM order_lines GROUP BY category ORDER BY category";
     let local = shoplens(&["sql", "--warehouse", wh, "--format", "csv", query]);
     let remote = shoplens(&["sql", "--warehouse", wh, "--format", "csv", "--engine", &engine, query]);
     assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
@@ -183,7 +196,10 @@ async fn the_commands_run_on_the_cluster() {
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_an_executor_mid_query_gives_the_right_numbers_or_an_error() {
     let (_shop, wh) = warehouse(150_000).await;
-    let expected = serde_json::to_string_pretty(&shoplens::metrics::compute(&open(&wh, Engine::Local).await, &Filter::default()).await.unwrap()).unwrap();
+    let expected = serde_json::to_string_pretty(
+        &shoplens::metrics::compute(&open(&wh, Engine::Local).await, &Filter::default()).await.unwrap(),
+    )
+    .unwrap();
     let mut cluster = Cluster::start(2);
     let engine = cluster.engine().to_string();
     let exe = env!("CARGO_BIN_EXE_shoplens");
