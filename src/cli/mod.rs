@@ -1103,7 +1103,7 @@ async fn cluster(role: ClusterCmd, memory: MemoryLimit) -> Result<()> {
 
 #[cfg(not(feature = "ballista"))]
 async fn cluster(_role: ClusterCmd, _memory: MemoryLimit) -> Result<()> {
-    bail!("this shoplens was built without Ballista; build it with `cargo build --release --features ballista`")
+    bail!("{}", crate::warehouse::engine::NO_BALLISTA)
 }
 
 /// Converts an export into the canonical files in a scratch folder, imports them, removes it.

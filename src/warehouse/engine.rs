@@ -9,6 +9,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// What a build without the feature says when asked for Ballista.
+pub(crate) const NO_BALLISTA: &str =
+    "this shoplens was built without Ballista; build it with `cargo build --release --features ballista`";
+
 /// Ballista's default scheduler port.
 pub const DEFAULT_SCHEDULER_PORT: u16 = 50050;
 
@@ -62,9 +66,7 @@ impl FromStr for Engine {
             None => DEFAULT_SCHEDULER_PORT,
         };
         if !cfg!(feature = "ballista") {
-            return Err(format!(
-                "{s}: this shoplens was built without Ballista; build it with `cargo build --release --features ballista`"
-            ));
+            return Err(format!("{s}: {NO_BALLISTA}"));
         }
         Ok(Engine::Ballista { host: host.to_string(), port })
     }
@@ -106,8 +108,40 @@ pub(crate) async fn ballista_context(
     // every stage and finishes.
     let config = state.config().clone().upgrade_for_ballista().set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
     *state.config_mut() = config;
-    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
-    datafusion::prelude::SessionContext::remote_with_state(&format!("df://{host}:{port}"), state).await
+    datafusion::prelude::SessionContext::remote_with_state(&format!("df://{}", authority(host, port)), state).await
+}
+
+/// `host:port`, an IPv6 host in brackets.
+#[cfg(feature = "ballista")]
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+}
+
+/// Fails unless `engine`'s scheduler answers a connection within ten seconds (so that a wrong
+/// address is said once, plainly, instead of by every query), with what the connection said.
+pub(crate) async fn probe(engine: &Engine) -> Result<(), String> {
+    match engine {
+        Engine::Local => Ok(()),
+        #[cfg(feature = "ballista")]
+        Engine::Ballista { host, port } => {
+            use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+            let connect = SchedulerGrpcClient::connect(format!("http://{}", authority(host, *port)));
+            match tokio::time::timeout(std::time::Duration::from_secs(10), connect).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => {
+                    // tonic's own message is "transport error": the innermost cause says what
+                    let mut cause: &dyn std::error::Error = &e;
+                    while let Some(c) = cause.source() {
+                        cause = c;
+                    }
+                    Err(cause.to_string())
+                }
+                Err(_) => Err("no answer within 10 s".to_string()),
+            }
+        }
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista { .. } => Err(NO_BALLISTA.into()),
+    }
 }
 
 #[cfg(test)]

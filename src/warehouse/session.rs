@@ -88,7 +88,7 @@ impl Warehouse {
         engine: Engine,
     ) -> Result<Warehouse, OpenError> {
         let version = store.current()?;
-        probe(&engine).await?;
+        super::engine::probe(&engine).await.map_err(|reason| OpenError::Cluster { engine: engine.clone(), reason })?;
         let session_memory = memory.share(sessions);
         let runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(session_memory)).build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
@@ -144,45 +144,15 @@ impl Warehouse {
             #[cfg(feature = "ballista")]
             Engine::Ballista { host, port } => super::engine::ballista_context(state, host, *port).await?,
             #[cfg(not(feature = "ballista"))]
-            Engine::Ballista { .. } => return Err(DataFusionError::Configuration(NO_BALLISTA.into())),
+            Engine::Ballista { .. } => {
+                return Err(DataFusionError::Configuration(super::engine::NO_BALLISTA.into()));
+            }
         };
         for (name, provider) in &self.tables {
             ctx.register_table(*name, provider.clone())?;
         }
         ctx.sql(ORDER_LINES_VIEW).await?;
         Ok(ctx)
-    }
-}
-
-#[cfg(not(feature = "ballista"))]
-const NO_BALLISTA: &str = "this shoplens was built without Ballista (cargo build --release --features ballista)";
-
-/// Fails unless `engine`'s scheduler answers a connection (within ten seconds), so that a wrong
-/// address is said once, plainly, instead of by every query.
-async fn probe(engine: &Engine) -> Result<(), OpenError> {
-    match engine {
-        Engine::Local => Ok(()),
-        #[cfg(feature = "ballista")]
-        Engine::Ballista { host, port } => {
-            use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
-            let host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-            let connect = SchedulerGrpcClient::connect(format!("http://{host}:{port}"));
-            let reason = match tokio::time::timeout(std::time::Duration::from_secs(10), connect).await {
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(e)) => {
-                    // tonic's own message is "transport error": the innermost cause says what
-                    let mut cause: &dyn std::error::Error = &e;
-                    while let Some(c) = cause.source() {
-                        cause = c;
-                    }
-                    cause.to_string()
-                }
-                Err(_) => "no answer within 10 s".to_string(),
-            };
-            Err(OpenError::Cluster { engine: engine.clone(), reason })
-        }
-        #[cfg(not(feature = "ballista"))]
-        Engine::Ballista { .. } => Err(OpenError::Cluster { engine: engine.clone(), reason: NO_BALLISTA.into() }),
     }
 }
 
