@@ -9,9 +9,9 @@
 //!
 //! A lost executor fails the jobs that were running, which the client reports as an error.
 //! Ballista's own recovery (rerunning the lost tasks and the stages whose shuffle output the
-//! executor held) returned wrong totals here: in `tests/ballista.rs`'s kill test, two of three
-//! KPI suites came back with orders counted twice and exit code 0. An error can be retried; a
-//! wrong number is believed. So the scheduler retries nothing: a failed task or an unreadable
+//! executor held) returned wrong totals here: in the scenario of `tests/ballista.rs`'s kill
+//! test, two of three KPI suites came back with orders counted twice and exit code 0. An error
+//! can be retried; a wrong number is believed. So the scheduler retries nothing: a failed task or an unreadable
 //! shuffle fails its job at once, and [`FailJobsOnLoss`] cancels the running jobs when an
 //! executor is removed.
 
@@ -60,7 +60,8 @@ pub struct ClusterError {
 pub struct SchedulerOptions {
     /// The address its gRPC service listens on.
     pub bind: SocketAddr,
-    /// How long an executor may be silent before its tasks are run elsewhere.
+    /// How long an executor may be silent before it counts as lost (and the jobs that were
+    /// running fail).
     pub executor_timeout: Duration,
 }
 
@@ -78,6 +79,8 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
         // look for silent executors often enough that the timeout is what decides
         expire_dead_executor_interval_seconds: (timeout / 4).max(1),
         no_executors_grace_period_seconds: timeout,
+        // executors ask for tasks: under push scheduling, the jobs a lost executor had been
+        // given were never handed to the others and waited forever
         scheduling_policy: TaskSchedulingPolicy::PullStaged,
         // a failed task or a lost shuffle fails the job rather than being retried (see below)
         task_max_failures: 1,

@@ -302,7 +302,8 @@ enum ClusterCmd {
         /// Address its gRPC service listens on.
         #[arg(long, default_value = "127.0.0.1:50050")]
         bind: SocketAddr,
-        /// Seconds an executor may be silent before its tasks are run on the others.
+        /// Seconds an executor may be silent before it counts as lost; the queries that were
+        /// running then fail (and can be run again).
         #[arg(long, default_value_t = 20)]
         executor_timeout: u64,
     },
