@@ -750,10 +750,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                // Ballista's own messages only when something is wrong
+                // Ballista's own messages only when something is wrong; not its warning, for
+                // every stage, that the executors send no per-operator metrics (src/cluster.rs)
                 .unwrap_or_else(|_| {
                     tracing_subscriber::EnvFilter::new(
-                        "shoplens=info,ballista=warn,ballista_core=warn,ballista_scheduler=warn,ballista_executor=warn",
+                        "shoplens=info,ballista=warn,ballista_core=warn,ballista_scheduler=warn,\
+                         ballista_scheduler::state::execution_stage=error,ballista_executor=warn",
                     )
                 }),
         )
