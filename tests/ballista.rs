@@ -160,6 +160,49 @@ mod erased {
     }
 }
 
+/// The body of `GET uri` from the dashboard's router.
+async fn get(app: &axum::Router, uri: &str) -> (axum::http::StatusCode, Vec<u8>) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    (status, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_api_on_the_cluster_answers_as_one_process() {
+    use shoplens::serve::{router, state::AppState};
+    let (_shop, wh) = warehouse(8_000).await;
+    let cluster = Cluster::start(2);
+    let app = |engine: Engine| {
+        let wh = wh.clone();
+        async move {
+            let state = AppState::open_on(Store::new(&wh), "EUR".into(), MemoryLimit::DEFAULT, engine).await.unwrap();
+            router(std::sync::Arc::new(state))
+        }
+    };
+    let (local, remote) = (app(Engine::Local).await, app(cluster.engine()).await);
+    for uri in [
+        "/api/kpis",
+        "/api/kpis?category=Books&country=DE",
+        "/api/kpis/compare?vs=previous_year&from=2024-01-01&to=2024-06-30",
+        "/api/dimensions",
+        "/api/forecast",
+        "/api/explain?from=2024-03-01&to=2024-03-31&vs=previous_year",
+        "/api/projection",
+        "/api/alerts",
+        "/api/customers/cohorts",
+        "/api/customers/returning",
+        "/api/customers/rfm",
+        "/api/customers/clv",
+    ] {
+        let (a, b) = (get(&local, uri).await, get(&remote, uri).await);
+        assert_eq!(a.0, axum::http::StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&a.1));
+        assert_eq!(b.0, a.0, "{uri}: {}", String::from_utf8_lossy(&b.1));
+        assert_eq!(String::from_utf8_lossy(&b.1), String::from_utf8_lossy(&a.1), "{uri}");
+    }
+}
+
 fn shoplens(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shoplens")).args(args).output().unwrap()
 }
