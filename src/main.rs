@@ -15,7 +15,11 @@ fn main() {
         .expect("a tokio runtime");
     if let Err(e) = runtime.block_on(shoplens::cli::run(cli)) {
         // messages quote shop data (names, rejected rows): no escape sequences reach the terminal
-        eprintln!("error: {}", shoplens::model::text::terminal_safe(&format!("{e:#}")));
+        let message = format!("{e:#}");
+        eprintln!("error: {}", shoplens::model::text::terminal_safe(&message));
+        if let Some(hint) = shoplens::cli::hint(&message) {
+            eprintln!("hint: {hint}");
+        }
         std::process::exit(1);
     }
 }

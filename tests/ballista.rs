@@ -283,6 +283,9 @@ async fn killing_an_executor_mid_query_gives_the_right_numbers_or_an_error() {
         } else {
             assert_eq!(status.code(), Some(1), "{err}");
             assert!(err.contains("error: KPI query") && err.contains("failed"), "not a clear error: {err}");
+            if err.contains("failed: Cancelled") {
+                assert!(err.contains("hint: the Ballista cluster cancelled the query"), "{err}");
+            }
             failed += 1;
         }
     }

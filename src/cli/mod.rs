@@ -281,6 +281,15 @@ enum Command {
     },
 }
 
+/// What to do about an error whose message is not enough by itself.
+pub fn hint(message: &str) -> Option<&'static str> {
+    // the shoplens scheduler cancels the running jobs when an executor is lost (src/cluster.rs)
+    message.contains("failed: Cancelled").then_some(
+        "the Ballista cluster cancelled the query: it does so when an executor is lost while a query \
+         runs, rather than risk a wrong result. Run the command again.",
+    )
+}
+
 /// Where a command's queries run.
 #[derive(Args, Debug, Default)]
 struct EngineArg {
