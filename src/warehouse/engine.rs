@@ -42,8 +42,7 @@ impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Engine::Local => f.write_str("local"),
-            Engine::Ballista { host, port } if host.contains(':') => write!(f, "ballista://[{host}]:{port}"),
-            Engine::Ballista { host, port } => write!(f, "ballista://{host}:{port}"),
+            Engine::Ballista { host, port } => write!(f, "ballista://{}", authority(host, *port)),
         }
     }
 }
@@ -112,7 +111,6 @@ pub(crate) async fn ballista_context(
 }
 
 /// `host:port`, an IPv6 host in brackets.
-#[cfg(feature = "ballista")]
 fn authority(host: &str, port: u16) -> String {
     if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
 }
