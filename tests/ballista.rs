@@ -127,7 +127,6 @@ async fn every_analysis_on_two_executors_equals_one_process() {
         shoplens::metrics::dimensions(&local).await.unwrap()
     );
     let f = Filter::default();
-    let json = |v: &dyn erased::Json| v.json();
     assert_eq!(
         json(&shoplens::customers::cohorts(&remote, &f).await.unwrap()),
         json(&shoplens::customers::cohorts(&local, &f).await.unwrap())
@@ -148,16 +147,9 @@ async fn every_analysis_on_two_executors_equals_one_process() {
     );
 }
 
-/// Turns the analyses' results into JSON to compare.
-mod erased {
-    pub trait Json {
-        fn json(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap()
-        }
-    }
+/// An analysis's result as JSON, to compare.
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
 }
 
 /// The body of `GET uri` from the dashboard's router.
