@@ -15,11 +15,28 @@ fn main() {
         .expect("a tokio runtime");
     if let Err(e) = runtime.block_on(shoplens::cli::run(cli)) {
         // messages quote shop data (names, rejected rows): no escape sequences reach the terminal
-        let message = format!("{e:#}");
+        let message = error_chain(&e);
         eprintln!("error: {}", shoplens::model::text::terminal_safe(&message));
         if let Some(hint) = shoplens::cli::hint(&message) {
             eprintln!("hint: {hint}");
         }
         std::process::exit(1);
     }
+}
+
+/// The error and its causes joined by ": ", less a cause whose text the message already holds
+/// (`path: Not a directory` whose source is `Not a directory` is said once).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }

@@ -41,8 +41,13 @@ async fn the_dashboard_works_in_a_real_browser() {
     {
         let w = shoplens::warehouse::Warehouse::open(&Store::new(wh.path())).await.unwrap();
         let f = common::filter(shoplens::model::filter::FilterParams { country: Some("DE"), ..Default::default() });
-        let data = shoplens::report::gather(&w, &f).await.unwrap();
-        std::fs::write(&report, shoplens::report::render(&data, &f, "now", "EUR")).unwrap();
+        // as `shoplens report` does: without dates, the default range and its comparison
+        let dims = shoplens::metrics::dimensions(&w).await.unwrap();
+        let (f, vs) = shoplens::metrics::compare::with_default(&f, &dims);
+        assert!(f.from().is_some(), "the test shop has a default range");
+        let data = shoplens::report::gather(&w, &f, vs).await.unwrap();
+        assert!(data.compare.as_ref().unwrap().comparison.summary.orders > 0, "the report compares with orders");
+        std::fs::write(&report, shoplens::report::render(&data, &f, &vs, "now", "EUR")).unwrap();
     }
     let result = tokio::task::spawn_blocking(move || {
         Command::new("node")

@@ -82,7 +82,7 @@ fn bad_input_gets_a_clear_error_and_exit_code() {
         &shoplens(&["import", p(shop.path()), "--warehouse", p(wh.path())]),
         "orders.csv: the header has no column 'order_ts'",
     );
-    fails_with(&shoplens(&["import", "/nonexistent", "--warehouse", p(wh.path())]), "not a folder");
+    fails_with(&shoplens(&["import", "/nonexistent", "--warehouse", p(wh.path())]), "/nonexistent: not found");
     let shop = common::shop(4, 200);
     fails_with(&shoplens(&["import", p(shop.path()), "--warehouse", p(wh.path()), "--timezone", "Mars/Base"]), "IANA");
     stdout(&shoplens(&["import", p(shop.path()), "--warehouse", p(wh.path())]));
@@ -122,9 +122,6 @@ fn report_writes_one_self_contained_html_file() {
     let shop = common::shop(5, 1500);
     let wh = tempfile::tempdir().unwrap();
     stdout(&shoplens(&["import", p(shop.path()), "--warehouse", p(wh.path())]));
-    let k: serde_json::Value =
-        serde_json::from_str(&stdout(&shoplens(&["kpi", "--warehouse", p(wh.path()), "--json", "--country", "DE"])))
-            .unwrap();
     let out = wh.path().join("report.html");
     stdout(&shoplens(&["report", "--warehouse", p(wh.path()), "--out", p(&out), "--country", "DE"]));
     let html = std::fs::read_to_string(&out).unwrap();
@@ -138,6 +135,25 @@ fn report_writes_one_self_contained_html_file() {
     let start = html.find("window.SHOPLENS_REPORT = ").unwrap() + "window.SHOPLENS_REPORT = ".len();
     let end = start + html[start..].find(";</script>").unwrap();
     let embedded: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    // without dates the report opens on the dashboard's default range, compared with orders
+    let range = &embedded["data"]["dimensions"]["default_range"];
+    let (from, to) = (range["from"].as_str().unwrap(), range["to"].as_str().unwrap());
+    assert_eq!((embedded["filter"]["from"].as_str(), embedded["filter"]["to"].as_str()), (Some(from), Some(to)));
+    assert_eq!(embedded["vs"], range["vs"]);
+    assert!(embedded["data"]["compare"]["comparison"]["summary"]["orders"].as_u64().unwrap() > 0);
+    let k: serde_json::Value = serde_json::from_str(&stdout(&shoplens(&[
+        "kpi",
+        "--warehouse",
+        p(wh.path()),
+        "--json",
+        "--country",
+        "DE",
+        "--from",
+        from,
+        "--to",
+        to,
+    ])))
+    .unwrap();
     assert_eq!(embedded["data"]["kpis"], k);
     assert_eq!(embedded["filter"]["country"], "DE");
     assert!(embedded["data"]["forecast"]["forecast"].is_number());

@@ -109,12 +109,34 @@ pub fn import_report(r: &ImportReport, took: Duration) -> String {
         rejected += c.rejected;
         t.add_row(vec![file.clone(), grouped(c.read as i64), grouped(c.loaded as i64), grouped(c.rejected as i64)]);
     }
-    let mut out = format!("{t}\nimported in {:.1} s as version {}\n", took.as_secs_f64(), r.version);
+    let mut out = if r.published {
+        format!("{t}\nimported in {:.1} s as version {}\n", took.as_secs_f64(), r.version)
+    } else {
+        format!("{t}\nchecked in {:.1} s; nothing was published (--check)\n", took.as_secs_f64())
+    };
     if rejected > 0 {
         let _ = writeln!(out, "{rejected} rows rejected, listed in {}; the first:", r.rejects.display());
         for (file, line, reason) in &r.first_rejects {
             let _ = writeln!(out, "  {file}:{line}: {reason}");
         }
+        let _ = writeln!(out, "the most frequent reasons:");
+        for (reason, n) in &r.reasons {
+            let _ = writeln!(out, "  {} × {reason}", grouped(*n as i64));
+        }
+    }
+    if !r.published && !r.preview.is_empty() {
+        let mut p = new_table(&["order", "time", "customer", "status", "lines", "amount"]);
+        for o in &r.preview {
+            p.add_row(vec![
+                o.order_id.clone(),
+                o.order_ts.format("%Y-%m-%d %H:%M").to_string(),
+                o.customer_id.clone(),
+                o.status.clone(),
+                o.lines.to_string(),
+                o.amount.to_string(),
+            ]);
+        }
+        let _ = writeln!(out, "the first orders as they would load:\n{p}");
     }
     out
 }
@@ -229,20 +251,37 @@ pub fn backtest(results: &[crate::forecast::backtest::SeriesResult]) -> String {
 
 /// The warehouse's version and import history.
 pub fn status(m: &crate::warehouse::store::Manifest, dir: &std::path::Path) -> String {
-    let mut out =
-        format!("version {} ({}), created {}, time zone {}\n", m.version, dir.display(), m.created_at, m.timezone);
-    let mut t = new_table(&["import", "finished", "source", "read", "loaded", "rejected", "orders.csv sha256"]);
+    let currency = m.currency.as_ref().map_or_else(|| "not recorded".to_string(), |c| c.to_string());
+    let mut out = format!(
+        "version {} ({}), created {}, time zone {}, currency {currency}\n",
+        m.version,
+        dir.display(),
+        m.created_at,
+        m.timezone
+    );
+    let mut t = new_table(&["import", "finished", "source", "read", "loaded", "rejected", "sha256"]);
     for i in &m.imports {
         let sum =
             |f: fn(&crate::warehouse::store::FileCounts) -> u64| grouped(i.files.values().map(f).sum::<u64>() as i64);
+        // the user's own file when it was converted, else the canonical orders.csv
+        let sums: Vec<String> = i
+            .checksums
+            .iter()
+            .filter(|(name, _)| i.mapping.is_some() || name.as_str() == "orders.csv")
+            .map(|(name, s)| format!("{name} {}", &s[..12.min(s.len())]))
+            .collect();
+        let source = match &i.mapping {
+            Some(mapping) => format!("{} (mapping {mapping})", i.source),
+            None => i.source.clone(),
+        };
         t.add_row(vec![
             i.id.clone(),
             i.finished_at.clone(),
-            i.source.clone(),
+            source,
             sum(|c| c.read),
             sum(|c| c.loaded),
             sum(|c| c.rejected),
-            i.checksums.get("orders.csv").map_or(String::new(), |s| s[..12.min(s.len())].to_string()),
+            sums.join(", "),
         ]);
     }
     let _ = writeln!(out, "{t}\nrejects of each import: {}/rejects/<import>.csv", dir.display());

@@ -6,10 +6,12 @@ mod sandbox;
 
 use crate::forecast::{Series, revenue_series};
 use crate::generate::{GenerateOptions, generate};
-use crate::import::{ImportOptions, import_export};
+use crate::import::flat::{MappingSource, Scratch, import_flat};
+use crate::import::{ImportOptions, RejectLimit, import_export};
+use crate::metrics::compare::Versus;
 use crate::model::filter::FilterParams;
 use crate::model::text::terminal_safe;
-use crate::model::{Filter, MemoryLimit, ShopTz};
+use crate::model::{Currency, Filter, MemoryLimit, ShopTz};
 use crate::source::{flat, olist, postgres};
 use crate::warehouse::{Engine, Store, Warehouse, query, schema};
 use anyhow::{Context, Result, bail};
@@ -80,9 +82,28 @@ enum Command {
         /// (the dataset's folder).
         #[arg(long)]
         preset: Option<String>,
-        /// Print a mapping guessed from the flat file's header, to edit and pass with --map.
+        /// Print a mapping proposed from the flat file's header and values, to check and pass
+        /// with --map.
         #[arg(long)]
         detect: bool,
+        /// A dry run: read, check and count everything, show the first orders as they would
+        /// load, and publish nothing.
+        #[arg(long)]
+        check: bool,
+        /// Publish even if up to this percentage of a file's rows are rejected (default 5); the
+        /// import is refused, and the warehouse kept as it was, beyond it.
+        #[arg(long, value_name = "PERCENT", default_value_t = RejectLimit::DEFAULT)]
+        max_rejects: RejectLimit,
+        /// The shop's currency (ISO 4217, any case), recorded for every surface; by default the
+        /// mapping's, or the previous import's.
+        #[arg(long)]
+        currency: Option<Currency>,
+    },
+    /// Publish again the version the last import replaced (a second rollback undoes the first).
+    Rollback {
+        /// The warehouse folder.
+        #[arg(long)]
+        warehouse: PathBuf,
     },
     /// Show the warehouse's current version and every import into it.
     Status {
@@ -158,9 +179,11 @@ enum Command {
         warehouse: PathBuf,
         #[command(flatten)]
         filter: FilterArgs,
-        /// What to compare with: previous_period, previous_year, or FROM:TO (two days).
-        #[arg(long, default_value = "previous_period")]
-        vs: String,
+        /// What to compare with: previous_period, previous_year, or FROM:TO (two days); without
+        /// it and without dates, the default range (the last 12 complete months against the 12
+        /// before, or the last complete month against a year or a month before).
+        #[arg(long)]
+        vs: Option<String>,
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
@@ -204,21 +227,23 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         filter: FilterArgs,
-        /// Currency the page shows money in (ISO 4217 code).
-        #[arg(long, default_value = "EUR", value_parser = currency)]
-        currency: String,
+        /// Currency the page shows money in (ISO 4217 code, any case); by default the one the
+        /// import recorded.
+        #[arg(long)]
+        currency: Option<Currency>,
     },
     /// Serve the dashboard and its JSON API.
     Serve {
         /// The warehouse folder.
         #[arg(long)]
         warehouse: PathBuf,
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// Address to listen on: IP:PORT, localhost:PORT or a PORT alone (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_addr)]
         addr: SocketAddr,
-        /// Currency the page shows money in (ISO 4217 code).
-        #[arg(long, default_value = "EUR", value_parser = currency)]
-        currency: String,
+        /// Currency the page shows money in (ISO 4217 code, any case); by default the one the
+        /// import recorded.
+        #[arg(long)]
+        currency: Option<Currency>,
         #[command(flatten)]
         sharing: SharingArgs,
         #[command(flatten)]
@@ -272,8 +297,8 @@ enum Command {
         /// How many orders.
         #[arg(long, default_value_t = 100_000)]
         orders: u64,
-        /// Address to serve the dashboard on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// Address to serve the dashboard on: IP:PORT, localhost:PORT or a PORT alone.
+        #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_addr)]
         addr: SocketAddr,
         /// Import and print only; do not serve.
         #[arg(long)]
@@ -392,11 +417,12 @@ enum CustomersCmd {
         /// The warehouse folder.
         #[arg(long)]
         warehouse: PathBuf,
-        /// The day recency is measured from (default: the last order's day).
+        /// The day recency is measured from (default: the last order's day); RFM reads every order
+        /// up to it, so it takes no --from, --to or --top.
         #[arg(long)]
         as_of: Option<String>,
         #[command(flatten)]
-        filter: FilterArgs,
+        segment: SegmentArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -532,9 +558,9 @@ async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Result<()> {
                 );
             }
         }
-        CustomersCmd::Rfm { warehouse, as_of, filter, json, customers: list, format: fmt } => {
+        CustomersCmd::Rfm { warehouse, as_of, segment, json, customers: list, format: fmt } => {
             let as_of = day("--as-of", as_of.as_deref())?;
-            let r = customers::rfm(&open(&warehouse).await?, &filter.parse()?, as_of).await?;
+            let r = customers::rfm(&open(&warehouse).await?, &Filter::parse(segment.params())?, as_of).await?;
             match (list, json, fmt) {
                 (true, _, OutputFormat::Csv) => print!("{}", String::from_utf8(customers::rfm::csv(&r.customers))?),
                 (true, true, _) | (true, _, OutputFormat::Json) => {
@@ -665,12 +691,26 @@ fn tokens(action: TokensAction) -> Result<()> {
     Ok(())
 }
 
-fn currency(s: &str) -> Result<String, String> {
-    if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(s.to_string())
-    } else {
-        Err(format!("'{s}' is not an ISO 4217 code such as EUR or USD"))
+/// A listening address: `IP:PORT`, `[v6]:PORT`, `localhost:PORT` (loopback) or a port alone
+/// (loopback). No other name is resolved: the address bound must be the one the user meant.
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    let t = s.trim();
+    if let Ok(a) = t.parse::<SocketAddr>() {
+        return Ok(a);
     }
+    let port = t.strip_prefix("localhost:").unwrap_or(t);
+    match port.parse::<u16>() {
+        Ok(p) => Ok(SocketAddr::from(([127, 0, 0, 1], p))),
+        Err(_) => Err(format!("'{s}' is not an address: give IP:PORT (127.0.0.1:8080), localhost:PORT or a port")),
+    }
+}
+
+/// The currency a surface shows: the flag's, else the one the warehouse's import recorded, else
+/// none (amounts without a currency sign, rather than a wrong one).
+fn shop_currency(warehouse: &Path, flag: Option<Currency>) -> String {
+    flag.or_else(|| Store::new(warehouse).current().ok().and_then(|v| v.manifest.currency))
+        .map(|c| c.to_string())
+        .unwrap_or_default()
 }
 
 async fn serve(warehouse: &Path, addr: SocketAddr, options: crate::serve::ServeOptions) -> Result<()> {
@@ -789,7 +829,21 @@ pub async fn run(cli: Cli) -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Import { dir, query_file, warehouse, timezone, json, append, encoding, map, preset, detect } => {
+        Command::Import {
+            dir,
+            query_file,
+            warehouse,
+            timezone,
+            json,
+            append,
+            encoding,
+            map,
+            preset,
+            detect,
+            check,
+            max_rejects,
+            currency,
+        } => {
             let settings = ImportSettings {
                 timezone: &timezone,
                 json,
@@ -798,6 +852,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 memory,
                 source_name: None,
                 watermark: None,
+                check,
+                max_rejects,
+                currency,
             };
             if let Some(url) = dir.to_str().filter(|s| postgres::is_url(s)) {
                 let queries = match &query_file {
@@ -818,69 +875,79 @@ pub async fn run(cli: Cli) -> Result<()> {
                 } else {
                     None
                 };
-                let scratch = scratch_dir();
-                let staged = async {
-                    let staged = pg.stage(&scratch, since.as_deref()).await?;
-                    let rows: Vec<String> = staged.counts.iter().map(|(set, n)| format!("{set} {n}")).collect();
-                    let how = match (&since, staged.incremental) {
-                        (Some(s), true) => format!(" (orders changed after {s})"),
-                        _ => String::new(),
-                    };
-                    eprintln!(
-                        "{}: read {}{how} (COPY); a reject names the record set's CSV and line",
-                        pg.name(),
-                        rows.join(", ")
-                    );
-                    let settings =
-                        ImportSettings { source_name: Some(pg.name()), watermark: staged.watermark, ..settings };
-                    import(&scratch, &warehouse, settings).await
-                }
-                .await;
-                let _ = std::fs::remove_dir_all(&scratch);
-                return staged;
+                let scratch = Scratch::new("postgres").context("a scratch folder for the database's rows")?;
+                let staged = pg.stage(scratch.path(), since.as_deref()).await?;
+                let rows: Vec<String> = staged.counts.iter().map(|(set, n)| format!("{set} {n}")).collect();
+                let how = match (&since, staged.incremental) {
+                    (Some(s), true) => format!(" (orders changed after {s})"),
+                    _ => String::new(),
+                };
+                eprintln!(
+                    "{}: read {}{how} (COPY); a reject names the record set's CSV and line",
+                    pg.name(),
+                    rows.join(", ")
+                );
+                let settings = ImportSettings { source_name: Some(pg.name()), watermark: staged.watermark, ..settings };
+                return import(scratch.path(), &warehouse, settings).await;
             }
             if query_file.is_some() {
                 bail!("--query-file is for a PostgreSQL source (postgres://…)");
             }
+            if !dir.exists() {
+                bail!("{}: not found", dir.display());
+            }
             if detect {
-                let mut reader = csv::Reader::from_path(&dir).with_context(|| format!("{}", dir.display()))?;
-                let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
-                print!("{}", flat::detect(&header));
+                if !dir.is_file() {
+                    bail!("{}: --detect reads a flat export, one CSV file", dir.display());
+                }
+                let detected = flat::detect::detect_file(&dir)?;
+                print!("{}", detected.toml);
+                if !detected.undecided.is_empty() {
+                    eprintln!(
+                        "{} field(s) left for you to decide, marked UNDECIDED in the mapping",
+                        detected.undecided.len()
+                    );
+                }
                 return Ok(());
             }
             if preset.as_deref() == Some("olist") {
                 if !dir.is_dir() {
                     bail!("{}: the olist preset reads the dataset's folder", dir.display());
                 }
-                let summary = |n: u64| format!("{}: {n} Olist orders", dir.display());
-                return import_converted(|scratch| Ok(summary(olist::convert(&dir, scratch)?)), &warehouse, settings)
-                    .await;
+                let scratch = Scratch::new("olist").context("a scratch folder for the converted files")?;
+                let n = olist::convert(&dir, scratch.path())?;
+                eprintln!("{}: {n} Olist orders", dir.display());
+                return import(scratch.path(), &warehouse, settings).await;
             }
-            let mapping = match (map, preset) {
-                (Some(m), _) => Some(flat::Mapping::parse(
-                    &std::fs::read_to_string(&m).with_context(|| format!("{}", m.display()))?,
-                )?),
-                (None, Some(p)) => Some(flat::Mapping::preset(&p)?),
-                (None, None) => None,
-            };
-            match mapping {
-                None => import(&dir, &warehouse, settings).await?,
-                Some(mapping) => {
-                    if !dir.is_file() {
-                        bail!("{}: a flat export is one CSV file", dir.display());
-                    }
-                    let convert = |scratch: &Path| {
-                        let c = flat::convert(&dir, &mapping, scratch)?;
-                        let missing = if c.missing.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (not in the file, left empty: {})", c.missing.join(", "))
-                        };
-                        Ok(format!("{}: {} rows, {} orders{missing}", dir.display(), c.rows, c.orders))
-                    };
-                    import_converted(convert, &warehouse, settings).await?;
+            let (mapping, name, text) = match (map, preset) {
+                (Some(m), _) => {
+                    let text = std::fs::read_to_string(&m).with_context(|| format!("{}", m.display()))?;
+                    let mapping = flat::Mapping::parse(&text).with_context(|| format!("{}", m.display()))?;
+                    (mapping, m.display().to_string(), text)
                 }
+                (None, Some(p)) => {
+                    let text = flat::PRESETS.iter().find(|(n, _)| *n == p).map_or("", |(_, t)| *t).to_string();
+                    (flat::Mapping::preset(&p)?, format!("preset {p}"), text)
+                }
+                (None, None) if dir.is_file() => bail!(
+                    "{}: a single file is a flat export; import it with a mapping: --detect prints one to \
+                     check and pass with --map FILE, or --preset online-retail-ii|shopify",
+                    dir.display()
+                ),
+                (None, None) => return import(&dir, &warehouse, settings).await,
+            };
+            if !dir.is_file() {
+                bail!("{}: a flat export is one CSV file (the olist preset reads a folder)", dir.display());
             }
+            import_flat_file(&dir, MappingSource { mapping: &mapping, name, text: &text }, &warehouse, settings)
+                .await?;
+        }
+        Command::Rollback { warehouse } => {
+            let store = Store::new(&warehouse);
+            let lock = store.lock()?;
+            let from = store.current()?.manifest.version;
+            let to = lock.rollback()?;
+            println!("{}: version {} published again in place of {from}", warehouse.display(), to.version);
         }
         Command::Status { warehouse, json } => {
             let version = Store::new(&warehouse).current()?;
@@ -897,7 +964,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&kpis)?);
             } else {
+                let currency = shop_currency(&warehouse, None);
+                if !currency.is_empty() {
+                    println!("Amounts in {currency}.");
+                }
                 print!("{}", terminal_safe(&format::kpis(&kpis)));
+            }
+            if kpis.summary.orders == 0 && (filter.from().is_some() || filter.to().is_some()) {
+                // zeros for a range outside the data are true, but say why
+                let d = crate::metrics::dimensions(&wh).await?;
+                if let (Some(first), Some(last)) = (d.first_date, d.last_date) {
+                    eprintln!("no revenue orders in the range; the data covers {first} to {last}");
+                }
             }
         }
         Command::Sql { warehouse, query, format: fmt, timeout, engine } => {
@@ -927,8 +1005,27 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Explain { warehouse, filter, vs, json } => {
             let filter = filter.parse()?;
-            let vs: crate::metrics::compare::Versus = vs.parse().map_err(|e| anyhow::anyhow!("--vs: {e}"))?;
             let wh = open(&warehouse).await?;
+            let dims = crate::metrics::dimensions(&wh).await?;
+            let (filter, vs) = match vs {
+                Some(v) => (filter, v.parse::<Versus>().map_err(|e| anyhow::anyhow!("--vs: {e}"))?),
+                // without dates or --vs, the default range and its comparison
+                None => crate::metrics::compare::with_default(&filter, &dims),
+            };
+            if let (Some(first), Some(last)) = (dims.first_date, dims.last_date) {
+                let (from, to) = (filter.from().unwrap_or(first), filter.to().unwrap_or(last));
+                let (a, b) = crate::metrics::compare::comparison_range(from, to, vs);
+                let why = if crate::metrics::compare::overlaps(from, to, vs) {
+                    Some(format!("{a} to {b} shares days with {from} to {to}"))
+                } else if b < first || a > last {
+                    Some(format!("{a} to {b} has no orders"))
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    bail!("nothing to compare with: {why} (the data covers {first} to {last}); give --from and --to");
+                }
+            }
             let Some(e) = crate::insights::explain(&wh, &filter, vs).await? else {
                 bail!("the warehouse has no orders to explain");
             };
@@ -1013,15 +1110,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Report { warehouse, out, filter, currency } => {
             let filter = filter.parse()?;
             let wh = open(&warehouse).await?;
-            let data = crate::report::gather(&wh, &filter).await?;
+            // without dates, the report opens where the dashboard does: a range with one to compare
+            let (filter, vs) = crate::metrics::compare::with_default(&filter, &crate::metrics::dimensions(&wh).await?);
+            let data = crate::report::gather(&wh, &filter, vs).await?;
             let generated = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-            let html = crate::report::render(&data, &filter, &generated, &currency);
+            let html = crate::report::render(&data, &filter, &vs, &generated, &shop_currency(&warehouse, currency));
             std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {}", out.display());
         }
         Command::Serve { warehouse, addr, currency, sharing, engine } => {
             let options = crate::serve::ServeOptions {
-                currency,
+                currency: shop_currency(&warehouse, currency),
                 memory,
                 hosts: sharing.hosts,
                 insecure_no_auth: sharing.insecure_no_auth,
@@ -1051,6 +1150,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                     memory,
                     source_name: None,
                     watermark: None,
+                    check: false,
+                    max_rejects: RejectLimit::DEFAULT,
+                    currency: Some(Currency::parse("EUR").expect("a valid code")),
                 },
             )
             .await?;
@@ -1118,33 +1220,6 @@ async fn cluster(_role: ClusterCmd, _memory: MemoryLimit) -> Result<()> {
     bail!("{}", crate::warehouse::engine::NO_BALLISTA)
 }
 
-/// Converts an export into the canonical files in a scratch folder, imports them, removes it.
-async fn import_converted(
-    convert: impl FnOnce(&Path) -> Result<String>,
-    warehouse: &Path,
-    settings: ImportSettings<'_>,
-) -> Result<()> {
-    let scratch = scratch_dir();
-    let result = match convert(&scratch) {
-        Ok(summary) => {
-            eprintln!("{summary}; a reject's source_line field names the line it came from");
-            import(&scratch, warehouse, settings).await
-        }
-        Err(e) => Err(e),
-    };
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
-}
-
-/// A new folder name for a source converted or staged before its import (removed after).
-fn scratch_dir() -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "shoplens-convert-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    ))
-}
-
 /// The import command's options.
 struct ImportSettings<'a> {
     timezone: &'a str,
@@ -1156,33 +1231,81 @@ struct ImportSettings<'a> {
     source_name: Option<String>,
     /// Where an incremental read of a database stopped, to record.
     watermark: Option<String>,
+    /// A dry run.
+    check: bool,
+    max_rejects: RejectLimit,
+    currency: Option<Currency>,
+}
+
+impl ImportSettings<'_> {
+    /// The core's options, drawing progress on `bar`.
+    fn options(&self, bar: &progress::Bar) -> Result<ImportOptions> {
+        let tz: ShopTz = self.timezone.parse().map_err(anyhow::Error::msg).context("--timezone")?;
+        Ok(ImportOptions {
+            timezone: tz,
+            progress: Some(Arc::new(bar.clone())),
+            append: self.append,
+            encoding: self.encoding,
+            memory: self.memory,
+            key_chunk: None,
+            source_name: self.source_name.clone(),
+            watermark: self.watermark.clone(),
+            origin: None,
+            max_rejects: self.max_rejects,
+            dry_run: self.check,
+            currency: self.currency.clone(),
+        })
+    }
+
+    /// Prints what an import did (or, for a dry run, would do).
+    fn print(&self, report: &crate::import::ImportReport, took: Duration) -> Result<()> {
+        if self.json && self.check {
+            let out = serde_json::json!({
+                "published": false,
+                "files": report.files,
+                "reasons": report.reasons,
+                "preview": report.preview,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else if self.json {
+            println!("{}", serde_json::to_string_pretty(&report.files)?);
+        } else {
+            print!("{}", terminal_safe(&format::import_report(report, took)));
+        }
+        Ok(())
+    }
 }
 
 async fn import(dir: &Path, warehouse: &Path, settings: ImportSettings<'_>) -> Result<()> {
-    let ImportSettings { timezone, json, append, encoding, memory, source_name, watermark } = settings;
-    let tz: ShopTz = timezone.parse().map_err(anyhow::Error::msg).context("--timezone")?;
     if !dir.is_dir() {
         bail!("{}: not a folder (an export is a folder of five CSV files)", dir.display());
     }
     let bar = progress::Bar::new();
-    let opts = ImportOptions {
-        timezone: tz,
-        progress: Some(Arc::new(bar.clone())),
-        append,
-        encoding,
-        memory,
-        key_chunk: None,
-        source_name,
-        watermark,
-    };
+    let opts = settings.options(&bar)?;
     let started = Instant::now();
     let report = import_export(dir, &Store::new(warehouse), &opts).await;
     bar.finish();
-    let report = report?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report.files)?);
+    settings.print(&report?, started.elapsed())
+}
+
+/// Imports a flat file by its mapping.
+async fn import_flat_file(
+    file: &Path,
+    mapping: MappingSource<'_>,
+    warehouse: &Path,
+    settings: ImportSettings<'_>,
+) -> Result<()> {
+    let bar = progress::Bar::new();
+    let opts = settings.options(&bar)?;
+    let started = Instant::now();
+    let result = import_flat(file, mapping, &Store::new(warehouse), &opts).await;
+    bar.finish();
+    let (converted, report) = result?;
+    let missing = if converted.missing.is_empty() {
+        String::new()
     } else {
-        print!("{}", terminal_safe(&format::import_report(&report, started.elapsed())));
-    }
-    Ok(())
+        format!(" (not in the file, left empty: {})", converted.missing.join(", "))
+    };
+    eprintln!("{}: {} rows, {} orders{missing}", file.display(), converted.rows, converted.orders);
+    settings.print(&report, started.elapsed())
 }

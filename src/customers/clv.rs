@@ -81,6 +81,35 @@ pub struct BgNbd {
     pub converged: bool,
 }
 
+impl BgNbd {
+    /// What a fit at the edge of the parameter space means, if it is there: the optimum of the
+    /// likelihood ran off to a or b near 0 or without bound, so the model cannot tell how many
+    /// customers drop out and its P(alive) and CLV stand on an assumption, not on the data.
+    pub fn at_boundary(&self) -> Option<String> {
+        let dropout = self.a / (self.a + self.b);
+        let params = format!("a = {:.4}, b = {:.4}", self.a, self.b);
+        if self.a < 1e-3 || dropout < 1e-3 {
+            Some(format!(
+                "the BG/NBD fit is at a boundary ({params}): the chance that a customer drops out after a \
+                 purchase is about {:.2} %, so nearly every customer counts as alive (P(alive) near 100 %) \
+                 however long they have been quiet; the data has too few customers who stopped buying \
+                 (a history short against the time between purchases). Read P(alive) and CLV as upper \
+                 bounds",
+                dropout * 100.0
+            ))
+        } else if self.b < 1e-3 || self.a > 1e3 || self.b > 1e3 || dropout > 0.999 {
+            Some(format!(
+                "the BG/NBD fit is at a boundary ({params}): the dropout probability after a purchase is \
+                 {:.1} % and the data cannot pin it down; P(alive) and CLV follow from that edge, not \
+                 from the customers' histories",
+                dropout * 100.0
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 /// The fitted Gamma-Gamma parameters.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GammaGamma {
@@ -422,6 +451,7 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
         if !fit.converged {
             clv.warnings.push("the BG/NBD fit did not converge; its parameters are the best found".into());
         }
+        clv.warnings.extend(fit.at_boundary());
         clv.bgnbd = Some(fit);
     }
     if spenders < MIN_REPEATERS {
@@ -630,6 +660,24 @@ mod tests {
         let late = ClvOptions { deadline: Some(std::time::Instant::now()), ..Default::default() };
         let stopped = model(&rows, None, &late);
         assert!(stopped.stopped);
+    }
+
+    #[test]
+    fn a_fit_driven_to_the_boundary_says_so() {
+        // 60 customers who all bought in their last week: nobody drops out, so a -> 0
+        let rows: Vec<Summary> = (0..60)
+            .map(|i| {
+                let t = 30.0 + (i % 20) as f64;
+                Summary { id: i.to_string(), x: 2.0 + (i % 5) as f64, t_x: t - 0.5, t, m: 10.0 }
+            })
+            .collect();
+        let clv = model(&rows, None, &ClvOptions::default());
+        let bg = clv.bgnbd.as_ref().unwrap();
+        assert!(bg.a < 1e-3 || bg.a / (bg.a + bg.b) < 1e-3, "{bg:?}");
+        assert!(clv.warnings.iter().any(|w| w.contains("the BG/NBD fit is at a boundary")), "{:?}", clv.warnings);
+        // a fit inside the space gives no such warning
+        let inside = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, log_likelihood: 0.0, converged: true };
+        assert_eq!(inside.at_boundary(), None);
     }
 
     #[test]

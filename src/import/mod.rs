@@ -2,6 +2,7 @@
 //! warehouse version beside the current one, published atomically. Every bad row goes to the
 //! rejects with its file, line and reason; for every file, read = loaded + rejected.
 
+pub mod flat;
 pub mod ids;
 pub mod previous;
 pub mod tables;
@@ -64,6 +65,139 @@ pub struct ImportOptions {
     pub source_name: Option<String>,
     /// Recorded with the import: where an incremental read of the source stopped.
     pub watermark: Option<String>,
+    /// The export the folder was converted from (a flat file), which rejects and the import
+    /// record name instead of the canonical files.
+    pub origin: Option<Origin>,
+    /// The share of a file's rows that may be rejected before the import refuses to publish.
+    pub max_rejects: RejectLimit,
+    /// Read, check and count everything, then publish nothing (`import --check`).
+    pub dry_run: bool,
+    /// The shop's currency, recorded with the import (kept from the previous version if `None`).
+    pub currency: Option<crate::model::Currency>,
+}
+
+/// The user's own export when the canonical files were converted from it.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// The flat file's name, as rejects name it (`superstore.csv:4103`).
+    pub file_name: String,
+    /// Checksums to record instead of the converted files': the flat file's, the mapping's.
+    pub checksums: BTreeMap<String, String>,
+    /// How it was mapped: the mapping file or the preset.
+    pub mapping: String,
+}
+
+/// The largest share of any file's rows that an import may reject and still publish.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RejectLimit(f64);
+
+impl RejectLimit {
+    /// The default: 5 % of a file's rows.
+    pub const DEFAULT: RejectLimit = RejectLimit(0.05);
+    /// Every row may be rejected.
+    pub const ANY: RejectLimit = RejectLimit(1.0);
+
+    /// A limit in percent, 0 to 100.
+    ///
+    /// # Errors
+    /// Not a number from 0 to 100.
+    pub fn percent(text: &str) -> Result<RejectLimit, String> {
+        match text.trim().trim_end_matches('%').trim().parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => Ok(RejectLimit(p / 100.0)),
+            _ => Err(format!("'{text}' is not a percentage from 0 to 100")),
+        }
+    }
+
+    /// Whether a file with these counts has lost more rows than allowed: more than the share, or
+    /// every row of a file that had some (unless any share is allowed).
+    fn exceeded(self, c: &FileCounts) -> bool {
+        c.read > 0 && (c.rejected as f64 > self.0 * c.read as f64 || (c.loaded == 0 && self.0 < 1.0))
+    }
+}
+
+impl Default for RejectLimit {
+    fn default() -> RejectLimit {
+        RejectLimit::DEFAULT
+    }
+}
+
+impl std::fmt::Display for RejectLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} %", self.0 * 100.0)
+    }
+}
+
+impl std::str::FromStr for RejectLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<RejectLimit, String> {
+        RejectLimit::percent(s)
+    }
+}
+
+/// An import that was read in full but not published: too many rows rejected.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    /// Per file counts.
+    pub files: BTreeMap<String, FileCounts>,
+    /// The files over the limit.
+    pub over: Vec<String>,
+    /// The limit.
+    pub limit: RejectLimit,
+    /// The most frequent reasons, with how many rows each.
+    pub reasons: Vec<(String, u64)>,
+    /// The first rejects, `(file, line, reason)`.
+    pub first_rejects: Vec<(String, u64, String)>,
+    /// Where this import's rejects were kept.
+    pub rejects: PathBuf,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "not published: {} lost more than {} of their rows, so the warehouse keeps its current version",
+            self.over.join(", "),
+            self.limit
+        )?;
+        for (file, c) in &self.files {
+            writeln!(f, "  {file}: read {}, loaded {}, rejected {}", c.read, c.loaded, c.rejected)?;
+        }
+        writeln!(f, "most frequent reasons:")?;
+        for (reason, n) in &self.reasons {
+            writeln!(f, "  {n} × {reason}")?;
+        }
+        if let Some((file, line, reason)) = self.first_rejects.first() {
+            writeln!(f, "first: {file}:{line}: {reason}")?;
+        }
+        write!(
+            f,
+            "every reject is in {}; fix the export or the mapping, or accept the losses on purpose with \
+             --max-rejects PERCENT",
+            self.rejects.display()
+        )
+    }
+}
+
+/// The first orders an import read, as it would load them: `import --check` shows them.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OrderPreview {
+    /// The order's id.
+    pub order_id: String,
+    /// Shop-local time.
+    pub order_ts: chrono::NaiveDateTime,
+    /// The customer's id (`guest-…` for an order without one).
+    pub customer_id: String,
+    /// Its status.
+    pub status: String,
+    /// Lines loaded.
+    pub lines: i32,
+    /// Revenue of its loaded lines (whatever its status), as exact decimal text.
+    #[serde(serialize_with = "as_text")]
+    pub amount: crate::model::Money,
+}
+
+fn as_text<S: serde::Serializer>(m: &crate::model::Money, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(m)
 }
 
 /// What an import did.
@@ -77,6 +211,12 @@ pub struct ImportReport {
     pub rejects: PathBuf,
     /// The first few rejects, `(file, line, reason)`, to show the user at once.
     pub first_rejects: Vec<(String, u64, String)>,
+    /// The most frequent reject reasons (values left out), with how many rows each.
+    pub reasons: Vec<(String, u64)>,
+    /// Whether it was published (`false` for a dry run).
+    pub published: bool,
+    /// The first orders read, as loaded.
+    pub preview: Vec<OrderPreview>,
 }
 
 /// Why an import failed; the warehouse then stays exactly as it was.
@@ -97,6 +237,9 @@ pub enum ImportError {
          import the whole export once without --append, then append to it"
     )]
     OldLayout(PathBuf),
+    /// Too many rows rejected: nothing was published.
+    #[error("{0}")]
+    Refused(Box<Refusal>),
 }
 
 /// Writes rejected rows as CSV: `file,line,reason,record`.
@@ -104,33 +247,83 @@ struct Rejects {
     path: PathBuf,
     csv: csv::Writer<std::fs::File>,
     first: Vec<(String, u64, String)>,
+    /// Rows per reason with its values left out.
+    reasons: HashMap<String, u64>,
+    /// The flat file the canonical files came from: a reject names it and its `source_line`.
+    origin: Option<String>,
 }
 
 /// How many rejects an import report quotes.
 const QUOTED_REJECTS: usize = 10;
+
+/// How many orders an import report previews.
+const PREVIEW_ORDERS: usize = 5;
+
+/// Where a refused import's rejects are kept, in the warehouse folder.
+pub const REFUSED_REJECTS: &str = "rejects.refused.csv";
 
 impl Rejects {
     fn create(path: PathBuf) -> Result<Rejects, WriteError> {
         let wrap = |e: csv::Error| WriteError { path: path.clone(), message: e.to_string() };
         let mut csv = csv::Writer::from_path(&path).map_err(wrap)?;
         csv.write_record(["file", "line", "reason", "record"]).map_err(wrap)?;
-        Ok(Rejects { path, csv, first: Vec::new() })
+        Ok(Rejects { path, csv, first: Vec::new(), reasons: HashMap::new(), origin: None })
     }
 
     fn add(&mut self, file: SourceFile, line: u64, reason: &str, raw: &str) -> Result<(), WriteError> {
+        // a converted row ends with the flat file's line it came from
+        let flat_line = || raw.trim_end().rsplit(',').next().and_then(|l| l.trim_matches('"').parse::<u64>().ok());
+        let (file, line) = match (&self.origin, flat_line()) {
+            (Some(origin), Some(l)) => (origin.as_str(), l),
+            _ => (file.file_name(), line),
+        };
         if self.first.len() < QUOTED_REJECTS {
-            self.first.push((file.file_name().to_string(), line, reason.to_string()));
+            self.first.push((file.to_string(), line, reason.to_string()));
         }
+        *self.reasons.entry(reason_kind(reason)).or_default() += 1;
         // the rejects are opened in spreadsheets: a raw row must not run as a formula there
         let (reason, raw) = (csv_safe(reason), csv_safe(raw));
         self.csv
-            .write_record([file.file_name(), &line.to_string(), &reason, &raw])
+            .write_record([file, &line.to_string(), &reason, &raw])
             .map_err(|e| WriteError { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// The most frequent reasons, most first.
+    fn top_reasons(&self) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self.reasons.iter().map(|(r, n)| (r.clone(), *n)).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(5);
+        all
     }
 
     fn close(mut self) -> Result<(), WriteError> {
         self.csv.flush().map_err(|e| WriteError { path: self.path.clone(), message: e.to_string() })
     }
+}
+
+/// A reason with its quoted values and numbers left out, so that rows rejected for the same
+/// cause count together: `column quantity: 'zwei' is not a whole number` becomes
+/// `column quantity: '…' is not a whole number`.
+fn reason_kind(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut quoted = false;
+    for c in reason.chars() {
+        match c {
+            '\'' if quoted => {
+                quoted = false;
+                out.push_str("…'");
+            }
+            '\'' => {
+                quoted = true;
+                out.push(c);
+            }
+            _ if quoted => {}
+            '0'..='9' if !out.ends_with('#') => out.push('#'),
+            '0'..='9' => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Rows per block handed from the reading thread to the loading one.
@@ -306,6 +499,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let dir = staging.dir().to_path_buf();
     let progress = opts.progress.as_deref();
     let mut rejects = Rejects::create(dir.join(REJECTS))?;
+    rejects.origin = opts.origin.as_ref().map(|o| o.file_name.clone());
     let mut files = BTreeMap::new();
     let mut checksums = BTreeMap::new();
     let mut record = |file: SourceFile, (counts, sum): (FileCounts, String)| {
@@ -378,8 +572,12 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     drop(first_line);
 
     let parse_order = |row: &Row| OrderRec::parse(row, opts.timezone);
+    let mut preview: Vec<(String, String)> = Vec::new();
     let counts =
         read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, parse_order, |line, o| {
+            if preview.len() < PREVIEW_ORDERS {
+                preview.push((o.order_id.clone(), o.customer_id.clone()));
+            }
             let date_key = tables::date_key(o.order_ts.date());
             let status = o.status;
             match orders.get_mut(&o.order_id) {
@@ -497,7 +695,50 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     }
     record(SourceFile::Payments, counts);
     let first_rejects = std::mem::take(&mut rejects.first);
+    let reasons = rejects.top_reasons();
     rejects.close()?;
+    let preview: Vec<OrderPreview> = preview
+        .into_iter()
+        .filter_map(|(id, customer_id)| {
+            let o = orders.get(&id)?;
+            Some(OrderPreview {
+                order_id: id,
+                order_ts: o.order_ts,
+                customer_id,
+                status: o.status.to_string(),
+                lines: o.line_count,
+                amount: crate::model::Money::from_units(o.revenue.into()).unwrap_or_default(),
+            })
+        })
+        .collect();
+
+    // a mistake in the export or its mapping must not become a published number
+    let over: Vec<String> =
+        files.iter().filter(|(_, c)| opts.max_rejects.exceeded(c)).map(|(f, _)| f.clone()).collect();
+    if !over.is_empty() {
+        let kept = store.root().join(REFUSED_REJECTS);
+        std::fs::copy(dir.join(REJECTS), &kept)
+            .map_err(|e| WriteError { path: kept.clone(), message: e.to_string() })?;
+        return Err(ImportError::Refused(Box::new(Refusal {
+            files,
+            over,
+            limit: opts.max_rejects,
+            reasons,
+            first_rejects,
+            rejects: kept,
+        })));
+    }
+    if opts.dry_run {
+        return Ok(ImportReport {
+            version: String::new(),
+            files,
+            rejects: dir.join(REJECTS),
+            first_rejects,
+            reasons,
+            published: false,
+            preview,
+        });
+    }
 
     if let Some(p) = progress {
         p.phase("writing the warehouse");
@@ -571,6 +812,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let now = chrono::Utc::now().to_rfc3339();
     let mut imports = store.current().map(|v| v.manifest.imports).unwrap_or_default();
     let source_name = opts.source_name.clone().unwrap_or_else(|| source.display().to_string());
+    let checksums = opts.origin.as_ref().map_or(checksums, |o| o.checksums.clone());
     imports.push(ImportRecord {
         id: staging.version_name(),
         finished_at: now.clone(),
@@ -579,7 +821,9 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         checksums,
         mode: if previous.is_some() { "append" } else { "replace" }.to_string(),
         watermark: opts.watermark.clone(),
+        mapping: opts.origin.as_ref().map(|o| o.mapping.clone()),
     });
+    let currency = opts.currency.clone().or_else(|| store.current().ok().and_then(|v| v.manifest.currency));
     let manifest = Manifest {
         version: staging.version_name(),
         created_at: now,
@@ -589,8 +833,17 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         imports,
         layout: LAYOUT_PARTS,
         key_chunk,
+        currency,
     };
     staging.publish(&manifest)?;
     drop(lock);
-    Ok(ImportReport { version: manifest.version, files, rejects: store.root().join(REJECTS), first_rejects })
+    Ok(ImportReport {
+        version: manifest.version,
+        files,
+        rejects: store.root().join(REJECTS),
+        first_rejects,
+        reasons,
+        published: true,
+        preview,
+    })
 }

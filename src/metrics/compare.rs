@@ -41,6 +41,25 @@ impl std::str::FromStr for Versus {
     }
 }
 
+impl std::fmt::Display for Versus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Versus::PreviousPeriod => f.write_str("previous_period"),
+            Versus::PreviousYear => f.write_str("previous_year"),
+            Versus::Range(a, b) => write!(f, "{a}:{b}"),
+        }
+    }
+}
+
+/// A selection without dates opened on the default range and its comparison (the filter's other
+/// fields kept); a selection with dates as it is, against the previous period.
+pub fn with_default(filter: &Filter, dims: &super::Dimensions) -> (Filter, Versus) {
+    match (&dims.default_range, filter.from(), filter.to()) {
+        (Some(r), None, None) => (filter.with_range(Some(r.from), Some(r.to)), r.versus()),
+        _ => (filter.clone(), Versus::PreviousPeriod),
+    }
+}
+
 /// The range a comparison covers (both days included).
 pub fn comparison_range(from: NaiveDate, to: NaiveDate, vs: Versus) -> (NaiveDate, NaiveDate) {
     match vs {
@@ -54,6 +73,74 @@ pub fn comparison_range(from: NaiveDate, to: NaiveDate, vs: Versus) -> (NaiveDat
         ),
         Versus::Range(a, b) => (a, b),
     }
+}
+
+/// Whether the range compared with shares days with the range itself (an all-time range against
+/// the year before, say): such a comparison means nothing.
+pub fn overlaps(from: NaiveDate, to: NaiveDate, vs: Versus) -> bool {
+    let (a, b) = comparison_range(from, to, vs);
+    a <= to && from <= b
+}
+
+/// The range a first screen opens on, and what it is compared with: chosen so that both have
+/// data, since "how are we doing compared with before" is the first question.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DefaultRange {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// What it is compared with, as the `vs` parameter says it.
+    pub vs: String,
+    /// How a page names the choice.
+    pub label: String,
+}
+
+impl DefaultRange {
+    /// The comparison as a [`Versus`].
+    pub fn versus(&self) -> Versus {
+        self.vs.parse().expect("a default range names a valid comparison")
+    }
+}
+
+/// The default range for data from `first` to `last` (order days): the last 12 complete months
+/// against the 12 before when there are two years of data, else the last complete month against
+/// the same month a year before when there is more than a year, else against the month before;
+/// `None` when no complete month has one before it.
+pub fn default_range(first: NaiveDate, last: NaiveDate) -> Option<DefaultRange> {
+    use crate::model::Month;
+    let (start, end) = (Month::of(first), Month::last_complete(last));
+    let span = end.months_since(start);
+    let month = |m: Month| m.first_day().format("%b %Y").to_string();
+    if span >= 23 {
+        let from = (0..11).fold(end, |m, _| m.pred());
+        // the 12 calendar months before, not the same number of days (a leap year differs)
+        let (before_end, before_from) = (from.pred(), (0..12).fold(from, |m, _| m.pred()));
+        return Some(DefaultRange {
+            from: from.first_day(),
+            to: end.last_day(),
+            vs: format!("{}:{}", before_from.first_day(), before_end.last_day()),
+            label: format!("{} – {} vs the 12 months before", month(from), month(end)),
+        });
+    }
+    if span >= 12 {
+        return Some(DefaultRange {
+            from: end.first_day(),
+            to: end.last_day(),
+            vs: "previous_year".into(),
+            label: format!("{} vs a year before", month(end)),
+        });
+    }
+    if span >= 1 {
+        let before = end.pred();
+        return Some(DefaultRange {
+            from: end.first_day(),
+            to: end.last_day(),
+            vs: format!("{}:{}", before.first_day(), before.last_day()),
+            label: format!("{} vs {}", month(end), month(before)),
+        });
+    }
+    None
 }
 
 /// One side of a comparison.
@@ -165,5 +252,30 @@ mod tests {
         assert_eq!("2023-01-01:2023-01-31".parse::<Versus>(), Ok(Versus::Range(d("2023-01-01"), d("2023-01-31"))));
         assert!("2023-02-01:2023-01-31".parse::<Versus>().is_err());
         assert!("2023-02-01:".parse::<Versus>().is_err());
+    }
+
+    #[test]
+    fn the_default_range_has_data_before_it() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // two years and more: the last 12 complete months against the 12 before
+        let r = default_range(d("2010-01-06"), d("2014-01-02")).unwrap();
+        assert_eq!((r.from, r.to, r.vs.as_str()), (d("2013-01-01"), d("2013-12-31"), "2012-01-01:2012-12-31"));
+        assert_eq!(comparison_range(r.from, r.to, r.versus()), (d("2012-01-01"), d("2012-12-31")));
+        assert!(!overlaps(r.from, r.to, r.versus()));
+        // a month in progress is not the range's end
+        let r = default_range(d("2022-03-10"), d("2024-03-30")).unwrap();
+        assert_eq!((r.from, r.to), (d("2023-03-01"), d("2024-02-29")));
+        // more than a year: the last complete month against the same month a year before
+        let r = default_range(d("2023-01-15"), d("2024-03-31")).unwrap();
+        assert_eq!((r.from, r.to, r.vs.as_str()), (d("2024-03-01"), d("2024-03-31"), "previous_year"));
+        // less: against the month before
+        let r = default_range(d("2024-01-15"), d("2024-03-20")).unwrap();
+        assert_eq!((r.from, r.to, r.vs.as_str()), (d("2024-02-01"), d("2024-02-29"), "2024-01-01:2024-01-31"));
+        assert_eq!(r.label, "Feb 2024 vs Jan 2024");
+        // nothing complete with a month before it
+        assert_eq!(default_range(d("2024-03-01"), d("2024-03-20")), None);
+        assert_eq!(default_range(d("2024-02-03"), d("2024-03-20")), None);
+        // all time against the year before overlaps
+        assert!(overlaps(d("2010-01-06"), d("2014-01-02"), Versus::PreviousYear));
     }
 }

@@ -303,6 +303,9 @@ pub struct Dimensions {
     pub first_date: Option<NaiveDate>,
     /// The last order day.
     pub last_date: Option<NaiveDate>,
+    /// The range a first screen opens on, with a comparison that has data (none when the data
+    /// has no complete month with one before it).
+    pub default_range: Option<compare::DefaultRange>,
 }
 
 /// The dimensions' values for the filters.
@@ -333,6 +336,9 @@ pub async fn dimensions(wh: &Warehouse) -> Result<Dimensions, MetricsError> {
                 _ => d.last_date = v.parse().ok(),
             }
         }
+    }
+    if let (Some(first), Some(last)) = (d.first_date, d.last_date) {
+        d.default_range = compare::default_range(first, last);
     }
     Ok(d)
 }

@@ -1,6 +1,7 @@
 //! Domain types shared by every stage: exact money, months and time zones, order statuses and
 //! the validated KPI filter.
 
+pub mod currency;
 pub mod filter;
 pub mod memory;
 pub mod money;
@@ -8,6 +9,7 @@ pub mod status;
 pub mod text;
 pub mod time;
 
+pub use currency::Currency;
 pub use filter::Filter;
 pub use memory::MemoryLimit;
 pub use money::Money;

@@ -18,7 +18,7 @@ pub struct ReportData {
     pub dimensions: Dimensions,
     /// `/api/kpis`.
     pub kpis: Kpis,
-    /// `/api/kpis/compare?vs=previous_period`, when there are orders.
+    /// `/api/kpis/compare` with the report's comparison, when there are orders.
     pub compare: Option<Comparison>,
     /// `/api/forecast`, when the series is long enough.
     pub forecast: Option<Forecast>,
@@ -30,7 +30,7 @@ pub struct ReportData {
     pub rfm: Rfm,
     /// `/api/customers/clv`.
     pub clv: Clv,
-    /// `/api/explain?vs=previous_period`, when there are orders.
+    /// `/api/explain` with the report's comparison, when there are orders.
     pub explain: Option<crate::insights::Explanation>,
     /// `/api/projection` (the selection's category, country and method).
     pub projection: Option<crate::insights::Projection>,
@@ -42,21 +42,21 @@ pub struct ReportData {
 ///
 /// # Errors
 /// A query fails.
-pub async fn gather(wh: &Warehouse, filter: &Filter) -> Result<ReportData, MetricsError> {
+pub async fn gather(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<ReportData, MetricsError> {
     let kpis = metrics::compute(wh, filter).await?;
     let (monthly, last) = metrics::monthly(wh, filter).await?;
     let forecast = revenue_series(&monthly, last).and_then(|s| crate::forecast::forecast(&s, 1).ok());
     let undated = filter.with_range(None, None);
     Ok(ReportData {
         dimensions: metrics::dimensions(wh).await?,
-        compare: metrics::compare::period_comparison(wh, filter, Versus::PreviousPeriod).await?,
+        compare: metrics::compare::period_comparison(wh, filter, vs).await?,
         kpis,
         forecast,
         cohorts: customers::cohorts(wh, filter).await?,
         returning: customers::returning(wh, filter).await?,
         rfm: customers::rfm(wh, &undated, filter.to()).await?,
         clv: customers::clv(wh, &undated, &ClvOptions { top: filter.top(), ..Default::default() }).await?,
-        explain: crate::insights::explain(wh, filter, Versus::PreviousPeriod).await?,
+        explain: crate::insights::explain(wh, filter, vs).await?,
         projection: crate::insights::projection(wh, &undated, None).await?,
         alerts: crate::insights::alerts(wh).await?,
     })
@@ -101,7 +101,7 @@ pub fn describe(f: &Filter) -> String {
 }
 
 /// The page with its assets inlined and `data` embedded; money shown in `currency`.
-pub fn render(data: &ReportData, filter: &Filter, generated: &str, currency: &str) -> String {
+pub fn render(data: &ReportData, filter: &Filter, vs: &Versus, generated: &str, currency: &str) -> String {
     let selection = serde_json::json!({
         "from": filter.from().map(|d| d.to_string()).unwrap_or_default(),
         "to": filter.to().map(|d| d.to_string()).unwrap_or_default(),
@@ -109,7 +109,7 @@ pub fn render(data: &ReportData, filter: &Filter, generated: &str, currency: &st
         "country": filter.country().unwrap_or_default(),
         "method": filter.method().unwrap_or_default(),
     });
-    let embedded = serde_json::json!({ "filter": selection, "data": data }).to_string();
+    let embedded = serde_json::json!({ "filter": selection, "vs": vs.to_string(), "data": data }).to_string();
     let meta = format!(
         "<p id=\"report-meta\">Report: {}. Generated {}. The figures are fixed; the filters show the selection.</p>",
         esc(&describe(filter)),

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "CURRENT";
+/// A version's own copy of the manifest that published it, which `rollback` publishes again.
+pub const VERSION_MANIFEST: &str = "manifest.json";
 /// The rejects file's name, in a version and at the warehouse's top.
 pub const REJECTS: &str = "rejects.csv";
 const LOCK: &str = ".lock";
@@ -52,6 +54,9 @@ pub struct ImportRecord {
     /// where the next `--append` starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watermark: Option<String>,
+    /// For a flat export: the mapping it was read with (the mapping file, or `preset NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
 }
 
 /// What a published version is: written by an import, read by everyone else.
@@ -77,6 +82,9 @@ pub struct Manifest {
     /// Surrogate keys per part of the tables with [`Layout::KeyChunks`](crate::warehouse::schema::Layout).
     #[serde(default = "default_key_chunk")]
     pub key_chunk: i32,
+    /// The shop's currency, as the import recorded it (none for an import that did not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<crate::model::Currency>,
 }
 
 fn default_key_chunk() -> i32 {
@@ -252,18 +260,13 @@ impl Staging {
         let previous_version = self.store.current().ok();
         carry_rejects(previous_version.as_ref(), &self.dir, &manifest.version)?;
         let previous = previous_version.map(|v| v.manifest.version);
+        let text = serde_json::to_string_pretty(manifest).expect("a manifest serializes");
+        let own = self.dir.join(VERSION_MANIFEST);
+        fs::write(&own, &text).map_err(io(&own))?;
         sync_dir_files(&self.dir)?;
         let final_dir = root.join(&manifest.version);
         fs::rename(&self.dir, &final_dir).map_err(io(&final_dir))?;
-        let tmp = root.join(format!("{MANIFEST}.tmp"));
-        {
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(serde_json::to_string_pretty(manifest).expect("a manifest serializes").as_bytes())
-                .map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
-        }
-        fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))?;
-        sync_dir(root)?;
+        write_manifest(root, &text)?;
         // the top-level rejects copy is a convenience; the version's own copy is the record
         let rejects_tmp = root.join(format!("{REJECTS}.tmp"));
         if fs::copy(final_dir.join(REJECTS), &rejects_tmp).is_ok() {
@@ -276,6 +279,61 @@ impl Staging {
             }
         }
         Ok(())
+    }
+}
+
+/// Replaces the published manifest by `text`: written beside it, synced, renamed over it.
+fn write_manifest(root: &Path, text: &str) -> Result<(), StoreError> {
+    let tmp = root.join(format!("{MANIFEST}.tmp"));
+    {
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(text.as_bytes()).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))?;
+    sync_dir(root)
+}
+
+impl ImportLock {
+    /// Publishes again the version the current one replaced (kept by [`Staging::publish`]); the
+    /// version rolled back from is kept in its turn, so a second rollback undoes the first.
+    ///
+    /// # Errors
+    /// No earlier version is kept (or it was written before versions kept their manifest).
+    pub fn rollback(&self) -> Result<Manifest, StoreError> {
+        let root = &self.store.root;
+        let current = self.store.current()?;
+        let damaged = |message: String| StoreError::Damaged { path: root.clone(), message };
+        let mut kept: Vec<(String, PathBuf)> = fs::read_dir(root)
+            .map_err(io(root))?
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .filter(|(name, path)| {
+                name.starts_with(VERSION_PREFIX) && *name != current.manifest.version && path.is_dir()
+            })
+            .collect();
+        kept.sort();
+        let Some((name, dir)) = kept.pop() else {
+            return Err(damaged("no earlier version is kept to roll back to".into()));
+        };
+        let own = dir.join(VERSION_MANIFEST);
+        let text = fs::read_to_string(&own).map_err(|_| {
+            damaged(format!(
+                "version {name} was written by an older shoplens without its manifest; it cannot be restored"
+            ))
+        })?;
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|e| damaged(format!("{name}/{VERSION_MANIFEST}: {e}")))?;
+        if manifest.version != name {
+            return Err(damaged(format!("{name}/{VERSION_MANIFEST} names version {}", manifest.version)));
+        }
+        write_manifest(root, &text)?;
+        let rejects = dir.join(REJECTS);
+        let rejects_tmp = root.join(format!("{REJECTS}.tmp"));
+        if fs::copy(&rejects, &rejects_tmp).is_ok() {
+            let _ = fs::rename(&rejects_tmp, root.join(REJECTS));
+        }
+        Ok(manifest)
     }
 }
 

@@ -44,9 +44,20 @@ try {
     checks.push("signed in through the form");
   }
   let gen = await ready("");
-  const all = await api("/api/kpis");
-  await expectCards(all, "cards show /api/kpis");
-  checks.push("cards show the API's figures");
+  // the first screen: the default range, compared with a period that has orders
+  const dims = await api("/api/dimensions");
+  const dr = dims.default_range;
+  if (!dr) fail("the test shop has no default range");
+  const opening = `from=${dr.from}&to=${dr.to}`;
+  const all = await api(`/api/kpis?${opening}`);
+  await expectCards(all, "cards show /api/kpis for the default range");
+  const first = new URL(page.url()).searchParams;
+  expectEq([first.get("preset"), first.get("from"), first.get("to")], ["default", dr.from, dr.to], "the opening range in the URL");
+  expectEq(await page.$eval("#preset", (e) => e.selectedOptions[0].textContent), dr.label, "the opening range's name");
+  const change = await page.textContent('.card[data-kpi="total_revenue"] .change');
+  const cmp = await api(`/api/kpis/compare?${opening}&vs=${encodeURIComponent(dr.vs)}`);
+  if (!cmp.comparison.summary.orders || /no earlier data/.test(change)) fail(`the first screen compares with nothing: ${change}`);
+  checks.push("the first screen opens on the default range and compares it with a period that has orders");
   const shownRevenue = await page.textContent('.card[data-kpi="total_revenue"] .value');
   if (!/\d{1,3}(,\d{3})+/.test(shownRevenue)) fail(`revenue not formatted with thousands separators: ${shownRevenue}`);
 
@@ -67,7 +78,7 @@ try {
   expectEq(await page.$$eval("#alerts li", (l) => l.length), Math.max(alerts.alerts.length, 1), "alert list");
   await page.click('.card[data-kpi="total_revenue"] .change');
   await page.waitForFunction(() => document.getElementById("explain-panel").dataset.ready, null, { timeout: 30000 });
-  const ex = await api("/api/explain?vs=previous_period");
+  const ex = await api(`/api/explain?${opening}&vs=${encodeURIComponent(dr.vs)}`);
   expectEq(await page.textContent("#explain-summary"), ex.summary, "bridge summary");
   const fall = await page.evaluate(() => Chart.getChart("waterfall").data.datasets[0].data);
   expectEq([fall[0][1], fall[fall.length - 1][1], fall.length], [ex.comparison.revenue, ex.range.revenue, 4], "orders x value waterfall");
@@ -80,7 +91,7 @@ try {
   await page.selectOption("#country", "DE");
   gen = await ready(gen);
   if (!page.url().includes("country=DE")) fail(`URL does not hold the filter: ${page.url()}`);
-  await expectCards(await api("/api/kpis?country=DE"), "cards after country=DE");
+  await expectCards(await api(`/api/kpis?${opening}&country=DE`), "cards after country=DE");
   const c = await cards();
   if (c.total_revenue === all.summary.total_revenue) fail("the country filter did not change the cards");
   checks.push("a filter changes the cards and the URL");

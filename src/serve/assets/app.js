@@ -2,9 +2,12 @@
 // All figures come from the API as computed by the KPI engine; this file only formats them.
 "use strict";
 
-const currency = document.body.dataset.currency || "EUR";
-const money = new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: 2 });
-const money0 = new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: 0 });
+// the currency the import recorded (or --currency); without one, amounts carry no sign rather
+// than a wrong one
+const currency = document.body.dataset.currency || "";
+const moneyStyle = currency ? { style: "currency", currency } : { minimumFractionDigits: 2 };
+const money = new Intl.NumberFormat(undefined, { ...moneyStyle, maximumFractionDigits: 2 });
+const money0 = new Intl.NumberFormat(undefined, { ...moneyStyle, minimumFractionDigits: 0, maximumFractionDigits: 0 });
 const count = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const pct = (x) => (x * 100).toLocaleString(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + " %";
 const FILTERS = ["from", "to", "category", "country", "method"];
@@ -35,7 +38,9 @@ function state() {
   const u = new URLSearchParams(location.search);
   const s = {};
   for (const k of FILTERS) s[k] = u.get(k) || "";
-  s.preset = u.get("preset") || (s.from || s.to ? "custom" : "all");
+  // a first visit opens on the default range, which has a period before it to compare with
+  const opening = dims && dims.default_range && !s.from && !s.to ? "default" : "all";
+  s.preset = u.get("preset") || (s.from || s.to ? "custom" : opening);
   s.view = u.get("view") === "customers" ? "customers" : "overview";
   return s;
 }
@@ -67,6 +72,7 @@ function presetRange(preset) {
   if (!dims || !dims.last_date) return ["", ""];
   const end = new Date(dims.last_date + "T00:00:00Z");
   const start = new Date(end);
+  if (preset === "default") return dims.default_range ? [dims.default_range.from, dims.default_range.to] : ["", ""];
   if (preset === "last30") start.setUTCDate(end.getUTCDate() - 29);
   else if (preset === "last12") { start.setUTCMonth(end.getUTCMonth() - 11, 1); }
   else if (preset === "quarter") { start.setUTCMonth(Math.floor(end.getUTCMonth() / 3) * 3, 1); }
@@ -74,10 +80,28 @@ function presetRange(preset) {
   return [iso(start), iso(end)];
 }
 
+// What the selection is compared with: the default range's own comparison, else the period
+// just before.
+function versus(s) {
+  if (REPORT) return REPORT.vs || "previous_period";
+  return s.preset === "default" && dims && dims.default_range ? dims.default_range.vs : "previous_period";
+}
+
+function versusWords(vs) {
+  if (vs === "previous_period") return "previous period";
+  if (vs === "previous_year") return "a year before";
+  const [a, b] = vs.split(":");
+  return `${a} – ${b}`;
+}
+
+// Whether the current comparison has orders: the revenue bridge opens only then.
+let comparable = false;
+
 function writeUrl(s) {
   if (REPORT) { reportView = s.view; return; }
   const q = query(s);
-  if (s.preset && s.preset !== "all" && s.preset !== "custom") q.set("preset", s.preset);
+  // "all" is written too: without a preset, a visit opens on the default range
+  if (s.preset && s.preset !== "custom") q.set("preset", s.preset);
   if (s.view === "customers") q.set("view", "customers");
   const url = q.toString() ? `?${q}` : location.pathname;
   history.replaceState(null, "", url);
@@ -107,7 +131,7 @@ function setChange(card, change, points) {
   el.classList.remove("up", "down");
   if (change === null || change === undefined) { el.textContent = "no earlier data to compare"; return; }
   const shown = points ? `${(change * 100).toFixed(1)} pts` : pct(change);
-  el.textContent = `${change >= 0 ? "▲ +" : "▼ "}${shown.replace("-", "")} vs previous period`;
+  el.textContent = `${change >= 0 ? "▲ +" : "▼ "}${shown.replace("-", "")} vs ${versusWords(versus(state()))}`;
   el.classList.add(change >= 0 ? "up" : "down");
 }
 
@@ -126,6 +150,10 @@ function renderCards(k, cmp) {
     card.querySelector(".value").dataset.raw = key === "repeat_customer_rate" ? k.order_frequency.repeat_customer_rate : s[key];
     setChange(card, cmp ? cmp.change[key] : null, key === "repeat_customer_rate");
   }
+  comparable = Boolean(cmp && cmp.comparison.summary.orders > 0);
+  const revenueChange = document.querySelector('.card[data-kpi="total_revenue"] .change');
+  revenueChange.classList.toggle("clickable", comparable);
+  revenueChange.title = comparable ? "Why? Open the revenue bridge" : "";
 }
 
 function chart(id, config) {
@@ -254,11 +282,14 @@ function renderExplain(e) {
 // Opens the bridge panel for the current selection (from the revenue card's change).
 async function openExplain() {
   const panel = document.getElementById("explain-panel");
+  // a bridge against a period without orders would explain nothing
+  if (!comparable) { panel.hidden = true; return; }
   panel.hidden = false;
-  const q = query(state()).toString();
+  const s = state();
+  const q = query(s).toString();
   const mine = generation;
   try {
-    const e = await getJSON(`/api/explain?${q}${q ? "&" : ""}vs=previous_period`);
+    const e = await getJSON(`/api/explain?${q}${q ? "&" : ""}vs=${encodeURIComponent(versus(s))}`);
     if (mine !== generation) return;
     explanation = e;
     renderExplain(e);
@@ -511,7 +542,7 @@ async function loadOverview(mine, q) {
   const psep = pq.toString() ? `?${pq}` : "";
   const [k, cmp, fc, proj, alerts] = await Promise.all([
     getJSON(`/api/kpis${sep}`),
-    getJSON(`/api/kpis/compare?${q}${q ? "&" : ""}vs=previous_period`).catch(() => null),
+    getJSON(`/api/kpis/compare?${q}${q ? "&" : ""}vs=${encodeURIComponent(versus(state()))}`).catch(() => null),
     getJSON(`/api/forecast${sep}`).catch(() => null),
     getJSON(`/api/projection${psep}`).catch(() => null),
     getJSON("/api/alerts").catch(() => null),
@@ -559,6 +590,9 @@ async function start() {
     document.getElementById(id).min = dims.first_date || "";
     document.getElementById(id).max = dims.last_date || "";
   }
+  const opening = document.querySelector('#preset option[value="default"]');
+  opening.hidden = !dims.default_range;
+  if (dims.default_range) opening.textContent = dims.default_range.label;
   // a preset in the URL is resolved against the data's last day
   if (s.preset !== "all" && s.preset !== "custom" && !s.from && !s.to) {
     [s.from, s.to] = presetRange(s.preset);
@@ -571,8 +605,6 @@ async function start() {
   document.getElementById("cohorts-csv").addEventListener("click", cohortsCsv);
   // the revenue card's change opens the bridge that explains it
   const revenueChange = document.querySelector('.card[data-kpi="total_revenue"] .change');
-  revenueChange.classList.add("clickable");
-  revenueChange.title = "Why? Open the revenue bridge";
   revenueChange.addEventListener("click", openExplain);
   document.getElementById("explain-view").addEventListener("change", () => { if (explanation) renderExplain(explanation); });
   document.getElementById("explain-close").addEventListener("click", () => { document.getElementById("explain-panel").hidden = true; });

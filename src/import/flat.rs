@@ -1,0 +1,100 @@
+//! The import of a flat export: converted by its mapping into the canonical files in a scratch
+//! folder, imported from there with every rule, and recorded as the user's file (its name in
+//! the rejects, its SHA-256 and the mapping's in the import record).
+
+use super::{ImportError, ImportOptions, ImportReport, Origin, import_export};
+use crate::source::flat::{self, Converted, FlatError, Mapping};
+use crate::warehouse::Store;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Why a flat import failed; the warehouse then stays as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum FlatImportError {
+    /// The file does not fit its mapping, or cannot be read.
+    #[error(transparent)]
+    Flat(#[from] FlatError),
+    /// The converted files' import failed or was refused.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The scratch folder cannot be written.
+    #[error("{0}: {1}")]
+    Scratch(PathBuf, std::io::Error),
+}
+
+/// How the flat file was mapped, for the import record.
+pub struct MappingSource<'a> {
+    /// The mapping.
+    pub mapping: &'a Mapping,
+    /// Its name: the mapping file's path, or `preset NAME`.
+    pub name: String,
+    /// Its text, whose SHA-256 is recorded.
+    pub text: &'a str,
+}
+
+/// A folder of its own under the system's temporary folder, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Creates a new, empty scratch folder.
+    ///
+    /// # Errors
+    /// It cannot be created.
+    pub fn new(what: &str) -> Result<Scratch, std::io::Error> {
+        let base = std::env::temp_dir();
+        for attempt in 0..100u32 {
+            let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+            let dir = base.join(format!("shoplens-{what}-{}-{nanos}-{attempt}", std::process::id()));
+            // create_dir, not create_dir_all: the folder must be new, never one planted before
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(Scratch(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("no new scratch folder name"))
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Converts `file` by its mapping and imports it into `store`. `opts.origin` and the currency
+/// (when the mapping names one and `opts` does not) are filled in here.
+///
+/// # Errors
+/// The mapping does not fit the file, or the import fails or is refused.
+pub async fn import_flat(
+    file: &Path,
+    mapping: MappingSource<'_>,
+    store: &Store,
+    opts: &ImportOptions,
+) -> Result<(Converted, ImportReport), FlatImportError> {
+    let scratch = Scratch::new("convert").map_err(|e| FlatImportError::Scratch(std::env::temp_dir(), e))?;
+    let converted = flat::convert(file, mapping.mapping, scratch.path())?;
+    let mut checksums = std::collections::BTreeMap::new();
+    checksums.insert(converted.file_name.clone(), converted.sha256.clone());
+    checksums.insert("mapping".to_string(), format!("{:x}", Sha256::digest(mapping.text.as_bytes())));
+    let currency = match (&opts.currency, &mapping.mapping.file.currency) {
+        (Some(c), _) => Some(c.clone()),
+        (None, Some(code)) => Some(crate::model::Currency::parse(code).map_err(FlatError::Mapping)?),
+        (None, None) => None,
+    };
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let opts = ImportOptions {
+        source_name: Some(opts.source_name.clone().unwrap_or_else(|| absolute.display().to_string())),
+        origin: Some(Origin { file_name: converted.file_name.clone(), checksums, mapping: mapping.name }),
+        currency,
+        ..opts.clone()
+    };
+    let report = import_export(scratch.path(), store, &opts).await?;
+    Ok((converted, report))
+}
