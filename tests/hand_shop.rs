@@ -21,13 +21,14 @@ async fn every_kpi_equals_the_hand_computation() {
     assert_eq!(
         k["monthly"],
         json!([
-            {"month": "2024-01", "revenue": 35.0, "orders": 1, "customers": 1, "average_order_value": 35.0, "growth": null},
+            {"month": "2024-01", "revenue": 35.0, "orders": 1, "customers": 1, "average_order_value": 35.0, "growth": null, "complete": true},
             // 72 / 35 - 1
-            {"month": "2024-02", "revenue": 72.0, "orders": 2, "customers": 2, "average_order_value": 36.0, "growth": 1.057143},
+            {"month": "2024-02", "revenue": 72.0, "orders": 2, "customers": 2, "average_order_value": 36.0, "growth": 1.057143, "complete": true},
             // only a cancelled order: listed with zeros
-            {"month": "2024-03", "revenue": 0.0, "orders": 0, "customers": 0, "average_order_value": 0.0, "growth": -1.0},
-            // 64.3333 / 2 = 32.16665 -> 32.17; the previous month's revenue is 0: no growth
-            {"month": "2024-04", "revenue": 64.33, "orders": 2, "customers": 2, "average_order_value": 32.17, "growth": null},
+            {"month": "2024-03", "revenue": 0.0, "orders": 0, "customers": 0, "average_order_value": 0.0, "growth": -1.0, "complete": true},
+            // 64.3333 / 2 = 32.16665 -> 32.17; the previous month's revenue is 0: no growth; the
+            // latest order is on 2024-04-20, so April is the month in progress
+            {"month": "2024-04", "revenue": 64.33, "orders": 2, "customers": 2, "average_order_value": 32.17, "growth": null, "complete": false},
         ])
     );
     assert_eq!(

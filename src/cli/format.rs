@@ -42,7 +42,7 @@ pub fn kpis(k: &Kpis) -> String {
     let mut t = new_table(&["month", "revenue", "orders", "customers", "avg order", "growth"]);
     for m in &k.monthly {
         t.add_row(vec![
-            m.month.to_string(),
+            if m.complete { m.month.to_string() } else { format!("{} *", m.month) },
             m.revenue.to_string(),
             grouped(m.orders),
             grouped(m.customers),
@@ -50,7 +50,9 @@ pub fn kpis(k: &Kpis) -> String {
             m.growth.map(pct).unwrap_or_else(|| "-".into()),
         ]);
     }
-    let _ = writeln!(out, "Monthly trend\n{t}\n");
+    let in_progress = k.monthly.iter().any(|m| !m.complete);
+    let note = if in_progress { "\n* the month in progress: not complete, so its growth is not a trend" } else { "" };
+    let _ = writeln!(out, "Monthly trend\n{t}{note}\n");
     let mut t = new_table(&["category", "revenue", "share", "orders", "units"]);
     for c in &k.categories {
         t.add_row(vec![c.category.clone(), c.revenue.to_string(), pct(c.share), grouped(c.orders), grouped(c.units)]);

@@ -410,6 +410,7 @@ mod tests {
             customers: 1,
             average_order_value: Cents(c),
             growth: None,
+            complete: true,
         };
         let monthly = vec![row("2024-01", 100), row("2024-02", 200), row("2024-03", 50)];
         let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();

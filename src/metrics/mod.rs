@@ -247,7 +247,10 @@ fn month_span(filter: &Filter) -> Vec<ScalarValue> {
 pub async fn monthly(wh: &Warehouse, filter: &Filter) -> Result<(Vec<MonthRow>, Option<NaiveDate>), MetricsError> {
     let Filtered { ctx, .. } = &filtered_session(wh, filter).await?;
     let rows = run(ctx, "monthly", sql::MONTHLY, month_span(filter)).await?;
-    Ok((MonthRow::from_batches(&rows), last_order_date(ctx).await?))
+    let last = last_order_date(ctx).await?;
+    let mut monthly = MonthRow::from_batches(&rows);
+    MonthRow::mark_in_progress(&mut monthly, last);
+    Ok((monthly, last))
 }
 
 /// The day of the warehouse's latest order of any status (`last_order_date.sql`), if any.
@@ -279,9 +282,11 @@ pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsErr
     let frequency = run(ctx, "order_frequency", sql::ORDER_FREQUENCY, vec![]).await?;
     let customers = run(ctx, "top_customers", sql::TOP_CUSTOMERS, top()).await?;
     let payments = run(ctx, "payment_methods", sql::PAYMENT_METHODS, vec![]).await?;
+    let mut monthly = MonthRow::from_batches(&monthly);
+    MonthRow::mark_in_progress(&mut monthly, last_order_date(ctx).await?);
     Ok(Kpis {
         summary: Summary::from_batches(&summary),
-        monthly: MonthRow::from_batches(&monthly),
+        monthly,
         categories: CategoryRow::from_batches(&categories),
         top_products: ProductRow::from_batches(&products),
         order_frequency: OrderFrequency::from_batches(&frequency),

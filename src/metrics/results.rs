@@ -103,6 +103,9 @@ pub struct MonthRow {
     pub average_order_value: Cents,
     /// revenue / previous revenue - 1.
     pub growth: Option<f64>,
+    /// False for the month in progress: the month of the latest order (of any status) unless that
+    /// order is on the month's last day (kpis.md).
+    pub complete: bool,
 }
 
 /// One category of `categories`.
@@ -294,8 +297,20 @@ impl MonthRow {
                 customers: c.int("customers", r),
                 average_order_value: c.cents("average_order_value", r),
                 growth: c.ratio("growth", r),
+                complete: true,
             })
             .collect()
+    }
+
+    /// Marks the month in progress of data whose latest order is on `last_order`.
+    pub(crate) fn mark_in_progress(rows: &mut [MonthRow], last_order: Option<chrono::NaiveDate>) {
+        let Some(last) = last_order else { return };
+        if Month::last_complete(last) == Month::of(last) {
+            return;
+        }
+        for row in rows.iter_mut().filter(|r| r.month == Month::of(last)) {
+            row.complete = false;
+        }
     }
 }
 

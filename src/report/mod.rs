@@ -20,7 +20,7 @@ pub struct ReportData {
     pub kpis: Kpis,
     /// `/api/kpis/compare` with the report's comparison, when there are orders.
     pub compare: Option<Comparison>,
-    /// `/api/forecast`, when the series is long enough.
+    /// `/api/forecast?horizon=2`, when the series is long enough.
     pub forecast: Option<Forecast>,
     /// `/api/customers/cohorts`.
     pub cohorts: Cohorts,
@@ -45,7 +45,8 @@ pub struct ReportData {
 pub async fn gather(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<ReportData, MetricsError> {
     let kpis = metrics::compute(wh, filter).await?;
     let (monthly, last) = metrics::monthly(wh, filter).await?;
-    let forecast = revenue_series(&monthly, last).and_then(|s| crate::forecast::forecast(&s, 1).ok());
+    // two months: the page shows the second when the first is the month in progress
+    let forecast = revenue_series(&monthly, last).and_then(|s| crate::forecast::forecast(&s, 2).ok());
     let undated = filter.with_range(None, None);
     Ok(ReportData {
         dimensions: metrics::dimensions(wh).await?,

@@ -178,7 +178,7 @@ pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
         }
         let _ = kpis_value(&state, &loaded, &f).await;
         let _ = compare_value(&state, &loaded, &f, Versus::PreviousPeriod).await;
-        let _ = forecast_value(&state, &loaded, &f, 1).await;
+        let _ = forecast_value(&state, &loaded, &f, 2).await;
     }
 }
 

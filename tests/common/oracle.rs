@@ -156,6 +156,14 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
     }
     let first = f.from.as_ref().map(|d| d[..7].to_string()).or_else(|| per_month.keys().next().cloned());
     let last = f.to.as_ref().map(|d| d[..7].to_string()).or_else(|| per_month.keys().last().cloned());
+    // the month in progress: the latest order's (any status), unless it is the month's last day
+    let latest = read(dir, "orders.csv").iter().map(|o| o["order_ts"][..10].to_string()).max();
+    let in_progress = latest.and_then(|d| {
+        let (y, m, day): (i32, u32, u32) = (d[..4].parse().unwrap(), d[5..7].parse().unwrap(), d[8..].parse().unwrap());
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1];
+        (day != days).then(|| d[..7].to_string())
+    });
     let mut monthly = Vec::new();
     if let (Some(first), Some(last)) = (first, last) {
         let (mut y, mut m): (i32, u32) = (first[..4].parse().unwrap(), first[5..].parse().unwrap());
@@ -173,7 +181,7 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
             monthly.push(json!({
                 "month": key, "revenue": money(rev), "orders": o, "customers": c,
                 "average_order_value": if o == 0 { 0.0 } else { ratio(rev, o * 10_000, 2) },
-                "growth": growth,
+                "growth": growth, "complete": in_progress.as_deref() != Some(key.as_str()),
             }));
             prev = Some(rev);
             (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };

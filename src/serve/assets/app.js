@@ -163,26 +163,48 @@ function chart(id, config) {
 
 const moneyTick = { callback: (v) => money0.format(v) };
 
-function renderTrend(k, fc) {
+// The monthly trend: revenue and orders, the month in progress drawn hollow with its projection,
+// and the forecast for the first month after it: one expected figure per month.
+function renderTrend(k, fc, proj) {
   const labels = k.monthly.map((m) => m.month);
   const revenue = k.monthly.map((m) => m.revenue);
+  const last = k.monthly[k.monthly.length - 1];
+  const progress = last && !last.complete ? k.monthly.length - 1 : -1;
+  const projected = progress >= 0 && proj && proj.month === last.month ? proj.projection : null;
   const datasets = [
-    { label: "Revenue", data: revenue, borderColor: "#3b5bdb", backgroundColor: "#3b5bdb", yAxisID: "y", tension: 0.2 },
+    { label: "Revenue", data: revenue, borderColor: "#3b5bdb", backgroundColor: "#3b5bdb", yAxisID: "y", tension: 0.2,
+      pointBackgroundColor: labels.map((_, i) => (i === progress ? "#fff" : "#3b5bdb")),
+      segment: { borderDash: (c) => (c.p1DataIndex === progress ? [3, 3] : undefined) } },
     { label: "Orders", data: k.monthly.map((m) => m.orders), borderColor: "#f08c00", backgroundColor: "#f08c00", yAxisID: "y1", borderDash: [4, 3], pointRadius: 0, tension: 0.2 },
   ];
+  if (projected !== null) {
+    datasets.push({ label: `Projection (${last.month} in progress)`, data: labels.map((_, i) => (i === progress ? projected : null)),
+      borderColor: "#0ca678", backgroundColor: "#0ca678", pointStyle: "rectRot", pointRadius: 6, showLine: false, yAxisID: "y" });
+  }
+  // the forecast is for the month after the last complete one; when that month is in progress
+  // the projection speaks for it, and the forecast shown is the next one
+  let f = fc;
+  let anchor = null;
+  if (fc && progress >= 0 && fc.month === last.month) {
+    const next = fc.path && fc.path[1];
+    f = next ? { ...fc, ...next, series_end: last.month } : null;
+    anchor = projected;
+  }
   const note = document.getElementById("forecast-note");
-  if (fc) {
-    const at = labels.indexOf(fc.series_end);
-    if (at >= 0 && !labels.includes(fc.month)) labels.splice(at + 1, 0, fc.month);
-    const place = (value) => labels.map((m) => (m === fc.month ? value : m === fc.series_end ? revenue[at] : null));
+  if (f) {
+    const at = labels.indexOf(f.series_end);
+    if (at >= 0 && !labels.includes(f.month)) labels.splice(at + 1, 0, f.month);
+    const from = anchor !== null ? anchor : revenue[at];
+    const place = (value) => labels.map((m) => (m === f.month ? value : m === f.series_end ? from : null));
     datasets.push(
-      { label: "95 % interval", data: place(fc.interval_95[1]), borderColor: "transparent", backgroundColor: "rgba(59,91,219,0.10)", fill: "+1", yAxisID: "y", pointRadius: 0, spanGaps: true },
-      { label: "95 % low", data: place(fc.interval_95[0]), borderColor: "transparent", yAxisID: "y", pointRadius: 0, spanGaps: true },
-      { label: "80 % interval", data: place(fc.interval_80[1]), borderColor: "transparent", backgroundColor: "rgba(59,91,219,0.22)", fill: "+1", yAxisID: "y", pointRadius: 0, spanGaps: true },
-      { label: "80 % low", data: place(fc.interval_80[0]), borderColor: "transparent", yAxisID: "y", pointRadius: 0, spanGaps: true },
-      { label: "Forecast", data: place(fc.forecast), borderColor: "#3b5bdb", backgroundColor: "#fff", borderDash: [6, 4], yAxisID: "y", pointRadius: 4, spanGaps: true },
+      { label: "95 % interval", data: place(f.interval_95[1]), borderColor: "transparent", backgroundColor: "rgba(59,91,219,0.10)", fill: "+1", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "95 % low", data: place(f.interval_95[0]), borderColor: "transparent", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "80 % interval", data: place(f.interval_80[1]), borderColor: "transparent", backgroundColor: "rgba(59,91,219,0.22)", fill: "+1", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "80 % low", data: place(f.interval_80[0]), borderColor: "transparent", yAxisID: "y", pointRadius: 0, spanGaps: true },
+      { label: "Forecast", data: place(f.forecast), borderColor: "#3b5bdb", backgroundColor: "#fff", borderDash: [6, 4], yAxisID: "y", pointRadius: 4, spanGaps: true },
     );
-    note.textContent = `Forecast for ${fc.month}: ${money.format(fc.forecast)} (80 %: ${money0.format(fc.interval_80[0])} – ${money0.format(fc.interval_80[1])}; 95 %: ${money0.format(fc.interval_95[0])} – ${money0.format(fc.interval_95[1])}). Method ${fc.model}: ${fc.explanation}.`;
+    const current = projected !== null ? ` ${last.month} is in progress: projected ${money.format(projected)}.` : "";
+    note.textContent = `Forecast for ${f.month}: ${money.format(f.forecast)} (80 %: ${money0.format(f.interval_80[0])} – ${money0.format(f.interval_80[1])}; 95 %: ${money0.format(f.interval_95[0])} – ${money0.format(f.interval_95[1])}). Method ${fc.model}: ${fc.explanation}.${current}`;
   } else {
     note.textContent = "Forecast: not available for this selection (it needs at least 3 complete months).";
   }
@@ -543,7 +565,7 @@ async function loadOverview(mine, q) {
   const [k, cmp, fc, proj, alerts] = await Promise.all([
     getJSON(`/api/kpis${sep}`),
     getJSON(`/api/kpis/compare?${q}${q ? "&" : ""}vs=${encodeURIComponent(versus(state()))}`).catch(() => null),
-    getJSON(`/api/forecast${sep}`).catch(() => null),
+    getJSON(`/api/forecast${sep}${sep ? "&" : "?"}horizon=2`).catch(() => null),
     getJSON(`/api/projection${psep}`).catch(() => null),
     getJSON("/api/alerts").catch(() => null),
   ]);
@@ -555,7 +577,7 @@ async function loadOverview(mine, q) {
   const panel = document.getElementById("explain-panel");
   if (REPORT) openExplain();
   else if (!panel.hidden) openExplain();
-  renderTrend(k, fc);
+  renderTrend(k, fc, proj);
   renderCategories(k);
   renderMethods(k);
   renderFrequency(k);
