@@ -167,8 +167,8 @@ fn insight_commands_print_tables_or_json_and_refuse_bad_options() {
     stdout(&shoplens(&["generate", "--out", p(&shop), "--orders", "3000", "--seed", "3"]));
     stdout(&shoplens(&["import", p(&shop), "--warehouse", p(&wh)]));
     let text = stdout(&shoplens(&["explain", "--warehouse", p(&wh), "--from", "2024-06-01", "--to", "2024-06-30"]));
-    assert!(text.starts_with("2024-06-01 to 2024-06-30 against 2024-05-02 to 2024-05-31\nRevenue "), "{text}");
-    for view in ["volume and value", "customers", "categories", "price and volume", "countries", "gross to net"] {
+    assert!(text.starts_with("2024-06-01 to 2024-06-30 against 2024-05-02 to 2024-05-31: revenue "), "{text}");
+    for view in ["Orders and their value", "Customers", "Categories", "Price and volume", "Countries", "Gross to net"] {
         assert!(text.contains(view), "{view} missing: {text}");
     }
     let json: serde_json::Value = serde_json::from_str(&stdout(&shoplens(&[

@@ -806,3 +806,51 @@ fn first_contact_errors_say_what_to_do() {
     let err = stderr(&out);
     assert!(err.contains("--detect") && err.contains("--map") && err.contains("--preset"), "{err}");
 }
+
+#[test]
+fn terminal_tables_fit_the_terminal_and_never_cut_a_number() {
+    let shop = common::shop(9, 600);
+    let wh = tempfile::tempdir().unwrap();
+    let out = shoplens(&["import", shop.path().to_str().unwrap(), "--warehouse", wh.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = shoplens(&["kpi", "--warehouse", wh.path().to_str().unwrap(), "--json"]);
+    let k: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["kpi", "--warehouse", wh.path().to_str().unwrap()])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "{} columns: {line}", line.chars().count());
+    }
+    // every top customer's revenue is there whole, right-aligned; names are left-aligned
+    for c in k["top_customers"].as_array().unwrap() {
+        let revenue = format!("{:.2}", c["revenue"].as_f64().unwrap());
+        let grouped = {
+            let (int, frac) = revenue.split_once('.').unwrap();
+            let digits: Vec<char> = int.chars().collect();
+            let mut out = String::new();
+            for (i, d) in digits.iter().enumerate() {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                    out.push(',');
+                }
+                out.push(*d);
+            }
+            format!("{out}.{frac}")
+        };
+        assert!(text.contains(&format!(" {grouped} ┆")), "{grouped} missing or cut:\n{text}");
+    }
+    // explain speaks words, with each driver's before and after
+    let out = shoplens(&["explain", "--warehouse", wh.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let explained = String::from_utf8(out.stdout).unwrap();
+    for words in
+        ["Number of orders", "Average order value", "New customers", "before", "after", "Gross merchandise value"]
+    {
+        assert!(explained.contains(words), "{words} missing from:\n{explained}");
+    }
+    assert!(!explained.contains("average_order_value") && !explained.contains("net_revenue"), "{explained}");
+    let header = text.lines().find(|l| l.contains("customer") && l.contains("name")).unwrap();
+    assert!(header.contains("│ customer") && header.contains("┆ name"), "text headers are left-aligned: {header}");
+}

@@ -43,6 +43,10 @@ async fn a_hand_worked_two_period_bridge() {
     assert_eq!(e["range"]["revenue"], json!(64.33));
     assert_eq!(e["comparison"]["revenue"], json!(72.0));
     assert_eq!((e["range"]["orders"].clone(), e["comparison"]["orders"].clone()), (json!(2), json!(2)));
+    assert_eq!(
+        (e["range"]["average_order_value"].clone(), e["comparison"]["average_order_value"].clone()),
+        (json!(32.17), json!(36.0))
+    );
     assert_eq!(e["change"], json!(-7.67));
     // two orders each side: all of the change is the average order (-7.6667), none volume
     assert_eq!(
@@ -163,6 +167,8 @@ async fn check_bridge(wh: &Path, filter: &Filter, e: &insights::Explanation) {
     assert_eq!(v["range"]["revenue"], k1["summary"]["total_revenue"]);
     assert_eq!(v["comparison"]["revenue"], k0["summary"]["total_revenue"]);
     assert_eq!(v["range"]["orders"], k1["summary"]["orders"]);
+    assert_eq!(v["range"]["average_order_value"], k1["summary"]["average_order_value"]);
+    assert_eq!(v["comparison"]["average_order_value"], k0["summary"]["average_order_value"]);
     assert_eq!(
         cents(v["range"]["revenue"].as_f64().unwrap()) - cents(v["comparison"]["revenue"].as_f64().unwrap()),
         change

@@ -5,7 +5,7 @@ use crate::import::ImportReport;
 use crate::metrics::Kpis;
 use crate::model::text::csv_safe;
 use anyhow::Result;
-use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Row, Table, presets::UTF8_FULL_CONDENSED};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::fmt::Write;
 use std::time::Duration;
@@ -16,15 +16,58 @@ fn pct(x: f64) -> String {
 
 use crate::metrics::grouped;
 
-fn new_table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
-    for i in 1..header.len() {
-        if let Some(c) = t.column_mut(i) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
+fn new_table(header: &[&str]) -> Grid {
+    Grid { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+}
+
+/// A terminal table: numbers right-aligned and text left-aligned, as wide as the terminal (or
+/// `$COLUMNS`) at most, a cell too long for its column shortened with "…" rather than wrapped.
+struct Grid {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    fn add_row(&mut self, row: Vec<String>) {
+        self.rows.push(row);
     }
-    t
+
+    /// Whether every non-empty cell of column `i` reads as a number (an amount, a count, a
+    /// percentage, a signed change, a day).
+    fn numeric(&self, i: usize) -> bool {
+        let number = |s: &str| {
+            s.chars().any(|c| c.is_ascii_digit()) && s.chars().all(|c| c.is_ascii_digit() || " ,.%+-*:−".contains(c))
+        };
+        self.rows.iter().filter_map(|r| r.get(i)).filter(|c| !c.is_empty() && *c != "-").all(|c| number(c))
+    }
+}
+
+impl std::fmt::Display for Grid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_truncation_indicator("…")
+            .set_header(self.header.clone());
+        if let Some(width) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<u16>().ok()) {
+            t.set_width(width);
+        }
+        for r in &self.rows {
+            let mut row = Row::from(r.clone());
+            row.max_height(1);
+            t.add_row(row);
+        }
+        for i in 0..self.header.len() {
+            if self.numeric(i)
+                && let Some(c) = t.column_mut(i)
+            {
+                // a number is never shortened: only text gives up width
+                c.set_cell_alignment(CellAlignment::Right);
+                c.set_constraint(ColumnConstraint::ContentWidth);
+            }
+        }
+        write!(f, "{t}")
+    }
 }
 
 /// Every KPI section as terminal tables.
@@ -33,7 +76,7 @@ pub fn kpis(k: &Kpis) -> String {
     let s = &k.summary;
     let _ = writeln!(
         out,
-        "Total revenue {}   Orders {}   Average order value {}   Customers {}\n",
+        "Total revenue {}   Orders {}\nAverage order value {}   Customers {}\n",
         s.total_revenue,
         grouped(s.orders),
         s.average_order_value,
@@ -407,32 +450,86 @@ fn signed(c: crate::metrics::Cents) -> String {
 
 /// A revenue bridge: the summary sentence, then each view as a table of drivers.
 pub fn explanation(e: &crate::insights::Explanation) -> String {
+    let (now, before) = (&e.range, &e.comparison);
     let mut out = format!(
-        "{} to {} against {} to {}\n{}\n",
-        e.range.from, e.range.to, e.comparison.from, e.comparison.to, e.summary
+        "{} to {} against {} to {}: revenue {} against {}\n{}\n",
+        now.from, now.to, before.from, before.to, now.revenue, before.revenue, e.summary
     );
-    let view = |title: &str, rows: Vec<(String, crate::metrics::Cents)>| {
-        let mut t = new_table(&[title, "change"]);
-        for (name, amount) in rows {
-            t.add_row(vec![name, signed(amount)]);
+    let money = |c: Option<crate::metrics::Cents>| c.map_or_else(String::new, |c| c.to_string());
+    // (driver, before, after, change)
+    let view = |title: &str, rows: Vec<(String, String, String, crate::metrics::Cents)>| {
+        let mut t = new_table(&[title, "before", "after", "change"]);
+        for (name, was, is, amount) in rows {
+            t.add_row(vec![name, was, is, signed(amount)]);
         }
-        t.add_row(vec!["total".to_string(), signed(e.change)]);
+        t.add_row(vec![
+            "Total revenue".to_string(),
+            before.revenue.to_string(),
+            now.revenue.to_string(),
+            signed(e.change),
+        ]);
         format!("{t}\n")
     };
     let v = &e.views;
-    let of = |cs: &[crate::insights::bridge::Component]| cs.iter().map(|c| (c.driver.clone(), c.amount)).collect();
-    out.push_str(&view("volume and value", of(&v.volume_value)));
-    out.push_str(&view("customers", of(&v.customers.components)));
-    out.push_str(&view("categories", v.categories.iter().map(|c| (c.category.clone(), c.amount)).collect()));
-    out.push_str(&view("price and volume", of(&v.price_volume.components)));
-    out.push_str(&view("countries", of(&v.countries)));
-    out.push_str(&view("payment methods (main)", of(&v.methods)));
-    let mut t = new_table(&["gross to net", "amount"]);
+    let of = |cs: &[crate::insights::bridge::Component]| {
+        cs.iter()
+            .map(|c| (driver_label(&c.driver), money(c.previous_revenue), money(c.revenue), c.amount))
+            .collect::<Vec<_>>()
+    };
+    let volume_value = v
+        .volume_value
+        .iter()
+        .map(|c| {
+            let (was, is) = match c.driver.as_str() {
+                "orders" => (grouped(before.orders), grouped(now.orders)),
+                "average_order_value" => (before.average_order_value.to_string(), now.average_order_value.to_string()),
+                _ => (String::new(), String::new()),
+            };
+            (driver_label(&c.driver), was, is, c.amount)
+        })
+        .collect();
+    out.push_str(&view("Orders and their value", volume_value));
+    out.push_str(&view("Customers", of(&v.customers.components)));
+    let categories = v
+        .categories
+        .iter()
+        .map(|c| (c.category.clone(), c.previous_revenue.to_string(), c.revenue.to_string(), c.amount))
+        .collect();
+    out.push_str(&view("Categories", categories));
+    out.push_str(&view("Price and volume", of(&v.price_volume.components)));
+    out.push_str(&view("Countries", of(&v.countries)));
+    out.push_str(&view("Payment methods (main)", of(&v.methods)));
+    let mut t = new_table(&["Gross to net", "amount"]);
     for s in &e.gross_to_net {
-        t.add_row(vec![s.step.to_string(), s.amount.to_string()]);
+        t.add_row(vec![driver_label(s.step), s.amount.to_string()]);
     }
     let _ = writeln!(out, "{t}");
     out
+}
+
+/// A bridge driver or gross-to-net step in words; any other driver (a category, a country, a
+/// method) is its own name.
+fn driver_label(driver: &str) -> String {
+    match driver {
+        "orders" => "Number of orders",
+        "average_order_value" => "Average order value",
+        "new" => "New customers",
+        "reactivated" => "Reactivated customers",
+        "retained" => "Retained customers",
+        "lost" => "Lost customers",
+        "price" => "Price",
+        "volume" => "Volume",
+        "new_products" => "New products",
+        "stopped_products" => "Products no longer sold",
+        "gross" => "Gross merchandise value",
+        "discounts" => "Discounts",
+        "cancelled" => "Cancelled orders",
+        "returned" => "Returned orders",
+        "pending" => "Pending orders",
+        "net_revenue" => "Net revenue",
+        other => other,
+    }
+    .to_string()
 }
 
 /// The month-to-date projection and its backtest.

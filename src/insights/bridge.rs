@@ -217,7 +217,8 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
         to,
         revenue: Cents(cents(r)),
         orders: o,
-        average_order_value: Cents(if o == 0 { 0 } else { crate::model::money::round_ratio(r, o as i128 * 100, 2) }),
+        // ten-thousandths per order, to cents
+        average_order_value: Cents(if o == 0 { 0 } else { crate::model::money::round_ratio(r, o as i128 * 10_000, 2) }),
     };
     let views = Views {
         volume_value: volume_value(r1, o1, r0, o0, change),

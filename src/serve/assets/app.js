@@ -334,6 +334,12 @@ function renderCategories(k) {
 }
 
 function renderMethods(k) {
+  // an empty box explains nothing: say why it is empty
+  const empty = document.getElementById("methods-empty");
+  empty.hidden = k.payment_methods.length > 0;
+  empty.textContent = k.summary.orders > 0
+    ? "No payments in this selection: the export has no payment records (a flat export needs a method column)."
+    : "No revenue orders in this selection.";
   const colors = ["#3b5bdb", "#f08c00", "#2b8a3e", "#ae3ec9", "#e03131", "#1098ad", "#868e96"];
   chart("methods", {
     type: "doughnut",
