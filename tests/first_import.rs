@@ -487,6 +487,35 @@ async fn detected_mappings_import_right_or_are_refused() {
             let _ = writeln!(report, "{layout:?} refused: {}", stderr(&out).trim());
         }
     }
+    // the presets' samples, detected instead of preset: the presets' hand-worked figures
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/flat");
+    for (file, expected) in [
+        ("online_retail_ii.csv", json!({"total_revenue": 202.5, "orders": 3, "customers": 2})),
+        ("shopify_orders.csv", json!({"total_revenue": 40.0, "orders": 2, "customers": 1})),
+    ] {
+        let path = samples.join(file);
+        let out = shoplens(&["import", path.to_str().unwrap(), "--warehouse", "unused", "--detect"]);
+        let mapping = dir.path().join(format!("{file}.toml"));
+        std::fs::write(&mapping, &out.stdout).unwrap();
+        let wh = dir.path().join(format!("wh-{file}"));
+        let out = shoplens(&[
+            "import",
+            path.to_str().unwrap(),
+            "--warehouse",
+            wh.to_str().unwrap(),
+            "--map",
+            mapping.to_str().unwrap(),
+        ]);
+        let proposed = std::fs::read_to_string(&mapping).unwrap();
+        assert!(out.status.success(), "{file}: {}\n{proposed}", stderr(&out));
+        let k = common::kpis(&wh, &shoplens::model::Filter::default()).await;
+        let got = json!({
+            "total_revenue": k["summary"]["total_revenue"],
+            "orders": k["summary"]["orders"],
+            "customers": k["summary"]["customers"],
+        });
+        assert_eq!(got, expected, "{file}:\n{proposed}");
+    }
     // every layout whose amounts are plain numbers is read right; Square's "$12.50" is refused
     assert_eq!(
         imported,

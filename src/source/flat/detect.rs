@@ -382,10 +382,10 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
     };
 
     let id_like = |i: usize| profiles[i].filled > 0 && profiles[i].timestamp.is_none();
-    if let Some(i) = by_name("order_id", &lower, &used, id_like) {
-        take("order_id", i, &mut used, &mut fields);
-    } else {
-        undecided.push("order_id: no column named like an order number".into());
+    let order_col = by_name("order_id", &lower, &used, id_like);
+    match order_col {
+        Some(i) => take("order_id", i, &mut used, &mut fields),
+        None => undecided.push("order_id: no column named like an order number".into()),
     }
 
     // the order's time: a column named like one whose values are dates
@@ -493,6 +493,30 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
     match quantity {
         Some(i) => take("quantity", i, &mut used, &mut fields),
         None => undecided.push("quantity: no column of whole numbers named like a quantity".into()),
+    }
+    // negative quantities: cancellations when their order ids, and only theirs, share a prefix
+    // (Online Retail's `C` invoices); otherwise rows the import would reject, said here
+    if let (Some(qc), Some(oc)) = (quantity, order_col) {
+        let id = |r: &csv::StringRecord| r.get(oc).unwrap_or("").trim().to_string();
+        let negative = |r: &csv::StringRecord| r.get(qc).is_some_and(|v| v.trim().starts_with('-'));
+        let (minus, plus): (Vec<String>, Vec<String>) = {
+            let (m, p): (Vec<_>, Vec<_>) = sample.iter().partition(|r| negative(r));
+            (m.iter().map(|r| id(r)).collect(), p.iter().map(|r| id(r)).collect())
+        };
+        if !minus.is_empty() {
+            let prefix = minus[0].chars().next().filter(|c| c.is_ascii_alphabetic());
+            match prefix {
+                Some(c) if minus.iter().all(|m| m.starts_with(c)) && !plus.iter().any(|p| p.starts_with(c)) => {
+                    file_lines.push(format!("cancel_prefix = {}", q(&c.to_string())));
+                }
+                _ => undecided.push(format!(
+                    "quantity: {} of the first {} rows have a negative quantity (returns?), which the import \
+                     rejects; set [file] cancel_prefix if cancelled orders' ids start with one",
+                    minus.len(),
+                    sample.len()
+                )),
+            }
+        }
     }
 
     // amounts: a unit price, a line total, a discount (amount or rate); the values say which
