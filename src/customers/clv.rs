@@ -87,7 +87,13 @@ impl BgNbd {
     /// customers drop out and its P(alive) and CLV stand on an assumption, not on the data.
     pub fn at_boundary(&self) -> Option<String> {
         let dropout = self.a / (self.a + self.b);
-        let params = format!("a = {:.4}, b = {:.4}", self.a, self.b);
+        // r and alpha without bound: the purchase rates' gamma has collapsed to one rate
+        let same_rate = if self.r > 1e3 || self.alpha > 1e5 {
+            format!(", r = {:.0} and alpha = {:.0} (every customer buys at about the same rate)", self.r, self.alpha)
+        } else {
+            String::new()
+        };
+        let params = format!("a = {:.4}, b = {:.4}{same_rate}", self.a, self.b);
         if self.a < 1e-3 || dropout < 1e-3 {
             Some(format!(
                 "the BG/NBD fit is at a boundary ({params}): the chance that a customer drops out after a \
