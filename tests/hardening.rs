@@ -501,3 +501,118 @@ impl WithStdin for Command {
         child.wait_with_output().unwrap()
     }
 }
+
+// ---- Issue 19: the second round of attacks ----
+
+/// A router over the warehouse at `wh` with a memory limit of `memory` (64M: one computation
+/// permit), without a warm-up, so every request below is uncached.
+async fn limited_app(wh: &Path, memory: &str) -> (std::sync::Arc<shoplens::serve::state::AppState>, axum::Router) {
+    use shoplens::serve::state::AppState;
+    let memory: shoplens::model::MemoryLimit = memory.parse().unwrap();
+    let state = std::sync::Arc::new(AppState::open(Store::new(wh), "EUR".into(), memory).await.unwrap());
+    (state.clone(), shoplens::serve::router(state))
+}
+
+/// `GET uri` on `app`: status and body.
+async fn oneshot(app: &axum::Router, uri: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = app.clone().oneshot(req.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+    let status = res.status().as_u16();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Attack 1: many more simultaneous uncached requests than computation permits, on every computed
+/// endpoint. A section handler used to hold a permit while waiting for a second one (for the KPIs
+/// it is cut from): with one permit, a single such request waited out the time limit (503).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_uncached_requests_than_permits_all_answer() {
+    let wh = warehouse(1_000).await;
+    let (state, app) = limited_app(wh.path(), "64M").await;
+    assert_eq!(state.permits.available_permits(), 1, "the test needs a single permit");
+    let mut uris = vec!["/api/dimensions".to_string(), "/api/alerts".to_string()];
+    for n in 1..=3 {
+        for path in [
+            "/api/kpis/summary",
+            "/api/kpis/top-customers",
+            "/api/kpis",
+            "/api/kpis/compare",
+            "/api/forecast",
+            "/api/explain",
+            "/api/projection",
+            "/api/customers/cohorts",
+            "/api/customers/returning",
+            "/api/customers/rfm",
+            "/api/customers/rfm/customers",
+            "/api/customers/clv",
+        ] {
+            uris.push(format!("{path}?top={n}"));
+        }
+    }
+    // the sections first, so they hold the permit while the rest queue
+    let started = Instant::now();
+    let tasks: Vec<_> = uris
+        .into_iter()
+        .map(|uri| {
+            let app = app.clone();
+            tokio::spawn(async move { (oneshot(&app, &uri, &[]).await, uri) })
+        })
+        .collect();
+    for t in tasks {
+        let ((status, body), uri) = tokio::time::timeout(Duration::from_secs(240), t).await.unwrap().unwrap();
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
+    eprintln!("answered in {:?}", started.elapsed());
+    assert_eq!(state.permits.available_permits(), 1);
+}
+
+/// Attack 8: pages and CSVs of the segment customers were decoded and written outside the
+/// computation limit, per request. Now the list is kept decoded (a page needs no permit and no
+/// decoding) and a CSV is computed under a permit, once, then served from the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_customer_pages_and_csvs_stay_under_the_limit() {
+    let wh = warehouse(1_000).await;
+    let (state, app) = limited_app(wh.path(), "64M").await;
+    let (status, body) = oneshot(&app, "/api/customers/rfm/customers?per_page=1&page=1", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let total = serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"].as_u64().unwrap();
+    assert!(total > 100);
+    // every permit taken: pages of the computed list still answer, from the cache
+    let held = state.permits.acquire().await.unwrap();
+    for page in [2, 50, total] {
+        let (status, body) = tokio::time::timeout(
+            Duration::from_secs(10),
+            oneshot(&app, &format!("/api/customers/rfm/customers?per_page=1&page={page}"), &[]),
+        )
+        .await
+        .expect("a page of a computed list waited for a permit");
+        assert_eq!(status, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["customers"].as_array().unwrap().len(), 1, "{body}");
+    }
+    // a CSV is computed work: it waits for a permit
+    let csv_app = app.clone();
+    let csv = tokio::spawn(async move {
+        oneshot(&csv_app, "/api/customers/rfm/customers?segment=Champions", &[("accept", "text/csv")]).await
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!csv.is_finished(), "a CSV was written outside the computation limit");
+    drop(held);
+    let (status, text) = tokio::time::timeout(Duration::from_secs(60), csv).await.unwrap().unwrap();
+    assert_eq!(status, 200);
+    assert!(text.starts_with("customer_id,"), "{text}");
+    // and once computed, it is served from the cache, with no permit
+    let held = state.permits.acquire().await.unwrap();
+    let again = tokio::time::timeout(
+        Duration::from_secs(10),
+        oneshot(&app, "/api/customers/rfm/customers?segment=Champions", &[("accept", "text/csv")]),
+    )
+    .await
+    .expect("a cached CSV waited for a permit");
+    assert_eq!(again, (200, text));
+    drop(held);
+}

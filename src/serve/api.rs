@@ -98,6 +98,53 @@ pub(super) fn respond(headers: &HeaderMap, version: &str, key: &str, json: Bytes
     (cache, [(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
+tokio::task_local! {
+    /// Set while the task holds a computation permit: nested work (a section cut from the KPIs, a
+    /// page cut from the customers) runs under the caller's permit instead of waiting for a second
+    /// one, which deadlocked as soon as every permit was held by a caller waiting that way.
+    static HOLDS_PERMIT: ();
+}
+
+fn too_long() -> ApiError {
+    ApiError(StatusCode::SERVICE_UNAVAILABLE, "the computation took too long".into())
+}
+
+/// Runs `work` under one of the server's computation permits (or the permit this task already
+/// holds) and the request's time limit: every computation a request makes goes through here.
+pub(super) async fn limited<F, Fut, T>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    if HOLDS_PERMIT.try_with(|_| ()).is_ok() {
+        return work().await;
+    }
+    let _permit = state.permits.acquire().await.map_err(internal)?;
+    HOLDS_PERMIT.scope((), tokio::time::timeout(QUERY_TIME_LIMIT, work())).await.map_err(|_| too_long())?
+}
+
+/// Runs `work` once per `(version, key)`: cached (as the bytes it returns), bounded in concurrency
+/// and time by [`limited`].
+pub(super) async fn cached_bytes<F, Fut>(state: &AppState, version: &str, key: &str, work: F) -> Result<Bytes, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Bytes, ApiError>>,
+{
+    if let Some(v) = state.cached(version, key) {
+        return Ok(v);
+    }
+    limited(state, || async {
+        // another request may have computed it while this one waited for the permit
+        if let Some(v) = state.cached(version, key) {
+            return Ok(v);
+        }
+        let bytes = work().await?;
+        state.remember(version, key, bytes.clone());
+        Ok(bytes)
+    })
+    .await
+}
+
 /// Runs `work` once per `(version, key)`: cached (as JSON text), bounded in concurrency and time.
 pub(super) async fn cached<F, Fut, T>(state: &AppState, version: &str, key: &str, work: F) -> Result<Bytes, ApiError>
 where
@@ -105,19 +152,10 @@ where
     Fut: Future<Output = Result<T, ApiError>>,
     T: serde::Serialize,
 {
-    if let Some(v) = state.cached(version, key) {
-        return Ok(v);
-    }
-    let _permit = state.permits.acquire().await.map_err(internal)?;
-    if let Some(v) = state.cached(version, key) {
-        return Ok(v);
-    }
-    let value = tokio::time::timeout(QUERY_TIME_LIMIT, work())
-        .await
-        .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "the computation took too long".into()))??;
-    let json = Bytes::from(serde_json::to_vec(&value).map_err(internal)?);
-    state.remember(version, key, json.clone());
-    Ok(json)
+    cached_bytes(state, version, key, || async {
+        Ok(Bytes::from(serde_json::to_vec(&work().await?).map_err(internal)?))
+    })
+    .await
 }
 
 /// Answers the current version's result for `key`, computed by `work` on that version when the
