@@ -616,3 +616,166 @@ async fn segment_customer_pages_and_csvs_stay_under_the_limit() {
     assert_eq!(again, (200, text));
     drop(held);
 }
+
+/// A `POST /signin` with `form` and extra header lines.
+async fn sign_in(addr: std::net::SocketAddr, form: &str, headers: &str) -> Answer {
+    let request = format!(
+        "POST /signin HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n{headers}\r\n{form}",
+        form.len()
+    );
+    raw(addr, request.as_bytes()).await
+}
+
+/// The `name=value` of an answer's session cookie.
+fn session_of(a: &Answer) -> String {
+    assert_eq!(a.status, 303, "{} {}", a.head, a.body);
+    a.header("set-cookie").unwrap().split(';').next().unwrap().to_string()
+}
+
+const ANA: &str = "user=ana&password=correct+horse+battery";
+
+fn add_user(root: &Path, name: &str, password: &str, replace: bool) {
+    let mut c = Credentials::load(root).unwrap();
+    c.add_user(name, password, replace).unwrap();
+    c.save(root).unwrap();
+}
+
+/// Attack 2: 45 sign-ins for one user from one address at once, 44 wrong and the right one last.
+/// The failure is now counted before the password is checked: at most the limit's worth of
+/// passwords are checked, the rest are refused at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_cannot_pass_the_failure_limit() {
+    let wh = warehouse(300).await;
+    add_user(wh.path(), "ana", "correct horse battery", false);
+    let s = std::sync::Arc::new(serve(wh, ServeOptions::default()).await);
+    let mut tasks = Vec::new();
+    for n in 0..45 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let form = if n == 44 { ANA.to_string() } else { format!("user=ana&password=guess{n}") };
+            sign_in(s.addr, &form, "").await.status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| matches!(s, 401 | 303)).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(checked <= 5 && refused >= 40, "{statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 401 | 303 | 429)), "{statuses:?}");
+}
+
+/// Attack 5: failures for a real user from five addresses, and for random names from one, must
+/// not lock the user (or another user) out of their right password from an address that has not
+/// failed; behind a proxy, `--trust-proxy` takes the address from `X-Forwarded-For`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_elsewhere_do_not_lock_a_user_out() {
+    let wh = warehouse(300).await;
+    add_user(wh.path(), "ana", "correct horse battery", false);
+    add_user(wh.path(), "bo", "another good password", false);
+    let copy = tempfile::TempDir::new().unwrap();
+    copy_dir(wh.path(), copy.path());
+    let s = serve(wh, ServeOptions { trust_proxy: true, ..Default::default() }).await;
+    let from = |ip: &str| format!("X-Forwarded-For: 203.0.113.250, 10.0.0.{ip}\r\n");
+    for ip in 1..=5 {
+        assert_eq!(sign_in(s.addr, "user=ana&password=wrong+guess", &from(&ip.to_string())).await.status, 401);
+    }
+    for n in 0..5 {
+        let a = sign_in(s.addr, &format!("user=nobody{n}&password=wrong+guess"), &from("7")).await;
+        assert_eq!(a.status, 401);
+    }
+    session_of(&sign_in(s.addr, ANA, &from("9")).await);
+    session_of(&sign_in(s.addr, "user=bo&password=another+good+password", &from("7")).await);
+    // the name from the address that failed it five times waits (briefly, growing)
+    for _ in 0..4 {
+        assert_eq!(sign_in(s.addr, "user=ana&password=wrong+guess", &from("1")).await.status, 401);
+    }
+    let a = sign_in(s.addr, ANA, &from("1")).await;
+    assert_eq!(a.status, 429, "{}", a.body);
+    let wait: u64 = a.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait), "Retry-After: {wait}");
+
+    // without --trust-proxy the header is the client's own word, and ignored
+    let s = serve(copy, ServeOptions::default()).await;
+    for ip in 1..=5 {
+        assert_eq!(sign_in(s.addr, "user=ana&password=wrong+guess", &from(&ip.to_string())).await.status, 401);
+    }
+    assert_eq!(sign_in(s.addr, ANA, &from("9")).await.status, 429);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Attack 12: a sign-in or sign-out posted by another site's page is refused (login CSRF).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_sign_in_and_sign_out_are_refused() {
+    let wh = warehouse(300).await;
+    add_user(wh.path(), "ana", "correct horse battery", false);
+    let s = serve(wh, ServeOptions::default()).await;
+    for headers in ["Origin: https://evil.example\r\n", "Sec-Fetch-Site: cross-site\r\n", "Origin: null\r\n"] {
+        let a = sign_in(s.addr, ANA, headers).await;
+        assert_eq!(a.status, 403, "{headers}: {}", a.body);
+        assert!(a.header("set-cookie").is_none());
+    }
+    let same = sign_in(s.addr, ANA, "Origin: http://localhost\r\nSec-Fetch-Site: same-origin\r\n").await;
+    let session = session_of(&same);
+    let out = format!(
+        "POST /signout HTTP/1.1\r\nHost: localhost\r\nCookie: {session}\r\nOrigin: https://evil.example\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let a = raw(s.addr, out.as_bytes()).await;
+    assert_eq!(a.status, 403);
+    assert!(a.header("set-cookie").is_none());
+    assert_eq!(get(s.addr, "/api/kpis", &format!("Cookie: {session}\r\n")).await.status, 200, "still signed in");
+}
+
+/// Attacks 3 and 4: the first user added to a warehouse served open closes it at once; a new
+/// password, a removal, and a removed name added again each end the user's earlier sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_changes_take_effect_at_once() {
+    let wh = warehouse(300).await;
+    let root = wh.path().to_path_buf();
+    let s = serve(wh, ServeOptions::default()).await;
+    assert_eq!(get(s.addr, "/api/kpis/summary", "").await.status, 200, "served open");
+    add_user(&root, "ana", "correct horse battery", false);
+    assert_eq!(get(s.addr, "/api/kpis/summary", "").await.status, 401, "still open after users add");
+    assert_eq!(get(s.addr, "/", "").await.status, 303);
+    add_user(&root, "bo", "another good password", false);
+    let ana = session_of(&sign_in(s.addr, ANA, "").await);
+    let bo = session_of(&sign_in(s.addr, "user=bo&password=another+good+password", "").await);
+    let with = |c: &str| format!("Cookie: {c}\r\n");
+    assert_eq!(get(s.addr, "/api/kpis/summary", &with(&ana)).await.status, 200);
+    // a new password ends ana's session; the new one signs in
+    add_user(&root, "ana", "a brand new password", true);
+    assert_eq!(get(s.addr, "/api/kpis/summary", &with(&ana)).await.status, 401, "session outlived a new password");
+    let ana = session_of(&sign_in(s.addr, "user=ana&password=a+brand+new+password", "").await);
+    assert_eq!(get(s.addr, "/api/kpis/summary", &with(&ana)).await.status, 200);
+    // bo removed, then added again (even with the same password): the old session stays ended
+    let mut c = Credentials::load(&root).unwrap();
+    c.remove_user("bo").unwrap();
+    c.save(&root).unwrap();
+    assert_eq!(get(s.addr, "/api/kpis/summary", &with(&bo)).await.status, 401);
+    add_user(&root, "bo", "another good password", false);
+    assert_eq!(get(s.addr, "/api/kpis/summary", &with(&bo)).await.status, 401, "a re-added name revived a session");
+    // a token added to an open warehouse closes it too
+    let wh = warehouse(300).await;
+    let root = wh.path().to_path_buf();
+    let s = serve(wh, ServeOptions::default()).await;
+    assert_eq!(get(s.addr, "/api/dimensions", "").await.status, 200);
+    let mut c = Credentials::load(&root).unwrap();
+    let token = c.add_token("ci").unwrap();
+    c.save(&root).unwrap();
+    assert_eq!(get(s.addr, "/api/dimensions", "").await.status, 401);
+    assert_eq!(get(s.addr, "/api/dimensions", &format!("Authorization: Bearer {token}\r\n")).await.status, 200);
+}
