@@ -779,3 +779,70 @@ async fn access_changes_take_effect_at_once() {
     assert_eq!(get(s.addr, "/api/dimensions", "").await.status, 401);
     assert_eq!(get(s.addr, "/api/dimensions", &format!("Authorization: Bearer {token}\r\n")).await.status, 200);
 }
+
+/// Attack 6: symlinks planted at the temporary names before `users add` and an import: nothing
+/// outside the warehouse is written, and the files published are regular files (`access.json`
+/// readable by its owner only).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_symlinks_at_temporary_names_are_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let shop = common::shop(12, 300);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    for name in ["access.json.tmp", "CURRENT.tmp", "rejects.csv.tmp"] {
+        let target = outside.path().join(name);
+        std::fs::write(&target, "not yours").unwrap();
+        std::os::unix::fs::symlink(&target, wh.path().join(name)).unwrap();
+    }
+    add_user(wh.path(), "ana", "correct horse battery", false);
+    common::import(shop.path(), wh.path()).await.unwrap();
+    for name in ["access.json.tmp", "CURRENT.tmp", "rejects.csv.tmp"] {
+        assert_eq!(std::fs::read_to_string(outside.path().join(name)).unwrap(), "not yours", "{name} was followed");
+    }
+    for name in ["access.json", "CURRENT", "rejects.csv"] {
+        let m = std::fs::symlink_metadata(wh.path().join(name)).unwrap();
+        assert!(m.file_type().is_file(), "{name} is not a regular file");
+    }
+    let mode = std::fs::metadata(wh.path().join("access.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "access.json mode {mode:o}");
+    assert!(Credentials::load(wh.path()).unwrap().verify_password("ana", "correct horse battery"));
+}
+
+fn versions(wh: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(wh)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("v-"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Attack 10: publishing fails (the disk full, here the manifest's temporary name taken): the
+/// import removes what it wrote, the previous version stays published, and the next import, once
+/// the way is clear, succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_publish_removes_what_it_wrote() {
+    let shop = common::shop(12, 300);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let before = versions(wh.path());
+    let manifest = std::fs::read(wh.path().join("CURRENT")).unwrap();
+    std::fs::create_dir(wh.path().join("CURRENT.tmp")).unwrap();
+    assert!(common::import(shop.path(), wh.path()).await.is_err());
+    assert_eq!(versions(wh.path()), before, "the unpublished version was left behind");
+    assert_eq!(std::fs::read(wh.path().join("CURRENT")).unwrap(), manifest);
+    let leftovers: Vec<_> = std::fs::read_dir(wh.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".staging-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    std::fs::remove_dir(wh.path().join("CURRENT.tmp")).unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    assert_eq!(versions(wh.path()).len(), 2);
+}

@@ -140,11 +140,8 @@ impl Credentials {
         let tmp = root.join(format!("{ACCESS_FILE}.tmp"));
         {
             use std::io::Write;
-            let mut options = std::fs::File::options();
-            options.create(true).write(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(&tmp).map_err(err)?;
+            // a fresh file, never a planted symlink's target: it holds the password hashes
+            let mut f = crate::warehouse::tmpfile::create(&tmp, 0o600).map_err(err)?;
             f.write_all(serde_json::to_string_pretty(self).expect("credentials serialize").as_bytes()).map_err(err)?;
             f.sync_all().map_err(err)?;
         }

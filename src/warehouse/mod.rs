@@ -10,6 +10,7 @@ pub mod query;
 pub mod schema;
 pub mod session;
 pub mod store;
+pub mod tmpfile;
 pub mod writer;
 
 pub use engine::Engine;

@@ -256,18 +256,32 @@ impl Staging {
         let final_dir = root.join(&manifest.version);
         fs::rename(&self.dir, &final_dir).map_err(io(&final_dir))?;
         let tmp = root.join(format!("{MANIFEST}.tmp"));
-        {
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        let written = (|| {
+            let mut f = super::tmpfile::create(&tmp, 0o644).map_err(io(&tmp))?;
             f.write_all(serde_json::to_string_pretty(manifest).expect("a manifest serializes").as_bytes())
                 .map_err(io(&tmp))?;
             f.sync_all().map_err(io(&tmp))?;
+            fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))
+        })();
+        if let Err(e) = written {
+            // (a full disk, say) unpublished: what this import wrote goes, so it frees the space
+            // the next import needs
+            let _ = fs::remove_file(&tmp);
+            let _ = fs::remove_dir_all(&final_dir);
+            return Err(e);
         }
-        fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))?;
         sync_dir(root)?;
         // the top-level rejects copy is a convenience; the version's own copy is the record
         let rejects_tmp = root.join(format!("{REJECTS}.tmp"));
-        if fs::copy(final_dir.join(REJECTS), &rejects_tmp).is_ok() {
-            let _ = fs::rename(&rejects_tmp, root.join(REJECTS));
+        let copied = super::tmpfile::create(&rejects_tmp, 0o644)
+            .and_then(|mut to| std::io::copy(&mut File::open(final_dir.join(REJECTS))?, &mut to));
+        match copied {
+            Ok(_) => {
+                let _ = fs::rename(&rejects_tmp, root.join(REJECTS));
+            }
+            Err(_) => {
+                let _ = fs::remove_file(&rejects_tmp);
+            }
         }
         for entry in fs::read_dir(root).map_err(io(root))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
