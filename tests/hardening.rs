@@ -821,6 +821,43 @@ fn versions(wh: &Path) -> Vec<String> {
     v
 }
 
+/// Attack 7: imports in a row while a reader is on an old version. The version stays until
+/// nobody reads it, and a server's 500 never shows a file system path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_outlive_their_readers_and_errors_show_no_paths() {
+    use shoplens::model::Filter;
+    use shoplens::warehouse::Warehouse;
+    let shop = common::shop(12, 500);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let reader = Warehouse::open(&Store::new(wh.path())).await.unwrap();
+    let first = reader.version.manifest.version.clone();
+    for _ in 0..3 {
+        common::import(shop.path(), wh.path()).await.unwrap();
+    }
+    assert!(versions(wh.path()).contains(&first), "a version was removed under its reader");
+    let kpis = shoplens::metrics::compute(&reader, &Filter::default()).await.unwrap();
+    assert!(kpis.summary.orders > 0);
+    drop(reader);
+    common::import(shop.path(), wh.path()).await.unwrap();
+    assert!(!versions(wh.path()).contains(&first), "an unread old version was kept");
+    assert_eq!(versions(wh.path()).len(), 2, "the current and the previous version");
+
+    // a file gone from under the server: a 500 without the warehouse's path
+    let root = wh.path().to_path_buf();
+    let s = serve(wh, ServeOptions::default()).await;
+    let current = versions(&root).pop().unwrap();
+    let months = root.join(&current).join("fact_order_line");
+    let month = std::fs::read_dir(&months).unwrap().flatten().next().unwrap().path();
+    // replaced by a file of the same name, not a Parquet file: the first query to read it fails
+    std::fs::remove_file(&month).unwrap();
+    std::fs::write(&month, b"not parquet").unwrap();
+    let a = get(s.addr, "/api/kpis?top=7", "").await;
+    assert_eq!(a.status, 500, "{}", a.body);
+    let message = a.json_error();
+    assert!(!message.contains(root.to_str().unwrap()) && !message.contains('/'), "{message}");
+}
+
 /// Attack 10: publishing fails (the disk full, here the manifest's temporary name taken): the
 /// import removes what it wrote, the previous version stays published, and the next import, once
 /// the way is clear, succeeds.

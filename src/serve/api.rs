@@ -31,8 +31,17 @@ pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
+/// A failure inside the server: its details (which may name files) go to the log, the client gets
+/// a message without them.
 pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    let details = e.to_string();
+    tracing::error!(error = %details, "a request failed");
+    let message = if details.contains("Resources exhausted") {
+        "the computation needs more memory than the server's --memory-limit gives it"
+    } else {
+        "the computation failed (the server's log has the details)"
+    };
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, message.into())
 }
 
 const FILTER_KEYS: [&str; 6] = ["from", "to", "category", "country", "method", "top"];
@@ -384,4 +393,18 @@ pub async fn method_not_allowed(method: axum::http::Method) -> Response {
 /// Anything else: 404 with the same error shape.
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, format!("no such path: {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::internal;
+
+    #[test]
+    fn internal_errors_show_no_paths() {
+        let e = internal("Object at location /srv/wh/v-20250101T000000-1/fact_payment/2023-07.parquet not found");
+        assert_eq!(e.0, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.1.contains('/') && !e.1.contains("fact_payment"), "{}", e.1);
+        let e = internal("Resources exhausted: Failed to allocate additional 1.0 MB for HashJoin");
+        assert!(e.1.contains("--memory-limit"), "{}", e.1);
+    }
 }

@@ -48,6 +48,9 @@ pub struct Warehouse {
     session_memory: MemoryLimit,
     engine: Engine,
     tables: Vec<(&'static str, Arc<dyn TableProvider>)>,
+    /// The version's folder, share-locked while this is open: an import removes an old version
+    /// only when it can lock it exclusively, i.e. when nobody reads it.
+    _reading: std::fs::File,
 }
 
 /// A memory pool that names its largest consumers when it runs out (so an error says where the
@@ -87,7 +90,7 @@ impl Warehouse {
         sessions: usize,
         engine: Engine,
     ) -> Result<Warehouse, OpenError> {
-        let version = store.current()?;
+        let (version, reading) = read_current(store)?;
         super::engine::probe(&engine).await.map_err(|reason| OpenError::Cluster { engine: engine.clone(), reason })?;
         let session_memory = memory.share(sessions);
         let runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(session_memory)).build_arc()?;
@@ -109,7 +112,7 @@ impl Warehouse {
             ctx.register_parquet(t.name, &path, options).await?;
             tables.push((t.name, ctx.table_provider(t.name).await?));
         }
-        Ok(Warehouse { version, runtime, session_memory, engine, tables })
+        Ok(Warehouse { version, runtime, session_memory, engine, tables, _reading: reading })
     }
 
     /// Where the queries run.
@@ -153,6 +156,29 @@ impl Warehouse {
         }
         ctx.sql(ORDER_LINES_VIEW).await?;
         Ok(ctx)
+    }
+}
+
+/// The current version, with its folder share-locked for as long as the file returned is open.
+fn read_current(store: &Store) -> Result<(Version, std::fs::File), OpenError> {
+    let mut tries = 0;
+    loop {
+        let version = store.current()?;
+        let locked =
+            std::fs::File::open(&version.dir).and_then(|dir| dir.try_lock_shared().map(|()| dir).map_err(Into::into));
+        match locked {
+            // removed while the manifest was read (two imports published meanwhile): read it again
+            Ok(dir) if version.dir.is_dir() => return Ok((version, dir)),
+            Ok(_) | Err(_) if tries < 3 => tries += 1,
+            Ok(_) => {
+                return Err(StoreError::Damaged {
+                    path: store.root().to_path_buf(),
+                    message: format!("version {} is missing", version.manifest.version),
+                }
+                .into());
+            }
+            Err(e) => return Err(StoreError::Io { path: version.dir.clone(), source: e }.into()),
+        }
     }
 }
 

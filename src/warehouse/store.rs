@@ -286,7 +286,13 @@ impl Staging {
         for entry in fs::read_dir(root).map_err(io(root))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(VERSION_PREFIX) && name != manifest.version && Some(&name) != previous.as_ref() {
-                let _ = fs::remove_dir_all(entry.path());
+                // a reader (a request, a command) holds a shared lock on the version's folder
+                // while it reads it: such a version is left for a later import to remove
+                if let Ok(dir) = File::open(entry.path())
+                    && dir.try_lock().is_ok()
+                {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
             }
         }
         Ok(())
