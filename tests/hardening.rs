@@ -858,6 +858,43 @@ async fn versions_outlive_their_readers_and_errors_show_no_paths() {
     assert!(!message.contains(root.to_str().unwrap()) && !message.contains('/'), "{message}");
 }
 
+/// Attack 9: a month file with a damaged footer, or a file of another table's shape in a table's
+/// folder: a clear error naming the table and the file, exit 1, never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_and_foreign_parquet_files_are_clear_errors() {
+    let wh = warehouse(500).await;
+    let w = wh.path().to_str().unwrap();
+    let dir = wh.path().join(versions(wh.path()).pop().unwrap()).join("fact_order_line");
+    let mut months: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    months.sort();
+    let month = months[0].clone();
+    let name = month.file_name().unwrap().to_str().unwrap().to_string();
+    let good = std::fs::read(&month).unwrap();
+    let mut bad = good.clone();
+    let at = bad.len() - 8;
+    bad[at..at + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    std::fs::write(&month, &bad).unwrap();
+    for args in [vec!["kpi", "--warehouse", w], vec!["sql", "--warehouse", w, "SELECT count(*) FROM fact_order_line"]] {
+        let out = shoplens(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("fact_order_line") && err.contains(&name) && !err.contains("panick"), "{err}");
+    }
+    let server = Server::start(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), &ServeOptions::default()).await;
+    let e = server.err().expect("served a damaged warehouse").to_string();
+    assert!(e.contains("fact_order_line") && e.contains(&name), "{e}");
+    // a file of another table's shape
+    std::fs::write(&month, &good).unwrap();
+    let foreign = dir.parent().unwrap().join("dim_date.parquet");
+    std::fs::copy(&foreign, dir.join("2099-01.parquet")).unwrap();
+    let out = shoplens(&["kpi", "--warehouse", w]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("fact_order_line/2099-01.parquet") && err.contains("not the table's"), "{err}");
+    std::fs::remove_file(dir.join("2099-01.parquet")).unwrap();
+    assert!(shoplens(&["kpi", "--warehouse", w]).status.success());
+}
+
 /// Attack 10: publishing fails (the disk full, here the manifest's temporary name taken): the
 /// import removes what it wrote, the previous version stays published, and the next import, once
 /// the way is clear, succeeds.

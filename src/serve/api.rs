@@ -186,8 +186,15 @@ where
 }
 
 pub(super) async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
-    let (loaded, fresh) =
-        state.current().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let (loaded, fresh) = state.current().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot open the warehouse's new version");
+        let message = match &e {
+            // names the table and file, relative to the version: no path of the server's
+            crate::warehouse::OpenError::Damaged(d) => d.to_string(),
+            _ => "the warehouse's new version cannot be opened (the server's log has the details)".into(),
+        };
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, message)
+    })?;
     if fresh {
         tokio::spawn(warm(state.clone(), loaded.clone()));
     }

@@ -3,6 +3,7 @@
 //! key ranges, `store` publishes versions, `session` opens one for queries (on the `engine` that
 //! runs them), `query` runs read-only SQL on it.
 
+pub mod check;
 pub mod engine;
 pub mod export;
 pub mod parts;

@@ -30,6 +30,9 @@ pub enum OpenError {
     /// A table cannot be opened.
     #[error("cannot open the warehouse's tables: {0}")]
     Query(#[from] DataFusionError),
+    /// A file of the version is damaged, or is not of its table's shape.
+    #[error(transparent)]
+    Damaged(#[from] super::check::Damaged),
     /// The cluster's scheduler does not answer.
     #[error("cannot reach the Ballista scheduler at {engine}: {reason}")]
     Cluster {
@@ -97,6 +100,7 @@ impl Warehouse {
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
         for t in TABLES {
+            super::check::table_files(&version, t)?;
             let (path, folder) = version.table_path(t);
             // absolute: a cluster's executors do not share this process's working folder
             let path = std::path::absolute(&path).unwrap_or(path);
