@@ -115,8 +115,14 @@ pub async fn rfm_customers(
     if wants_csv {
         let name = segment.as_deref().unwrap_or("all").to_lowercase().replace(['\'', ' '], "-");
         let key = format!("rfm csv {segment:?} {list_key}");
-        let csv = cached_bytes(&state, &loaded.version, &key, || async {
-            Ok(axum::body::Bytes::from(customers::rfm::csv(chosen())))
+        let (list, wanted) = (all.clone(), segment.clone());
+        let csv = cached_bytes(&state, &loaded.version, &key, || async move {
+            // writing every customer is CPU work: on the blocking pool, so the runtime keeps answering
+            let rows = move || {
+                let chosen = list.iter().filter(|c| wanted.as_deref().is_none_or(|s| c.segment == s));
+                axum::body::Bytes::from(customers::rfm::csv(chosen))
+            };
+            tokio::task::spawn_blocking(rows).await.map_err(internal)
         })
         .await?;
         return Ok((
