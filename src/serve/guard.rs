@@ -173,18 +173,18 @@ fn check(state: &AppState, req: &mut Request) -> Result<Option<Principal>, Respo
     Err(Redirect::to("/signin").into_response())
 }
 
-/// Whether a request comes from another site's page: its `Sec-Fetch-Site` is not `same-origin`
-/// (or `none`: typed by the user), or its `Origin` is not the `Host` it was sent to. A request
-/// with neither header (a script, an old browser) is not.
+/// Whether a request comes from another site's page. A browser that sends `Sec-Fetch-Site` is
+/// taken at its word (anything but `same-origin`, or `none`: typed by the user, is cross-site);
+/// otherwise an `Origin` must be the `Host` the request was sent to (`Origin: null`, which a page
+/// can ask for, is refused). A request with neither header (a script, an old browser) is not.
+/// Browsers send `Origin: null` on a form posted from a page with `Referrer-Policy: no-referrer`
+/// (every page here), hence `Sec-Fetch-Site` first; the sign-in page asks for `same-origin`.
 pub fn cross_site(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return true;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(header::ORIGIN) else { return false };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::trim);
-    // `Origin: null` (a sandboxed or privacy-sensitive context) has no authority: refused
     let authority = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, a)| a);
     match (authority, host) {
         (Some(a), Some(h)) => !a.eq_ignore_ascii_case(h),
@@ -226,6 +226,8 @@ mod tests {
         assert!(!cross_site(&headers(&[("host", "localhost:8080"), ("origin", "http://localhost:8080")])));
         assert!(!cross_site(&headers(&[("host", "Shop.example"), ("origin", "https://shop.example")])));
         assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin"), ("host", "localhost")])));
+        // a browser's own form under Referrer-Policy: no-referrer
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin"), ("origin", "null"), ("host", "localhost")])));
         assert!(cross_site(&headers(&[("host", "localhost:8080"), ("origin", "https://evil.example")])));
         assert!(cross_site(&headers(&[("host", "localhost:8080"), ("origin", "http://localhost:9090")])));
         assert!(cross_site(&headers(&[("host", "localhost"), ("origin", "null")])));

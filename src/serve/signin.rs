@@ -21,6 +21,7 @@ fn page(status: StatusCode, message: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>shoplens: sign in</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <link rel=\"stylesheet\" href=\"/assets/style.css\"></head>\
          <body class=\"signin\"><main class=\"signin-box\"><h1>shoplens</h1>{note}\
          <form method=\"post\" action=\"/signin\">\
