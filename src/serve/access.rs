@@ -413,7 +413,9 @@ impl Gate {
     /// # Errors
     /// The time to wait.
     pub fn reserve(&self, ip: IpAddr, user: &str) -> Result<Attempt, Duration> {
-        let keys = [FailureKey::UserFrom(ip, user.to_string()), FailureKey::Address(ip)];
+        // a name is at most 64 bytes (check_name): a longer one cannot grow the table
+        let user: String = user.chars().take(64).collect();
+        let keys = [FailureKey::UserFrom(ip, user.clone()), FailureKey::Address(ip)];
         let mut failures = self.failures.lock().expect("failures lock");
         if failures.len() > MAX_SESSIONS {
             failures.retain(|_, f| f.last.elapsed() < FAILURE_MEMORY);
@@ -433,7 +435,7 @@ impl Gate {
             }
             *f = Failures { count: f.count + 1, last: now };
         }
-        Ok(Attempt { ip, user: user.to_string() })
+        Ok(Attempt { ip, user })
     }
 
     /// The password was right: the name's failures from that address are forgotten, and the

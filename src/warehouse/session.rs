@@ -164,24 +164,37 @@ impl Warehouse {
 }
 
 /// The current version, with its folder share-locked for as long as the file returned is open.
+/// Where the file system has no locks, the version is read without one (an import then removes
+/// old versions as before).
 fn read_current(store: &Store) -> Result<(Version, std::fs::File), OpenError> {
     let mut tries = 0;
     loop {
         let version = store.current()?;
-        let locked =
-            std::fs::File::open(&version.dir).and_then(|dir| dir.try_lock_shared().map(|()| dir).map_err(Into::into));
-        match locked {
-            // removed while the manifest was read (two imports published meanwhile): read it again
-            Ok(dir) if version.dir.is_dir() => return Ok((version, dir)),
-            Ok(_) | Err(_) if tries < 3 => tries += 1,
-            Ok(_) => {
-                return Err(StoreError::Damaged {
-                    path: store.root().to_path_buf(),
-                    message: format!("version {} is missing", version.manifest.version),
-                }
-                .into());
+        let missing = |version: &Version| -> OpenError {
+            StoreError::Damaged {
+                path: store.root().to_path_buf(),
+                message: format!("version {} is missing", version.manifest.version),
             }
+            .into()
+        };
+        let dir = match std::fs::File::open(&version.dir) {
+            Ok(dir) => dir,
+            // removed after the manifest was read (two imports published meanwhile): read it again
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => {
+                tries += 1;
+                continue;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing(&version)),
             Err(e) => return Err(StoreError::Io { path: version.dir.clone(), source: e }.into()),
+        };
+        match dir.try_lock_shared() {
+            Ok(()) if version.dir.is_dir() => return Ok((version, dir)),
+            Ok(()) | Err(std::fs::TryLockError::WouldBlock) if tries < 3 => tries += 1,
+            Ok(()) | Err(std::fs::TryLockError::WouldBlock) => return Err(missing(&version)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                tracing::warn!(error = %e, "cannot lock the warehouse version; reading it unlocked");
+                return Ok((version, dir));
+            }
         }
     }
 }

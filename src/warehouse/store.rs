@@ -287,10 +287,11 @@ impl Staging {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(VERSION_PREFIX) && name != manifest.version && Some(&name) != previous.as_ref() {
                 // a reader (a request, a command) holds a shared lock on the version's folder
-                // while it reads it: such a version is left for a later import to remove
-                if let Ok(dir) = File::open(entry.path())
-                    && dir.try_lock().is_ok()
-                {
+                // while it reads it: such a version is left for a later import to remove (where
+                // the file system has no locks, nobody holds one)
+                let read = File::open(entry.path())
+                    .is_ok_and(|dir| matches!(dir.try_lock(), Err(fs::TryLockError::WouldBlock)));
+                if !read {
                     let _ = fs::remove_dir_all(entry.path());
                 }
             }
