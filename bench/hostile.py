@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The hostile mix of issue 12 against a served dashboard: reports the server's peak RSS and the
-/healthz latency while it runs, and checks every answer.
+/healthz latency while it runs, and checks every answer; then issue 19's twelve attacks
+(bench/attacks.py), each reported held or broke.
 
     python3 bench/hostile.py                    # 1,000 hostile requests and 200 slow connections on a 20k shop
     python3 bench/hostile.py --smoke            # seconds: 150 requests, 20 slow connections (CI runs this)
@@ -213,6 +214,9 @@ def main():
     ok = not failures and alive and len(closed) == a.slow
     if not a.smoke:
         ok = ok and peak[0] < 1024 and p(0.99) < 50
+    # then issue 19's twelve attacks, one line each: held, broke or skipped (bench/attacks.py)
+    from attacks import run_attacks
+    ok = run_attacks(exe, a.smoke) and ok
     sys.exit(0 if ok else 1)
 
 

@@ -281,3 +281,32 @@ async fn an_append_reads_only_the_orders_changed_since_the_last_import() {
     assert!(said.contains("orders 0, order_items 0, payments 0"), "{said}");
     assert_eq!(common::kpis(&wh, &Filter::default()).await, common::kpis(&full, &Filter::default()).await);
 }
+
+/// Issue 19, attack 11: a stored watermark written to break out of its string literal when the
+/// server reads backslashes as escapes (`standard_conforming_strings = off`). It stays one literal:
+/// the append reads the orders changed after that text (none), not every order.
+#[tokio::test]
+async fn a_tampered_watermark_stays_a_literal_under_either_string_setting() {
+    let Some(pg) = Pg::start() else { return };
+    let shop = common::shop(15, 600);
+    pg.seed("shop", shop.path());
+    pg.psql("shop", "UPDATE orders SET updated_at = '2025-01-01 00:00:00'");
+    pg.psql("postgres", "ALTER DATABASE shop SET standard_conforming_strings = off");
+    let dir = tempfile::tempdir().unwrap();
+    let (wh, queries) = (dir.path().join("wh"), dir.path().join("queries.toml"));
+    // the change time as text, so that a literal compares with it whatever it says
+    std::fs::write(
+        &queries,
+        "[orders]\nquery = \"SELECT order_id, customer_id, order_ts, status, updated_at::text AS updated_at FROM orders\"\n",
+    )
+    .unwrap();
+    let base = ["import", &pg.url("shop"), "--warehouse", p(&wh), "--query-file", p(&queries)];
+    ok(&shoplens(&base));
+    let manifest = wh.join("CURRENT");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let attack = "\\' OR true)) TO STDOUT WITH (FORMAT csv, HEADER true) --";
+    *m["imports"].as_array_mut().unwrap().last_mut().unwrap().get_mut("watermark").unwrap() = attack.into();
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let said = ok(&shoplens(&[&base[..], &["--append"]].concat()));
+    assert!(said.contains("orders 0, order_items 0, payments 0"), "the watermark was read as SQL: {said}");
+}

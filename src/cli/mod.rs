@@ -386,6 +386,10 @@ struct SharingArgs {
     /// Mark the session cookie Secure although this server speaks HTTP (behind a TLS proxy).
     #[arg(long)]
     secure_cookie: bool,
+    /// Take the client's address (for the sign-in limits) from the last hop of X-Forwarded-For:
+    /// only behind a reverse proxy (nginx, Caddy) that sets it, or clients could name any address.
+    #[arg(long)]
+    trust_proxy: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -1127,6 +1131,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 tls: sharing.tls_cert.zip(sharing.tls_key),
                 secure_cookie: sharing.secure_cookie,
                 engine: engine.engine,
+                trust_proxy: sharing.trust_proxy,
             };
             serve(&warehouse, addr, options).await?
         }

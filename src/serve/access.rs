@@ -22,10 +22,18 @@ use std::time::{Duration, Instant, SystemTime};
 pub const ACCESS_FILE: &str = "access.json";
 /// How long a sign-in lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Failed sign-ins allowed per client address (and per user name) in [`FAILURE_WINDOW`].
+/// Failed sign-ins allowed for a user name from one client address before each further attempt
+/// waits (the same name from another address is not affected).
 pub const MAX_FAILURES: u32 = 5;
-/// The window failed sign-ins are counted in.
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failed sign-ins allowed from one client address whatever the names (guesses spread over many
+/// names, or names that do not exist), before each further attempt from it waits.
+pub const MAX_ADDRESS_FAILURES: u32 = 20;
+/// The wait after the first failure over a limit; it doubles with each further one.
+pub const FIRST_DELAY: Duration = Duration::from_secs(30);
+/// The longest wait.
+pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// How long failures are remembered after the last one.
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(60 * 60);
 /// The session cookie's name.
 pub const COOKIE: &str = "shoplens_session";
 
@@ -132,11 +140,8 @@ impl Credentials {
         let tmp = root.join(format!("{ACCESS_FILE}.tmp"));
         {
             use std::io::Write;
-            let mut options = std::fs::File::options();
-            options.create(true).write(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(&tmp).map_err(err)?;
+            // a fresh file, never a planted symlink's target: it holds the password hashes
+            let mut f = crate::warehouse::tmpfile::create(&tmp, 0o600).map_err(err)?;
             f.write_all(serde_json::to_string_pretty(self).expect("credentials serialize").as_bytes()).map_err(err)?;
             f.sync_all().map_err(err)?;
         }
@@ -246,20 +251,82 @@ pub enum Principal {
 /// and the failed sign-ins.
 pub struct Gate {
     root: PathBuf,
-    /// Whether requests must be authenticated.
-    pub required: bool,
+    /// Whether requests must be authenticated even while the warehouse has no users or tokens
+    /// (a public address, or a damaged access file).
+    forced: bool,
     /// Whether the session cookie gets `Secure` (served over TLS, or behind a TLS proxy).
     pub secure_cookie: bool,
-    credentials: Mutex<(Option<SystemTime>, Credentials)>,
-    sessions: Mutex<HashMap<String, (String, Instant)>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Whether the client's address is the last hop of `X-Forwarded-For` (behind a reverse proxy
+    /// that sets it) rather than the connection's peer.
+    pub trust_proxy: bool,
+    credentials: Mutex<(Option<Stamp>, Credentials)>,
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<FailureKey, Failures>>,
+}
+
+/// A signed-in user's session: bound to the password it was opened with, so a new password, a
+/// removal (and a later re-adding of the name) ends it.
+struct Session {
+    user: String,
+    binding: String,
+    expires: Instant,
+}
+
+/// Who failed signing in: a user name from an address, or an address whatever the names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum FailureKey {
+    UserFrom(IpAddr, String),
+    Address(IpAddr),
+}
+
+impl FailureKey {
+    fn limit(&self) -> u32 {
+        match self {
+            FailureKey::UserFrom(..) => MAX_FAILURES,
+            FailureKey::Address(_) => MAX_ADDRESS_FAILURES,
+        }
+    }
+}
+
+/// Failed sign-ins of a key: how many, and when the last one was counted.
+#[derive(Clone, Copy, Debug)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+impl Failures {
+    /// How long a key with these failures must still wait, over `limit`: [`FIRST_DELAY`],
+    /// doubled with each further failure, at most [`MAX_DELAY`].
+    fn wait(&self, limit: u32) -> Option<Duration> {
+        let over = self.count.checked_sub(limit)?;
+        let delay = FIRST_DELAY.saturating_mul(1 << over.min(16)).min(MAX_DELAY);
+        delay.checked_sub(self.last.elapsed()).filter(|w| !w.is_zero())
+    }
+}
+
+/// A sign-in whose failure is already counted: [`Gate::succeeded`] takes it back.
+#[derive(Debug)]
+#[must_use = "a successful sign-in must be passed to Gate::succeeded"]
+pub struct Attempt {
+    ip: IpAddr,
+    user: String,
 }
 
 /// The most sessions kept; the oldest are dropped first beyond it.
 const MAX_SESSIONS: usize = 10_000;
 
+/// What the access file's metadata says of its content: a save renames a new file over it.
+type Stamp = (SystemTime, u64, u64);
+
+fn binding(user: &User) -> String {
+    // the PHC string holds a fresh random salt for every password set, so the binding changes
+    // with a new password and with a removed and re-added name
+    sha256_hex(&user.password)
+}
+
 impl Gate {
-    /// The gate of the warehouse at `root`.
+    /// The gate of the warehouse at `root`; `required`: even while it has no users or tokens.
     ///
     /// # Errors
     /// The access file is unreadable.
@@ -268,8 +335,9 @@ impl Gate {
         let credentials = Credentials::load(root)?;
         Ok(Gate {
             root: root.to_path_buf(),
-            required: required || !credentials.is_empty(),
+            forced: required,
             secure_cookie,
+            trust_proxy: false,
             credentials: Mutex::new((stamp, credentials)),
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
@@ -280,16 +348,25 @@ impl Gate {
     pub fn closed(root: &Path) -> Gate {
         Gate {
             root: root.to_path_buf(),
-            required: true,
+            forced: true,
             secure_cookie: false,
+            trust_proxy: false,
             credentials: Mutex::new((None, Credentials::default())),
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The credentials, re-read if the file changed (a damaged file keeps the last good ones).
-    pub fn credentials(&self) -> Credentials {
+    /// Whether requests must be authenticated now: always on a public address, and as soon as
+    /// the warehouse has a user or a token (a `users add` on a warehouse served open closes it at
+    /// once).
+    pub fn required(&self) -> bool {
+        self.forced || self.with_credentials(|c| !c.is_empty())
+    }
+
+    /// Runs `f` on the credentials, re-read first if the file changed (a damaged file keeps the
+    /// last good ones).
+    fn with_credentials<R>(&self, f: impl FnOnce(&Credentials) -> R) -> R {
         let mut cur = self.credentials.lock().expect("credentials lock");
         let now = stamp(&self.root);
         if now != cur.0 {
@@ -298,72 +375,99 @@ impl Gate {
                 Err(e) => tracing::error!(error = %e, "cannot re-read the access file; keeping the last one"),
             }
         }
-        cur.1.clone()
+        f(&cur.1)
+    }
+
+    /// The credentials, re-read if the file changed (a damaged file keeps the last good ones).
+    pub fn credentials(&self) -> Credentials {
+        self.with_credentials(Credentials::clone)
     }
 
     /// Who the request's bearer token or session cookie belongs to; `None` when neither is valid.
     pub fn authenticate(&self, bearer: Option<&str>, session: Option<&str>) -> Option<Principal> {
         if let Some(secret) = bearer {
-            return self.credentials().token_name(secret).map(|n| Principal::Token(n.to_string()));
+            return self.with_credentials(|c| c.token_name(secret).map(|n| Principal::Token(n.to_string())));
         }
         let id = session?;
         let mut sessions = self.sessions.lock().expect("sessions lock");
-        match sessions.get(id) {
-            Some((user, expires)) if *expires > Instant::now() => {
-                let user = user.clone();
-                drop(sessions);
-                // a removed user's sessions end at once
-                self.credentials().users.contains_key(&user).then_some(Principal::User(user))
-            }
-            Some(_) => {
-                sessions.remove(id);
-                None
-            }
-            None => None,
+        let s = sessions.get(id)?;
+        if s.expires <= Instant::now() {
+            sessions.remove(id);
+            return None;
         }
+        let (user, bound) = (s.user.clone(), s.binding.clone());
+        drop(sessions);
+        // a removed user's sessions end at once, and so do those opened with an older password
+        let valid = self.with_credentials(|c| c.users.get(&user).is_some_and(|u| binding(u) == bound));
+        if !valid {
+            self.end_session(id);
+        }
+        valid.then_some(Principal::User(user))
     }
 
-    /// Whether a sign-in from `ip` for `user` is refused for now, and for how long.
-    pub fn blocked(&self, ip: IpAddr, user: &str) -> Option<Duration> {
-        let failures = self.failures.lock().expect("failures lock");
-        [format!("ip {ip}"), format!("user {user}")]
-            .iter()
-            .filter_map(|k| failures.get(k))
-            .filter(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
-            .map(|(_, since)| FAILURE_WINDOW - since.elapsed())
-            .max()
-    }
-
-    /// Counts a failed sign-in.
-    pub fn failed(&self, ip: IpAddr, user: &str) {
+    /// Counts a sign-in from `ip` for `user` as failed before its password is checked, so that
+    /// parallel guesses cannot pass the limit; [`Gate::succeeded`] takes it back. Refused, with
+    /// the time left to wait, while the name from this address, or this address, is over its
+    /// limit.
+    ///
+    /// # Errors
+    /// The time to wait.
+    pub fn reserve(&self, ip: IpAddr, user: &str) -> Result<Attempt, Duration> {
+        // a name is at most 64 bytes (check_name): a longer one cannot grow the table
+        let user: String = user.chars().take(64).collect();
+        let keys = [FailureKey::UserFrom(ip, user.clone()), FailureKey::Address(ip)];
         let mut failures = self.failures.lock().expect("failures lock");
         if failures.len() > MAX_SESSIONS {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            failures.retain(|_, f| f.last.elapsed() < FAILURE_MEMORY);
         }
-        for key in [format!("ip {ip}"), format!("user {user}")] {
-            let e = failures.entry(key).or_insert((0, Instant::now()));
-            if e.1.elapsed() >= FAILURE_WINDOW {
-                *e = (0, Instant::now());
+        let wait = keys
+            .iter()
+            .filter_map(|k| failures.get(k).filter(|f| f.last.elapsed() < FAILURE_MEMORY)?.wait(k.limit()))
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        let now = Instant::now();
+        for key in keys {
+            let f = failures.entry(key).or_insert(Failures { count: 0, last: now });
+            if f.last.elapsed() >= FAILURE_MEMORY {
+                f.count = 0;
             }
-            e.0 += 1;
+            *f = Failures { count: f.count + 1, last: now };
+        }
+        Ok(Attempt { ip, user })
+    }
+
+    /// The password was right: the name's failures from that address are forgotten, and the
+    /// address's count loses the one reserved.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut failures = self.failures.lock().expect("failures lock");
+        failures.remove(&FailureKey::UserFrom(attempt.ip, attempt.user));
+        if let Some(f) = failures.get_mut(&FailureKey::Address(attempt.ip)) {
+            f.count = f.count.saturating_sub(1);
         }
     }
 
-    /// Starts a session for `user`; returns its id (the cookie's value).
-    pub fn start_session(&self, user: &str) -> String {
+    /// Starts a session for `user`, bound to their password in `credentials`; returns its id
+    /// (the cookie's value), or `None` when `credentials` has no such user.
+    pub fn start_session(&self, user: &str, credentials: &Credentials) -> Option<String> {
+        let binding = binding(credentials.users.get(user)?);
         let id = random_id();
         let mut sessions = self.sessions.lock().expect("sessions lock");
         if sessions.len() >= MAX_SESSIONS {
             let now = Instant::now();
-            sessions.retain(|_, (_, expires)| *expires > now);
+            sessions.retain(|_, s| s.expires > now);
             if sessions.len() >= MAX_SESSIONS
-                && let Some(oldest) = sessions.iter().min_by_key(|(_, (_, e))| *e).map(|(k, _)| k.clone())
+                && let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| k.clone())
             {
                 sessions.remove(&oldest);
             }
         }
-        sessions.insert(id.clone(), (user.to_string(), Instant::now() + SESSION_LIFETIME));
-        id
+        sessions.insert(
+            id.clone(),
+            Session { user: user.to_string(), binding, expires: Instant::now() + SESSION_LIFETIME },
+        );
+        Some(id)
     }
 
     /// Ends a session.
@@ -384,8 +488,13 @@ impl Gate {
     }
 }
 
-fn stamp(root: &Path) -> Option<SystemTime> {
-    std::fs::metadata(Credentials::path(root)).and_then(|m| m.modified()).ok()
+fn stamp(root: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(Credentials::path(root)).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((m.modified().ok()?, inode, m.len()))
 }
 
 #[cfg(test)]
@@ -412,16 +521,32 @@ mod tests {
     }
 
     #[test]
-    fn failed_sign_ins_are_limited_per_address_and_user() {
+    fn failed_sign_ins_are_limited_per_user_and_address_and_per_address() {
         let dir = tempfile::tempdir().unwrap();
         let gate = Gate::open(dir.path(), true, false).unwrap();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let other: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..MAX_FAILURES {
-            assert!(gate.blocked(ip, "ana").is_none());
-            gate.failed(ip, "ana");
+            let _failed = gate.reserve(ip, "ana").unwrap();
         }
-        assert!(gate.blocked(ip, "ana").is_some());
-        assert!(gate.blocked("10.0.0.1".parse().unwrap(), "ana").is_some(), "per user too");
-        assert!(gate.blocked("10.0.0.1".parse().unwrap(), "bo").is_none());
+        let wait = gate.reserve(ip, "ana").unwrap_err();
+        assert!(wait <= FIRST_DELAY && wait > FIRST_DELAY - Duration::from_secs(5), "{wait:?}");
+        // the same name from an address that has not failed, another name from this one
+        gate.succeeded(gate.reserve(other, "ana").unwrap());
+        gate.succeeded(gate.reserve(ip, "bo").unwrap());
+        // many names from one address: its own limit
+        for n in 0..MAX_ADDRESS_FAILURES {
+            let _failed = gate.reserve(other, &format!("guess{n}")).unwrap();
+        }
+        assert!(gate.reserve(other, "ana").is_err());
+    }
+
+    #[test]
+    fn the_wait_grows_with_each_failure_over_the_limit() {
+        let f = |count| Failures { count, last: Instant::now() }.wait(MAX_FAILURES);
+        assert_eq!(f(MAX_FAILURES - 1), None);
+        let waits: Vec<_> = (MAX_FAILURES..MAX_FAILURES + 8).map(|n| f(n).unwrap().as_secs_f64().round()).collect();
+        assert_eq!(waits, [30.0, 60.0, 120.0, 240.0, 480.0, 900.0, 900.0, 900.0]);
+        assert_eq!(Failures { count: 9, last: Instant::now() - MAX_DELAY }.wait(MAX_FAILURES), None);
     }
 }

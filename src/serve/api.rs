@@ -31,8 +31,17 @@ pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
+/// A failure inside the server: its details (which may name files) go to the log, the client gets
+/// a message without them.
 pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    let details = e.to_string();
+    tracing::error!(error = %details, "a request failed");
+    let message = if details.contains("Resources exhausted") {
+        "the computation needs more memory than the server's --memory-limit gives it"
+    } else {
+        "the computation failed (the server's log has the details)"
+    };
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, message.into())
 }
 
 const FILTER_KEYS: [&str; 6] = ["from", "to", "category", "country", "method", "top"];
@@ -98,6 +107,53 @@ pub(super) fn respond(headers: &HeaderMap, version: &str, key: &str, json: Bytes
     (cache, [(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
+tokio::task_local! {
+    /// Set while the task holds a computation permit: nested work (a section cut from the KPIs, a
+    /// page cut from the customers) runs under the caller's permit instead of waiting for a second
+    /// one, which deadlocked as soon as every permit was held by a caller waiting that way.
+    static HOLDS_PERMIT: ();
+}
+
+fn too_long() -> ApiError {
+    ApiError(StatusCode::SERVICE_UNAVAILABLE, "the computation took too long".into())
+}
+
+/// Runs `work` under one of the server's computation permits (or the permit this task already
+/// holds) and the request's time limit: every computation a request makes goes through here.
+pub(super) async fn limited<F, Fut, T>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    if HOLDS_PERMIT.try_with(|_| ()).is_ok() {
+        return work().await;
+    }
+    let _permit = state.permits.acquire().await.map_err(internal)?;
+    HOLDS_PERMIT.scope((), tokio::time::timeout(QUERY_TIME_LIMIT, work())).await.map_err(|_| too_long())?
+}
+
+/// Runs `work` once per `(version, key)`: cached (as the bytes it returns), bounded in concurrency
+/// and time by [`limited`].
+pub(super) async fn cached_bytes<F, Fut>(state: &AppState, version: &str, key: &str, work: F) -> Result<Bytes, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Bytes, ApiError>>,
+{
+    if let Some(v) = state.cached(version, key) {
+        return Ok(v);
+    }
+    limited(state, || async {
+        // another request may have computed it while this one waited for the permit
+        if let Some(v) = state.cached(version, key) {
+            return Ok(v);
+        }
+        let bytes = work().await?;
+        state.remember(version, key, bytes.clone());
+        Ok(bytes)
+    })
+    .await
+}
+
 /// Runs `work` once per `(version, key)`: cached (as JSON text), bounded in concurrency and time.
 pub(super) async fn cached<F, Fut, T>(state: &AppState, version: &str, key: &str, work: F) -> Result<Bytes, ApiError>
 where
@@ -105,19 +161,10 @@ where
     Fut: Future<Output = Result<T, ApiError>>,
     T: serde::Serialize,
 {
-    if let Some(v) = state.cached(version, key) {
-        return Ok(v);
-    }
-    let _permit = state.permits.acquire().await.map_err(internal)?;
-    if let Some(v) = state.cached(version, key) {
-        return Ok(v);
-    }
-    let value = tokio::time::timeout(QUERY_TIME_LIMIT, work())
-        .await
-        .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "the computation took too long".into()))??;
-    let json = Bytes::from(serde_json::to_vec(&value).map_err(internal)?);
-    state.remember(version, key, json.clone());
-    Ok(json)
+    cached_bytes(state, version, key, || async {
+        Ok(Bytes::from(serde_json::to_vec(&work().await?).map_err(internal)?))
+    })
+    .await
 }
 
 /// Answers the current version's result for `key`, computed by `work` on that version when the
@@ -139,8 +186,15 @@ where
 }
 
 pub(super) async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiError> {
-    let (loaded, fresh) =
-        state.current().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let (loaded, fresh) = state.current().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot open the warehouse's new version");
+        let message = match &e {
+            // names the table and file, relative to the version: no path of the server's
+            crate::warehouse::OpenError::Damaged(d) => d.to_string(),
+            _ => "the warehouse's new version cannot be opened (the server's log has the details)".into(),
+        };
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, message)
+    })?;
     if fresh {
         tokio::spawn(warm(state.clone(), loaded.clone()));
     }
@@ -346,4 +400,18 @@ pub async fn method_not_allowed(method: axum::http::Method) -> Response {
 /// Anything else: 404 with the same error shape.
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, format!("no such path: {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::internal;
+
+    #[test]
+    fn internal_errors_show_no_paths() {
+        let e = internal("Object at location /srv/wh/v-20250101T000000-1/fact_payment/2023-07.parquet not found");
+        assert_eq!(e.0, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.1.contains('/') && !e.1.contains("fact_payment"), "{}", e.1);
+        let e = internal("Resources exhausted: Failed to allocate additional 1.0 MB for HashJoin");
+        assert!(e.1.contains("--memory-limit"), "{}", e.1);
+    }
 }

@@ -1,7 +1,7 @@
 //! The customer-analytics endpoints (customers.md): thin handlers over `crate::customers`, with
 //! the KPI endpoints' validation, caching per warehouse version and error shape.
 
-use super::api::{ApiError, answer, bad_request, cached, current, filter, internal, params};
+use super::api::{ApiError, answer, bad_request, cached_bytes, current, filter, internal, limited, params};
 use super::state::{AppState, QUERY_TIME_LIMIT};
 use crate::customers::{self, ClvOptions};
 use crate::model::time::parse_date;
@@ -93,27 +93,49 @@ pub async fn rfm_customers(
     let page = number(&p, "page", 1..=usize::MAX, 1)?;
     let per_page = number(&p, "per_page", 1..=MAX_PAGE, 100)?;
     let loaded = current(&state).await?;
-    // every customer's rows are cached once per (as_of, filter): pages and CSVs are cut from them
-    let all = cached(&state, &loaded.version, &format!("rfm customers {as_of:?} {f:?}"), || async {
-        Ok(customers::rfm(&loaded.warehouse, &f, as_of).await.map_err(internal)?.customers)
-    })
-    .await?;
-    let all: Vec<customers::RfmCustomer> = serde_json::from_slice(&all).map_err(internal)?;
-    let chosen: Vec<&customers::RfmCustomer> =
-        all.iter().filter(|c| segment.as_deref().is_none_or(|s| c.segment == s)).collect();
+    // every customer's rows are computed once per (as_of, filter), under a permit, and kept
+    // decoded: pages are cut from them, CSVs computed under a permit and cached as bytes
+    let list_key = format!("rfm customers {as_of:?} {f:?}");
+    let all = match state.customer_list(&loaded.version, &list_key) {
+        Some(all) => all,
+        None => {
+            limited(&state, || async {
+                if let Some(all) = state.customer_list(&loaded.version, &list_key) {
+                    return Ok(all);
+                }
+                let all = Arc::new(customers::rfm(&loaded.warehouse, &f, as_of).await.map_err(internal)?.customers);
+                state.remember_customer_list(&loaded.version, &list_key, all.clone());
+                Ok(all)
+            })
+            .await?
+        }
+    };
+    let chosen = || all.iter().filter(|c| segment.as_deref().is_none_or(|s| c.segment == s));
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
     if wants_csv {
         let name = segment.as_deref().unwrap_or("all").to_lowercase().replace(['\'', ' '], "-");
+        let key = format!("rfm csv {segment:?} {list_key}");
+        let (list, wanted) = (all.clone(), segment.clone());
+        let csv = cached_bytes(&state, &loaded.version, &key, || async move {
+            // writing every customer is CPU work: on the blocking pool, so the runtime keeps answering
+            let rows = move || {
+                let chosen = list.iter().filter(|c| wanted.as_deref().is_none_or(|s| c.segment == s));
+                axum::body::Bytes::from(customers::rfm::csv(chosen))
+            };
+            tokio::task::spawn_blocking(rows).await.map_err(internal)
+        })
+        .await?;
         return Ok((
             StatusCode::OK,
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"rfm-{name}.csv\"")),
             ],
-            customers::rfm::csv(chosen.iter().copied()),
+            csv,
         )
             .into_response());
     }
+    let chosen: Vec<&customers::RfmCustomer> = chosen().collect();
     let start = (page - 1).saturating_mul(per_page).min(chosen.len());
     let rows: Vec<_> = chosen.iter().skip(start).take(per_page).collect();
     let body = serde_json::json!({

@@ -146,7 +146,11 @@ fn check(state: &AppState, req: &mut Request) -> Result<Option<Principal>, Respo
         r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Err(r);
     }
-    if !state.gate.required {
+    if req.method() == Method::POST && cross_site(req.headers()) {
+        // a form on another site must not sign a browser in (into the attacker's account) or out
+        return Err(ApiError(StatusCode::FORBIDDEN, "cross-site requests are refused".into()).into_response());
+    }
+    if !state.gate.required() {
         return Ok(Some(Principal::Open));
     }
     let who = state.gate.authenticate(bearer(req.headers()), session_id(req.headers()));
@@ -169,6 +173,25 @@ fn check(state: &AppState, req: &mut Request) -> Result<Option<Principal>, Respo
     Err(Redirect::to("/signin").into_response())
 }
 
+/// Whether a request comes from another site's page. A browser that sends `Sec-Fetch-Site` is
+/// taken at its word (anything but `same-origin`, or `none`: typed by the user, is cross-site);
+/// otherwise an `Origin` must be the `Host` the request was sent to (`Origin: null`, which a page
+/// can ask for, is refused). A request with neither header (a script, an old browser) is not.
+/// Browsers send `Origin: null` on a form posted from a page with `Referrer-Policy: no-referrer`
+/// (every page here), hence `Sec-Fetch-Site` first; the sign-in page asks for `same-origin`.
+pub fn cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else { return false };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::trim);
+    let authority = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, a)| a);
+    match (authority, host) {
+        (Some(a), Some(h)) => !a.eq_ignore_ascii_case(h),
+        _ => true,
+    }
+}
+
 /// CSP (scripts and styles from this server only, no framing), no MIME sniffing, no referrer.
 fn with_security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
@@ -188,7 +211,29 @@ fn with_security_headers(mut r: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::Hosts;
+    use super::{Hosts, cross_site};
+
+    #[test]
+    fn cross_site_requests_are_told_apart() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = axum::http::HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, axum::http::HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(!cross_site(&headers(&[("host", "localhost:8080")])));
+        assert!(!cross_site(&headers(&[("host", "localhost:8080"), ("origin", "http://localhost:8080")])));
+        assert!(!cross_site(&headers(&[("host", "Shop.example"), ("origin", "https://shop.example")])));
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin"), ("host", "localhost")])));
+        // a browser's own form under Referrer-Policy: no-referrer
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin"), ("origin", "null"), ("host", "localhost")])));
+        assert!(cross_site(&headers(&[("host", "localhost:8080"), ("origin", "https://evil.example")])));
+        assert!(cross_site(&headers(&[("host", "localhost:8080"), ("origin", "http://localhost:9090")])));
+        assert!(cross_site(&headers(&[("host", "localhost"), ("origin", "null")])));
+        assert!(cross_site(&headers(&[("host", "localhost"), ("sec-fetch-site", "cross-site")])));
+        assert!(cross_site(&headers(&[("host", "localhost"), ("sec-fetch-site", "same-site")])));
+    }
 
     #[test]
     fn hosts_are_matched_without_their_port() {

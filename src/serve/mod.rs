@@ -76,6 +76,9 @@ pub struct ServeOptions {
     pub secure_cookie: bool,
     /// Where the queries run.
     pub engine: Engine,
+    /// Take the client's address (for the sign-in limits) from the last hop of
+    /// `X-Forwarded-For`: only behind a reverse proxy that sets it.
+    pub trust_proxy: bool,
 }
 
 impl Default for ServeOptions {
@@ -88,6 +91,7 @@ impl Default for ServeOptions {
             tls: None,
             secure_cookie: false,
             engine: Engine::Local,
+            trust_proxy: false,
         }
     }
 }
@@ -154,12 +158,13 @@ impl Server {
     pub async fn start(store: Store, addr: SocketAddr, options: &ServeOptions) -> Result<Server, ServeError> {
         let public = !addr.ip().is_loopback();
         let tls = options.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key)).transpose()?;
-        let gate =
+        let mut gate =
             Gate::open(store.root(), public && !options.insecure_no_auth, options.secure_cookie || tls.is_some())?;
-        if gate.required && gate.credentials().is_empty() {
+        gate.trust_proxy = options.trust_proxy;
+        if gate.required() && gate.credentials().is_empty() {
             return Err(ServeError::Unprotected(addr));
         }
-        let auth_required = gate.required;
+        let auth_required = gate.required();
         let hosts = Hosts::new(addr.ip(), &options.hosts);
         let state = AppState::open_on(store, options.currency.clone(), options.memory, options.engine.clone())
             .await?

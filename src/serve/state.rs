@@ -3,6 +3,7 @@
 
 use super::access::Gate;
 use super::guard::Hosts;
+use crate::customers::RfmCustomer;
 use crate::model::MemoryLimit;
 use crate::warehouse::store::MANIFEST;
 use crate::warehouse::{Engine, OpenError, Store, Warehouse};
@@ -35,6 +36,8 @@ pub struct AppState {
     store: Store,
     current: RwLock<(Option<SystemTime>, Arc<Loaded>)>,
     cache: moka::sync::Cache<(String, String), Bytes>,
+    /// RFM customer lists, decoded: pages and CSVs are cut from them without decoding JSON again.
+    customer_lists: moka::sync::Cache<(String, String), Arc<Vec<RfmCustomer>>>,
     /// Bounds the work running at once.
     pub permits: Semaphore,
     /// The ISO 4217 code the page formats money in.
@@ -76,6 +79,7 @@ impl AppState {
             store,
             current: RwLock::new((stamp, Arc::new(loaded))),
             cache: result_cache(memory),
+            customer_lists: list_cache(memory),
             permits: Semaphore::new(memory.fits(CONCURRENT_QUERIES)),
             currency,
             memory,
@@ -110,6 +114,7 @@ impl AppState {
         if fresh {
             // results of the old version can never be asked for again
             self.cache.invalidate_all();
+            self.customer_lists.invalidate_all();
         }
         *cur = (stamp, Arc::new(loaded));
         Ok((cur.1.clone(), fresh))
@@ -135,6 +140,16 @@ impl AppState {
         self.cache.insert((version.to_string(), key.to_string()), json);
     }
 
+    /// A cached customer list for `(version, key)`.
+    pub fn customer_list(&self, version: &str, key: &str) -> Option<Arc<Vec<RfmCustomer>>> {
+        self.customer_lists.get(&(version.to_string(), key.to_string()))
+    }
+
+    /// Caches a customer list.
+    pub fn remember_customer_list(&self, version: &str, key: &str, list: Arc<Vec<RfmCustomer>>) {
+        self.customer_lists.insert((version.to_string(), key.to_string()), list);
+    }
+
     /// Bytes the cache holds now (approximately: evictions are applied in batches).
     pub fn cache_bytes(&self) -> u64 {
         self.cache.run_pending_tasks();
@@ -149,6 +164,21 @@ fn result_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Byte
         .max_capacity(budget)
         .weigher(|(version, key): &(String, String), json: &Bytes| {
             u32::try_from(version.len() + key.len() + json.len()).unwrap_or(u32::MAX)
+        })
+        .build()
+}
+
+/// About what one decoded customer takes in memory (its strings and scores).
+const CUSTOMER_BYTES: usize = 160;
+
+/// The decoded customer lists, weighed by their estimated bytes, in the same budget as the
+/// results.
+fn list_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Arc<Vec<RfmCustomer>>> {
+    let budget = (memory.bytes() as u64 / CACHE_SHARE).clamp(CACHE_MIN_BYTES, CACHE_MAX_BYTES);
+    moka::sync::Cache::builder()
+        .max_capacity(budget)
+        .weigher(|_: &(String, String), list: &Arc<Vec<RfmCustomer>>| {
+            u32::try_from(list.len().saturating_mul(CUSTOMER_BYTES)).unwrap_or(u32::MAX)
         })
         .build()
 }

@@ -80,6 +80,21 @@ fn quote_ident(name: &str) -> Result<String, PgError> {
     Ok(parts.iter().map(|p| format!("\"{}\"", p.replace('"', "\"\""))).collect::<Vec<_>>().join("."))
 }
 
+/// `value` as a PostgreSQL string literal that reads the same under either setting of
+/// `standard_conforming_strings`. `COPY` takes no bound parameters, so the watermark (stored in
+/// the warehouse, where anyone who can write it could change it) is written into the query: as an
+/// escape string (`E'…'`), where a backslash escapes in both settings, with every backslash and
+/// quote doubled. A plain `'…'` with doubled quotes broke out when the setting was off (`\'`).
+///
+/// # Errors
+/// `value` holds a NUL, which no PostgreSQL text can.
+pub fn quote_literal(value: &str) -> Result<String, PgError> {
+    if value.contains('\0') {
+        return Err(PgError::Config("the stored watermark holds a NUL character".into()));
+    }
+    Ok(format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''")))
+}
+
 impl PgSource {
     /// Reads the URL (with the standard `PG*` environment variables for what it leaves out)
     /// and the optional query file: a TOML table per record set with `table` or `query`;
@@ -233,10 +248,10 @@ impl PgSource {
         // the changed orders, when reading incrementally
         let changed = match (&column, since) {
             (Some(c), Some(since)) => Some(format!(
-                "SELECT o.order_id FROM ({}) o WHERE o.{} > '{}'",
+                "SELECT o.order_id FROM ({}) o WHERE o.{} > {}",
                 self.queries["orders"],
                 quote_ident(c)?,
-                since.replace('\'', "''")
+                quote_literal(since)?
             )),
             _ => None,
         };
@@ -270,6 +285,36 @@ impl PgSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads an escape string literal the way PostgreSQL does: its value, and the rest of the text
+    /// after its closing quote.
+    fn read_escape_string(sql: &str) -> (String, &str) {
+        let body = sql.strip_prefix("E'").expect("an escape string");
+        let (mut value, mut chars) = (String::new(), body.char_indices().peekable());
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => value.push(chars.next().expect("an escaped character").1),
+                '\'' if chars.peek().map(|p| p.1) == Some('\'') => {
+                    chars.next();
+                    value.push('\'');
+                }
+                '\'' => return (value, &body[i + 1..]),
+                c => value.push(c),
+            }
+        }
+        panic!("unterminated: {sql}")
+    }
+
+    #[test]
+    fn watermarks_are_one_literal_under_either_string_setting() {
+        let attack = "zz\\' OR (SELECT count(*) FROM pg_sleep(4)) = 1)) TO STDOUT --";
+        for value in [attack, "2024-05-01 10:00:00+00", "a'b", "\\", "\\\\'", "'; DROP TABLE orders; --", "é\\x27"] {
+            let quoted = quote_literal(value).unwrap();
+            let (read, rest) = read_escape_string(&quoted);
+            assert_eq!((read.as_str(), rest), (value, ""), "{quoted}");
+        }
+        assert!(quote_literal("a\0b").is_err());
+    }
 
     #[test]
     fn record_sets_default_to_their_tables_and_names_are_quoted() {

@@ -3,6 +3,7 @@
 //! key ranges, `store` publishes versions, `session` opens one for queries (on the `engine` that
 //! runs them), `query` runs read-only SQL on it.
 
+pub mod check;
 pub mod engine;
 pub mod export;
 pub mod parts;
@@ -10,6 +11,7 @@ pub mod query;
 pub mod schema;
 pub mod session;
 pub mod store;
+pub mod tmpfile;
 pub mod writer;
 
 pub use engine::Engine;

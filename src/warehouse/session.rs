@@ -30,6 +30,9 @@ pub enum OpenError {
     /// A table cannot be opened.
     #[error("cannot open the warehouse's tables: {0}")]
     Query(#[from] DataFusionError),
+    /// A file of the version is damaged, or is not of its table's shape.
+    #[error(transparent)]
+    Damaged(#[from] super::check::Damaged),
     /// The cluster's scheduler does not answer.
     #[error("cannot reach the Ballista scheduler at {engine}: {reason}")]
     Cluster {
@@ -48,6 +51,9 @@ pub struct Warehouse {
     session_memory: MemoryLimit,
     engine: Engine,
     tables: Vec<(&'static str, Arc<dyn TableProvider>)>,
+    /// The version's folder, share-locked while this is open: an import removes an old version
+    /// only when it can lock it exclusively, i.e. when nobody reads it.
+    _reading: std::fs::File,
 }
 
 /// A memory pool that names its largest consumers when it runs out (so an error says where the
@@ -87,13 +93,14 @@ impl Warehouse {
         sessions: usize,
         engine: Engine,
     ) -> Result<Warehouse, OpenError> {
-        let version = store.current()?;
+        let (version, reading) = read_current(store)?;
         super::engine::probe(&engine).await.map_err(|reason| OpenError::Cluster { engine: engine.clone(), reason })?;
         let session_memory = memory.share(sessions);
         let runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(session_memory)).build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
         for t in TABLES {
+            super::check::table_files(&version, t)?;
             let (path, folder) = version.table_path(t);
             // absolute: a cluster's executors do not share this process's working folder
             let path = std::path::absolute(&path).unwrap_or(path);
@@ -109,7 +116,7 @@ impl Warehouse {
             ctx.register_parquet(t.name, &path, options).await?;
             tables.push((t.name, ctx.table_provider(t.name).await?));
         }
-        Ok(Warehouse { version, runtime, session_memory, engine, tables })
+        Ok(Warehouse { version, runtime, session_memory, engine, tables, _reading: reading })
     }
 
     /// Where the queries run.
@@ -153,6 +160,42 @@ impl Warehouse {
         }
         ctx.sql(ORDER_LINES_VIEW).await?;
         Ok(ctx)
+    }
+}
+
+/// The current version, with its folder share-locked for as long as the file returned is open.
+/// Where the file system has no locks, the version is read without one (an import then removes
+/// old versions as before).
+fn read_current(store: &Store) -> Result<(Version, std::fs::File), OpenError> {
+    let mut tries = 0;
+    loop {
+        let version = store.current()?;
+        let missing = |version: &Version| -> OpenError {
+            StoreError::Damaged {
+                path: store.root().to_path_buf(),
+                message: format!("version {} is missing", version.manifest.version),
+            }
+            .into()
+        };
+        let dir = match std::fs::File::open(&version.dir) {
+            Ok(dir) => dir,
+            // removed after the manifest was read (two imports published meanwhile): read it again
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => {
+                tries += 1;
+                continue;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing(&version)),
+            Err(e) => return Err(StoreError::Io { path: version.dir.clone(), source: e }.into()),
+        };
+        match dir.try_lock_shared() {
+            Ok(()) if version.dir.is_dir() => return Ok((version, dir)),
+            Ok(()) | Err(std::fs::TryLockError::WouldBlock) if tries < 3 => tries += 1,
+            Ok(()) | Err(std::fs::TryLockError::WouldBlock) => return Err(missing(&version)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                tracing::warn!(error = %e, "cannot lock the warehouse version; reading it unlocked");
+                return Ok((version, dir));
+            }
+        }
     }
 }
 

@@ -266,16 +266,25 @@ impl Staging {
         sync_dir_files(&self.dir)?;
         let final_dir = root.join(&manifest.version);
         fs::rename(&self.dir, &final_dir).map_err(io(&final_dir))?;
-        write_manifest(root, &text)?;
-        // the top-level rejects copy is a convenience; the version's own copy is the record
-        let rejects_tmp = root.join(format!("{REJECTS}.tmp"));
-        if fs::copy(final_dir.join(REJECTS), &rejects_tmp).is_ok() {
-            let _ = fs::rename(&rejects_tmp, root.join(REJECTS));
+        if let Err(e) = write_manifest(root, &text) {
+            // (a full disk, say) unpublished: what this import wrote goes, so it frees the space
+            // the next import needs
+            let _ = fs::remove_dir_all(&final_dir);
+            return Err(e);
         }
+        sync_dir(root)?;
+        copy_rejects(&final_dir, root);
         for entry in fs::read_dir(root).map_err(io(root))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(VERSION_PREFIX) && name != manifest.version && Some(&name) != previous.as_ref() {
-                let _ = fs::remove_dir_all(entry.path());
+                // a reader (a request, a command) holds a shared lock on the version's folder
+                // while it reads it: such a version is left for a later import to remove (where
+                // the file system has no locks, nobody holds one)
+                let read = File::open(entry.path())
+                    .is_ok_and(|dir| matches!(dir.try_lock(), Err(fs::TryLockError::WouldBlock)));
+                if !read {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
             }
         }
         Ok(())
@@ -285,13 +294,32 @@ impl Staging {
 /// Replaces the published manifest by `text`: written beside it, synced, renamed over it.
 fn write_manifest(root: &Path, text: &str) -> Result<(), StoreError> {
     let tmp = root.join(format!("{MANIFEST}.tmp"));
-    {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    let written = (|| {
+        let mut f = super::tmpfile::create(&tmp, 0o644).map_err(io(&tmp))?;
         f.write_all(text.as_bytes()).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
+        fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    fs::rename(&tmp, root.join(MANIFEST)).map_err(io(root))?;
-    sync_dir(root)
+    written
+}
+
+/// Copies a version's rejects to the warehouse's top, through a new temporary file; a failure
+/// leaves the old copy (it is a convenience: the version's own copy is the record).
+fn copy_rejects(version_dir: &Path, root: &Path) {
+    let rejects_tmp = root.join(format!("{REJECTS}.tmp"));
+    let copied = super::tmpfile::create(&rejects_tmp, 0o644)
+        .and_then(|mut to| std::io::copy(&mut File::open(version_dir.join(REJECTS))?, &mut to));
+    match copied {
+        Ok(_) => {
+            let _ = fs::rename(&rejects_tmp, root.join(REJECTS));
+        }
+        Err(_) => {
+            let _ = fs::remove_file(&rejects_tmp);
+        }
+    }
 }
 
 impl ImportLock {
@@ -328,11 +356,8 @@ impl ImportLock {
             return Err(damaged(format!("{name}/{VERSION_MANIFEST} names version {}", manifest.version)));
         }
         write_manifest(root, &text)?;
-        let rejects = dir.join(REJECTS);
-        let rejects_tmp = root.join(format!("{REJECTS}.tmp"));
-        if fs::copy(&rejects, &rejects_tmp).is_ok() {
-            let _ = fs::rename(&rejects_tmp, root.join(REJECTS));
-        }
+        sync_dir(root)?;
+        copy_rejects(&dir, root);
         Ok(manifest)
     }
 }
