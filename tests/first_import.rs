@@ -883,3 +883,32 @@ fn terminal_tables_fit_the_terminal_and_never_cut_a_number() {
     let header = text.lines().find(|l| l.contains("customer") && l.contains("name")).unwrap();
     assert!(header.contains("│ customer") && header.contains("┆ name"), "text headers are left-aligned: {header}");
 }
+
+#[test]
+fn the_currency_reaches_the_report_and_explain_refuses_an_empty_or_overlapping_comparison() {
+    let shop = common::shop(4, 800);
+    let wh = tempfile::tempdir().unwrap();
+    let w = wh.path().to_str().unwrap();
+    let out = shoplens(&["import", shop.path().to_str().unwrap(), "--warehouse", w, "--currency", "usd"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // the report (the page with its data inlined) shows dollars without being told again
+    let report = wh.path().join("r.html");
+    let out = shoplens(&["report", "--warehouse", w, "--out", report.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&report).unwrap().contains(r#"data-currency="USD""#));
+    let out = shoplens(&["kpi", "--warehouse", w]);
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("Amounts in USD."));
+    // all time against the year before shares days with itself; against the period before, it
+    // has no orders: both refused, naming the data's span
+    for vs in ["previous_year", "previous_period"] {
+        let out = shoplens(&["explain", "--warehouse", w, "--vs", vs]);
+        assert_eq!(out.status.code(), Some(1), "{vs}");
+        let err = stderr(&out);
+        assert!(err.contains("nothing to compare with") && err.contains("the data covers"), "{err}");
+    }
+    // without dates or --vs: the default range, which compares
+    let out = shoplens(&["explain", "--warehouse", w, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(e["comparison"]["orders"].as_i64().unwrap() > 0, "{e}");
+}
