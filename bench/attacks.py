@@ -265,16 +265,25 @@ def a10_disk_full(exe, base, tmp, smoke, shop):
     mnt = Path(tmp) / "a10"
     mnt.mkdir()
     size = sum(f.stat().st_size for f in Path(base).rglob("*") if f.is_file())
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size * 3 // 1024 + 512}k", "tmpfs", mnt]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size * 4 // 1024 + 2048}k", "tmpfs", mnt]).returncode != 0:
         return None, "mount failed; tests/hardening.rs a_failed_publish_removes_what_it_wrote covers the clean-up"
     try:
-        wh = mnt / "wh"
+        wh, probe = mnt / "wh", mnt / "probe"
         shutil.copytree(base, wh)
-        free = shutil.disk_usage(mnt).free
+        # what one append leaves on the disk, measured on a copy; then the disk is filled so that
+        # two pages short of it remain. The import runs out of space while writing its tables
+        # (its peak use is above what it leaves), not at the manifest as in issue 19's run;
+        # tests/hardening.rs a_failed_publish_removes_what_it_wrote fails it at the manifest
+        shutil.copytree(base, probe)
+        before = shutil.disk_usage(mnt).free
+        run(exe, "import", shop, "--warehouse", probe, "--append")
+        needed = before - shutil.disk_usage(mnt).free
+        shutil.rmtree(probe)
         filler = mnt / "filler"
         with open(filler, "wb") as f:
-            f.write(b"\0" * max(0, free - size // 2))
-        failed = run(exe, "import", shop, "--warehouse", wh, "--append").returncode
+            f.write(b"\0" * max(0, shutil.disk_usage(mnt).free - (needed - 2 * 4096)))
+        failed = run(exe, "import", shop, "--warehouse", wh, "--append")
+        said = failed.stderr.decode(errors="replace").strip().splitlines()
         left = sorted(p.name for p in wh.iterdir() if p.name.startswith((".staging-", "CURRENT.tmp")))
         versions = sorted(p.name for p in wh.iterdir() if p.name.startswith("v-"))
         filler.unlink()
@@ -282,8 +291,9 @@ def a10_disk_full(exe, base, tmp, smoke, shop):
         kpi = run(exe, "kpi", "--warehouse", wh).returncode
     finally:
         subprocess.run(["umount", mnt])
-    ok = failed == 1 and not left and len(versions) == 1 and after == 0 and kpi == 0
-    return ok, f"full: exit {failed}, leftovers {left}, versions {len(versions)}; freed: import exit {after}, kpi exit {kpi}"
+    ok = failed.returncode == 1 and not left and len(versions) == 1 and after == 0 and kpi == 0
+    return ok, f"full: exit {failed.returncode} ({said[0][:90] if said else ''}), leftovers {left}, versions {len(versions)}; " \
+        f"freed: import exit {after}, kpi exit {kpi}"
 
 
 def a11_watermark(exe, base, tmp, smoke, shop):

@@ -171,8 +171,8 @@ fn result_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Byte
 /// About what one decoded customer takes in memory (its strings and scores).
 const CUSTOMER_BYTES: usize = 160;
 
-/// The decoded customer lists, weighed by their estimated bytes, in the same budget as the
-/// results.
+/// The decoded customer lists, weighed by their estimated bytes, with a budget of the results'
+/// size (a list larger than it is not kept: its pages are then recomputed, under a permit).
 fn list_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Arc<Vec<RfmCustomer>>> {
     let budget = (memory.bytes() as u64 / CACHE_SHARE).clamp(CACHE_MIN_BYTES, CACHE_MAX_BYTES);
     moka::sync::Cache::builder()
