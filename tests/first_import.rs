@@ -834,6 +834,38 @@ fn first_contact_errors_say_what_to_do() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("--detect") && err.contains("--map") && err.contains("--preset"), "{err}");
+
+    // an error and its cause are said once
+    let out = shoplens(&["kpi", "--warehouse", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).matches("Not a directory").count(), 1, "{}", stderr(&out));
+    let out = shoplens(&["import", dir.path().join("shop").to_str().unwrap(), "--warehouse", wh.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let shop = common::shop(2, 50);
+    let out = shoplens(&["import", shop.path().to_str().unwrap(), "--warehouse", wh.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    // a port alone is loopback; a taken one is said once
+    let out = shoplens(&["serve", "--warehouse", wh.to_str().unwrap(), "--addr", &port]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
+    assert_eq!(err.matches("Address already in use").count(), 1, "{err}");
+    let out = shoplens(&["serve", "--warehouse", wh.to_str().unwrap(), "--addr", &format!("localhost:{port}")]);
+    assert!(stderr(&out).contains(&format!("cannot listen on 127.0.0.1:{port}")), "{}", stderr(&out));
+    let out = shoplens(&["serve", "--warehouse", wh.to_str().unwrap(), "--addr", "shop.example:80"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("localhost:PORT or a port"), "{}", stderr(&out));
+    drop(taken);
+    // options an analysis does not use are refused, not ignored
+    for extra in [["--from", "2024-01-01"], ["--to", "2024-01-31"], ["--top", "5"]] {
+        let mut args = vec!["customers", "rfm", "--warehouse", wh.to_str().unwrap()];
+        args.extend_from_slice(&extra);
+        let out = shoplens(&args);
+        assert_ne!(out.status.code(), Some(0), "{extra:?} was accepted");
+        assert!(stderr(&out).contains(extra[0]), "{}", stderr(&out));
+    }
 }
 
 #[test]
