@@ -46,3 +46,41 @@ async fn status_lists_every_import_with_checksums_and_keeps_their_rejects() {
     assert_eq!(old.lines().count(), 1, "{old}");
     assert!(new.contains("O-BAD") && new.contains("column order_ts"), "{new}");
 }
+
+#[tokio::test]
+async fn status_verify_checks_every_file_against_its_checksum_from_publish() {
+    let shop = common::shop(52, 300);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let verify = || {
+        Command::new(env!("CARGO_BIN_EXE_shoplens"))
+            .args(["status", "--warehouse", wh.path().to_str().unwrap(), "--verify"])
+            .output()
+            .unwrap()
+    };
+    let out = verify();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("files match their checksums"));
+    // an append links the months it leaves alone; the new version verifies too
+    let opts = shoplens::import::ImportOptions { append: true, ..Default::default() };
+    shoplens::import::import_export(shop.path(), &shoplens::warehouse::Store::new(wh.path()), &opts).await.unwrap();
+    assert!(verify().status.success());
+    // one byte changed in a month's file, another file gone: both named, exit 1
+    let version = shoplens::warehouse::Store::new(wh.path()).current().unwrap().dir;
+    let months = version.join("fact_order_line");
+    let mut files: Vec<_> = std::fs::read_dir(&months).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    let (changed, gone) = (&files[0], &files[1]);
+    // a hard link shares its bytes with the previous version: write a new file instead
+    let mut bytes = std::fs::read(changed).unwrap();
+    bytes[10] ^= 1;
+    std::fs::remove_file(changed).unwrap();
+    std::fs::write(changed, bytes).unwrap();
+    std::fs::remove_file(gone).unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let name = |p: &std::path::Path| format!("fact_order_line/{}", p.file_name().unwrap().to_string_lossy());
+    assert!(err.contains(&format!("changed: {}", name(changed))), "{err}");
+    assert!(err.contains(&format!("missing: {}", name(gone))), "{err}");
+}

@@ -113,6 +113,10 @@ enum Command {
         /// Print the import records as JSON.
         #[arg(long)]
         json: bool,
+        /// Read every file of the current version and check it against the checksums recorded
+        /// when it was published; exit 1 if any changed, went missing or appeared.
+        #[arg(long)]
+        verify: bool,
     },
     /// Print every dashboard KPI.
     Kpi {
@@ -953,9 +957,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             let to = lock.rollback()?;
             println!("{}: version {} published again in place of {from}", warehouse.display(), to.version);
         }
-        Command::Status { warehouse, json } => {
+        Command::Status { warehouse, json, verify } => {
             let version = Store::new(&warehouse).current()?;
-            if json {
+            if verify {
+                let v = crate::warehouse::checksums::verify(&version.dir)
+                    .with_context(|| format!("verifying {}", version.dir.display()))?;
+                let mut problems = Vec::new();
+                for (what, files) in [("changed", &v.changed), ("missing", &v.missing), ("not recorded", &v.unexpected)]
+                {
+                    problems.extend(files.iter().map(|f| format!("{what}: {f}")));
+                }
+                if !problems.is_empty() {
+                    bail!(
+                        "version {}: {} of {} files do not match their checksums recorded at publish:\n  {}",
+                        version.manifest.version,
+                        problems.len(),
+                        v.checked + v.missing.len() + v.unexpected.len(),
+                        problems.join("\n  ")
+                    );
+                }
+                println!("version {}: all {} files match their checksums", version.manifest.version, v.checked);
+            } else if json {
                 println!("{}", serde_json::to_string_pretty(&version.manifest.imports)?);
             } else {
                 print!("{}", terminal_safe(&format::status(&version.manifest, &version.dir)));

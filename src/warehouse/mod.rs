@@ -4,6 +4,7 @@
 //! runs them), `query` runs read-only SQL on it.
 
 pub mod check;
+pub mod checksums;
 pub mod engine;
 pub mod export;
 pub mod parts;

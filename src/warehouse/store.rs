@@ -259,10 +259,13 @@ impl Staging {
         let root = &self.store.root;
         let previous_version = self.store.current().ok();
         carry_rejects(previous_version.as_ref(), &self.dir, &manifest.version)?;
-        let previous = previous_version.map(|v| v.manifest.version);
         let text = serde_json::to_string_pretty(manifest).expect("a manifest serializes");
         let own = self.dir.join(VERSION_MANIFEST);
         fs::write(&own, &text).map_err(io(&own))?;
+        // `status --verify` checks the files against these
+        super::checksums::record(&self.dir, previous_version.as_ref().map(|v| v.dir.as_path()))
+            .map_err(io(&self.dir))?;
+        let previous = previous_version.map(|v| v.manifest.version);
         sync_dir_files(&self.dir)?;
         let final_dir = root.join(&manifest.version);
         fs::rename(&self.dir, &final_dir).map_err(io(&final_dir))?;
