@@ -448,6 +448,29 @@ fn quote(s: &str) -> String {
     if s.contains([',', '"']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
+/// Runs `--detect` on `file`, then imports it with the mapping it printed into a new warehouse
+/// in `dir`: the import's output, the mapping, the warehouse.
+fn detect_and_import(dir: &Path, file: &Path, name: &str) -> (Output, String, PathBuf) {
+    let out = shoplens(&["import", file.to_str().unwrap(), "--warehouse", "unused", "--detect"]);
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    let mapping = dir.join(format!("{name}.toml"));
+    std::fs::write(&mapping, &out.stdout).unwrap();
+    let wh = dir.join(format!("wh-{name}"));
+    let args =
+        ["import", file.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--map", mapping.to_str().unwrap()];
+    (shoplens(&args), String::from_utf8(out.stdout).unwrap(), wh)
+}
+
+/// The summary figures the oracles give.
+async fn summary(wh: &Path) -> Value {
+    let k = common::kpis(wh, &shoplens::model::Filter::default()).await;
+    json!({
+        "total_revenue": k["summary"]["total_revenue"],
+        "orders": k["summary"]["orders"],
+        "customers": k["summary"]["customers"],
+    })
+}
+
 #[tokio::test]
 async fn detected_mappings_import_right_or_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -458,28 +481,13 @@ async fn detected_mappings_import_right_or_are_refused() {
         let name = format!("{layout:?}").to_lowercase();
         let file = dir.path().join(format!("{name}.csv"));
         layout.write(&shop, &file);
-        let out = shoplens(&["import", file.to_str().unwrap(), "--warehouse", "unused", "--detect"]);
-        assert!(out.status.success(), "{layout:?}: {}", stderr(&out));
-        let mapping = dir.path().join(format!("{name}.toml"));
-        std::fs::write(&mapping, &out.stdout).unwrap();
-        let wh = dir.path().join(format!("wh-{name}"));
-        let out = shoplens(&[
-            "import",
-            file.to_str().unwrap(),
-            "--warehouse",
-            wh.to_str().unwrap(),
-            "--map",
-            mapping.to_str().unwrap(),
-        ]);
-        let proposed = std::fs::read_to_string(&mapping).unwrap();
+        let (out, proposed, wh) = detect_and_import(dir.path(), &file, &name);
         if out.status.success() {
-            let k = common::kpis(&wh, &shoplens::model::Filter::default()).await;
-            let got = json!({
-                "total_revenue": k["summary"]["total_revenue"],
-                "orders": k["summary"]["orders"],
-                "customers": k["summary"]["customers"],
-            });
-            assert_eq!(got, layout.expected(&shop), "{layout:?} imported with exit 0 but wrong figures:\n{proposed}");
+            assert_eq!(
+                summary(&wh).await,
+                layout.expected(&shop),
+                "{layout:?} imported with exit 0 but wrong figures:\n{proposed}"
+            );
             imported.push(layout);
         } else {
             assert_eq!(out.status.code(), Some(1), "{layout:?}: {}", stderr(&out));
@@ -493,27 +501,9 @@ async fn detected_mappings_import_right_or_are_refused() {
         ("online_retail_ii.csv", json!({"total_revenue": 202.5, "orders": 3, "customers": 2})),
         ("shopify_orders.csv", json!({"total_revenue": 40.0, "orders": 2, "customers": 1})),
     ] {
-        let path = samples.join(file);
-        let out = shoplens(&["import", path.to_str().unwrap(), "--warehouse", "unused", "--detect"]);
-        let mapping = dir.path().join(format!("{file}.toml"));
-        std::fs::write(&mapping, &out.stdout).unwrap();
-        let wh = dir.path().join(format!("wh-{file}"));
-        let out = shoplens(&[
-            "import",
-            path.to_str().unwrap(),
-            "--warehouse",
-            wh.to_str().unwrap(),
-            "--map",
-            mapping.to_str().unwrap(),
-        ]);
-        let proposed = std::fs::read_to_string(&mapping).unwrap();
+        let (out, proposed, wh) = detect_and_import(dir.path(), &samples.join(file), file);
         assert!(out.status.success(), "{file}: {}\n{proposed}", stderr(&out));
-        let k = common::kpis(&wh, &shoplens::model::Filter::default()).await;
-        let got = json!({
-            "total_revenue": k["summary"]["total_revenue"],
-            "orders": k["summary"]["orders"],
-            "customers": k["summary"]["customers"],
-        });
+        let got = summary(&wh).await;
         assert_eq!(got, expected, "{file}:\n{proposed}");
     }
     // every layout whose amounts are plain numbers is read right; Square's "$12.50" is refused

@@ -129,12 +129,7 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
         .delimiter(mapping.file.delimiter.unwrap_or(',') as u8)
         .flexible(true)
         .from_reader(Hashing { inner: std::io::BufReader::new(opened), hash: Sha256::new() });
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| err(e.to_string()))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let header = super::read_header(&mut reader).map_err(|e| err(e.to_string()))?;
     let mut records = reader.records();
     let mut sample = Vec::with_capacity(SAMPLE_ROWS);
     for record in records.by_ref().take(SAMPLE_ROWS) {

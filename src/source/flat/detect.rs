@@ -691,12 +691,7 @@ pub fn detect_file(path: &std::path::Path) -> Result<Detected, super::FlatError>
         .flexible(true)
         .from_path(path)
         .map_err(|e| err(e.to_string()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| err(e.to_string()))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let header = super::read_header(&mut reader).map_err(|e| err(e.to_string()))?;
     let sample = reader
         .records()
         .take(super::check::SAMPLE_ROWS)

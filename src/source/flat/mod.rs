@@ -292,6 +292,11 @@ impl Kind {
     }
 }
 
+/// A flat file's header: each name trimmed, a byte-order mark dropped.
+fn read_header<R: std::io::Read>(reader: &mut csv::Reader<R>) -> csv::Result<Vec<String>> {
+    Ok(reader.headers()?.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect())
+}
+
 /// A number as Rust reads it: thousands separators dropped, a decimal comma made a point.
 fn number(text: &str, decimal_comma: bool) -> String {
     if decimal_comma { text.replace('.', "").replace(',', ".") } else { text.replace(',', "") }
