@@ -717,8 +717,15 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         files.iter().filter(|(_, c)| opts.max_rejects.exceeded(c)).map(|(f, _)| f.clone()).collect();
     if !over.is_empty() {
         let kept = store.root().join(REFUSED_REJECTS);
-        std::fs::copy(dir.join(REJECTS), &kept)
-            .map_err(|e| WriteError { path: kept.clone(), message: e.to_string() })?;
+        // through a new temporary file: never written through a link planted at the name
+        let tmp = store.root().join(format!("{REFUSED_REJECTS}.tmp"));
+        crate::warehouse::tmpfile::create(&tmp, 0o644)
+            .and_then(|mut to| std::io::copy(&mut std::fs::File::open(dir.join(REJECTS))?, &mut to))
+            .and_then(|_| std::fs::rename(&tmp, &kept))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                WriteError { path: kept.clone(), message: e.to_string() }
+            })?;
         return Err(ImportError::Refused(Box::new(Refusal {
             files,
             over,
