@@ -13,7 +13,7 @@ interleaved over the rounds, and prints medians and the ratios shoplens / DuckDB
 command's exit code is checked. Shops and warehouses go to --dir (default ~/.cache/shoplens-bench);
 the peers run in a virtualenv made on first use (--venv).
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile
+import argparse, calendar, csv, json, os, shutil, statistics, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,20 @@ def same(a, b, path="kpis"):
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return None if abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)) else f"{path}: {a} vs {b}"
     return None if a == b else f"{path}: {a!r} vs {b!r}"
+
+
+def check_complete(kpis, shop):
+    """The monthly rows' `complete` (kpis.md; the peers do not compute it) checked against the
+    export itself: false for the latest order's month unless that order is on its last day, true
+    elsewhere. Removed afterwards, so the rest compares with the peers."""
+    with open(shop / "orders.csv", newline="") as f:
+        latest = max(row["order_ts"][:10] for row in csv.DictReader(f))
+    y, m, d = (int(x) for x in latest.split("-"))
+    in_progress = None if d == calendar.monthrange(y, m)[1] else latest[:7]
+    for row in kpis["monthly"]:
+        want = row["month"] != in_progress
+        if row.pop("complete") != want:
+            sys.exit(f"{shop}: month {row['month']} should have complete = {want}")
 
 
 def peers_python(venv):
@@ -128,7 +142,9 @@ def bench_shop(exe, py, orders, work, rounds, peers):
         d = json.loads(line.strip().splitlines()[-1])
         rows["duck_load"].append(d["load"]); rows["duck_kpis"].append(d["kpis"]); rows["duck_total"].append(t)
         peak["duckdb"] = max(peak["duckdb"], m)
-        diff = same(json.loads(got), json.loads(ref.read_text()))
+        mine = json.loads(got)
+        check_complete(mine, shop)
+        diff = same(mine, json.loads(ref.read_text()))
         if diff:
             sys.exit(f"{orders:,} orders: shoplens and DuckDB differ at {diff}")
         t, m, line = run([py, PEERS, "polars", shop])
