@@ -17,7 +17,7 @@ pub mod generate;
 pub mod import;
 pub mod insights;
 pub mod metrics;
-pub mod model;
+pub use shoplens_source::model;
 pub mod optimize;
 pub mod report;
 pub mod serve;

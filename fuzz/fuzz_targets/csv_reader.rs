@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shoplens::model::ShopTz;
-use shoplens::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
-use shoplens::source::{Encoding, SourceFile, TableReader};
+use shoplens_source::model::ShopTz;
+use shoplens_source::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
+use shoplens_source::source::{Encoding, SourceFile, TableReader};
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {

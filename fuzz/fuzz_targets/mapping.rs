@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shoplens::source::flat::{Mapping, convert, detect};
+use shoplens_source::source::flat::{Mapping, convert, detect};
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {
