@@ -539,20 +539,9 @@ fn detect_reads_values_not_only_names() {
     let ambiguous = dir.path().join("ambiguous.csv");
     std::fs::write(&ambiguous, "Order ID,Order Date,SKU,Qty,Price\nA1,03/04/2024,X,1,2.00\nA2,05/06/2024,X,1,2.00\n")
         .unwrap();
-    let out = shoplens(&["import", ambiguous.to_str().unwrap(), "--warehouse", "unused", "--detect"]);
-    let m = String::from_utf8(out.stdout).unwrap();
+    let (out, m, _) = detect_and_import(dir.path(), &ambiguous, "ambiguous");
     assert!(m.contains("# UNDECIDED order_ts: 'Order Date' reads as dates both day-first and month-first"), "{m}");
     // and the mapping printed is refused at import, not guessed
-    let mapping = dir.path().join("m.toml");
-    std::fs::write(&mapping, &m).unwrap();
-    let out = shoplens(&[
-        "import",
-        ambiguous.to_str().unwrap(),
-        "--warehouse",
-        dir.path().join("wh").to_str().unwrap(),
-        "--map",
-        mapping.to_str().unwrap(),
-    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("field 'order_ts' must be mapped"), "{}", stderr(&out));
 
@@ -564,24 +553,13 @@ fn detect_reads_values_not_only_names() {
          A2,2024-01-06,Awaiting Moderation,X,1,2.00\n",
     )
     .unwrap();
-    let out = shoplens(&["import", statuses.to_str().unwrap(), "--warehouse", "unused", "--detect"]);
-    let m = String::from_utf8(out.stdout).unwrap();
+    let (out, m, _) = detect_and_import(dir.path(), &statuses, "statuses");
     assert!(
         m.contains(
             r#"status = { column = "Order Status", map = { "Completed" = "delivered", "Awaiting Moderation" = "?" } }"#
         ),
         "{m}"
     );
-    let mapping = dir.path().join("s.toml");
-    std::fs::write(&mapping, &m).unwrap();
-    let out = shoplens(&[
-        "import",
-        statuses.to_str().unwrap(),
-        "--warehouse",
-        dir.path().join("wh").to_str().unwrap(),
-        "--map",
-        mapping.to_str().unwrap(),
-    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("field status: map \"Awaiting Moderation\" = \"?\""), "{}", stderr(&out));
 }
