@@ -9,6 +9,7 @@
 //! processes of a Ballista cluster that the warehouse's queries can run on.
 
 pub mod cli;
+pub mod analysis;
 #[cfg(feature = "ballista")]
 pub mod cluster;
 pub mod customers;

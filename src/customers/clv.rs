@@ -60,7 +60,7 @@ fn r6<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// The fitted BG/NBD parameters.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BgNbd {
     /// Shape of the purchase-rate gamma.
     #[serde(serialize_with = "r4")]
@@ -117,7 +117,7 @@ impl BgNbd {
 }
 
 /// The fitted Gamma-Gamma parameters.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GammaGamma {
     /// Shape of the spend per purchase.
     #[serde(serialize_with = "r4")]
@@ -138,7 +138,7 @@ pub struct GammaGamma {
 }
 
 /// One customer's predictions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Prediction {
     /// The customer's id.
     pub customer_id: String,
@@ -191,7 +191,7 @@ fn past(deadline: Option<std::time::Instant>) -> bool {
 }
 
 /// The fits, the top customers by CLV, and any warnings about what the data cannot support.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Clv {
     /// The calibration end, when known.
     pub calibration_end: Option<NaiveDate>,

@@ -11,7 +11,7 @@ use crate::warehouse::Warehouse;
 use serde::Serialize;
 
 /// One month of a cohort.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CohortMonth {
     /// The calendar month.
     pub month: Month,
@@ -30,7 +30,7 @@ pub struct CohortMonth {
 }
 
 /// One cohort.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Cohort {
     /// The month of its customers' first purchase day.
     pub cohort: Month,
@@ -41,7 +41,7 @@ pub struct Cohort {
 }
 
 /// Every cohort, by month ascending.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Cohorts {
     /// The cohorts.
     pub cohorts: Vec<Cohort>,

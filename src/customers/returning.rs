@@ -12,7 +12,7 @@ use datafusion::common::ScalarValue;
 use serde::Serialize;
 
 /// The returning-customer rate of a range.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Returning {
     /// Customers with an order in the range.
     pub customers: i64,

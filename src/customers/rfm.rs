@@ -27,7 +27,7 @@ pub const SEGMENTS: [&str; 10] = [
 ];
 
 /// One customer's RFM figures.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RfmCustomer {
     /// The customer's id.
     pub customer_id: String,
@@ -50,7 +50,7 @@ pub struct RfmCustomer {
 }
 
 /// One segment's totals and means.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Segment {
     /// Its name.
     pub segment: String,
@@ -71,7 +71,7 @@ pub struct Segment {
 }
 
 /// RFM as of a day: every segment and, on request, every customer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rfm {
     /// The as-of day.
     pub as_of: Option<NaiveDate>,

@@ -129,7 +129,7 @@ pub fn revenue_series(monthly: &[crate::metrics::MonthRow], last_order: Option<c
 }
 
 /// One model's backtest score.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Score {
     /// The model's name.
     pub model: &'static str,
@@ -140,7 +140,7 @@ pub struct Score {
 }
 
 /// One month of a multi-month forecast.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PathPoint {
     /// The month.
     pub month: Month,
@@ -153,7 +153,7 @@ pub struct PathPoint {
 }
 
 /// A forecast in the JSON shape of kpis.md.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Forecast {
     /// The last month of the series.
     pub series_end: Month,

@@ -20,7 +20,7 @@ pub const MIN_HISTORY: usize = 12;
 pub const MIN_SHARE: f64 = 0.02;
 
 /// A month outside its forecast's 95 % interval.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Alert {
     /// `shop`, `category`, `country` or `method`.
     pub kind: &'static str,
@@ -41,7 +41,7 @@ pub struct Alert {
 }
 
 /// The alerts, and what was checked.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Alerts {
     /// The month checked (the last complete month), if any.
     pub month: Option<Month>,

@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One period of a bridge.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PeriodTotals {
     /// First day.
     pub from: NaiveDate,
@@ -32,7 +32,7 @@ pub struct PeriodTotals {
 }
 
 /// One driver of a change.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Component {
     /// What moved (`orders`, `new`, a category, a country…).
     pub driver: String,
@@ -50,7 +50,7 @@ pub struct Component {
 }
 
 /// One product's change, with its price and volume effects.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProductChange {
     /// The shop's product id.
     pub product_id: String,
@@ -71,7 +71,7 @@ pub struct ProductChange {
 }
 
 /// A category's change and the products that made it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CategoryChange {
     /// The category.
     pub category: String,
@@ -92,7 +92,7 @@ pub struct CategoryChange {
 }
 
 /// The price-volume view: continuing products' price and volume effects, new and stopped products.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PriceVolume {
     /// `price`, `volume`, `new_products`, `stopped_products`: they add up to the change.
     pub components: Vec<Component>,
@@ -103,7 +103,7 @@ pub struct PriceVolume {
 }
 
 /// New and returning customers' revenue within one period.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CustomerSplit {
     /// Revenue of customers whose first revenue order ever falls in the period.
     pub new: Cents,
@@ -116,7 +116,7 @@ pub struct CustomerSplit {
 }
 
 /// The customer view.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CustomerView {
     /// `new`, `reactivated`, `retained`, `lost`: they add up to the change.
     pub components: Vec<Component>,
@@ -127,7 +127,7 @@ pub struct CustomerView {
 }
 
 /// Every view of the change.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Views {
     /// `orders` (volume) and `average_order_value` (value).
     pub volume_value: Vec<Component>,
@@ -144,7 +144,7 @@ pub struct Views {
 }
 
 /// One step from gross merchandise value to net revenue.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Step {
     /// `gross`, `discounts`, `cancelled`, `returned`, `pending`, `net_revenue`.
     pub step: &'static str,
@@ -153,7 +153,7 @@ pub struct Step {
 }
 
 /// A revenue bridge between a range and its comparison range.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// The range explained.
     pub range: PeriodTotals,

@@ -27,7 +27,7 @@ const DEFAULT_WEIGHT: f64 = 0.3;
 const Z80: f64 = 1.281_551_565_5;
 
 /// How the projection did on the shop's past months, from one day of the month.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Checkpoint {
     /// The day of the month projected from.
     pub day: u32,
@@ -46,7 +46,7 @@ pub struct Checkpoint {
 }
 
 /// Where the month of `as_of` will end.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Projection {
     /// The day the projection is made on (its revenue included).
     pub as_of: NaiveDate,
@@ -206,7 +206,7 @@ fn priors(daily: &Daily, month: Month) -> Priors {
 }
 
 /// Which expectation a projection pools with the days so far.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Prior {
     /// The monthly forecast.

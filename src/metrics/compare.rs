@@ -7,9 +7,10 @@ use chrono::{Months, NaiveDate};
 use serde::Serialize;
 
 /// What to compare a range with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Versus {
     /// The same number of days just before the range.
+    #[default]
     PreviousPeriod,
     /// The same days one year earlier.
     PreviousYear,
@@ -84,7 +85,7 @@ pub fn overlaps(from: NaiveDate, to: NaiveDate, vs: Versus) -> bool {
 
 /// The range a first screen opens on, and what it is compared with: chosen so that both have
 /// data, since "how are we doing compared with before" is the first question.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DefaultRange {
     /// First day.
     pub from: NaiveDate,
@@ -144,7 +145,7 @@ pub fn default_range(first: NaiveDate, last: NaiveDate) -> Option<DefaultRange> 
 }
 
 /// One side of a comparison.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Period {
     /// First day.
     pub from: NaiveDate,
@@ -158,7 +159,7 @@ pub struct Period {
 
 /// The change of each figure: relative (`current / previous - 1`, null when previous is 0) for
 /// the summary, in points (a difference) for the repeat-customer rate.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Change {
     /// Relative change.
     pub total_revenue: Option<f64>,
@@ -173,7 +174,7 @@ pub struct Change {
 }
 
 /// A range, its comparison range, and the changes.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Comparison {
     /// The requested range.
     pub range: Period,

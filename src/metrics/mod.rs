@@ -296,7 +296,7 @@ pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsErr
 }
 
 /// What a dashboard's filters can choose from.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Dimensions {
     /// Product categories.
     pub categories: Vec<String>,

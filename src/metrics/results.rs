@@ -21,6 +21,17 @@ impl Serialize for Cents {
     }
 }
 
+impl utoipa::PartialSchema for Cents {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Number)
+            .description(Some("money, rounded to cents (at most two decimals)"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Cents {}
+
 impl<'de> serde::Deserialize<'de> for Cents {
     /// From the JSON number [`Serialize`] writes (cents are exact in an f64 up to 2^53).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cents, D::Error> {
@@ -57,7 +68,7 @@ pub fn round6(x: f64) -> f64 {
 }
 
 /// The whole KPI object of kpis.md.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Kpis {
     /// Headline figures.
     pub summary: Summary,
@@ -76,7 +87,7 @@ pub struct Kpis {
 }
 
 /// `summary`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     /// Sum of line revenue over revenue lines.
     pub total_revenue: Cents,
@@ -89,7 +100,7 @@ pub struct Summary {
 }
 
 /// One month of `monthly`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MonthRow {
     /// `YYYY-MM`.
     pub month: Month,
@@ -109,7 +120,7 @@ pub struct MonthRow {
 }
 
 /// One category of `categories`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CategoryRow {
     /// Category name.
     pub category: String,
@@ -124,7 +135,7 @@ pub struct CategoryRow {
 }
 
 /// One product of `top_products`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProductRow {
     /// The shop's id.
     pub product_id: String,
@@ -143,7 +154,7 @@ pub struct ProductRow {
 }
 
 /// `order_frequency`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OrderFrequency {
     /// Always `1`, `2`, `3`, `4`, `5+`.
     pub buckets: Vec<Bucket>,
@@ -152,7 +163,7 @@ pub struct OrderFrequency {
 }
 
 /// One bucket of `order_frequency`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bucket {
     /// `1` … `5+`.
     pub orders: String,
@@ -163,7 +174,7 @@ pub struct Bucket {
 }
 
 /// One customer of `top_customers`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CustomerRow {
     /// The shop's id.
     pub customer_id: String,
@@ -182,7 +193,7 @@ pub struct CustomerRow {
 }
 
 /// One method of `payment_methods`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MethodRow {
     /// Lower-cased method.
     pub method: String,

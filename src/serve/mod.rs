@@ -6,9 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod conn;
-pub mod customers;
 pub mod guard;
-pub mod insights;
 mod page;
 mod signin;
 pub mod state;
@@ -31,22 +29,9 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024;
 
 /// The application's routes over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    api::routes(Router::new())
         .route("/", get(page::index))
         .route("/assets/{*file}", get(page::asset))
-        .route("/api/kpis", get(api::kpis))
-        .route("/api/kpis/compare", get(api::compare))
-        .route("/api/kpis/{section}", get(api::section))
-        .route("/api/dimensions", get(api::dimensions))
-        .route("/api/forecast", get(api::forecast))
-        .route("/api/explain", get(insights::explain))
-        .route("/api/projection", get(insights::projection))
-        .route("/api/alerts", get(insights::alerts))
-        .route("/api/customers/cohorts", get(customers::cohorts))
-        .route("/api/customers/returning", get(customers::returning))
-        .route("/api/customers/rfm", get(customers::rfm))
-        .route("/api/customers/rfm/customers", get(customers::rfm_customers))
-        .route("/api/customers/clv", get(customers::clv))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(api::health))
         .route("/signin", get(signin::form).post(signin::sign_in))

@@ -3,11 +3,11 @@
 
 use super::access::Gate;
 use super::guard::Hosts;
-use crate::customers::RfmCustomer;
 use crate::model::MemoryLimit;
 use crate::warehouse::store::MANIFEST;
 use crate::warehouse::{Engine, OpenError, Store, Warehouse};
 use axum::body::Bytes;
+use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{RwLock, Semaphore};
@@ -36,8 +36,9 @@ pub struct AppState {
     store: Store,
     current: RwLock<(Option<SystemTime>, Arc<Loaded>)>,
     cache: moka::sync::Cache<(String, String), Bytes>,
-    /// RFM customer lists, decoded: pages and CSVs are cut from them without decoding JSON again.
-    customer_lists: moka::sync::Cache<(String, String), Arc<Vec<RfmCustomer>>>,
+    /// Results kept as values, for the analyses cut from them (a KPI section from the KPIs, a page
+    /// of customers from every customer's RFM row), weighed by their estimated bytes.
+    kept: moka::sync::Cache<(String, String), Kept>,
     /// Bounds the work running at once.
     pub permits: Semaphore,
     /// The ISO 4217 code the page formats money in.
@@ -79,7 +80,7 @@ impl AppState {
             store,
             current: RwLock::new((stamp, Arc::new(loaded))),
             cache: result_cache(memory),
-            customer_lists: list_cache(memory),
+            kept: kept_cache(memory),
             permits: Semaphore::new(memory.fits(CONCURRENT_QUERIES)),
             currency,
             memory,
@@ -114,7 +115,7 @@ impl AppState {
         if fresh {
             // results of the old version can never be asked for again
             self.cache.invalidate_all();
-            self.customer_lists.invalidate_all();
+            self.kept.invalidate_all();
         }
         *cur = (stamp, Arc::new(loaded));
         Ok((cur.1.clone(), fresh))
@@ -140,14 +141,16 @@ impl AppState {
         self.cache.insert((version.to_string(), key.to_string()), json);
     }
 
-    /// A cached customer list for `(version, key)`.
-    pub fn customer_list(&self, version: &str, key: &str) -> Option<Arc<Vec<RfmCustomer>>> {
-        self.customer_lists.get(&(version.to_string(), key.to_string()))
+    /// A result kept as a value for `(version, key)`.
+    pub fn kept(&self, version: &str, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.kept.get(&(version.to_string(), key.to_string())).map(|k| k.value)
     }
 
-    /// Caches a customer list.
-    pub fn remember_customer_list(&self, version: &str, key: &str, list: Arc<Vec<RfmCustomer>>) {
-        self.customer_lists.insert((version.to_string(), key.to_string()), list);
+    /// Keeps a result as a value, weighing about `weight` bytes (one heavier than the budget is
+    /// not kept: what is cut from it is then recomputed, under a permit).
+    pub fn keep(&self, version: &str, key: String, value: Arc<dyn Any + Send + Sync>, weight: usize) {
+        let weight = u32::try_from(weight).unwrap_or(u32::MAX);
+        self.kept.insert((version.to_string(), key), Kept { value, weight });
     }
 
     /// Bytes the cache holds now (approximately: evictions are applied in batches).
@@ -168,19 +171,17 @@ fn result_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Byte
         .build()
 }
 
-/// About what one decoded customer takes in memory (its strings and scores).
-const CUSTOMER_BYTES: usize = 160;
+/// A result kept as a value, with its estimated bytes.
+#[derive(Clone)]
+struct Kept {
+    value: Arc<dyn Any + Send + Sync>,
+    weight: u32,
+}
 
-/// The decoded customer lists, weighed by their estimated bytes, with a budget of the results'
-/// size (a list larger than it is not kept: its pages are then recomputed, under a permit).
-fn list_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Arc<Vec<RfmCustomer>>> {
+/// The results kept as values, with a budget of the JSON results' size.
+fn kept_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Kept> {
     let budget = (memory.bytes() as u64 / CACHE_SHARE).clamp(CACHE_MIN_BYTES, CACHE_MAX_BYTES);
-    moka::sync::Cache::builder()
-        .max_capacity(budget)
-        .weigher(|_: &(String, String), list: &Arc<Vec<RfmCustomer>>| {
-            u32::try_from(list.len().saturating_mul(CUSTOMER_BYTES)).unwrap_or(u32::MAX)
-        })
-        .build()
+    moka::sync::Cache::builder().max_capacity(budget).weigher(|_: &(String, String), k: &Kept| k.weight).build()
 }
 
 /// The manifest's modification time: it changes exactly when an import publishes.

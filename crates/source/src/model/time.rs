@@ -77,6 +77,19 @@ impl serde::Serialize for Month {
     }
 }
 
+impl utoipa::PartialSchema for Month {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some(r"^\d{4}-\d{2}$"))
+            .description(Some("a calendar month, YYYY-MM"))
+            .examples(["2024-03"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Month {}
+
 impl FromStr for Month {
     type Err = String;
     fn from_str(s: &str) -> Result<Month, String> {

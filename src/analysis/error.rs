@@ -1,0 +1,90 @@
+//! The one error an analysis can end with, and its meaning on each surface: an HTTP status for the
+//! API, an exit code for the CLI. Every surface maps it here, nowhere else.
+
+use crate::metrics::MetricsError;
+
+/// Why an analysis gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// A parameter is unknown, repeated or not acceptable: the message names it.
+    #[error("{0}")]
+    BadParameter(String),
+    /// The thing asked for does not exist (a KPI section's name, say).
+    #[error("{0}")]
+    NotFound(String),
+    /// The warehouse cannot answer this question: no orders, a series too short to forecast.
+    #[error("{0}")]
+    NoAnswer(String),
+    /// The computation ran out of its time.
+    #[error("the computation took too long")]
+    TooLong,
+    /// A query or the work around it failed: details for the log, not for a client.
+    #[error(transparent)]
+    Failed(#[from] MetricsError),
+    /// Anything else that failed inside (a task that panicked, a value that would not serialize).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AnalysisError {
+    /// The answer when the warehouse has no order to compute from.
+    pub fn no_orders() -> AnalysisError {
+        AnalysisError::NoAnswer("the warehouse has no orders".into())
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AnalysisError::BadParameter(_) => 400,
+            AnalysisError::NotFound(_) => 404,
+            AnalysisError::NoAnswer(_) => 422,
+            AnalysisError::TooLong => 503,
+            AnalysisError::Failed(_) | AnalysisError::Internal(_) => 500,
+        }
+    }
+
+    /// The CLI's exit code: 2 for a usage mistake (as clap's), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AnalysisError::BadParameter(_) | AnalysisError::NotFound(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// What a client may be told: the message, except for failures inside, whose details (which
+    /// may name the server's files) only the log gets.
+    pub fn public_message(&self) -> String {
+        match self {
+            AnalysisError::Failed(_) | AnalysisError::Internal(_) => {
+                if self.to_string().contains("Resources exhausted") {
+                    "the computation needs more memory than the server's --memory-limit gives it".into()
+                } else {
+                    "the computation failed (the server's log has the details)".into()
+                }
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A bad parameter: `parameter 'NAME': MESSAGE`.
+pub(crate) fn bad_parameter(name: &str, message: impl std::fmt::Display) -> AnalysisError {
+    AnalysisError::BadParameter(format!("parameter '{name}': {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AnalysisError;
+
+    #[test]
+    fn failures_inside_show_no_paths() {
+        let e = AnalysisError::Internal(
+            "Object at location /srv/wh/v-20250101T000000-1/fact_payment/2023-07.parquet not found".into(),
+        );
+        assert_eq!(e.status(), 500);
+        assert!(!e.public_message().contains('/'), "{}", e.public_message());
+        let e = AnalysisError::Internal("Resources exhausted: Failed to allocate additional 1.0 MB".into());
+        assert!(e.public_message().contains("--memory-limit"));
+        assert_eq!(AnalysisError::BadParameter("parameter 'x': no".into()).public_message(), "parameter 'x': no");
+    }
+}
