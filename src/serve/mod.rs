@@ -9,7 +9,7 @@ pub mod conn;
 pub mod customers;
 pub mod guard;
 pub mod insights;
-mod page;
+pub(crate) mod page;
 mod signin;
 pub mod state;
 

@@ -166,7 +166,11 @@ try {
     rp.on("requestfailed", (r) => failed.push(r.url()));
     await rp.goto("file://" + reportFile);
     await rp.waitForFunction(() => document.body.dataset.ready && !document.body.classList.contains("loading"), null, { timeout: 30000 });
-    const embedded = await rp.evaluate(() => window.SHOPLENS_REPORT.data);
+    // the report's answers by canonical URL; each panel's by its path
+    const embedded = await rp.evaluate(() => {
+      const at = (path) => Object.entries(window.SHOPLENS_REPORT.answers).find(([u]) => u.split("?")[0] === path)?.[1];
+      return { kpis: at("/api/kpis"), explain: at("/api/explain"), alerts: at("/api/alerts"), projection: at("/api/projection"), cohorts: at("/api/customers/cohorts") };
+    });
     const rc = await rp.evaluate(() => Object.fromEntries([...document.querySelectorAll(".card[data-kpi]")].map((c) => [c.dataset.kpi, Number(c.querySelector(".value").dataset.raw)])));
     expectEq([rc.total_revenue, rc.orders, rc.customers], [embedded.kpis.summary.total_revenue, embedded.kpis.summary.orders, embedded.kpis.summary.customers], "report cards");
     const rtrend = await rp.evaluate(() => Chart.getChart("trend").data.datasets[0].data);
