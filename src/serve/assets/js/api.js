@@ -39,5 +39,5 @@ export async function fetchJson(u) {
   return body;
 }
 
-// The answer of analysis `name` for `params`.
-export const get = (name, params) => fetchJson(url(name, params));
+// The answer of analysis `name` for `params` (a rejected promise for an unknown analysis too).
+export const get = async (name, params) => fetchJson(url(name, params));
