@@ -222,9 +222,12 @@ try {
   if (lum(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)) < 600) fail("the system's light scheme is not followed");
   checks.push("dark mode: toggle, remembered, follows the system, charts re-coloured");
 
-  // the world map: revenue by country; a click on a country drills down to it
   await page.click('#views a[data-view="map"]');
   gen = await ready(gen);
+  // every country: the country filter's chip removes it
+  await page.click('#chips .chip[data-filter="country"]');
+  gen = await ready(gen);
+  sel.delete("country");
   if (await status(`/api/countries?${sel}`) === 404) {
     const note = await page.textContent("#map-note");
     if (!/not available/.test(note)) fail(`the map view without /api/countries: ${note}`);
@@ -235,13 +238,28 @@ try {
     expectEq(await page.$$eval("#country-table tbody tr td:first-child", (t) => t.map((x) => x.textContent)), countries.countries.map((c) => c.country), "country table");
     const shapes = await page.evaluate(() => Chart.getChart("world").data.datasets[0].data.filter((d) => d.value !== null).length);
     if (!shapes) fail("no country coloured on the map");
-    const target = countries.countries.find((c) => c.country !== sel.get("country")) || countries.countries[0];
-    await page.click(`#country-table tbody tr:nth-child(${countries.countries.indexOf(target) + 1})`);
+    const target = countries.countries[countries.countries.length - 1];
+    await page.click(`#country-table tbody tr:nth-child(${countries.countries.length})`);
     gen = await ready(gen);
     expectEq(new URL(page.url()).searchParams.get("country"), target.country, "a country drills down");
     await page.goBack();
     gen = await ready(gen);
-    checks.push("the map shows /api/countries and a country drills down");
+    // a click on the country's shape drills down as well
+    const top = countries.countries[0];
+    await page.evaluate(() => document.getElementById("world").scrollIntoView({ block: "center" }));
+    const spot = await page.evaluate((code) => {
+      const c = Chart.getChart("world");
+      const i = c.data.datasets[0].data.findIndex((d) => d.value === c.data.datasets[0].data.filter((x) => x.value !== null).reduce((a, b) => (b.value > a.value ? b : a)).value);
+      const p = c.getDatasetMeta(0).data[i].getCenterPoint();
+      const r = c.canvas.getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y, code };
+    }, top.country);
+    await page.mouse.click(spot.x, spot.y);
+    gen = await ready(gen);
+    expectEq(new URL(page.url()).searchParams.get("country"), top.country, "a click on the map drills down");
+    await page.goBack();
+    gen = await ready(gen);
+    checks.push("the map shows /api/countries and a country (row or shape) drills down");
   }
   await page.screenshot({ path: join(out, "map.png"), fullPage: true });
   await page.click('#views a[data-view="overview"]');

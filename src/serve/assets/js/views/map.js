@@ -11,6 +11,7 @@ export const name = "map";
 export const title = "Map";
 export const params = ["from", "to", "category", "country", "method"];
 
+const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
 const ATLAS = "/assets/vendor/world-atlas/countries-110m.json";
 let atlas = null;
 
@@ -77,7 +78,7 @@ export function render({ countries }) {
         } } } },
       scales: {
         projection: { axis: "x", projection: "equalEarth" },
-        color: { axis: "x", quantize: 6, missing: colour("bg"), legend: { position: "bottom-left", align: "bottom" }, ticks: { callback: (v) => money.format(v) } },
+        color: { axis: "x", quantize: 6, missing: colour("bg"), interpolate: (v) => `rgba(59, 91, 219, ${(0.2 + 0.8 * v).toFixed(3)})`, legend: { position: "bottom-left", align: "right" }, ticks: { callback: (v) => compact.format(v) } },
       },
       ...clickable((i) => { const a = ALPHA2[features[i].id]; if (a && byNumeric.has(features[i].id)) drill("country", a); }),
     },
