@@ -8,9 +8,9 @@
 
 use crate::customers::{self, Clv, ClvOptions, Cohorts, Returning, Rfm};
 use crate::forecast::{Forecast, revenue_series};
+use crate::metrics::MonthRow;
 use crate::metrics::compare::{Comparison, Versus};
 use crate::metrics::{self, Dimensions, Kpis, MetricsError};
-use crate::metrics::MonthRow;
 use crate::model::Filter;
 use crate::serve::page::{self, MODULES};
 use crate::warehouse::Warehouse;

@@ -32,7 +32,11 @@ const ASSETS: [(&str, &str, &str); 7] = [
     ("vendor/chart.js/LICENSE.md", TEXT, include_str!("assets/vendor/chart.js/LICENSE.md")),
     ("vendor/chartjs-chart-geo/index.umd.min.js", JS, include_str!("assets/vendor/chartjs-chart-geo/index.umd.min.js")),
     ("vendor/chartjs-chart-geo/LICENSE", TEXT, include_str!("assets/vendor/chartjs-chart-geo/LICENSE")),
-    ("vendor/world-atlas/countries-110m.json", "application/json", include_str!("assets/vendor/world-atlas/countries-110m.json")),
+    (
+        "vendor/world-atlas/countries-110m.json",
+        "application/json",
+        include_str!("assets/vendor/world-atlas/countries-110m.json"),
+    ),
     ("vendor/world-atlas/LICENSE", TEXT, include_str!("assets/vendor/world-atlas/LICENSE")),
 ];
 
@@ -154,7 +158,10 @@ mod tests {
             "kpis_compare",
             &[v("vs", "2024-01-01:2024-03-31"), v("country", "DE"), v("category", "Home & Garden"), v("from", "")],
         );
-        assert_eq!(url.as_deref(), Some("/api/kpis/compare?category=Home+%26+Garden&country=DE&vs=2024-01-01%3A2024-03-31"));
+        assert_eq!(
+            url.as_deref(),
+            Some("/api/kpis/compare?category=Home+%26+Garden&country=DE&vs=2024-01-01%3A2024-03-31")
+        );
         assert_eq!(super::canonical_url("alerts", &[v("from", "2024-01-01")]).as_deref(), Some("/api/alerts"));
         assert_eq!(super::canonical_url("nothing", &[]), None);
     }

@@ -313,6 +313,9 @@ try {
     expectEq(await rp.textContent("#explain-summary"), embedded.explain.summary, "report bridge");
     expectEq(await rp.$$eval("#alerts li", (l) => l.length), Math.max(embedded.alerts.alerts.length, 1), "report alerts");
     expectEq(await rp.evaluate(() => Number(document.querySelector("#projection-card .value").dataset.raw)), embedded.projection.projection, "report projection");
+    // the previous-year overlay from the answers the report embeds for it
+    await rp.check("#prev-year");
+    await rp.waitForFunction(() => Chart.getChart("trend").data.datasets.some((d) => d.label === "Previous year" && d.data.some((v) => v !== null)), null, { timeout: 30000 });
     await rp.click('#views a[data-view="customers"]');
     await rp.waitForFunction(() => !document.getElementById("customers-view").hidden && document.querySelectorAll("#cohorts tbody tr").length > 0, null, { timeout: 30000 });
     expectEq(await rp.$$eval("#cohorts tbody tr", (r) => r.length), embedded.cohorts.cohorts.length, "report cohort rows");
