@@ -27,6 +27,8 @@ try {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // the server's Content-Security-Policy must not block anything the page does
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(`CSP: ${m.text()}`); });
   const ready = async (previous) => {
     await page.waitForFunction((p) => document.body.dataset.ready && document.body.dataset.ready !== p && !document.body.classList.contains("loading"), previous, { timeout: 30000 });
     return page.evaluate(() => document.body.dataset.ready);
@@ -179,7 +181,22 @@ try {
   gen = await ready(gen);
   if (new URL(page.url()).searchParams.get("category")) fail(`the chip did not remove its filter: ${page.url()}`);
   await expectCards(undrilled, "cards after the chip's ×");
-  checks.push("a click on a category or a product drills down (URL, figures, chips), Back and × undo it");
+  // a payment method's slice
+  await page.evaluate(() => document.getElementById("methods").scrollIntoView({ block: "center" }));
+  const slice = await page.evaluate(() => {
+    const c = Chart.getChart("methods");
+    const p = c.getDatasetMeta(0).data[0].getCenterPoint();
+    const r = c.canvas.getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y, label: c.data.labels[0] };
+  });
+  await page.mouse.click(slice.x, slice.y);
+  gen = await ready(gen);
+  expectEq(new URL(page.url()).searchParams.get("method"), slice.label, "the clicked payment method in the URL");
+  await expectCards(await api(`/api/kpis?${sel}&method=${encodeURIComponent(slice.label)}`), "cards after a click on a payment method");
+  await page.goBack();
+  gen = await ready(gen);
+  await expectCards(undrilled, "cards after Back from a payment method");
+  checks.push("a click on a category, a product or a payment method drills down (URL, figures, chips), Back and × undo it");
 
   // the previous year: a dashed line of the same months a year earlier, in the URL; the cards'
   // change against the previous year beside their comparison
@@ -320,6 +337,10 @@ try {
     await rp.waitForFunction(() => !document.getElementById("customers-view").hidden && document.querySelectorAll("#cohorts tbody tr").length > 0, null, { timeout: 30000 });
     expectEq(await rp.$$eval("#cohorts tbody tr", (r) => r.length), embedded.cohorts.cohorts.length, "report cohort rows");
     if (await rp.evaluate(() => !document.getElementById("country").disabled)) fail("the report's filters are not fixed");
+    await rp.click('#views a[data-view="map"]');
+    await rp.waitForFunction(() => !document.getElementById("map-view").hidden && document.getElementById("map-note").textContent, null, { timeout: 30000 });
+    expectEq(await rp.textContent("#map-note"), "not in this report", "the report's map view");
+    await rp.click('#views a[data-view="customers"]');
     if (failed.length) fail(`the report fetched: ${failed.join(", ")}`);
     await rp.screenshot({ path: join(out, "report.png"), fullPage: true });
     checks.push("the report is the same page, drawn offline from its embedded data");

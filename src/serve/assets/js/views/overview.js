@@ -151,9 +151,10 @@ function renderTrend({ s, kpis: k, forecast: fc, projection: proj, lastYear }) {
     note.textContent = "Forecast: not available for this selection (it needs at least 3 complete months).";
   }
   document.getElementById("prev-year").checked = Boolean(s.py);
-  if (s.py) {
-    // each month beside the same month a year before: fetched for a range, else the series' own
-    const before = new Map((lastYear ? lastYear : k.monthly).map((m) => [m.month, m.revenue]));
+  // each month beside the same month a year before: fetched for a range, else the series' own
+  const earlier = s.from || s.to ? lastYear : k.monthly;
+  if (s.py && earlier) {
+    const before = new Map(earlier.map((m) => [m.month, m.revenue]));
     datasets.push({ label: "Previous year", data: labels.map((m) => before.get(shiftYears(m, -1)) ?? null),
       borderColor: colour("muted"), backgroundColor: colour("muted"), borderDash: [5, 5], pointRadius: 2, yAxisID: "y", tension: 0.2, spanGaps: false });
   }
