@@ -62,6 +62,8 @@ try {
   const change = await page.textContent('.card[data-kpi="total_revenue"] .change');
   const cmp = await api(`/api/kpis/compare?${opening}&vs=${encodeURIComponent(dr.vs)}`);
   if (!cmp.comparison.summary.orders || /no earlier data/.test(change)) fail(`the first screen compares with nothing: ${change}`);
+  const sameYear = cmp.comparison.from === (await api(`/api/kpis/compare?${opening}&vs=previous_year`)).comparison.from;
+  if (sameYear !== (await page.isHidden('.card[data-kpi="orders"] .change-py'))) fail("the previous-year change repeats (or omits) the comparison shown");
   checks.push("the first screen opens on the default range and compares it with a period that has orders");
   const shownRevenue = await page.textContent('.card[data-kpi="total_revenue"] .value');
   if (!/\d{1,3}(,\d{3})+/.test(shownRevenue)) fail(`revenue not formatted with thousands separators: ${shownRevenue}`);
@@ -213,6 +215,7 @@ try {
   expectEq(overlay.data, overlay.labels.map((m) => want.get(yearBefore(m + "-01").slice(0, 7)) ?? null), "previous-year line");
   if (!overlay.data.some((v) => v !== null) || !overlay.dash.length) fail("the previous-year line is empty or not dashed");
   const ycmp = await api(`/api/kpis/compare?${sel}&vs=previous_year`);
+  if (await page.isHidden('.card[data-kpi="orders"] .change-py')) fail("the previous-year change is hidden beside a previous-period comparison");
   const pyText = await page.textContent('.card[data-kpi="orders"] .change-py');
   const pyWant = ycmp.comparison.summary.orders > 0 ? "vs a year before" : "no orders a year before";
   if (!pyText.includes(pyWant)) fail(`the orders card's previous-year change: ${pyText}`);

@@ -95,7 +95,8 @@ function renderCards({ kpis: k, compare: cmp, compareYear: year, vs }) {
     card.querySelector(".value").dataset.raw = points ? k.order_frequency.repeat_customer_rate : s[key];
     setChange(card.querySelector(".change"), cmp ? cmp.change[key] : null, points, versusWords(vs));
     const py = card.querySelector(".change-py");
-    py.hidden = vs === "previous_year";
+    // hidden when the comparison shown is already the year before (by name or by its days)
+    py.hidden = vs === "previous_year" || Boolean(cmp && year && cmp.comparison.from === year.comparison.from && cmp.comparison.to === year.comparison.to);
     setChange(py, year && year.comparison.summary.orders > 0 ? year.change[key] : null, points, versusWords("previous_year"));
     if (!year || !(year.comparison.summary.orders > 0)) py.textContent = "no orders a year before";
   }
