@@ -281,6 +281,40 @@ mod tests {
         assert!(!super::script_safe("x = '</script>'").contains("</script"));
     }
 
+    /// The URLs are the page's: catalog order, empty values left out, `URLSearchParams`
+    /// encoding, the previous year's range shifted as the page shifts it (29 February to the 28th).
+    #[test]
+    fn answer_urls_are_the_pages_requests() {
+        use crate::model::filter::{Filter, FilterParams};
+        let f = Filter::parse(FilterParams {
+            from: Some("2024-02-29"),
+            to: Some("2024-03-31"),
+            category: Some("Home & Kitchen"),
+            country: Some("DE"),
+            ..Default::default()
+        })
+        .unwrap();
+        let urls: std::collections::HashMap<_, _> =
+            super::answer_urls(&f, &super::Versus::PreviousPeriod).into_iter().collect();
+        let sel = "from=2024-02-29&to=2024-03-31&category=Home+%26+Kitchen&country=DE";
+        assert_eq!(urls["kpis"], format!("/api/kpis?{sel}"));
+        assert_eq!(urls["compare"], format!("/api/kpis/compare?{sel}&vs=previous_period"));
+        assert_eq!(urls["forecast"], format!("/api/forecast?{sel}&horizon=2"));
+        assert_eq!(urls["rfm"], "/api/customers/rfm?as_of=2024-03-31&category=Home+%26+Kitchen&country=DE");
+        assert_eq!(urls["projection"], "/api/projection?category=Home+%26+Kitchen&country=DE");
+        assert_eq!(urls["alerts"], "/api/alerts");
+        assert_eq!(
+            urls["monthly_previous_year"],
+            "/api/kpis/monthly?from=2023-02-28&to=2023-03-31&category=Home+%26+Kitchen&country=DE"
+        );
+        let undated = f.with_range(None, None);
+        assert!(
+            !super::answer_urls(&undated, &super::Versus::PreviousYear)
+                .iter()
+                .any(|(k, _)| *k == "monthly_previous_year")
+        );
+    }
+
     #[test]
     fn relative_imports_become_bare_names_under_the_module_path() {
         let code = "import * as api from \"../api.js\";\nimport { a } from \"./b.js\";\nimport \"./c/d.js\";\nconst s = \"from here\";\nimport x from \"lib\";\n";
