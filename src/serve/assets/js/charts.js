@@ -1,5 +1,7 @@
 // Chart.js helpers: one chart per canvas id, colours from the page's CSS variables (light or dark).
 
+import { report } from "./api.js";
+
 const charts = {};
 // still charts: figures appear at once and screenshots never catch a half-drawn chart
 Chart.defaults.animation = false;
@@ -23,8 +25,10 @@ export function chart(id, config) {
   return charts[id];
 }
 
-// Drill-down on click: `pick(index)` of the clicked element, with a pointer over clickable ones.
+// Drill-down on click: `pick(index)` of the clicked element, with a pointer over clickable ones
+// (not in a report: its figures are fixed).
 export function clickable(pick) {
+  if (report) return {};
   return {
     onClick: (_e, elements) => { if (elements.length) pick(elements[0].index); },
     onHover: (e, elements) => { e.native.target.style.cursor = elements.length ? "pointer" : ""; },

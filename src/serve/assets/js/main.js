@@ -1,7 +1,6 @@
 // The shoplens dashboard: reads the selection from the URL, loads the chosen view's answers from
 // the API (or a report's embedded answers), and draws them. Views are in views/index.js.
 
-import { report } from "./api.js";
 import * as api from "./api.js";
 import { context, read, write, navigate, listen, presetRange, FILTERS, DRILLS } from "./state.js";
 import { preference, setTheme, initTheme } from "./theme.js";
@@ -51,7 +50,7 @@ function showChips(s) {
     x.textContent = "×";
     x.setAttribute("aria-label", `remove the ${label.toLowerCase()} filter`);
     b.append(x);
-    b.disabled = Boolean(report);
+    b.disabled = Boolean(api.report);
     b.addEventListener("click", () => navigate({ ...read(), [k]: "" }, true));
     return b;
   }));
@@ -139,7 +138,7 @@ async function start() {
     write(s);
   }
   // a report's figures are fixed: its filters only show the selection
-  if (report) for (const el of document.querySelectorAll("#filters select, #filters input")) el.disabled = true;
+  if (api.report) for (const el of document.querySelectorAll("#filters select, #filters input")) el.disabled = true;
   document.getElementById("filters").addEventListener("change", onFilterChange);
   listen(load);
   window.addEventListener("popstate", load);
