@@ -8,8 +8,8 @@
 //! shared domain types; `optimize` the minimiser the models share; `cluster` (feature `ballista`) starts the
 //! processes of a Ballista cluster that the warehouse's queries can run on.
 
-pub mod cli;
 pub mod analysis;
+pub mod cli;
 #[cfg(feature = "ballista")]
 pub mod cluster;
 pub mod customers;

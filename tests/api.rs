@@ -230,7 +230,22 @@ async fn responses_are_compressed_cached_and_follow_a_new_import() {
     let (status, page_headers, page) = get(&a.app, "/", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page_headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-    assert!(String::from_utf8(page).unwrap().contains("data-currency=\"EUR\""));
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("data-currency=\"EUR\""));
+    // the analyses the page may call, from the server; its code as ES modules
+    let at = page.find("id=\"shoplens-catalog\">").unwrap() + "id=\"shoplens-catalog\">".len();
+    let catalog: serde_json::Value =
+        serde_json::from_str(&page[at..at + page[at..].find("</script>").unwrap()]).unwrap();
+    let kpis = catalog.as_array().unwrap().iter().find(|a| a["name"] == "kpis").unwrap();
+    assert_eq!(kpis["path"], "/api/kpis");
+    assert_eq!(kpis["params"], serde_json::json!(["from", "to", "category", "country", "method", "top"]));
+    assert!(page.contains("<script type=\"module\" src=\"/assets/js/main.js\">"));
+    for module in ["/assets/js/main.js", "/assets/js/api.js", "/assets/js/views/overview.js", "/assets/js/views/map.js"]
+    {
+        let (status, headers, _) = get(&a.app, module, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{module}");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"), "{module}");
+    }
     let (status, _, chart) = get(&a.app, "/assets/vendor/chart.js/chart.umd.min.js", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(chart.len() > 100_000);

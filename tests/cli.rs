@@ -130,11 +130,22 @@ fn report_writes_one_self_contained_html_file() {
     for external in ["src=\"", "href=\"/", "href=\"http", "@import"] {
         assert!(!html.contains(external), "the report refers to {external}…");
     }
-    // the dashboard's own page and drawing code, with the engine's figures embedded
-    assert!(html.contains("id=\"customers-view\"") && html.contains("function renderCohorts"));
+    // the dashboard's own page and drawing code (its modules in an import map), with the
+    // engine's figures embedded as the answers to the page's requests
+    assert!(html.contains("id=\"customers-view\"") && html.contains("\"shoplens/views/customers.js\":\"data:"));
     let start = html.find("window.SHOPLENS_REPORT = ").unwrap() + "window.SHOPLENS_REPORT = ".len();
     let end = start + html[start..].find(";</script>").unwrap();
-    let embedded: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    let answer = |path: &str| -> serde_json::Value {
+        let answers = report["answers"].as_object().unwrap();
+        answers.iter().find(|(url, _)| url.split('?').next() == Some(path)).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    let embedded = serde_json::json!({
+        "filter": report["filter"], "vs": report["vs"], "data": {
+            "dimensions": answer("/api/dimensions"), "compare": answer("/api/kpis/compare"), "kpis": answer("/api/kpis"),
+            "forecast": answer("/api/forecast"), "cohorts": answer("/api/customers/cohorts"),
+        }
+    });
     // without dates the report opens on the dashboard's default range, compared with orders
     let range = &embedded["data"]["dimensions"]["default_range"];
     let (from, to) = (range["from"].as_str().unwrap(), range["to"].as_str().unwrap());
@@ -155,6 +166,8 @@ fn report_writes_one_self_contained_html_file() {
     ])))
     .unwrap();
     assert_eq!(embedded["data"]["kpis"], k);
+    // each answer under the URL the page requests: its parameters in the catalog's order
+    assert_eq!(report["answers"][format!("/api/kpis?from={from}&to={to}&country=DE")], k);
     assert_eq!(embedded["filter"]["country"], "DE");
     assert!(embedded["data"]["forecast"]["forecast"].is_number());
     assert!(embedded["data"]["cohorts"]["cohorts"].as_array().unwrap().len() > 1);

@@ -2,7 +2,7 @@
 //! segments and their customers, and lifetime value.
 
 use super::kpis::sorted_json;
-use super::query::{AsOfQuery, DatedQuery, FilterSet, SegmentQuery, TopQuery, day, number};
+use super::query::{AsOfQuery, FilterQuery, SegmentQuery, TopQuery, day, number};
 use super::{Analysis, AnalysisError, Ctx};
 use crate::customers::{self, ClvOptions, RfmCustomer};
 use crate::model::Filter;
@@ -21,11 +21,11 @@ impl Analysis for Cohorts {
     const PATH: &'static str = "/api/customers/cohorts";
     const SUMMARY: &'static str = "cohort retention (customers.md); from/to choose the cohorts by month";
     const TAG: &'static str = "customers";
-    type Query = DatedQuery;
+    type Query = FilterQuery;
     type Options = Filter;
     type Output = customers::Cohorts;
 
-    fn options(q: DatedQuery) -> Result<Filter, AnalysisError> {
+    fn options(q: FilterQuery) -> Result<Filter, AnalysisError> {
         q.filter()
     }
 
@@ -42,11 +42,11 @@ impl Analysis for Returning {
     const PATH: &'static str = "/api/customers/returning";
     const SUMMARY: &'static str = "the returning-customer rate of the range, beside the repeat-customer rate";
     const TAG: &'static str = "customers";
-    type Query = DatedQuery;
+    type Query = FilterQuery;
     type Options = Filter;
     type Output = customers::Returning;
 
-    fn options(q: DatedQuery) -> Result<Filter, AnalysisError> {
+    fn options(q: FilterQuery) -> Result<Filter, AnalysisError> {
         q.filter()
     }
 
@@ -133,6 +133,18 @@ pub struct CustomerPage {
 pub struct RfmCustomers;
 
 impl RfmCustomers {
+    fn page(rfm: &customers::Rfm, o: &CustomersOptions) -> CustomerPage {
+        let chosen: Vec<&RfmCustomer> = Self::chosen(rfm, o).collect();
+        let start = (o.page - 1).saturating_mul(o.per_page).min(chosen.len());
+        CustomerPage {
+            segment: o.segment.clone(),
+            total: chosen.len(),
+            page: o.page,
+            per_page: o.per_page,
+            customers: chosen.into_iter().skip(start).take(o.per_page).cloned().collect(),
+        }
+    }
+
     fn chosen<'a>(rfm: &'a customers::Rfm, o: &'a CustomersOptions) -> impl Iterator<Item = &'a RfmCustomer> {
         rfm.customers.iter().filter(|c| o.segment.as_deref().is_none_or(|s| c.segment == s))
     }
@@ -165,17 +177,12 @@ impl Analysis for RfmCustomers {
     }
 
     async fn run(ctx: &Ctx<'_>, o: &CustomersOptions) -> Result<CustomerPage, AnalysisError> {
-        // every customer's rows are computed once per (filter, as-of day): pages are cut from them
-        let rfm = ctx.run::<Rfm>(&o.rfm).await?;
-        let chosen: Vec<&RfmCustomer> = Self::chosen(&rfm, o).collect();
-        let start = (o.page - 1).saturating_mul(o.per_page).min(chosen.len());
-        Ok(CustomerPage {
-            segment: o.segment.clone(),
-            total: chosen.len(),
-            page: o.page,
-            per_page: o.per_page,
-            customers: chosen.into_iter().skip(start).take(o.per_page).cloned().collect(),
-        })
+        Ok(Self::page(&*ctx.run::<Rfm>(&o.rfm).await?, o))
+    }
+
+    /// Every customer's rows are computed once per (filter, as-of day): pages are cut from them.
+    fn cut(ctx: &Ctx<'_>, o: &CustomersOptions) -> Option<CustomerPage> {
+        ctx.kept::<Rfm>(&o.rfm).map(|rfm| Self::page(&rfm, o))
     }
 
     fn to_json(output: &CustomerPage) -> Result<Vec<u8>, AnalysisError> {
@@ -231,7 +238,7 @@ pub struct ClvQuery {
 impl ClvQuery {
     /// The parameters that give `f`'s segment and top length, with the default fit.
     pub fn of(f: &Filter) -> ClvQuery {
-        let q = <super::query::FilterQuery as FilterSet>::of(f);
+        let q = FilterQuery::of(f);
         ClvQuery { segment: q.segment, top: q.top, ..Default::default() }
     }
 }

@@ -2,7 +2,7 @@
 //! segments that left their forecast's interval.
 
 use super::kpis::VersusQuery;
-use super::query::{AsOfQuery, DatedQuery, NoQuery};
+use super::query::{AsOfQuery, NoQuery};
 use super::{Analysis, AnalysisError, Ctx};
 use crate::insights;
 use crate::metrics::compare::Versus;
@@ -20,11 +20,11 @@ impl Analysis for Explain {
     const DESCRIPTION: &'static str = "Drivers: orders × average order, customers, categories, price and volume, \
         countries, payment methods, and gross to net (docs/insights.md).";
     const TAG: &'static str = "insights";
-    type Query = VersusQuery<DatedQuery>;
+    type Query = VersusQuery;
     type Options = (Filter, Versus);
     type Output = insights::Explanation;
 
-    fn options(q: VersusQuery<DatedQuery>) -> Result<(Filter, Versus), AnalysisError> {
+    fn options(q: VersusQuery) -> Result<(Filter, Versus), AnalysisError> {
         q.options()
     }
 

@@ -1,7 +1,7 @@
 //! The KPI analyses (kpis.md): every KPI, one section of them, a range against its comparison,
 //! the filters' choices, and the revenue forecast.
 
-use super::query::{FilterQuery, FilterSet, NoQuery, versus};
+use super::query::{FilterQuery, NoQuery, versus};
 use super::{Analysis, AnalysisError, Ctx};
 use crate::metrics::compare::{Comparison, Versus};
 use crate::metrics::{self, CategoryRow, CustomerRow, MethodRow, MonthRow, OrderFrequency, ProductRow, Summary};
@@ -32,11 +32,11 @@ impl Analysis for Kpis {
 
 /// The parameters of `/api/kpis/compare` and `/api/explain`: a filter and the comparison.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-pub struct VersusQuery<F> {
+pub struct VersusQuery {
     /// The filter.
     #[serde(flatten)]
     #[schema(inline)]
-    pub filter: F,
+    pub filter: FilterQuery,
     /// What the range is compared with: previous_period (default), previous_year, or FROM:TO (two
     /// YYYY-MM-DD days).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,7 +44,7 @@ pub struct VersusQuery<F> {
     pub vs: Option<String>,
 }
 
-impl<F: FilterSet> VersusQuery<F> {
+impl VersusQuery {
     /// The validated filter and comparison.
     ///
     /// # Errors
@@ -54,9 +54,10 @@ impl<F: FilterSet> VersusQuery<F> {
         Ok((self.filter.filter()?, vs))
     }
 
-    /// The parameters that give `f` and `vs` (the default comparison left out).
-    pub fn of(f: &Filter, vs: Versus) -> VersusQuery<F> {
-        VersusQuery { filter: F::of(f), vs: (vs != Versus::default()).then(|| vs.to_string()) }
+    /// The parameters that give `f` and `vs` (named even when it is the default, as the page
+    /// names it).
+    pub fn of(f: &Filter, vs: Versus) -> VersusQuery {
+        VersusQuery { filter: FilterQuery::of(f), vs: Some(vs.to_string()) }
     }
 }
 
@@ -67,13 +68,14 @@ impl Analysis for Compare {
     const MAY_HAVE_NO_ANSWER: bool = true;
     const NAME: &'static str = "compare";
     const PATH: &'static str = "/api/kpis/compare";
-    const SUMMARY: &'static str = "the summary of a range against the previous period or year, with each figure's change";
+    const SUMMARY: &'static str =
+        "the summary of a range against the previous period or year, with each figure's change";
     const TAG: &'static str = "KPIs";
-    type Query = VersusQuery<FilterQuery>;
+    type Query = VersusQuery;
     type Options = (Filter, Versus);
     type Output = Comparison;
 
-    fn options(q: VersusQuery<FilterQuery>) -> Result<(Filter, Versus), AnalysisError> {
+    fn options(q: VersusQuery) -> Result<(Filter, Versus), AnalysisError> {
         q.options()
     }
 
@@ -153,19 +155,29 @@ impl Analysis for Section {
 
     fn options(q: SectionQuery) -> Result<(SectionName, Filter), AnalysisError> {
         let name = serde_json::from_value(serde_json::Value::String(q.section.clone())).map_err(|_| {
-            AnalysisError::NotFound(format!(
-                "no KPI section '{}' (one of {})",
-                q.section,
-                SectionName::ALL.join(", ")
-            ))
+            AnalysisError::NotFound(format!("no KPI section '{}' (one of {})", q.section, SectionName::ALL.join(", ")))
         })?;
         Ok((name, q.filter.filter()?))
     }
 
     async fn run(ctx: &Ctx<'_>, (name, f): &(SectionName, Filter)) -> Result<SectionAnswer, AnalysisError> {
-        // cut from the whole object, which the dashboard has usually asked for already
         let k = ctx.run::<Kpis>(f).await?;
-        Ok(match name {
+        Ok(Self::section(&k, *name))
+    }
+
+    /// Cut from the whole object, which the dashboard has usually asked for already.
+    fn cut(ctx: &Ctx<'_>, (name, f): &(SectionName, Filter)) -> Option<SectionAnswer> {
+        ctx.kept::<Kpis>(f).map(|k| Self::section(&k, *name))
+    }
+
+    fn to_json(output: &SectionAnswer) -> Result<Vec<u8>, AnalysisError> {
+        sorted_json(output)
+    }
+}
+
+impl Section {
+    fn section(k: &metrics::Kpis, name: SectionName) -> SectionAnswer {
+        match name {
             SectionName::Summary => SectionAnswer::Summary(k.summary.clone()),
             SectionName::Monthly => SectionAnswer::Monthly(k.monthly.clone()),
             SectionName::Categories => SectionAnswer::Categories(k.categories.clone()),
@@ -173,11 +185,7 @@ impl Analysis for Section {
             SectionName::OrderFrequency => SectionAnswer::OrderFrequency(k.order_frequency.clone()),
             SectionName::TopCustomers => SectionAnswer::TopCustomers(k.top_customers.clone()),
             SectionName::PaymentMethods => SectionAnswer::PaymentMethods(k.payment_methods.clone()),
-        })
-    }
-
-    fn to_json(output: &SectionAnswer) -> Result<Vec<u8>, AnalysisError> {
-        sorted_json(output)
+        }
     }
 }
 
@@ -194,7 +202,8 @@ pub struct Dimensions;
 impl Analysis for Dimensions {
     const NAME: &'static str = "dimensions";
     const PATH: &'static str = "/api/dimensions";
-    const SUMMARY: &'static str = "categories, countries, payment methods, the span of order days and the range a first screen opens on";
+    const SUMMARY: &'static str =
+        "categories, countries, payment methods, the span of order days and the range a first screen opens on";
     const TAG: &'static str = "KPIs";
     type Query = NoQuery;
     type Options = ();
@@ -257,4 +266,3 @@ impl Analysis for Forecast {
             .map_err(|e| AnalysisError::NoAnswer(e.to_string()))
     }
 }
-

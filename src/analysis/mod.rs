@@ -58,6 +58,13 @@ pub trait Analysis: Send + Sync + 'static {
     /// The warehouse cannot answer (no orders, too short a series) or a query fails.
     fn run(ctx: &Ctx<'_>, options: &Self::Options) -> impl Future<Output = Result<Self::Output, AnalysisError>> + Send;
 
+    /// The answer cut from results already kept (a section from the KPIs, a page from every
+    /// customer's rows), when they are: cheap work, which the server does without a computation
+    /// permit. `None` when there is nothing to cut from.
+    fn cut(_ctx: &Ctx<'_>, _options: &Self::Options) -> Option<Self::Output> {
+        None
+    }
+
     /// About how many bytes `output` holds in memory (what keeping it costs the cache).
     fn weight(_output: &Self::Output) -> usize {
         4096
@@ -123,15 +130,20 @@ impl<'a> Ctx<'a> {
     /// # Errors
     /// As [`Analysis::run`].
     pub async fn run<A: Analysis>(&self, options: &A::Options) -> Result<Arc<A::Output>, AnalysisError> {
-        let key = key::<A>(options);
-        if let Some(kept) = self.memo.and_then(|m| m.get(&key)).and_then(|v| v.downcast::<A::Output>().ok()) {
+        if let Some(kept) = self.kept::<A>(options) {
             return Ok(kept);
         }
+        let key = key::<A>(options);
         let out = Arc::new(A::run(self, options).await?);
         if let Some(m) = self.memo {
             m.put(key, out.clone(), A::weight(&out));
         }
         Ok(out)
+    }
+
+    /// The kept answer of `A` for `options`, if any.
+    pub fn kept<A: Analysis>(&self, options: &A::Options) -> Option<Arc<A::Output>> {
+        self.memo?.get(&key::<A>(options))?.downcast::<A::Output>().ok()
     }
 
     /// Runs `A` for parameters as given: validated, then computed.

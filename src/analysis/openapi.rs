@@ -7,8 +7,10 @@ use super::{Analysis, Visitor, visit};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::tag::TagBuilder;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
     ResponseBuilder, ResponsesBuilder, Schema,
@@ -147,17 +149,12 @@ pub fn document() -> OpenApi {
         .build();
     let paths = doc.paths.path("/healthz", PathItem::new(HttpMethod::Get, health)).build();
     OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("shoplens API")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some(
-                    "The figures of an e-commerce warehouse; definitions and shapes in shared/spec/kpis.md and \
+        .info(InfoBuilder::new().title("shoplens API").version(env!("CARGO_PKG_VERSION")).description(Some(
+            "The figures of an e-commerce warehouse; definitions and shapes in shared/spec/kpis.md and \
                      customers.md. Unknown or repeated parameters are refused with 400. Authentication is needed \
                      when the warehouse has users or tokens (always on a non-loopback address); on loopback \
                      without users the API is open. Every error has the Error shape.",
-                )),
-        )
+        )))
         .paths(paths)
         .components(Some(doc.components.schema_from::<Health>().build()))
         .security(Some([

@@ -148,10 +148,11 @@ pub struct RangeQuery {
     pub to: Option<String>,
 }
 
-/// The length of the top lists.
+/// The length of the top lists: part of the dashboard's filter, so every analysis over a
+/// selection takes it, whether or not its answer has a top list.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct TopQuery {
-    /// Length of the top lists.
+    /// Length of the top lists (where the answer has any).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 10)]
     pub top: Option<String>,
@@ -174,19 +175,6 @@ pub struct FilterQuery {
     pub top: TopQuery,
 }
 
-/// A range and a segment (the analyses without top lists).
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-pub struct DatedQuery {
-    /// The range.
-    #[serde(flatten)]
-    #[schema(inline)]
-    pub range: RangeQuery,
-    /// The segment.
-    #[serde(flatten)]
-    #[schema(inline)]
-    pub segment: SegmentQuery,
-}
-
 /// A segment of the shop seen from a day (the analyses of a moment, not of a range).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct AsOfQuery {
@@ -194,6 +182,10 @@ pub struct AsOfQuery {
     #[serde(flatten)]
     #[schema(inline)]
     pub segment: SegmentQuery,
+    /// The top lists' length.
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub top: TopQuery,
     /// The day the analysis looks from (default: the latest order's day).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Date)]
@@ -206,12 +198,13 @@ impl AsOfQuery {
     /// # Errors
     /// A value that is not acceptable, named.
     pub fn options(&self) -> Result<(Filter, Option<NaiveDate>), AnalysisError> {
-        Ok((self.segment.filter(None)?, day("as_of", self.as_of.as_deref())?))
+        Ok((self.segment.filter(self.top.top.as_deref())?, day("as_of", self.as_of.as_deref())?))
     }
 
-    /// The parameters that give `f`'s segment as of `as_of`.
+    /// The parameters that give `f`'s segment (and top length) as of `as_of`.
     pub fn of(f: &Filter, as_of: Option<NaiveDate>) -> AsOfQuery {
-        AsOfQuery { segment: SegmentQuery::of(f), as_of: as_of.map(|d| d.to_string()) }
+        let top = FilterQuery::of(f).top;
+        AsOfQuery { segment: SegmentQuery::of(f), top, as_of: as_of.map(|d| d.to_string()) }
     }
 }
 
@@ -219,37 +212,19 @@ impl AsOfQuery {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct NoQuery {}
 
-/// A parameter set that gives a [`Filter`]: [`FilterQuery`] or [`DatedQuery`].
-pub trait FilterSet: Query + Clone + std::fmt::Debug {
+impl FilterQuery {
     /// The validated filter.
     ///
     /// # Errors
     /// A value that is not acceptable, named.
-    fn filter(&self) -> Result<Filter, AnalysisError>;
-
-    /// The parameters that give `f` (what of it the set holds).
-    fn of(f: &Filter) -> Self;
-}
-
-impl FilterSet for FilterQuery {
-    fn filter(&self) -> Result<Filter, AnalysisError> {
+    pub fn filter(&self) -> Result<Filter, AnalysisError> {
         filter(&self.range, &self.segment, self.top.top.as_deref())
     }
 
-    fn of(f: &Filter) -> FilterQuery {
+    /// The parameters that give `f`.
+    pub fn of(f: &Filter) -> FilterQuery {
         let top = (f.top() != crate::model::filter::DEFAULT_TOP).then(|| f.top().to_string());
         FilterQuery { range: RangeQuery::of(f), segment: SegmentQuery::of(f), top: TopQuery { top } }
-    }
-}
-
-impl FilterSet for DatedQuery {
-    /// The filter with the default top length.
-    fn filter(&self) -> Result<Filter, AnalysisError> {
-        filter(&self.range, &self.segment, None)
-    }
-
-    fn of(f: &Filter) -> DatedQuery {
-        DatedQuery { range: RangeQuery::of(f), segment: SegmentQuery::of(f) }
     }
 }
 
@@ -329,4 +304,3 @@ pub fn versus(value: Option<&str>) -> Result<Versus, AnalysisError> {
 pub fn is_path_param(path: &str, name: &str) -> bool {
     path.contains(&format!("{{{name}}}"))
 }
-

@@ -7,7 +7,7 @@ pub mod access;
 pub mod api;
 pub mod conn;
 pub mod guard;
-mod page;
+pub(crate) mod page;
 mod signin;
 pub mod state;
 
