@@ -94,3 +94,55 @@ async fn each_filter_matches_the_oracle() {
     assert_eq!(got["monthly"].as_array().unwrap().len(), 3);
     assert_eq!(got["summary"]["orders"], 0);
 }
+
+/// The map's analysis (`/api/countries`) equals the oracle's revenue lines grouped by the
+/// customer's country: revenue rounded once to cents, orders and customers counted once.
+#[tokio::test]
+async fn revenue_by_country_matches_the_oracle() {
+    use shoplens::analysis::countries::CountriesAnalysis;
+    use shoplens::analysis::query::{FilterQuery, RangeQuery, SegmentQuery};
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    let shop = common::shop(7, 2500);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let w = shoplens::warehouse::Warehouse::open(&shoplens::warehouse::Store::new(wh.path())).await.unwrap();
+    let country_of: HashMap<String, String> = csv::Reader::from_path(shop.path().join("customers.csv"))
+        .unwrap()
+        .deserialize::<HashMap<String, String>>()
+        .map(|r| r.unwrap())
+        .map(|r| (r["customer_id"].clone(), r["country"].clone()))
+        .collect();
+    let s = |v: &str| Some(v.to_string());
+    for (query, of) in [
+        (FilterQuery::default(), of(10)),
+        (
+            FilterQuery {
+                range: RangeQuery { from: s("2023-03-15"), to: s("2023-11-20") },
+                segment: SegmentQuery { method: s("paypal"), ..Default::default() },
+                ..Default::default()
+            },
+            OracleFilter { from: s("2023-03-15"), to: s("2023-11-20"), method: s("paypal"), ..of(10) },
+        ),
+    ] {
+        let got = shoplens::analysis::Ctx::new(&w).answer::<CountriesAnalysis>(query).await.unwrap();
+        let mut by: BTreeMap<String, (i128, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+        for l in oracle::revenue_lines(shop.path(), &of) {
+            let e = by.entry(country_of.get(&l.customer).cloned().unwrap_or_default()).or_default();
+            e.0 += l.revenue;
+            e.1.insert(l.order);
+            e.2.insert(l.customer);
+        }
+        // ten-thousandths to cents, half away from zero, once
+        let cents = |u: i128| (u + 50 * u.signum()) / 100;
+        let mut want: Vec<(String, i128, usize, usize)> =
+            by.into_iter().map(|(c, (r, o, k))| (c, cents(r), o.len(), k.len())).collect();
+        want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let got: Vec<(String, i128, usize, usize)> = got
+            .countries
+            .iter()
+            .map(|c| (c.country.clone(), c.revenue.0, c.orders as usize, c.customers as usize))
+            .collect();
+        assert!(want.len() > 3, "{of:?} keeps too few countries");
+        assert_eq!(got, want, "{of:?}");
+    }
+}

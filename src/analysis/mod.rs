@@ -6,6 +6,7 @@
 //!
 //! How to add an analysis: the README's "How to add an analysis".
 
+pub mod countries;
 pub mod customers;
 pub mod error;
 pub mod insights;
@@ -169,6 +170,7 @@ pub fn visit(v: &mut impl Visitor) {
     v.visit::<kpis::Section>();
     v.visit::<kpis::Dimensions>();
     v.visit::<kpis::Forecast>();
+    v.visit::<countries::CountriesAnalysis>();
     v.visit::<customers::Cohorts>();
     v.visit::<customers::Returning>();
     v.visit::<customers::Rfm>();

@@ -6,6 +6,7 @@
 //! The embedded data: `window.SHOPLENS_REPORT = {"filter": {...}, "vs": "...", "answers":
 //! {"<canonical url>": <json or null>}}`, each URL as the page builds it (`answer_urls`).
 
+use crate::analysis::countries::CountriesAnalysis;
 use crate::analysis::customers::{ClvQuery, Cohorts, Returning, Rfm};
 use crate::analysis::insights::{Alerts, Explain, Projection};
 use crate::analysis::kpis::{Compare, Dimensions, Forecast, ForecastQuery, Kpis, Section, SectionQuery, VersusQuery};
@@ -92,6 +93,10 @@ pub async fn gather(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Repor
     a.add::<Explain>(VersusQuery::of(filter, vs)).await?;
     a.add::<Projection>(AsOfQuery::of(filter, None)).await?;
     a.add::<Alerts>(NoQuery {}).await?;
+    // the map: the answer, and the atlas it is drawn on (which the page fetches as an asset)
+    a.add::<CountriesAnalysis>(FilterQuery::of(filter)).await?;
+    let atlas = serde_json::from_str(page::WORLD_ATLAS).map_err(|e| AnalysisError::Internal(e.to_string()))?;
+    a.answers.insert(page::WORLD_ATLAS_URL.to_string(), atlas);
     // the customers
     a.add::<Cohorts>(FilterQuery::of(filter)).await?;
     a.add::<Returning>(FilterQuery::of(filter)).await?;

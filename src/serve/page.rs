@@ -25,6 +25,11 @@ pub(crate) const MODULES: [(&str, &str); 11] = [
     ("views/map.js", include_str!("assets/js/views/map.js")),
 ];
 
+/// The world map's shapes (world-atlas's `countries-110m.json`), which a report embeds.
+pub(crate) const WORLD_ATLAS: &str = include_str!("assets/vendor/world-atlas/countries-110m.json");
+/// The URL the page fetches them from.
+pub(crate) const WORLD_ATLAS_URL: &str = "/assets/vendor/world-atlas/countries-110m.json";
+
 /// The other assets: stylesheet and vendored libraries with their licences.
 const ASSETS: [(&str, &str, &str); 7] = [
     ("style.css", "text/css; charset=utf-8", include_str!("assets/style.css")),
@@ -32,11 +37,7 @@ const ASSETS: [(&str, &str, &str); 7] = [
     ("vendor/chart.js/LICENSE.md", TEXT, include_str!("assets/vendor/chart.js/LICENSE.md")),
     ("vendor/chartjs-chart-geo/index.umd.min.js", JS, include_str!("assets/vendor/chartjs-chart-geo/index.umd.min.js")),
     ("vendor/chartjs-chart-geo/LICENSE", TEXT, include_str!("assets/vendor/chartjs-chart-geo/LICENSE")),
-    (
-        "vendor/world-atlas/countries-110m.json",
-        "application/json",
-        include_str!("assets/vendor/world-atlas/countries-110m.json"),
-    ),
+    ("vendor/world-atlas/countries-110m.json", "application/json", WORLD_ATLAS),
     ("vendor/world-atlas/LICENSE", TEXT, include_str!("assets/vendor/world-atlas/LICENSE")),
 ];
 

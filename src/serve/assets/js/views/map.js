@@ -45,7 +45,7 @@ export function render({ countries }) {
   const note = document.getElementById("map-note");
   const body = document.querySelector("#country-table tbody");
   if (!countries) {
-    note.textContent = api.report ? "not in this report" : "not available: this server has no /api/countries yet";
+    note.textContent = api.report ? "not in this report" : "not available";
     body.replaceChildren();
     document.getElementById("map-view").dataset.missing = "1";
     return;
