@@ -122,7 +122,7 @@ pub struct SectionQuery {
 }
 
 /// One section of the KPIs, as in the whole object.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum SectionAnswer {
     /// `summary`.
@@ -139,6 +139,41 @@ pub enum SectionAnswer {
     TopCustomers(Vec<CustomerRow>),
     /// `payment-methods`.
     PaymentMethods(Vec<MethodRow>),
+}
+
+// Its schema by hand: derived, an untagged enum is `oneOf`, which an empty list (valid as any
+// of the sections that are lists) would fail.
+impl utoipa::PartialSchema for SectionAnswer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Ref};
+        let list = |name: &str| ArrayBuilder::new().items(Ref::from_schema_name(name)).build();
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name("Summary"))
+            .item(list("MonthRow"))
+            .item(list("CategoryRow"))
+            .item(list("ProductRow"))
+            .item(Ref::from_schema_name("OrderFrequency"))
+            .item(list("CustomerRow"))
+            .item(list("MethodRow"))
+            .description(Some("One section of the KPIs, as in the whole object (kpis.md)."))
+            .into()
+    }
+}
+
+impl ToSchema for SectionAnswer {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        fn add<T: ToSchema>(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+            schemas.push((T::name().into(), T::schema()));
+            T::schemas(schemas);
+        }
+        add::<Summary>(schemas);
+        add::<MonthRow>(schemas);
+        add::<CategoryRow>(schemas);
+        add::<ProductRow>(schemas);
+        add::<OrderFrequency>(schemas);
+        add::<CustomerRow>(schemas);
+        add::<MethodRow>(schemas);
+    }
 }
 
 /// `GET /api/kpis/{section}`.

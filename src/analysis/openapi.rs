@@ -83,6 +83,8 @@ impl Visitor for Document {
         });
         let mut schemas = Vec::new();
         <A::Output as ToSchema>::schemas(&mut schemas);
+        // what the parameters refer to (the KPI sections' names)
+        <A::Query as ToSchema>::schemas(&mut schemas);
         let name = <A::Output as ToSchema>::name();
         self.components = std::mem::take(&mut self.components)
             .schemas_from_iter(schemas)
