@@ -206,7 +206,7 @@ impl RfmCustomers {
         let csv = tokio::task::spawn_blocking(move || customers::rfm::csv(Self::chosen(&rfm, &o)))
             .await
             .map_err(|e| AnalysisError::Internal(e.to_string()))?;
-        Ok((format!("rfm-{name}.csv"), csv.into()))
+        Ok((format!("rfm-{name}.csv"), csv))
     }
 }
 
