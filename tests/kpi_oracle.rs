@@ -125,19 +125,21 @@ async fn revenue_by_country_matches_the_oracle() {
         ),
     ] {
         let got = shoplens::analysis::Ctx::new(&w).answer::<CountriesAnalysis>(query).await.unwrap();
-        let mut by: BTreeMap<String, (i128, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+        let mut by: BTreeMap<Option<String>, (i128, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
         for l in oracle::revenue_lines(shop.path(), &of) {
-            let e = by.entry(country_of.get(&l.customer).cloned().unwrap_or_default()).or_default();
+            // no country: null, not an empty name
+            let country = country_of.get(&l.customer).filter(|c| !c.is_empty()).cloned();
+            let e = by.entry(country).or_default();
             e.0 += l.revenue;
             e.1.insert(l.order);
             e.2.insert(l.customer);
         }
         // ten-thousandths to cents, half away from zero, once
         let cents = |u: i128| (u + 50 * u.signum()) / 100;
-        let mut want: Vec<(String, i128, usize, usize)> =
+        let mut want: Vec<(Option<String>, i128, usize, usize)> =
             by.into_iter().map(|(c, (r, o, k))| (c, cents(r), o.len(), k.len())).collect();
         want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let got: Vec<(String, i128, usize, usize)> = got
+        let got: Vec<(Option<String>, i128, usize, usize)> = got
             .countries
             .iter()
             .map(|c| (c.country.clone(), c.revenue.0, c.orders as usize, c.customers as usize))

@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 /// One country's revenue.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct CountryRow {
-    /// The customers' country, as the export writes it (an ISO 3166 code in the canonical format).
-    pub country: String,
+    /// The customers' country, as the export writes it (an ISO 3166 code in the canonical format);
+    /// null for customers without one.
+    pub country: Option<String>,
     /// Revenue of the filter's lines of customers in it.
     pub revenue: Cents,
     /// Orders those lines belong to.
@@ -49,7 +50,7 @@ impl Analysis for CountriesAnalysis {
         let batches = metrics::run(&filtered.ctx, "countries", SQL, vec![]).await?;
         let countries = metrics::rows(&batches)
             .map(|(c, r)| CountryRow {
-                country: c.text("country", r).unwrap_or_default(),
+                country: c.text("country", r).filter(|c| !c.is_empty()),
                 revenue: c.cents("revenue", r),
                 orders: c.int("orders", r),
                 customers: c.int("customers", r),

@@ -53,7 +53,8 @@ export function render({ countries }) {
   delete document.getElementById("map-view").dataset.missing;
   const rows = countries.countries;
   const byNumeric = new Map(rows.filter((c) => NUMERIC[c.country]).map((c) => [NUMERIC[c.country], c]));
-  const unmapped = rows.filter((c) => !NUMERIC[c.country]).map((c) => c.country);
+  // customers without a country have a row (null) but no shape
+  const unmapped = rows.filter((c) => c.country && !NUMERIC[c.country]).map((c) => c.country);
   note.textContent = `${count.format(rows.length)} countries` + (unmapped.length ? `; not on the map: ${unmapped.join(", ")}` : "") +
     (api.report ? "" : ". Click a country to filter by it.");
   const features = ChartGeo.topojson.feature(atlas, atlas.objects.countries).features.filter((f) => f.properties.name !== "Antarctica");
@@ -85,8 +86,8 @@ export function render({ countries }) {
   });
   body.replaceChildren(...rows.map((c) => {
     const tr = document.createElement("tr");
-    tr.append(cell(c.country), cell(money.format(c.revenue)), cell(count.format(c.orders)), cell(count.format(c.customers)));
-    if (!api.report) {
+    tr.append(cell(c.country ?? "(none)"), cell(money.format(c.revenue)), cell(count.format(c.orders)), cell(count.format(c.customers)));
+    if (!api.report && c.country) {
       tr.className = "drill";
       tr.title = `Filter by ${c.country}`;
       tr.addEventListener("click", () => drill("country", c.country));
