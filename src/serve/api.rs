@@ -3,6 +3,8 @@
 //! of the current warehouse version or computes under a permit and the time limit, and replies
 //! with JSON, an ETag of the version and the canonical parameters, and `{"error": …}` on failure.
 
+pub use super::error::ApiError;
+use super::error::internal;
 use super::state::{AppState, Loaded, QUERY_TIME_LIMIT};
 use crate::analysis::query::decode;
 use crate::analysis::{self, Analysis, AnalysisError, Ctx, Memo, Visitor, kpis};
@@ -21,32 +23,6 @@ use std::any::Any;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-
-/// An API error: its status and a message naming what is wrong.
-#[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, [(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<AnalysisError> for ApiError {
-    fn from(e: AnalysisError) -> ApiError {
-        if matches!(e, AnalysisError::Failed(_) | AnalysisError::Internal(_)) {
-            // the details (which may name files) go to the log; the client gets a message without them
-            tracing::error!(error = %e, "a request failed");
-        }
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError(status, e.public_message())
-    }
-}
-
-/// A failure inside the server, logged; the client gets a message without its details.
-pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
-    AnalysisError::Internal(e.to_string()).into()
-}
 
 /// Adds a route for every analysis of the catalog to `router`.
 pub(super) fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {

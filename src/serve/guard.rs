@@ -3,8 +3,8 @@
 //! security headers on every answer, and one access-log line per request.
 
 use super::access::{COOKIE, Principal};
-use super::api::ApiError;
 use super::conn::Peer;
+use super::error::ApiError;
 use super::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -17,45 +17,6 @@ use std::time::Instant;
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The most header bytes a request may carry; more is a 431.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-
-/// Which `Host` header values the server answers to.
-#[derive(Clone, Debug)]
-pub struct Hosts {
-    names: Vec<String>,
-}
-
-impl Hosts {
-    /// The loopback names (`localhost`, `127.0.0.1`, `[::1]`), the bound address's IP, and `extra`.
-    pub fn new(bound: std::net::IpAddr, extra: &[String]) -> Hosts {
-        let mut names: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()];
-        if !bound.is_unspecified() {
-            names.push(match bound {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                v4 => v4.to_string(),
-            });
-        }
-        names.extend(extra.iter().map(|h| h.trim().to_ascii_lowercase()));
-        Hosts { names }
-    }
-
-    /// Loopback only.
-    pub fn loopback() -> Hosts {
-        Hosts::new(std::net::Ipv4Addr::LOCALHOST.into(), &[])
-    }
-
-    /// Whether a request with this `Host` header is served (a request without one is: browsers
-    /// always send it, and DNS rebinding needs a browser).
-    pub fn allows(&self, host: Option<&str>) -> bool {
-        let Some(host) = host else { return true };
-        let host = host.trim().to_ascii_lowercase();
-        // strip the port, minding IPv6's brackets
-        let name = match host.rfind(':') {
-            Some(i) if !host[i..].contains(']') && host[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &host[..i],
-            _ => host.as_str(),
-        };
-        self.names.iter().any(|n| n == name)
-    }
-}
 
 /// Paths anyone may fetch: the sign-in page and what it needs, and the health check.
 fn public(path: &str) -> bool {
@@ -211,7 +172,8 @@ fn with_security_headers(mut r: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{Hosts, cross_site};
+    use super::cross_site;
+    use crate::serve::hosts::Hosts;
 
     #[test]
     fn cross_site_requests_are_told_apart() {

@@ -6,7 +6,9 @@
 pub mod access;
 pub mod api;
 pub mod conn;
+pub mod error;
 pub mod guard;
+pub mod hosts;
 pub(crate) mod page;
 mod signin;
 pub mod state;
@@ -17,7 +19,7 @@ use access::{AccessError, Gate};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use guard::Hosts;
+use hosts::Hosts;
 use state::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;

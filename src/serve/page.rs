@@ -72,7 +72,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         Some((mime, body)) => {
             ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=300")], body).into_response()
         }
-        None => super::api::ApiError(StatusCode::NOT_FOUND, format!("no such asset: {file}")).into_response(),
+        None => super::error::ApiError(StatusCode::NOT_FOUND, format!("no such asset: {file}")).into_response(),
     }
 }
 

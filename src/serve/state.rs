@@ -2,9 +2,8 @@
 //! new one) and a cache of computed results per version and request, bounded in bytes.
 
 use super::access::Gate;
-use super::guard::Hosts;
+use super::hosts::Hosts;
 use crate::model::MemoryLimit;
-use crate::warehouse::store::MANIFEST;
 use crate::warehouse::{Engine, OpenError, Store, Warehouse};
 use axum::body::Bytes;
 use std::any::Any;
@@ -71,7 +70,7 @@ impl AppState {
         memory: MemoryLimit,
         engine: Engine,
     ) -> Result<AppState, OpenError> {
-        let stamp = manifest_stamp(&store);
+        let stamp = store.published_at();
         let loaded = load(&store, memory, &engine).await?;
         let gate = Gate::open(store.root(), false, false).unwrap_or_else(|_| Gate::closed(store.root()));
         Ok(AppState {
@@ -99,7 +98,7 @@ impl AppState {
     /// # Errors
     /// The new version cannot be opened (the old one is then kept).
     pub async fn current(&self) -> Result<(Arc<Loaded>, bool), OpenError> {
-        let stamp = manifest_stamp(&self.store);
+        let stamp = self.store.published_at();
         {
             let cur = self.current.read().await;
             if cur.0 == stamp {
@@ -182,11 +181,6 @@ struct Kept {
 fn kept_cache(memory: MemoryLimit) -> moka::sync::Cache<(String, String), Kept> {
     let budget = (memory.bytes() as u64 / CACHE_SHARE).clamp(CACHE_MIN_BYTES, CACHE_MAX_BYTES);
     moka::sync::Cache::builder().max_capacity(budget).weigher(|_: &(String, String), k: &Kept| k.weight).build()
-}
-
-/// The manifest's modification time: it changes exactly when an import publishes.
-fn manifest_stamp(store: &Store) -> Option<SystemTime> {
-    std::fs::metadata(store.root().join(MANIFEST)).and_then(|m| m.modified()).ok()
 }
 
 /// Opens the current version; each of the computations that may run at once gets an equal share

@@ -154,6 +154,12 @@ pub struct Version {
 }
 
 impl Store {
+    /// When the current version was published (the manifest's modification time, which changes
+    /// exactly when an import publishes), if there is one: a reader's cue to reopen.
+    pub fn published_at(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.root.join(MANIFEST)).and_then(|m| m.modified()).ok()
+    }
+
     /// The warehouse at `root` (which may not exist yet).
     pub fn new(root: impl Into<PathBuf>) -> Store {
         Store { root: root.into() }
