@@ -12,12 +12,12 @@
 //! pulling in BLAS, so that function is written out below.
 
 use super::{last_order_date, session, sql};
-use crate::import::tables::date_key;
 use crate::metrics::results::rows;
 use crate::metrics::{MetricsError, run};
 use crate::model::Filter;
 use crate::optimize::minimize_within;
 use crate::warehouse::Warehouse;
+use crate::warehouse::keys::date_key;
 use chrono::NaiveDate;
 use datafusion::common::ScalarValue;
 use libm::lgamma;

@@ -578,7 +578,7 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
             if preview.len() < PREVIEW_ORDERS {
                 preview.push((o.order_id.clone(), o.customer_id.clone()));
             }
-            let date_key = tables::date_key(o.order_ts.date());
+            let date_key = crate::warehouse::keys::date_key(o.order_ts.date());
             let status = o.status;
             match orders.get_mut(&o.order_id) {
                 Some(known) if known.source_line != 0 => {

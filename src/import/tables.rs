@@ -5,6 +5,7 @@ use super::ids::IdIndex;
 use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
 use crate::model::{Money, Status};
 use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec, UNCATEGORIZED};
+use crate::warehouse::keys::{date_key, date32};
 use crate::warehouse::parts::FactRows;
 use crate::warehouse::schema::{self, Table};
 use ahash::AHashMap as HashMap;
@@ -17,16 +18,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
-
-/// `YYYYMMDD` as an integer: the date dimension's key.
-pub fn date_key(d: NaiveDate) -> i32 {
-    d.year() * 10_000 + d.month() as i32 * 100 + d.day() as i32
-}
-
-/// Days since 1970-01-01, Arrow's `Date32`.
-pub fn date32(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
 
 fn money_builder() -> Decimal128Builder {
     Decimal128Builder::new().with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE as i8).expect("valid decimal type")

@@ -8,8 +8,7 @@ use crate::metrics::results::Cols;
 use crate::metrics::{MetricsError, round6};
 use crate::model::{Filter, Month};
 use crate::warehouse::Warehouse;
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::Date32Type;
+use datafusion::arrow::array::Array;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -79,13 +78,12 @@ pub async fn alerts(wh: &Warehouse) -> Result<Alerts, MetricsError> {
     let mut segments: BTreeMap<(String, String), SegmentSeries> = BTreeMap::new();
     for b in crate::metrics::run(&ctx, "segment_months", sql::SEGMENT_MONTHS, vec![]).await? {
         let c = Cols(&b);
-        let months = b.column_by_name("month_start").expect("month_start").as_primitive::<Date32Type>();
+        let months = b.column_by_name("month_start").expect("month_start");
         for row in 0..b.num_rows() {
             if !months.is_valid(row) {
                 continue;
             }
-            let day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
-                + chrono::Duration::days(months.value(row) as i64);
+            let day = crate::warehouse::keys::date_at(months, row);
             let key = (c.text("kind", row).unwrap_or_default(), c.text("segment", row).unwrap_or_default());
             segments.entry(key).or_default().months.insert(Month::of(day), c.units4("revenue", row) as f64 / 10_000.0);
         }

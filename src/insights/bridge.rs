@@ -11,7 +11,6 @@ use crate::model::status::Status;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -204,7 +203,7 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
         }
     }
     let change = cents(r1) - cents(r0);
-    let key = |d: NaiveDate| ScalarValue::Int32(Some(crate::import::tables::date_key(d)));
+    let key = crate::warehouse::keys::key_param;
     let customer_rows =
         run(&ctx, "bridge_customers", sql::BRIDGE_CUSTOMERS, vec![key(first), key(last), key(cf), key(ct)]).await?;
     let products = read_products(&run(&ctx, "bridge_products", sql::BRIDGE_PRODUCTS, vec![]).await?);

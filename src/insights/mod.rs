@@ -24,9 +24,11 @@ pub mod sql {
     /// Per main payment method, both periods.
     pub const BRIDGE_METHODS: &str = include_str!("sql/bridge_methods.sql");
     /// Customers of either period by group.
-    pub const BRIDGE_CUSTOMERS: &str = include_str!("sql/bridge_customers.sql");
+    pub const BRIDGE_CUSTOMERS: &str =
+        crate::warehouse::sql_text::sql_text!(include_str!("sql/bridge_customers.sql"), crate::metrics::sql::PARTS);
     /// Gross merchandise value, discounts and revenue per status.
-    pub const GROSS_TO_NET: &str = include_str!("sql/gross_to_net.sql");
+    pub const GROSS_TO_NET: &str =
+        crate::warehouse::sql_text::sql_text!(include_str!("sql/gross_to_net.sql"), crate::metrics::sql::PARTS);
     /// Revenue per day.
     pub const DAILY: &str = include_str!("sql/daily.sql");
     /// Revenue per month of every category, country and payment method.

@@ -9,8 +9,7 @@ use crate::metrics::{Cents, MetricsError};
 use crate::model::{Filter, Month};
 use crate::warehouse::Warehouse;
 use chrono::{Datelike, Duration, NaiveDate};
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::Date32Type;
+use datafusion::arrow::array::Array;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -98,11 +97,10 @@ pub async fn projection(
     let mut daily = BTreeMap::new();
     for b in crate::metrics::run(&ctx, "daily", sql::DAILY, vec![]).await? {
         let c = Cols(&b);
-        let days = b.column(0).as_primitive::<Date32Type>();
+        let days = b.column(0);
         for row in 0..b.num_rows() {
             if days.is_valid(row) {
-                let d = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + Duration::days(days.value(row) as i64);
-                daily.insert(d, c.units4("revenue", row));
+                daily.insert(crate::warehouse::keys::date_at(days, row), c.units4("revenue", row));
             }
         }
     }

@@ -5,7 +5,7 @@ use crate::model::Month;
 use crate::model::money::round_scaled;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int32Type, Int64Type};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -266,8 +266,7 @@ impl<'a> Cols<'a> {
     }
 
     pub(crate) fn date(&self, name: &str, row: usize) -> NaiveDate {
-        let days = self.col(name).as_primitive::<Date32Type>().value(row);
-        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64)
+        crate::warehouse::keys::date_at(self.col(name), row)
     }
 }
 

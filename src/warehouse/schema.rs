@@ -332,4 +332,5 @@ pub fn ddl(dialect: Dialect) -> String {
 }
 
 /// The convenience view `order_lines`, registered by every session on a warehouse.
-pub const ORDER_LINES_VIEW: &str = include_str!("order_lines.sql");
+pub const ORDER_LINES_VIEW: &str =
+    super::sql_text::sql_text!(include_str!("order_lines.sql"), &[super::sql_text::REVENUE_STATUSES_PART]);
