@@ -19,6 +19,7 @@ pub mod insights;
 pub mod metrics;
 pub use shoplens_source::model;
 pub mod optimize;
+pub mod pg;
 pub mod report;
 pub mod serve;
 pub mod source;

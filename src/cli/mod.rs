@@ -1127,7 +1127,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if !postgres::is_url(&to) {
                 bail!("--to: give a PostgreSQL URL (postgres://user@host:port/db)");
             }
-            let pg = postgres::PgSource::new(&to, None)?;
+            let pg = crate::pg::Database::new(&to)?;
             let wh = open(&warehouse).await?;
             let counts = crate::warehouse::export::to_postgres(&wh, &pg, &schema).await?;
             let rows: Vec<String> = counts.iter().map(|(t, n)| format!("{t} {n}")).collect();

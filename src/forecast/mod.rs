@@ -8,6 +8,7 @@
 pub mod backtest;
 pub mod models;
 
+use crate::metrics::round2;
 use crate::model::Month;
 use models::{Model, PERIOD};
 use serde::Serialize;
@@ -191,10 +192,6 @@ impl Forecast {
             self.explanation
         )
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// The scale of MASE: the mean absolute seasonal (lag-12) difference of `train`, or the lag-1

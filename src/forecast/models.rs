@@ -139,7 +139,7 @@ fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
 
 /// Multiplicative seasonal indices by classical decomposition (a centred 2x12 moving average),
 /// or `None` when the lag-12 autocorrelation is not significant at 90 % (the Theta method's test).
-fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
+fn theta_seasonal_indices(y: &[f64]) -> Option<[f64; PERIOD]> {
     let n = y.len();
     if n < 2 * PERIOD || y.iter().any(|v| *v <= 0.0) {
         return None;
@@ -152,22 +152,42 @@ fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
     if r[PERIOD - 1].abs() <= limit {
         return None;
     }
-    let (mut sums, mut counts) = (vec![0.0; PERIOD], vec![0usize; PERIOD]);
-    for t in PERIOD / 2..n - PERIOD / 2 {
-        let ma = (y[t - 6] / 2.0 + y[t - 5..t + 6].iter().sum::<f64>() + y[t + 6] / 2.0) / PERIOD as f64;
-        sums[t % PERIOD] += y[t] / ma;
-        counts[t % PERIOD] += 1;
+    seasonal_indices(y, |t| t % PERIOD)
+}
+
+/// Multiplicative seasonal indices (mean 1) of a monthly series: each month's ratio to the
+/// centred 12-month (2x12) moving average, averaged per season, `season(t)` (0 to 11) being the
+/// season of the `t`-th value. Months whose average is not positive are left out. `None` below
+/// two years, where a season cannot be told from a trend, or when a season has no ratio or an
+/// index is not positive. The Theta models and the alerts share it.
+pub(crate) fn seasonal_indices(values: &[f64], season: impl Fn(usize) -> usize) -> Option<[f64; PERIOD]> {
+    let n = values.len();
+    if n < 2 * PERIOD {
+        return None;
     }
-    let raw: Vec<f64> = sums.iter().zip(&counts).map(|(s, c)| s / *c as f64).collect();
-    let norm = raw.iter().sum::<f64>() / PERIOD as f64;
-    Some(raw.into_iter().map(|v| v / norm).collect())
+    let (mut sum, mut count) = ([0.0; PERIOD], [0usize; PERIOD]);
+    for t in PERIOD / 2..n - PERIOD / 2 {
+        let cma =
+            (0.5 * values[t - 6] + values[t - 5..=t + 5].iter().sum::<f64>() + 0.5 * values[t + 6]) / PERIOD as f64;
+        if cma > 0.0 {
+            let i = season(t);
+            sum[i] += values[t] / cma;
+            count[i] += 1;
+        }
+    }
+    if count.contains(&0) {
+        return None;
+    }
+    let raw: [f64; PERIOD] = std::array::from_fn(|i| sum[i] / count[i] as f64);
+    let mean = raw.iter().sum::<f64>() / PERIOD as f64;
+    (mean > 0.0 && raw.iter().all(|r| *r > 0.0)).then(|| raw.map(|r| r / mean))
 }
 
 /// The Theta method: simple exponential smoothing of the seasonally adjusted series plus half its
 /// linear trend, then reseasonalized.
 fn theta(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
     let n = y.len();
-    let idx = if seasonal { seasonal_indices(y) } else { None };
+    let idx = if seasonal { theta_seasonal_indices(y) } else { None };
     let x: Vec<f64> = match &idx {
         Some(s) => y.iter().enumerate().map(|(t, v)| v / s[t % PERIOD]).collect(),
         None => y.to_vec(),

@@ -5,6 +5,7 @@
 use super::{query_error, sql};
 use crate::forecast::{Series, forecast};
 use crate::metrics::results::Cols;
+use crate::metrics::round2;
 use crate::metrics::{MetricsError, round6};
 use crate::model::{Filter, Month};
 use crate::warehouse::Warehouse;
@@ -158,33 +159,16 @@ fn kind_name(kind: &str) -> &'static str {
 }
 
 /// Multiplicative seasonal indices per month of the year (January first, mean 1) of a series
-/// ending in `end`: each month's ratio to the centred 12-month moving average, averaged per month
-/// of the year. `None` below two years, where a season cannot be told from a trend.
+/// ending in `end` (`forecast::models::seasonal_indices`, the seasons being the months of the year).
 pub fn seasonal_indices(values: &[f64], end: Month) -> Option<[f64; 12]> {
-    let n = values.len();
-    if n < 24 {
-        return None;
-    }
-    let start = (0..n - 1).fold(end, |m, _| m.pred());
-    let (mut sum, mut count) = ([0.0; 12], [0usize; 12]);
+    let start = (0..values.len().max(1) - 1).fold(end, |m, _| m.pred());
+    let mut months = Vec::with_capacity(values.len());
     let mut m = start;
-    for t in 0..n {
-        if t >= 6 && t + 6 < n {
-            let cma = (0.5 * values[t - 6] + values[t - 5..=t + 5].iter().sum::<f64>() + 0.5 * values[t + 6]) / 12.0;
-            if cma > 0.0 {
-                let i = m.month_of_year() as usize - 1;
-                sum[i] += values[t] / cma;
-                count[i] += 1;
-            }
-        }
+    for _ in values {
+        months.push(m.month_of_year() as usize - 1);
         m = m.succ();
     }
-    if count.contains(&0) {
-        return None;
-    }
-    let raw: [f64; 12] = std::array::from_fn(|i| sum[i] / count[i] as f64);
-    let mean = raw.iter().sum::<f64>() / 12.0;
-    (mean > 0.0 && raw.iter().all(|r| *r > 0.0)).then(|| raw.map(|r| r / mean))
+    crate::forecast::models::seasonal_indices(values, |t| months[t])
 }
 
 /// Revenue of the 12 months up to `until`.
@@ -203,10 +187,6 @@ fn complete_months(s: &SegmentSeries, until: Month) -> Option<Vec<f64>> {
         m = m.succ();
     }
     Some(out)
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use super::{cents, query_error, sql};
 use crate::forecast::{Series, forecast};
 use crate::metrics::results::Cols;
+use crate::metrics::round2;
 use crate::metrics::{Cents, MetricsError};
 use crate::model::{Filter, Month};
 use crate::warehouse::Warehouse;
@@ -402,10 +403,6 @@ pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
         prior_weight: k.k,
         backtest,
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]

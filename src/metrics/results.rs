@@ -51,6 +51,11 @@ pub fn grouped(n: i64) -> String {
     Cents(n as i128 * 100).to_string().trim_end_matches(".00").to_string()
 }
 
+/// Rounds to 2 decimals, half away from zero (forecasts, errors in percent, alert figures).
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
 /// Rounds a ratio to 6 decimals, half away from zero.
 pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6

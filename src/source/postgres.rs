@@ -4,35 +4,15 @@
 //! table in memory, every rule and reject of a file import applies, and a connection that fails
 //! or drops before the last row leaves the warehouse untouched: the import has not begun.
 
+pub use crate::pg::{Database, PgError, is_url};
 use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::str::FromStr;
-use tokio_postgres::config::Host;
 
 /// The record sets, in the order they are read, and their canonical file names.
 pub const RECORD_SETS: [&str; 5] = ["customers", "products", "orders", "order_items", "payments"];
-
-/// Why the database could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum PgError {
-    /// A URL or query file that is not acceptable.
-    #[error("{0}")]
-    Config(String),
-    /// The server refused, or the connection failed or dropped.
-    #[error("{source_name}: {message}")]
-    Server {
-        /// The database, without its password.
-        source_name: String,
-        /// What happened (record set and the server's words).
-        message: String,
-    },
-    /// The scratch folder could not be written.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
 
 /// Where one record set comes from, as written in the query file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -61,14 +41,9 @@ pub struct Staged {
 /// A PostgreSQL database and the query of each record set.
 #[derive(Clone, Debug)]
 pub struct PgSource {
-    config: tokio_postgres::Config,
+    database: Database,
     queries: BTreeMap<&'static str, String>,
     updated_at: Option<String>,
-}
-
-/// Whether `source` names a PostgreSQL database rather than a folder.
-pub fn is_url(source: &str) -> bool {
-    source.starts_with("postgres://") || source.starts_with("postgresql://")
 }
 
 fn quote_ident(name: &str) -> Result<String, PgError> {
@@ -103,31 +78,7 @@ impl PgSource {
     /// # Errors
     /// A malformed URL or query file.
     pub fn new(url: &str, query_file: Option<&str>) -> Result<PgSource, PgError> {
-        // the URL's own words are not repeated: it may hold a password
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| PgError::Config(format!("the PostgreSQL URL cannot be read: {e}")))?;
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if config.get_hosts().is_empty() {
-            config.host(env("PGHOST").as_deref().unwrap_or("localhost"));
-        }
-        if config.get_ports().is_empty()
-            && let Some(p) = env("PGPORT")
-        {
-            config.port(p.parse().map_err(|_| PgError::Config(format!("PGPORT '{p}' is not a port")))?);
-        }
-        if config.get_user().is_none() {
-            config.user(env("PGUSER").or_else(|| env("USER")).as_deref().unwrap_or("postgres"));
-        }
-        if config.get_password().is_none()
-            && let Some(p) = env("PGPASSWORD")
-        {
-            config.password(p);
-        }
-        if config.get_dbname().is_none()
-            && let Some(d) = env("PGDATABASE")
-        {
-            config.dbname(d);
-        }
+        let database = Database::new(url)?;
         let sets: BTreeMap<String, SetSource> = match query_file {
             None => BTreeMap::new(),
             Some(text) => toml::from_str(text).map_err(|e| PgError::Config(format!("query file: {e}")))?,
@@ -154,23 +105,17 @@ impl PgSource {
             };
             queries.insert(set, query);
         }
-        Ok(PgSource { config, queries, updated_at })
+        Ok(PgSource { database, queries, updated_at })
+    }
+
+    /// The database it reads.
+    pub fn database(&self) -> &Database {
+        &self.database
     }
 
     /// The database as `user@host:port/db`: never its password.
     pub fn name(&self) -> String {
-        let host = match self.config.get_hosts().first() {
-            Some(Host::Tcp(h)) => h.clone(),
-            #[cfg(unix)]
-            Some(Host::Unix(p)) => p.display().to_string(),
-            None => "localhost".into(),
-        };
-        let port = self.config.get_ports().first().copied().unwrap_or(5432);
-        format!(
-            "postgres://{}@{host}:{port}/{}",
-            self.config.get_user().unwrap_or(""),
-            self.config.get_dbname().or(self.config.get_user()).unwrap_or("")
-        )
+        self.database.name()
     }
 
     /// The query that reads `set`.
@@ -181,20 +126,7 @@ impl PgSource {
     /// An error of the server or connection, with the database's name (no password) and `what`
     /// was being done.
     pub fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
-        // the server's own words ("relation … does not exist") rather than "db error"
-        let said = match e.as_db_error() {
-            Some(db) => db.message().to_string(),
-            None => {
-                let mut s = e.to_string();
-                let mut cause = std::error::Error::source(&e);
-                while let Some(c) = cause {
-                    s.push_str(&format!(": {c}"));
-                    cause = c.source();
-                }
-                s
-            }
-        };
-        PgError::Server { source_name: self.name(), message: format!("{what}: {said}") }
+        self.database.server_error(what, e)
     }
 
     /// Connects, with the connection's task spawned on the runtime.
@@ -202,12 +134,7 @@ impl PgSource {
     /// # Errors
     /// The server cannot be reached or refuses.
     pub async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
-        let (client, connection) =
-            self.config.connect(tokio_postgres::NoTls).await.map_err(|e| self.server_error("cannot connect", e))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(client)
+        self.database.connect().await
     }
 
     /// The orders' change-time column: the query file's, or `updated_at` when the orders
