@@ -6,7 +6,8 @@ mod sandbox;
 
 use crate::forecast::{Series, revenue_series};
 use crate::generate::{GenerateOptions, generate};
-use crate::import::flat::{MappingSource, Scratch, import_flat};
+use crate::import::flat::{MappingSource, import_flat};
+use crate::import::stage::Scratch;
 use crate::import::{ImportOptions, RejectLimit, import_export};
 use crate::metrics::compare::Versus;
 use crate::model::filter::FilterParams;

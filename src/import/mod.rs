@@ -5,25 +5,25 @@
 pub mod flat;
 pub mod ids;
 pub mod previous;
+pub mod stage;
+mod steps;
 pub mod tables;
 
 use crate::model::ShopTz;
 use crate::model::text::csv_safe;
-use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
 use crate::source::{RawRows, Row, SourceError, SourceFile, TableReader};
-use crate::warehouse::parts::{self, MonthWriter};
-use crate::warehouse::schema::{self, KEY_CHUNK, Layout, Table};
-use crate::warehouse::store::{FileCounts, ImportRecord, LAYOUT_PARTS, Manifest, REJECTS, Store, StoreError};
+use crate::warehouse::parts;
+use crate::warehouse::schema::{Layout, Table};
+use crate::warehouse::store::{FileCounts, REJECTS, Store, StoreError};
 use crate::warehouse::writer::{TableWriter, WriteError};
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
-use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
-use previous::Start;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tables::{LineBatch, OrderBatch, OrderInfo, Orders, PaymentBatch};
+use steps::Reading;
+use tables::{OrderInfo, Orders};
 
 /// Rows per fact batch: the import's memory for facts is bounded by this, not by the export.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -296,7 +296,7 @@ impl Rejects {
         all
     }
 
-    fn close(mut self) -> Result<(), WriteError> {
+    fn flush(&mut self) -> Result<(), WriteError> {
         self.csv.flush().map_err(|e| WriteError { path: self.path.clone(), message: e.to_string() })
     }
 }
@@ -490,251 +490,28 @@ fn by_order_key<'a>(orders: &'a Orders, old: &HashSet<i32>) -> HashMap<i32, &'a 
 /// A source file is missing or lacks a required column, another import holds the warehouse, or
 /// writing fails. The published version is then unchanged.
 pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
-    // check every header before doing any work, so a broken export fails fast
-    for file in SourceFile::ALL {
-        TableReader::open(source, file, opts.encoding)?;
-    }
+    steps::check_headers(source, opts)?;
     let lock = store.lock()?;
     let staging = lock.stage()?;
     let dir = staging.dir().to_path_buf();
     let progress = opts.progress.as_deref();
-    let mut rejects = Rejects::create(dir.join(REJECTS))?;
-    rejects.origin = opts.origin.as_ref().map(|o| o.file_name.clone());
-    let mut files = BTreeMap::new();
-    let mut checksums = BTreeMap::new();
-    let mut record = |file: SourceFile, (counts, sum): (FileCounts, String)| {
-        files.insert(file.file_name().to_string(), counts);
-        checksums.insert(file.file_name().to_string(), sum);
-    };
+    let rejects = steps::open_rejects(&dir, opts)?;
+    let (start, previous) = steps::starting_point(source, store, opts)?;
+    let previous = previous.as_ref();
+    let key_chunk = steps::key_chunk(opts, previous);
 
-    let (start, previous) = match (opts.append, store.current()) {
-        (true, Ok(version)) => {
-            if version.manifest.layout < LAYOUT_PARTS {
-                return Err(ImportError::OldLayout(store.root().to_path_buf()));
-            }
-            if let Some(p) = progress {
-                p.phase("finding the export's orders and customers in the warehouse");
-            }
-            let (start, previous) = previous::load(&version, &previous::named_ids(source, opts.encoding)?)?;
-            (start, Some(previous))
-        }
-        _ => (Start::default(), None),
-    };
-    let Start { mut customers, mut products, mut methods, mut orders, last_order_key } = start;
-    let key_chunk = match &previous {
-        Some(p) => p.key_chunk,
-        None => opts.key_chunk.unwrap_or(KEY_CHUNK).max(1),
-    };
-    // growing a map of millions of orders rehashes it again and again: size it from the file
-    let file_bytes = |f: SourceFile| std::fs::metadata(source.join(f.file_name())).map_or(0, |m| m.len() as usize);
-    // ids are about a fifth of a row's bytes
-    orders.reserve(file_bytes(SourceFile::Orders) / ORDER_ROW_BYTES, file_bytes(SourceFile::Orders) / 5);
-    customers.reserve(file_bytes(SourceFile::Customers) / CUSTOMER_ROW_BYTES, file_bytes(SourceFile::Customers) / 8);
-    let mut next_order_key = last_order_key + 1;
-    let old_keys: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
-    let mut first_line: HashMap<String, u64> = HashMap::new();
-    let counts = read_rows(
-        source,
-        SourceFile::Customers,
-        opts.encoding,
-        &mut rejects,
-        progress,
-        CustomerRec::parse,
-        |line, c| {
-            if let Some(first) = first_line.get(&c.customer_id) {
-                return Err(format!("column customer_id: duplicate '{}' (first at line {first})", c.customer_id));
-            }
-            first_line.insert(c.customer_id.clone(), line);
-            customers.upsert(&c.customer_id, tables::PackedCustomer::new(c));
-            Ok(())
-        },
-    )?;
-    record(SourceFile::Customers, counts);
+    let mut reading = Reading::begin(source, opts, rejects, start);
+    reading.customers()?;
+    reading.products()?;
+    reading.orders()?;
+    let touched = steps::touched_months(&reading.orders, previous);
+    let lines_out = reading.order_lines(&dir, previous, &touched)?;
+    let payments_out = reading.payments(&dir, previous, &touched)?;
+    let (first_rejects, reasons) = reading.close_rejects()?;
+    let preview = reading.preview();
+    let files = reading.files.clone();
 
-    first_line.clear();
-    let counts = read_rows(
-        source,
-        SourceFile::Products,
-        opts.encoding,
-        &mut rejects,
-        progress,
-        ProductRec::parse,
-        |line, p| {
-            if let Some(first) = first_line.get(&p.product_id) {
-                return Err(format!("column product_id: duplicate '{}' (first at line {first})", p.product_id));
-            }
-            first_line.insert(p.product_id.clone(), line);
-            products.upsert(&p.product_id, p.clone());
-            Ok(())
-        },
-    )?;
-    record(SourceFile::Products, counts);
-    drop(first_line);
-
-    let parse_order = |row: &Row| OrderRec::parse(row, opts.timezone);
-    let mut preview: Vec<(String, String)> = Vec::new();
-    let counts =
-        read_rows(source, SourceFile::Orders, opts.encoding, &mut rejects, progress, parse_order, |line, o| {
-            if preview.len() < PREVIEW_ORDERS {
-                preview.push((o.order_id.clone(), o.customer_id.clone()));
-            }
-            let date_key = crate::warehouse::keys::date_key(o.order_ts.date());
-            let status = o.status;
-            match orders.get_mut(&o.order_id) {
-                Some(known) if known.source_line != 0 => {
-                    let first = known.source_line;
-                    Err(format!("column order_id: duplicate '{}' (first at line {first})", o.order_id))
-                }
-                // an order seen before: its newer version, same key; its lines stay unless replaced
-                Some(known) => {
-                    known.customer_key =
-                        customers.key_or_insert(&o.customer_id, || tables::PackedCustomer::bare(&o.customer_id));
-                    known.order_ts = o.order_ts;
-                    known.date_key = date_key;
-                    known.status = status;
-                    known.source_line = line;
-                    Ok(())
-                }
-                None => {
-                    let customer_key =
-                        customers.key_or_insert(&o.customer_id, || tables::PackedCustomer::bare(&o.customer_id));
-                    let info = OrderInfo {
-                        order_key: next_order_key,
-                        customer_key,
-                        order_ts: o.order_ts,
-                        date_key,
-                        status,
-                        line_count: 0,
-                        revenue: 0,
-                        source_line: line,
-                        lines_seen: 0,
-                        payments_seen: 0,
-                    };
-                    orders.insert(&o.order_id, info);
-                    next_order_key += 1;
-                    Ok(())
-                }
-            }
-        })?;
-    record(SourceFile::Orders, counts);
-
-    // an append rewrites the months its orders are in now or were in before; it links the rest
-    let touched: BTreeSet<i32> = match &previous {
-        Some(p) => orders.values().map(|o| parts::month_of(o.date_key)).chain(p.months.iter().copied()).collect(),
-        None => BTreeSet::new(),
-    };
-    let mut lines_out = MonthWriter::<LineBatch>::create(&dir, &schema::FACT_ORDER_LINE)?;
-    let mut seen: HashSet<(i32, i32)> = HashSet::new();
-    let mut replaced_lines: HashSet<i32> = HashSet::new();
-    let mut write_error: Option<WriteError> = None;
-    let counts =
-        read_rows(source, SourceFile::OrderItems, opts.encoding, &mut rejects, progress, ItemRec::parse, |_, item| {
-            let order = orders
-                .get_mut(&item.order_id)
-                .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id))?;
-            if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
-                // the newer export lists this order's lines: they replace the old ones
-                order.line_count = 0;
-                order.revenue = 0;
-            }
-            if !order.mark_line(item.line_no, &mut seen) {
-                return Err(format!("column line_no: duplicate line {} of order '{}'", item.line_no, item.order_id));
-            }
-            order.add_revenue(item.line_revenue).ok_or_else(|| {
-                format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id)
-            })?;
-            order.line_count += 1;
-            let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
-            let order = &*order;
-            if let Err(e) =
-                lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(item, order, product_key))
-            {
-                write_error.get_or_insert(e);
-            }
-            Ok(())
-        })?;
-    if let Some(e) = write_error.take() {
-        return Err(e.into());
-    }
-    if let Some(p) = &previous {
-        p.copy_lines(&touched, &by_order_key(&orders, &old_keys), &replaced_lines, &mut lines_out)?;
-    }
-    record(SourceFile::OrderItems, counts);
-    drop(seen);
-
-    let mut payments_out = MonthWriter::<PaymentBatch>::create(&dir, &schema::FACT_PAYMENT)?;
-    let mut seen: HashSet<(i32, i32)> = HashSet::new();
-    let mut replaced_payments: HashSet<i32> = HashSet::new();
-    let counts =
-        read_rows(source, SourceFile::Payments, opts.encoding, &mut rejects, progress, PaymentRec::parse, |_, p| {
-            let order = orders
-                .get_mut(&p.order_id)
-                .ok_or_else(|| format!("column order_id: '{}' is not a loaded order of orders.csv", p.order_id))?;
-            if !order.mark_payment(p.payment_seq, &mut seen) {
-                return Err(format!(
-                    "column payment_seq: duplicate payment {} of order '{}'",
-                    p.payment_seq, p.order_id
-                ));
-            }
-            if old_keys.contains(&order.order_key) {
-                replaced_payments.insert(order.order_key);
-            }
-            let method_key = methods.key_or_insert(&p.method, || ());
-            if let Err(e) =
-                payments_out.row((order.date_key, order.order_key, p.payment_seq), |b| b.push(p, order, method_key))
-            {
-                write_error.get_or_insert(e);
-            }
-            Ok(())
-        })?;
-    if let Some(e) = write_error.take() {
-        return Err(e.into());
-    }
-    if let Some(p) = &previous {
-        p.copy_payments(&touched, &by_order_key(&orders, &old_keys), &replaced_payments, &mut payments_out)?;
-    }
-    record(SourceFile::Payments, counts);
-    let first_rejects = std::mem::take(&mut rejects.first);
-    let reasons = rejects.top_reasons();
-    rejects.close()?;
-    let preview: Vec<OrderPreview> = preview
-        .into_iter()
-        .filter_map(|(id, customer_id)| {
-            let o = orders.get(&id)?;
-            Some(OrderPreview {
-                order_id: id,
-                order_ts: o.order_ts,
-                customer_id,
-                status: o.status.to_string(),
-                lines: o.line_count,
-                amount: crate::model::Money::from_units(o.revenue.into()).unwrap_or_default(),
-            })
-        })
-        .collect();
-
-    // a mistake in the export or its mapping must not become a published number
-    let over: Vec<String> =
-        files.iter().filter(|(_, c)| opts.max_rejects.exceeded(c)).map(|(f, _)| f.clone()).collect();
-    if !over.is_empty() {
-        let kept = store.root().join(REFUSED_REJECTS);
-        // through a new temporary file: never written through a link planted at the name
-        let tmp = store.root().join(format!("{REFUSED_REJECTS}.tmp"));
-        crate::warehouse::tmpfile::create(&tmp, 0o644)
-            .and_then(|mut to| std::io::copy(&mut std::fs::File::open(dir.join(REJECTS))?, &mut to))
-            .and_then(|_| std::fs::rename(&tmp, &kept))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                WriteError { path: kept.clone(), message: e.to_string() }
-            })?;
-        return Err(ImportError::Refused(Box::new(Refusal {
-            files,
-            over,
-            limit: opts.max_rejects,
-            reasons,
-            first_rejects,
-            rejects: kept,
-        })));
-    }
+    steps::refuse_over_limit(store, &dir, opts, &files, &reasons, &first_rejects)?;
     if opts.dry_run {
         return Ok(ImportReport {
             version: String::new(),
@@ -750,102 +527,20 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     if let Some(p) = progress {
         p.phase("writing the warehouse");
     }
-    let day = |k: i32| NaiveDate::from_ymd_opt(k / 10_000, (k / 100 % 100) as u32, (k % 100) as u32);
-    let day_span = |first: Option<i32>, last: Option<i32>| match (first.and_then(day), last.and_then(day)) {
-        (Some(f), Some(l)) => (f, l),
-        // no order at all: an empty date dimension
-        _ => (NaiveDate::from_ymd_opt(2000, 1, 2).expect("valid"), NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")),
-    };
-    // an append's days are read off the finished facts below
-    let (first, last) = day_span(orders.values().map(|o| o.date_key).min(), orders.values().map(|o| o.date_key).max());
-    let mut orders_out = MonthWriter::<OrderBatch>::create(&dir, &schema::FACT_ORDER)?;
-    let date_rows = |_| tables::dim_date_batch(first, last);
-    let product_rows = |_| products.to_batch();
-    let method_rows = |_| methods.to_batch();
-    let customer_rows =
-        |r: Range<usize>| tables::customer_batch(customers.rows_in(r.start as i32 + 1..r.end as i32 + 1));
-    let mut small: Vec<(&Table, usize, Chunk)> =
-        vec![(&schema::DIM_PRODUCT, 1, &product_rows), (&schema::DIM_PAYMENT_METHOD, 1, &method_rows)];
-    // an append rewrites only the customer key chunks it changed (`write_customers`)
-    if previous.is_none() {
-        small.push((&schema::DIM_DATE, 1, &date_rows));
-        small.push((&schema::DIM_CUSTOMER, customers.last_key() as usize, &customer_rows));
-    }
-    std::thread::scope(|scope| -> Result<(), ImportError> {
-        // the dimensions on threads of their own while this one writes the orders
-        let dims = scope.spawn(|| -> Result<(), WriteError> {
-            write_side_by_side(&dir, key_chunk, &small)?;
-            match &previous {
-                Some(p) => p.write_customers(&customers, &dir),
-                None => Ok(()),
-            }
-        });
-        if let Some(p) = &previous {
-            let relisted: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
-            p.copy_orders(&touched, &relisted, &mut orders_out)?;
-        }
-        for (id, o) in tables::fact_order_rows(&orders) {
-            orders_out.row((o.date_key, o.order_key, o.order_key), |b| b.push(id, o))?;
-        }
-        dims.join().expect("a dimension writer panicked")?;
-        Ok(())
-    })?;
-    drop(orders);
+    let checksums = reading.recorded_checksums();
+    let orders_out = steps::write_dimensions_and_orders(&dir, key_chunk, reading, previous, &touched)?;
     if let Some(p) = progress {
         p.phase("finishing facts");
     }
-    for months in [
-        orders_out.finish(opts.memory).await?,
-        lines_out.finish(opts.memory).await?,
-        payments_out.finish(opts.memory).await?,
-    ] {
-        debug_assert!(previous.is_none() || months.is_subset(&touched), "an append wrote a month it did not touch");
-    }
-    if let Some(p) = &previous {
-        for table in [&schema::FACT_ORDER, &schema::FACT_ORDER_LINE, &schema::FACT_PAYMENT] {
-            p.link_months(&dir, table, &touched)?;
-        }
-        // every order day, old and new, from the first and last months' files
-        let (first, last) = previous::order_days(&dir)?;
-        let (first, last) = day_span(first, last);
-        let mut out = TableWriter::create(&dir, "dim_date.parquet", &schema::DIM_DATE)?;
-        out.write(&tables::dim_date_batch(first, last))?;
-        out.close()?;
-    }
+    steps::finish_facts(&dir, opts, (orders_out, lines_out, payments_out), previous, &touched).await?;
 
     if let Some(p) = progress {
         p.phase("publishing");
     }
-    let now = chrono::Utc::now().to_rfc3339();
-    let mut imports = store.current().map(|v| v.manifest.imports).unwrap_or_default();
-    let source_name = opts.source_name.clone().unwrap_or_else(|| source.display().to_string());
-    let checksums = opts.origin.as_ref().map_or(checksums, |o| o.checksums.clone());
-    imports.push(ImportRecord {
-        id: staging.version_name(),
-        finished_at: now.clone(),
-        source: source_name.clone(),
-        files: files.clone(),
-        checksums,
-        mode: if previous.is_some() { "append" } else { "replace" }.to_string(),
-        watermark: opts.watermark.clone(),
-        mapping: opts.origin.as_ref().map(|o| o.mapping.clone()),
-    });
-    let currency = opts.currency.clone().or_else(|| store.current().ok().and_then(|v| v.manifest.currency));
-    let manifest = Manifest {
-        version: staging.version_name(),
-        created_at: now,
-        source: source_name,
-        timezone: opts.timezone.to_string(),
-        files: files.clone(),
-        imports,
-        layout: LAYOUT_PARTS,
-        key_chunk,
-        currency,
-    };
-    staging.publish(&manifest)?;
+    let version = steps::publish(store, staging, source, opts, &files, checksums, previous)?;
     drop(lock);
     Ok(ImportReport {
-        version: manifest.version,
+        version,
         files,
         rejects: store.root().join(REJECTS),
         first_rejects,
