@@ -33,7 +33,6 @@ pub struct MappingSource<'a> {
     pub text: &'a str,
 }
 
-
 /// Converts `file` by its mapping and imports it into `store`. `opts.origin` and the currency
 /// (when the mapping names one and `opts` does not) are filled in here.
 ///

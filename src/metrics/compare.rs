@@ -82,6 +82,23 @@ pub fn overlaps(from: NaiveDate, to: NaiveDate, vs: Versus) -> bool {
     a <= to && from <= b
 }
 
+/// Why `filter`'s range (open ends: the data's first and last day) cannot be compared under `vs`
+/// in data whose orders span `dims`: the comparison shares days with the range, or has no orders.
+/// `None` when it can (or when there is no data to tell).
+pub fn why_not_comparable(filter: &Filter, vs: Versus, dims: &super::Dimensions) -> Option<String> {
+    let (first, last) = (dims.first_date?, dims.last_date?);
+    let (from, to) = (filter.from().unwrap_or(first), filter.to().unwrap_or(last));
+    let (a, b) = comparison_range(from, to, vs);
+    let why = if overlaps(from, to, vs) {
+        format!("{a} to {b} shares days with {from} to {to}")
+    } else if b < first || a > last {
+        format!("{a} to {b} has no orders")
+    } else {
+        return None;
+    };
+    Some(format!("{why} (the data covers {first} to {last})"))
+}
+
 /// The range a first screen opens on, and what it is compared with: chosen so that both have
 /// data, since "how are we doing compared with before" is the first question.
 #[derive(Clone, Debug, PartialEq, Serialize)]
