@@ -8,7 +8,7 @@ use tokio_postgres::config::Host;
 
 /// Why the database could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum PgError {
+pub(crate) enum PgError {
     /// A URL or query file that is not acceptable.
     #[error("{0}")]
     Config(String),
@@ -26,13 +26,13 @@ pub enum PgError {
 }
 
 /// Whether `source` names a PostgreSQL database rather than a folder.
-pub fn is_url(source: &str) -> bool {
+pub(crate) fn is_url(source: &str) -> bool {
     source.starts_with("postgres://") || source.starts_with("postgresql://")
 }
 
 /// A PostgreSQL database to connect to.
 #[derive(Clone, Debug)]
-pub struct Database {
+pub(crate) struct Database {
     config: tokio_postgres::Config,
 }
 
@@ -41,7 +41,7 @@ impl Database {
     ///
     /// # Errors
     /// A malformed URL.
-    pub fn new(url: &str) -> Result<Database, PgError> {
+    pub(crate) fn new(url: &str) -> Result<Database, PgError> {
         // the URL's own words are not repeated: it may hold a password
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| PgError::Config(format!("the PostgreSQL URL cannot be read: {e}")))?;
@@ -71,7 +71,7 @@ impl Database {
     }
 
     /// The database as `user@host:port/db`: never its password.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         let host = match self.config.get_hosts().first() {
             Some(Host::Tcp(h)) => h.clone(),
             #[cfg(unix)]
@@ -88,7 +88,7 @@ impl Database {
 
     /// An error of the server or connection, with the database's name (no password) and `what`
     /// was being done.
-    pub fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
+    pub(crate) fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
         // the server's own words ("relation … does not exist") rather than "db error"
         let said = match e.as_db_error() {
             Some(db) => db.message().to_string(),
@@ -109,7 +109,7 @@ impl Database {
     ///
     /// # Errors
     /// The server cannot be reached or refuses.
-    pub async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
+    pub(crate) async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
         let (client, connection) =
             self.config.connect(tokio_postgres::NoTls).await.map_err(|e| self.server_error("cannot connect", e))?;
         tokio::spawn(async move {

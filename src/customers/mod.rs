@@ -16,19 +16,25 @@ use chrono::NaiveDate;
 /// The analyses' queries, embedded from `src/customers/sql/`.
 pub mod sql {
     /// Cohort retention.
-    pub const COHORTS: &str = include_str!("sql/cohorts.sql");
+    pub(crate) const COHORTS: &str = include_str!("sql/cohorts.sql");
     /// The returning-customer rate.
-    pub const RETURNING: &str = include_str!("sql/returning.sql");
+    pub(crate) const RETURNING: &str = include_str!("sql/returning.sql");
     /// RFM scores and segments per customer.
     pub const RFM: &str = include_str!("sql/rfm.sql");
     /// The CLV models' per-customer summary.
-    pub const CLV_SUMMARY: &str = include_str!("sql/clv_summary.sql");
+    pub(crate) const CLV_SUMMARY: &str = include_str!("sql/clv_summary.sql");
 }
 
-pub use clv::{Clv, ClvOptions, clv};
-pub use cohorts::{Cohorts, cohorts};
-pub use returning::{Returning, returning};
-pub use rfm::{Rfm, RfmCustomer, rfm};
+pub use clv::{ClvOptions, clv};
+
+pub use clv::Clv;
+pub use cohorts::Cohorts;
+pub use cohorts::cohorts;
+pub use returning::Returning;
+pub use returning::returning;
+pub use rfm::Rfm;
+pub use rfm::RfmCustomer;
+pub use rfm::rfm;
 
 /// The filter's revenue orders over all dates: each analysis reads dates its own way, and none
 /// reads lines.

@@ -13,7 +13,7 @@ use datafusion::common::ScalarValue;
 use serde::Serialize;
 
 /// The segments, in the order of customers.md's table.
-pub const SEGMENTS: [&str; 10] = [
+pub(crate) const SEGMENTS: [&str; 10] = [
     "Hibernating",
     "At risk",
     "Can't lose them",

@@ -8,7 +8,7 @@ use crate::optimize::nelder_mead;
 const AR_CORRECTION: bool = true;
 
 /// The season length of monthly data.
-pub const PERIOD: usize = 12;
+pub(crate) const PERIOD: usize = 12;
 
 /// The candidates, by the name the JSON and the backtest report use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -223,13 +223,13 @@ fn theta(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
 
 /// A fitted additive damped-trend ETS model: its final states and smoothing parameters.
 #[derive(Clone, Debug)]
-pub struct Ets {
+pub(crate) struct Ets {
     level: f64,
     trend: f64,
     season: Vec<f64>,
     phi: f64,
     /// Root mean square of the one-step in-sample errors.
-    pub sigma: f64,
+    pub(crate) sigma: f64,
     /// The last one-step error and the errors' lag-1 autocorrelation: what short-lived swings
     /// the smoothing leaves behind, carried into the forecast as an AR(1) term.
     last_error: f64,
@@ -238,7 +238,7 @@ pub struct Ets {
 
 impl Ets {
     /// Point forecasts `h` steps ahead.
-    pub fn forecast(&self, h: usize) -> Vec<f64> {
+    pub(crate) fn forecast(&self, h: usize) -> Vec<f64> {
         let mut damp = 0.0;
         let mut phi_k = 1.0;
         (1..=h)
@@ -320,7 +320,7 @@ fn logistic(x: f64) -> f64 {
 
 /// Fits ETS by least squares of the one-step errors (Gaussian maximum likelihood); without
 /// `trend` the trend is held at zero.
-pub fn ets_fit(y: &[f64], seasonal: bool, trend: bool) -> Ets {
+pub(crate) fn ets_fit(y: &[f64], seasonal: bool, trend: bool) -> Ets {
     if seasonal && y.len() >= 2 * PERIOD {
         // seasonality must earn its eleven extra states: keep it only if the AICc says so
         let (with, without) = (ets_fit_one(y, true, trend), ets_fit_one(y, false, trend));

@@ -5,7 +5,7 @@
 pub mod flat;
 pub mod ids;
 pub mod previous;
-pub mod stage;
+pub(crate) mod stage;
 mod steps;
 pub mod tables;
 
@@ -144,9 +144,9 @@ pub struct Refusal {
     /// The limit.
     pub limit: RejectLimit,
     /// The most frequent reasons, with how many rows each.
-    pub reasons: Vec<(String, u64)>,
+    pub(crate) reasons: Vec<(String, u64)>,
     /// The first rejects, `(file, line, reason)`.
-    pub first_rejects: Vec<(String, u64, String)>,
+    pub(crate) first_rejects: Vec<(String, u64, String)>,
     /// Where this import's rejects were kept.
     pub rejects: PathBuf,
 }
@@ -180,7 +180,7 @@ impl std::fmt::Display for Refusal {
 
 /// The first orders an import read, as it would load them: `import --check` shows them.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct OrderPreview {
+pub(crate) struct OrderPreview {
     /// The order's id.
     pub order_id: String,
     /// Shop-local time.
@@ -210,13 +210,13 @@ pub struct ImportReport {
     /// Where the rejects are.
     pub rejects: PathBuf,
     /// The first few rejects, `(file, line, reason)`, to show the user at once.
-    pub first_rejects: Vec<(String, u64, String)>,
+    pub(crate) first_rejects: Vec<(String, u64, String)>,
     /// The most frequent reject reasons (values left out), with how many rows each.
-    pub reasons: Vec<(String, u64)>,
+    pub(crate) reasons: Vec<(String, u64)>,
     /// Whether it was published (`false` for a dry run).
     pub published: bool,
     /// The first orders read, as loaded.
-    pub preview: Vec<OrderPreview>,
+    pub(crate) preview: Vec<OrderPreview>,
 }
 
 /// Why an import failed; the warehouse then stays exactly as it was.
@@ -260,7 +260,7 @@ const QUOTED_REJECTS: usize = 10;
 const PREVIEW_ORDERS: usize = 5;
 
 /// Where a refused import's rejects are kept, in the warehouse folder.
-pub const REFUSED_REJECTS: &str = "rejects.refused.csv";
+pub(crate) const REFUSED_REJECTS: &str = "rejects.refused.csv";
 
 impl Rejects {
     fn create(path: PathBuf) -> Result<Rejects, WriteError> {

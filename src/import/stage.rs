@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a source could not be staged; nothing was imported then.
 #[derive(Debug, thiserror::Error)]
-pub enum StageError {
+pub(crate) enum StageError {
     /// The scratch folder cannot be made (what it was for, and why).
     #[error("a scratch folder for {0}")]
     Scratch(&'static str, #[source] std::io::Error),
@@ -24,14 +24,14 @@ pub enum StageError {
 }
 
 /// A folder of its own under the system's temporary folder, removed when dropped.
-pub struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
     /// Creates a new, empty scratch folder.
     ///
     /// # Errors
     /// It cannot be created.
-    pub fn new(what: &str) -> Result<Scratch, std::io::Error> {
+    pub(crate) fn new(what: &str) -> Result<Scratch, std::io::Error> {
         let base = std::env::temp_dir();
         for attempt in 0..100u32 {
             let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
@@ -47,7 +47,7 @@ impl Scratch {
     }
 
     /// The folder.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -59,18 +59,18 @@ impl Drop for Scratch {
 }
 
 /// A database's record sets, copied into a scratch folder.
-pub struct StagedDatabase {
+pub(crate) struct StagedDatabase {
     /// The folder of canonical files (removed when this is dropped).
-    pub scratch: Scratch,
+    pub(crate) scratch: Scratch,
     /// What was read.
-    pub staged: Staged,
+    pub(crate) staged: Staged,
     /// The watermark an append read from (the orders changed after it), if any.
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
 }
 
 /// The watermark the latest import from the source named `source` recorded in the current
 /// version, if any.
-pub fn last_watermark(store: &Store, source: &str) -> Option<String> {
+pub(crate) fn last_watermark(store: &Store, source: &str) -> Option<String> {
     store
         .current()
         .ok()
@@ -82,7 +82,7 @@ pub fn last_watermark(store: &Store, source: &str) -> Option<String> {
 ///
 /// # Errors
 /// The scratch folder cannot be made, or the database cannot be read.
-pub async fn stage_database(pg: &PgSource, store: &Store, append: bool) -> Result<StagedDatabase, StageError> {
+pub(crate) async fn stage_database(pg: &PgSource, store: &Store, append: bool) -> Result<StagedDatabase, StageError> {
     let since = if append { last_watermark(store, &pg.name()) } else { None };
     let scratch = Scratch::new("postgres").map_err(|e| StageError::Scratch("the database's rows", e))?;
     let staged = pg.stage(scratch.path(), since.as_deref()).await?;
@@ -93,7 +93,7 @@ pub async fn stage_database(pg: &PgSource, store: &Store, append: bool) -> Resul
 ///
 /// # Errors
 /// The scratch folder cannot be made, or the dataset cannot be converted.
-pub fn stage_olist(dir: &Path) -> Result<(Scratch, u64), StageError> {
+pub(crate) fn stage_olist(dir: &Path) -> Result<(Scratch, u64), StageError> {
     let scratch = Scratch::new("olist").map_err(|e| StageError::Scratch("the converted files", e))?;
     let n = olist::convert(dir, scratch.path())?;
     Ok((scratch, n))

@@ -21,6 +21,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 
+/// The first rejects, `(file, line, reason)`.
+type FirstRejects = Vec<(String, u64, String)>;
+/// The most frequent reject reasons, with how many rows each.
+type Reasons = Vec<(String, u64)>;
+
 /// Checks every file's header before doing any work, so a broken export fails fast.
 pub(super) fn check_headers(source: &Path, opts: &ImportOptions) -> Result<(), ImportError> {
     for file in SourceFile::ALL {
@@ -348,7 +353,7 @@ impl<'a> Reading<'a> {
     }
 
     /// Closes the rejects file: the first rejects and the most frequent reasons.
-    pub(super) fn close_rejects(&mut self) -> Result<(Vec<(String, u64, String)>, Vec<(String, u64)>), ImportError> {
+    pub(super) fn close_rejects(&mut self) -> Result<(FirstRejects, Reasons), ImportError> {
         let first_rejects = std::mem::take(&mut self.rejects.first);
         let reasons = self.rejects.top_reasons();
         self.rejects.flush()?;

@@ -14,10 +14,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A segment needs this many complete months before the month it is checked on.
-pub const MIN_HISTORY: usize = 12;
+pub(crate) const MIN_HISTORY: usize = 12;
 /// A segment below this share of the shop's revenue over the last 12 complete months is not
 /// checked: its swings are noise, and too small to act on.
-pub const MIN_SHARE: f64 = 0.02;
+pub(crate) const MIN_SHARE: f64 = 0.02;
 
 /// A month outside its forecast's 95 % interval.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -37,7 +37,7 @@ pub struct Alert {
     /// `actual / expected - 1`.
     pub gap: f64,
     /// How far outside the interval, in half-widths of it beyond its edge: the sort key.
-    pub severity: f64,
+    pub(crate) severity: f64,
 }
 
 /// The alerts, and what was checked.
@@ -160,7 +160,7 @@ fn kind_name(kind: &str) -> &'static str {
 
 /// Multiplicative seasonal indices per month of the year (January first, mean 1) of a series
 /// ending in `end` (`forecast::models::seasonal_indices`, the seasons being the months of the year).
-pub fn seasonal_indices(values: &[f64], end: Month) -> Option<[f64; 12]> {
+pub(crate) fn seasonal_indices(values: &[f64], end: Month) -> Option<[f64; 12]> {
     let start = (0..values.len().max(1) - 1).fold(end, |m, _| m.pred());
     let mut months = Vec::with_capacity(values.len());
     let mut m = start;

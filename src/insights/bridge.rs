@@ -42,7 +42,7 @@ pub struct Component {
     pub revenue: Option<Cents>,
     /// Its revenue in the comparison period, where the driver has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_revenue: Option<Cents>,
+    pub(crate) previous_revenue: Option<Cents>,
     /// Customers behind it (customer views).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customers: Option<i64>,
@@ -79,13 +79,13 @@ pub struct CategoryChange {
     /// Its revenue in the period.
     pub revenue: Cents,
     /// Its revenue in the comparison period.
-    pub previous_revenue: Cents,
+    pub(crate) previous_revenue: Cents,
     /// Of the amount, what products new in the period brought.
     pub new_products: Cents,
     /// Of the amount, what products that stopped selling took away.
     pub stopped_products: Cents,
     /// Its products that rose most (largest first).
-    pub top_up: Vec<ProductChange>,
+    pub(crate) top_up: Vec<ProductChange>,
     /// Its products that fell most (largest fall first).
     pub top_down: Vec<ProductChange>,
 }
@@ -96,9 +96,9 @@ pub struct PriceVolume {
     /// `price`, `volume`, `new_products`, `stopped_products`: they add up to the change.
     pub components: Vec<Component>,
     /// The products with the largest price effect, either way.
-    pub top_price: Vec<ProductChange>,
+    pub(crate) top_price: Vec<ProductChange>,
     /// The products with the largest volume effect, either way.
-    pub top_volume: Vec<ProductChange>,
+    pub(crate) top_volume: Vec<ProductChange>,
 }
 
 /// New and returning customers' revenue within one period.
@@ -161,7 +161,7 @@ pub struct Explanation {
     /// Revenue of the range minus that of the comparison (of the rounded totals).
     pub change: Cents,
     /// `change / comparison revenue` (null when that is 0).
-    pub change_ratio: Option<f64>,
+    pub(crate) change_ratio: Option<f64>,
     /// The change split by driver, one way per view.
     pub views: Views,
     /// The range's gross merchandise value down to its net revenue (= `range.revenue`).

@@ -6,9 +6,14 @@ pub mod alerts;
 pub mod bridge;
 pub mod projection;
 
-pub use alerts::{Alert, Alerts, alerts};
+pub use alerts::alerts;
+
+pub use alerts::Alerts;
+
+pub use alerts::Alert;
 pub use bridge::{Explanation, explain};
-pub use projection::{Projection, projection};
+pub use projection::Projection;
+pub use projection::projection;
 
 use crate::metrics::MetricsError;
 use crate::model::money::round_scaled;
@@ -16,23 +21,23 @@ use crate::model::money::round_scaled;
 /// The insight queries, embedded from `src/insights/sql/`.
 pub mod sql {
     /// Revenue and orders of both periods of a bridge.
-    pub const BRIDGE_TOTALS: &str = include_str!("sql/bridge_totals.sql");
+    pub(crate) const BRIDGE_TOTALS: &str = include_str!("sql/bridge_totals.sql");
     /// Per product, both periods.
-    pub const BRIDGE_PRODUCTS: &str = include_str!("sql/bridge_products.sql");
+    pub(crate) const BRIDGE_PRODUCTS: &str = include_str!("sql/bridge_products.sql");
     /// Per country, both periods.
-    pub const BRIDGE_COUNTRIES: &str = include_str!("sql/bridge_countries.sql");
+    pub(crate) const BRIDGE_COUNTRIES: &str = include_str!("sql/bridge_countries.sql");
     /// Per main payment method, both periods.
-    pub const BRIDGE_METHODS: &str = include_str!("sql/bridge_methods.sql");
+    pub(crate) const BRIDGE_METHODS: &str = include_str!("sql/bridge_methods.sql");
     /// Customers of either period by group.
-    pub const BRIDGE_CUSTOMERS: &str =
+    pub(crate) const BRIDGE_CUSTOMERS: &str =
         crate::warehouse::sql_text::sql_text!(include_str!("sql/bridge_customers.sql"), crate::metrics::sql::PARTS);
     /// Gross merchandise value, discounts and revenue per status.
-    pub const GROSS_TO_NET: &str =
+    pub(crate) const GROSS_TO_NET: &str =
         crate::warehouse::sql_text::sql_text!(include_str!("sql/gross_to_net.sql"), crate::metrics::sql::PARTS);
     /// Revenue per day.
-    pub const DAILY: &str = include_str!("sql/daily.sql");
+    pub(crate) const DAILY: &str = include_str!("sql/daily.sql");
     /// Revenue per month of every category, country and payment method.
-    pub const SEGMENT_MONTHS: &str = include_str!("sql/segment_months.sql");
+    pub(crate) const SEGMENT_MONTHS: &str = include_str!("sql/segment_months.sql");
 }
 
 /// Exact money in the warehouse's unit, ten-thousandths, rounded half away from zero to cents.

@@ -61,7 +61,7 @@ pub fn with_default(filter: &Filter, dims: &super::Dimensions) -> (Filter, Versu
 }
 
 /// The range a comparison covers (both days included).
-pub fn comparison_range(from: NaiveDate, to: NaiveDate, vs: Versus) -> (NaiveDate, NaiveDate) {
+pub(crate) fn comparison_range(from: NaiveDate, to: NaiveDate, vs: Versus) -> (NaiveDate, NaiveDate) {
     match vs {
         Versus::PreviousPeriod => {
             let days = (to - from).num_days() + 1;
@@ -77,7 +77,7 @@ pub fn comparison_range(from: NaiveDate, to: NaiveDate, vs: Versus) -> (NaiveDat
 
 /// Whether the range compared with shares days with the range itself (an all-time range against
 /// the year before, say): such a comparison means nothing.
-pub fn overlaps(from: NaiveDate, to: NaiveDate, vs: Versus) -> bool {
+pub(crate) fn overlaps(from: NaiveDate, to: NaiveDate, vs: Versus) -> bool {
     let (a, b) = comparison_range(from, to, vs);
     a <= to && from <= b
 }
@@ -85,7 +85,7 @@ pub fn overlaps(from: NaiveDate, to: NaiveDate, vs: Versus) -> bool {
 /// Why `filter`'s range (open ends: the data's first and last day) cannot be compared under `vs`
 /// in data whose orders span `dims`: the comparison shares days with the range, or has no orders.
 /// `None` when it can (or when there is no data to tell).
-pub fn why_not_comparable(filter: &Filter, vs: Versus, dims: &super::Dimensions) -> Option<String> {
+pub(crate) fn why_not_comparable(filter: &Filter, vs: Versus, dims: &super::Dimensions) -> Option<String> {
     let (first, last) = (dims.first_date?, dims.last_date?);
     let (from, to) = (filter.from().unwrap_or(first), filter.to().unwrap_or(last));
     let (a, b) = comparison_range(from, to, vs);
@@ -110,12 +110,12 @@ pub struct DefaultRange {
     /// What it is compared with, as the `vs` parameter says it.
     pub vs: String,
     /// How a page names the choice.
-    pub label: String,
+    pub(crate) label: String,
 }
 
 impl DefaultRange {
     /// The comparison as a [`Versus`].
-    pub fn versus(&self) -> Versus {
+    pub(crate) fn versus(&self) -> Versus {
         self.vs.parse().expect("a default range names a valid comparison")
     }
 }
@@ -234,7 +234,7 @@ pub fn compare(filter: &Filter, now: &Kpis, comparison_filter: &Filter, before: 
 ///
 /// # Errors
 /// A query fails.
-pub async fn period_comparison(
+pub(crate) async fn period_comparison(
     wh: &crate::warehouse::Warehouse,
     filter: &Filter,
     vs: Versus,

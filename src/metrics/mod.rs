@@ -56,9 +56,9 @@ pub mod sql {
     /// Payment methods.
     pub const PAYMENT_METHODS: &str = include_str!("sql/payment_methods.sql");
     /// The filters' values and the span of order days.
-    pub const DIMENSIONS: &str = include_str!("sql/dimensions.sql");
+    pub(crate) const DIMENSIONS: &str = include_str!("sql/dimensions.sql");
     /// The day of the latest order.
-    pub const LAST_ORDER_DATE: &str = include_str!("sql/last_order_date.sql");
+    pub(crate) const LAST_ORDER_DATE: &str = include_str!("sql/last_order_date.sql");
 }
 
 /// A KPI query rewritten for PostgreSQL, for a warehouse exported there (`shoplens export`):
@@ -285,7 +285,7 @@ pub struct Dimensions {
     /// The first order day.
     pub first_date: Option<NaiveDate>,
     /// The last order day.
-    pub last_date: Option<NaiveDate>,
+    pub(crate) last_date: Option<NaiveDate>,
     /// The range a first screen opens on, with a comparison that has data (none when the data
     /// has no complete month with one before it).
     pub default_range: Option<compare::DefaultRange>,

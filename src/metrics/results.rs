@@ -52,12 +52,12 @@ pub fn grouped(n: i64) -> String {
 }
 
 /// Rounds to 2 decimals, half away from zero (forecasts, errors in percent, alert figures).
-pub fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
 /// Rounds a ratio to 6 decimals, half away from zero.
-pub fn round6(x: f64) -> f64 {
+pub(crate) fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 

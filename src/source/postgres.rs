@@ -4,7 +4,7 @@
 //! table in memory, every rule and reject of a file import applies, and a connection that fails
 //! or drops before the last row leaves the warehouse untouched: the import has not begun.
 
-pub use crate::pg::{Database, PgError, is_url};
+pub(crate) use crate::pg::{Database, PgError, is_url};
 use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -12,12 +12,12 @@ use std::io::Write;
 use std::path::Path;
 
 /// The record sets, in the order they are read, and their canonical file names.
-pub const RECORD_SETS: [&str; 5] = ["customers", "products", "orders", "order_items", "payments"];
+pub(crate) const RECORD_SETS: [&str; 5] = ["customers", "products", "orders", "order_items", "payments"];
 
 /// Where one record set comes from, as written in the query file.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SetSource {
+pub(crate) struct SetSource {
     /// A table (or view) name, `schema.table` allowed.
     pub table: Option<String>,
     /// A query whose columns are the canonical ones.
@@ -29,18 +29,18 @@ pub struct SetSource {
 
 /// What [`PgSource::stage`] read.
 #[derive(Clone, Debug)]
-pub struct Staged {
+pub(crate) struct Staged {
     /// Rows per record set, in [`RECORD_SETS`] order.
     pub counts: Vec<(&'static str, u64)>,
     /// The latest change time of the orders (as PostgreSQL prints it), when they have one.
     pub watermark: Option<String>,
     /// Whether only the orders changed after the previous watermark were read.
-    pub incremental: bool,
+    pub(crate) incremental: bool,
 }
 
 /// A PostgreSQL database and the query of each record set.
 #[derive(Clone, Debug)]
-pub struct PgSource {
+pub(crate) struct PgSource {
     database: Database,
     queries: BTreeMap<&'static str, String>,
     updated_at: Option<String>,
@@ -63,7 +63,7 @@ fn quote_ident(name: &str) -> Result<String, PgError> {
 ///
 /// # Errors
 /// `value` holds a NUL, which no PostgreSQL text can.
-pub fn quote_literal(value: &str) -> Result<String, PgError> {
+pub(crate) fn quote_literal(value: &str) -> Result<String, PgError> {
     if value.contains('\0') {
         return Err(PgError::Config("the stored watermark holds a NUL character".into()));
     }
@@ -77,7 +77,7 @@ impl PgSource {
     ///
     /// # Errors
     /// A malformed URL or query file.
-    pub fn new(url: &str, query_file: Option<&str>) -> Result<PgSource, PgError> {
+    pub(crate) fn new(url: &str, query_file: Option<&str>) -> Result<PgSource, PgError> {
         let database = Database::new(url)?;
         let sets: BTreeMap<String, SetSource> = match query_file {
             None => BTreeMap::new(),
@@ -108,24 +108,20 @@ impl PgSource {
         Ok(PgSource { database, queries, updated_at })
     }
 
-    /// The database it reads.
-    pub fn database(&self) -> &Database {
-        &self.database
-    }
-
     /// The database as `user@host:port/db`: never its password.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.database.name()
     }
 
-    /// The query that reads `set`.
-    pub fn query(&self, set: &str) -> Option<&str> {
+    /// The query that reads `set` (what the tests check).
+    #[cfg(test)]
+    fn query(&self, set: &str) -> Option<&str> {
         self.queries.get(set).map(String::as_str)
     }
 
     /// An error of the server or connection, with the database's name (no password) and `what`
     /// was being done.
-    pub fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
+    pub(crate) fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
         self.database.server_error(what, e)
     }
 
@@ -133,7 +129,7 @@ impl PgSource {
     ///
     /// # Errors
     /// The server cannot be reached or refuses.
-    pub async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
+    pub(crate) async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
         self.database.connect().await
     }
 
@@ -155,7 +151,7 @@ impl PgSource {
     ///
     /// # Errors
     /// The connection fails or drops, a query fails, or `dir` cannot be written.
-    pub async fn stage(&self, dir: &Path, since: Option<&str>) -> Result<Staged, PgError> {
+    pub(crate) async fn stage(&self, dir: &Path, since: Option<&str>) -> Result<Staged, PgError> {
         std::fs::create_dir_all(dir)?;
         let client = self.connect().await?;
         // one snapshot for the five sets, so that lines and payments match their orders

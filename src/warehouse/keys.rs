@@ -17,7 +17,7 @@ fn epoch() -> NaiveDate {
 }
 
 /// Days since 1970-01-01, Arrow's `Date32`.
-pub fn date32(d: NaiveDate) -> i32 {
+pub(crate) fn date32(d: NaiveDate) -> i32 {
     (d - epoch()).num_days() as i32
 }
 

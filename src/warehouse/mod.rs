@@ -14,9 +14,10 @@ pub mod schema;
 pub mod session;
 pub(crate) mod sql_text;
 pub mod store;
-pub mod tmpfile;
+pub(crate) mod tmpfile;
 pub mod writer;
 
 pub use engine::Engine;
-pub use session::{OpenError, Warehouse};
+pub use session::OpenError;
+pub use session::Warehouse;
 pub use store::Store;

@@ -6,7 +6,7 @@ use super::Summary;
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn write_summary(rows: &[Summary], path: &std::path::Path) -> Result<(), csv::Error> {
+pub(crate) fn write_summary(rows: &[Summary], path: &std::path::Path) -> Result<(), csv::Error> {
     let mut w = csv::Writer::from_path(path)?;
     w.write_record(["ID", "x", "t_x", "T", "zbar"])?;
     for r in rows {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 /// The BG/NBD data in the form its likelihood is fast on: customers with the same (x, t_x, T)
 /// counted once with a weight, and each distinct x, t_x and T listed once, so a likelihood
 /// evaluation takes one exponential and one logarithm per distinct summary.
-pub struct BgData {
+pub(crate) struct BgData {
     xs: Vec<f64>,
     txs: Vec<f64>,
     ts: Vec<f64>,
@@ -24,7 +24,7 @@ fn index_of(values: &mut Vec<f64>, seen: &mut HashMap<u64, u32>, v: f64) -> u32 
 
 impl BgData {
     /// Groups the summaries.
-    pub fn new(rows: &[Summary]) -> BgData {
+    pub(crate) fn new(rows: &[Summary]) -> BgData {
         let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
         let (mut sx, mut stx, mut st) = (HashMap::new(), HashMap::new(), HashMap::new());
         let mut weights: HashMap<(u32, u32, u32), f64> = HashMap::new();
@@ -45,7 +45,7 @@ fn log_add_exp(a: f64, b: f64) -> f64 {
 }
 
 /// The BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6), in log space.
-pub fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, d: &BgData) -> f64 {
+pub(crate) fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, d: &BgData) -> f64 {
     let base = lgamma(a + b) - lgamma(b) - lgamma(r) + r * alpha.ln();
     // per distinct x: r + x, the gamma terms, and the dropout term's constant
     let per_x: Vec<(f64, f64, f64)> =
@@ -69,7 +69,7 @@ pub fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, d: &BgData) -> f
 }
 
 /// The Gamma-Gamma data: per repeat customer with positive spend, x and ln m.
-pub struct GgData {
+pub(crate) struct GgData {
     xs: Vec<f64>,
     /// (index in xs, x, m, ln m).
     pairs: Vec<(u32, f64, f64, f64)>,
@@ -77,7 +77,7 @@ pub struct GgData {
 
 impl GgData {
     /// The customers with x > 0 and m > 0.
-    pub fn new(rows: &[Summary]) -> GgData {
+    pub(crate) fn new(rows: &[Summary]) -> GgData {
         let (mut xs, mut seen) = (Vec::new(), HashMap::new());
         let pairs = rows
             .iter()
@@ -88,18 +88,13 @@ impl GgData {
     }
 
     /// How many customers it holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.pairs.len()
-    }
-
-    /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
     }
 }
 
 /// The Gamma-Gamma log-likelihood (Fader & Hardie 2013), without the constant.
-pub fn gamma_gamma_log_likelihood(p: f64, q: f64, v: f64, d: &GgData) -> f64 {
+pub(crate) fn gamma_gamma_log_likelihood(p: f64, q: f64, v: f64, d: &GgData) -> f64 {
     let base = -lgamma(q) + q * v.ln();
     let per_x: Vec<f64> = d.xs.iter().map(|&x| lgamma(p * x + q) - lgamma(p * x) + p * x * x.ln()).collect();
     d.pairs

@@ -25,18 +25,20 @@ mod predict;
 mod round;
 mod warehouse;
 
-pub use self::csv::{read_summary, write_summary};
+pub use self::csv::read_summary;
+
+pub(crate) use self::csv::write_summary;
 use chrono::NaiveDate;
 pub use fit::{fit_bgnbd, fit_gamma_gamma};
 use fit::{fit_bgnbd_until, fit_gamma_gamma_until};
-pub use hyp2f1::hyp2f1;
-pub use likelihood::{BgData, GgData, bgnbd_log_likelihood, gamma_gamma_log_likelihood};
-pub use predict::{BgNbd, GammaGamma, Prediction};
+pub use predict::BgNbd;
+pub use predict::GammaGamma;
+pub use predict::Prediction;
 use serde::Serialize;
 pub use warehouse::{clv, summary};
 
 /// The fewest repeat purchasers a fit is attempted on; fewer gives a warning instead.
-pub const MIN_REPEATERS: usize = 10;
+pub(crate) const MIN_REPEATERS: usize = 10;
 
 /// One customer's summary, in weeks.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,7 +89,7 @@ pub struct Clv {
     /// Customers in the summary.
     pub customers: usize,
     /// Of those, with a repeat purchase.
-    pub repeaters: usize,
+    pub(crate) repeaters: usize,
     /// The BG/NBD fit, unless the data cannot support it.
     pub bgnbd: Option<BgNbd>,
     /// The Gamma-Gamma fit, unless the data cannot support it.
@@ -203,6 +205,7 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
 
 #[cfg(test)]
 mod tests {
+    use super::hyp2f1::hyp2f1;
     use super::*;
 
     #[test]

@@ -31,7 +31,7 @@ impl BgNbd {
     /// What a fit at the edge of the parameter space means, if it is there: the optimum of the
     /// likelihood ran off to a or b near 0 or without bound, so the model cannot tell how many
     /// customers drop out and its P(alive) and CLV stand on an assumption, not on the data.
-    pub fn at_boundary(&self) -> Option<String> {
+    pub(crate) fn at_boundary(&self) -> Option<String> {
         let dropout = self.a / (self.a + self.b);
         // r and alpha without bound: the purchase rates' gamma has collapsed to one rate
         let same_rate = if self.r > 1e3 || self.alpha > 1e5 {
@@ -104,7 +104,7 @@ pub struct Prediction {
     pub expected_purchases: f64,
     /// Expected value per purchase.
     #[serde(serialize_with = "r2")]
-    pub expected_value: f64,
+    pub(crate) expected_value: f64,
     /// expected purchases × expected value (discounted when asked).
     #[serde(serialize_with = "r2")]
     pub clv: f64,
@@ -135,7 +135,7 @@ impl BgNbd {
 impl GammaGamma {
     /// The expected value per purchase given x repeat purchases of mean m (the population mean
     /// for x = 0).
-    pub fn expected_value(&self, x: f64, m: f64) -> f64 {
+    pub(crate) fn expected_value(&self, x: f64, m: f64) -> f64 {
         if x > 0.0 { self.p * (self.v + x * m) / (self.p * x + self.q - 1.0) } else { self.p * self.v / (self.q - 1.0) }
     }
 }
