@@ -1,7 +1,16 @@
 //! The warehouse's administration: `rollback`, `status`, `schema`, `export`, `sql` (and its
 //! worker process), and who may sign in (`users`, `tokens`).
 
-use super::*;
+use super::args::{EngineArg, OutputFormat};
+use super::{format, sandbox};
+use crate::model::MemoryLimit;
+use crate::model::text::terminal_safe;
+use crate::source::postgres;
+use crate::warehouse::{Store, Warehouse, query, schema};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub(super) struct RollbackArgs {

@@ -1,7 +1,16 @@
 //! The analyses: `kpi`, `explain`, `projection`, `alerts`, `forecast`, `backtest`, `report` and
 //! `customers`, each computed by the core and printed as tables or JSON.
 
-use super::*;
+use super::args::{EngineArg, FilterArgs, OutputFormat, SegmentArgs, shop_currency};
+use super::format;
+use crate::forecast::{Series, revenue_series};
+use crate::metrics::compare::Versus;
+use crate::model::text::terminal_safe;
+use crate::model::{Currency, Filter, MemoryLimit};
+use crate::warehouse::{Store, Warehouse};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub(super) struct KpiArgs {

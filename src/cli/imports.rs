@@ -1,8 +1,20 @@
 //! `generate` and `import`: a shop into a warehouse (a folder, a flat file, the Olist dataset or a
 //! PostgreSQL database, staged by the core), with its progress bar and report.
 
-use super::*;
+use super::{format, progress};
+use crate::generate::{GenerateOptions, generate};
+use crate::import::flat::{MappingSource, import_flat};
 use crate::import::stage::{StagedDatabase, stage_database, stage_olist};
+use crate::import::{ImportOptions, RejectLimit, import_export};
+use crate::model::text::terminal_safe;
+use crate::model::{Currency, MemoryLimit, ShopTz};
+use crate::source::{flat, postgres};
+use crate::warehouse::Store;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub(super) struct GenerateArgs {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod analyses;
+mod args;
 mod format;
 mod imports;
 mod progress;
@@ -12,22 +13,9 @@ use admin::{TokensAction, UsersAction};
 use analyses::CustomersCmd;
 use serving::ClusterCmd;
 
-use crate::forecast::{Series, revenue_series};
-use crate::generate::{GenerateOptions, generate};
-use crate::import::flat::{MappingSource, import_flat};
-use crate::import::{ImportOptions, RejectLimit, import_export};
-use crate::metrics::compare::Versus;
-use crate::model::filter::FilterParams;
-use crate::model::text::terminal_safe;
-use crate::model::{Currency, Filter, MemoryLimit, ShopTz};
-use crate::source::{flat, postgres};
-use crate::warehouse::{Engine, Store, Warehouse, query, schema};
-use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use crate::model::MemoryLimit;
+use anyhow::Result;
+use clap::{Parser, Subcommand};
 
 /// shoplens: an e-commerce export in, a star-schema warehouse and its KPIs out.
 #[derive(Parser, Debug)]
@@ -109,86 +97,6 @@ pub fn hint(message: &str) -> Option<&'static str> {
         "the Ballista cluster cancelled the query: it does so when an executor is lost while a query \
          runs, rather than risk a wrong result. Run the command again.",
     )
-}
-
-/// Where a command's queries run.
-#[derive(Args, Debug, Default)]
-struct EngineArg {
-    /// `local` (this process), or a Ballista scheduler: ballista://HOST:PORT (a build with
-    /// `--features ballista`; every executor must read the warehouse at the same path).
-    #[arg(long, default_value = "local", value_parser = engine)]
-    engine: Engine,
-}
-
-fn engine(s: &str) -> Result<Engine, String> {
-    s.parse()
-}
-
-/// The currency a surface shows: the flag's, else the one the warehouse's import recorded, else
-/// none (amounts without a currency sign, rather than a wrong one).
-fn shop_currency(warehouse: &Path, flag: Option<Currency>) -> String {
-    flag.or_else(|| Store::new(warehouse).current().ok().and_then(|v| v.manifest.currency))
-        .map(|c| c.to_string())
-        .unwrap_or_default()
-}
-
-/// The KPI filter as command-line options.
-#[derive(Args, Debug, Default)]
-struct FilterArgs {
-    /// First day (YYYY-MM-DD), included.
-    #[arg(long)]
-    from: Option<String>,
-    /// Last day (YYYY-MM-DD), included.
-    #[arg(long)]
-    to: Option<String>,
-    #[command(flatten)]
-    segment: SegmentArgs,
-    /// Length of the top-products and top-customers lists.
-    #[arg(long)]
-    top: Option<String>,
-}
-
-/// The filters that pick a segment of the shop rather than a range of days.
-#[derive(Args, Debug, Default)]
-struct SegmentArgs {
-    /// Only this product category.
-    #[arg(long)]
-    category: Option<String>,
-    /// Only customers of this country.
-    #[arg(long)]
-    country: Option<String>,
-    /// Only orders with a payment of this method.
-    #[arg(long)]
-    method: Option<String>,
-}
-
-impl SegmentArgs {
-    fn params(&self) -> FilterParams<'_> {
-        FilterParams {
-            category: self.category.as_deref(),
-            country: self.country.as_deref(),
-            method: self.method.as_deref(),
-            ..Default::default()
-        }
-    }
-}
-
-impl FilterArgs {
-    fn parse(&self) -> Result<Filter> {
-        Ok(Filter::parse(FilterParams {
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            top: self.top.as_deref(),
-            ..self.segment.params()
-        })?)
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum OutputFormat {
-    Table,
-    Csv,
-    Json,
 }
 
 /// Runs the command line; the binary's `main` is only this.

@@ -1,6 +1,16 @@
 //! `serve`, `demo` and `cluster`: the processes that stay up.
 
-use super::*;
+use super::args::{EngineArg, shop_currency};
+use super::format;
+use crate::generate::{GenerateOptions, generate};
+use crate::import::RejectLimit;
+use crate::model::text::terminal_safe;
+use crate::model::{Currency, Filter, MemoryLimit};
+use crate::warehouse::{Store, Warehouse};
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub(super) struct ServeArgs {

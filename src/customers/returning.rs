@@ -1,7 +1,7 @@
 //! The returning-customer rate (customers.md): customers with an order in a range whose orders
 //! from their first ever up to the range's end number 2 or more.
 
-use super::{session, sql};
+use super::queries::{session, sql};
 use crate::metrics::results::rows;
 use crate::metrics::{MetricsError, orders_session, round6, run};
 use crate::model::Filter;

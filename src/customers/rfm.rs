@@ -1,7 +1,7 @@
 //! RFM (customers.md): recency, frequency and monetary value per customer as of a day, their
 //! quintile scores, the ten named segments, and each segment's totals and means.
 
-use super::{last_order_date, session, sql};
+use super::queries::{last_order_date, session, sql};
 use crate::metrics::results::{Cents, rows};
 use crate::metrics::{MetricsError, date_param, round6, run};
 use crate::model::Filter;

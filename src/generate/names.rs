@@ -114,6 +114,17 @@ pub(super) const PLACES: [(&str, &str, &str); 14] = [
 /// Cumulative weights of `PLACES`: big markets first.
 pub(super) fn place_weights() -> &'static [f64] {
     static W: LazyLock<Vec<f64>> =
-        LazyLock::new(|| super::cumulate([14.0, 8.0, 6.0, 10.0, 4.0, 11.0, 4.0, 12.0, 5.0, 7.0, 6.0, 5.0, 4.0, 3.0]));
+        LazyLock::new(|| cumulate([14.0, 8.0, 6.0, 10.0, 4.0, 11.0, 4.0, 12.0, 5.0, 7.0, 6.0, 5.0, 4.0, 3.0]));
     &W
+}
+
+/// The running sums of `weights`: a cumulative distribution to draw from by bisection.
+pub(super) fn cumulate(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    weights
+        .into_iter()
+        .scan(0.0, |acc, w| {
+            *acc += w;
+            Some(*acc)
+        })
+        .collect()
 }

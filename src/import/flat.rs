@@ -2,8 +2,9 @@
 //! folder, imported from there with every rule, and recorded as the user's file (its name in
 //! the rejects, its SHA-256 and the mapping's in the import record).
 
+use super::import_export;
+use super::options::{ImportError, ImportOptions, ImportReport, Origin};
 use super::stage::Scratch;
-use super::{ImportError, ImportOptions, ImportReport, Origin, import_export};
 use crate::source::flat::{self, Converted, FlatError, Mapping};
 use crate::warehouse::Store;
 use sha2::{Digest, Sha256};

@@ -1,14 +1,15 @@
-//! The steps of [`import_export`](super::import_export), in the order it takes them: check every
+//! The steps of `import::import_export`, in the order it takes them: check every
 //! header, find where an append starts, read the five files ([`Reading`]: the dimensions, the
 //! orders, the fact lines and payments), refuse an import with too many rejects, write the
 //! dimensions and orders, finish the facts, publish the version.
 
+use super::options::{ImportError, ImportOptions, OrderPreview, Progress, Refusal};
 use super::previous::{self, Previous, Start};
-use super::tables::{self, Dimension, LineBatch, OrderBatch, OrderInfo, Orders, PackedCustomer, PaymentBatch};
-use super::{
-    CUSTOMER_ROW_BYTES, Chunk, ImportError, ImportOptions, ORDER_ROW_BYTES, OrderPreview, PREVIEW_ORDERS, Progress,
-    REFUSED_REJECTS, Refusal, Rejects, by_order_key, read_rows, write_side_by_side,
+use super::rows::{
+    CUSTOMER_ROW_BYTES, Chunk, ORDER_ROW_BYTES, PREVIEW_ORDERS, REFUSED_REJECTS, Rejects, by_order_key, read_rows,
+    write_side_by_side,
 };
+use super::tables::{self, Dimension, LineBatch, OrderBatch, OrderInfo, Orders, PackedCustomer, PaymentBatch};
 use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
 use crate::source::{Row, SourceFile, TableReader};
 use crate::warehouse::parts::{self, MonthWriter};

@@ -2,7 +2,7 @@
 //! outside the 95 % interval of its own forecast, made from the months before it
 //! (docs/insights.md).
 
-use super::{query_error, sql};
+use super::queries::{query_error, sql};
 use crate::forecast::{Series, forecast};
 use crate::metrics::results::Cols;
 use crate::metrics::round2;
@@ -97,7 +97,7 @@ pub fn check(segments: &BTreeMap<(String, String), SegmentSeries>, until: Month)
     let shop = segments.iter().find(|((kind, _), _)| kind == "shop").map(|(_, s)| s);
     let shop_year = shop.map_or(0.0, |s| last_year(s, until));
     // the shop's seasonal profile, from the months before the one checked
-    let season = shop.and_then(|s| complete_months(s, until.pred()).and_then(|v| seasonal_indices(&v, until.pred())));
+    let season = shop.and_then(|s| complete_months(s, until.pred()).and_then(|v| indices_by_month(&v, until.pred())));
     let (mut checked, mut skipped, mut alerts) = (0, 0, Vec::new());
     for ((kind, segment), series) in segments {
         let Some(values) = complete_months(series, until) else {
@@ -159,8 +159,8 @@ fn kind_name(kind: &str) -> &'static str {
 }
 
 /// Multiplicative seasonal indices per month of the year (January first, mean 1) of a series
-/// ending in `end` (`forecast::models::seasonal_indices`, the seasons being the months of the year).
-pub(crate) fn seasonal_indices(values: &[f64], end: Month) -> Option<[f64; 12]> {
+/// ending in `end`: `forecast::models::seasonal_indices` with the months of the year as seasons.
+fn indices_by_month(values: &[f64], end: Month) -> Option<[f64; 12]> {
     let start = (0..values.len().max(1) - 1).fold(end, |m, _| m.pred());
     let mut months = Vec::with_capacity(values.len());
     let mut m = start;

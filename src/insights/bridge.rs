@@ -2,7 +2,8 @@
 //! drivers, in several views that each add up to the change exactly, and gross to net for the
 //! period (docs/insights.md).
 
-use super::{apportion, cents, query_error, sql};
+use super::exact::{apportion, cents};
+use super::queries::{query_error, sql};
 use crate::metrics::compare::{Versus, comparison_range};
 use crate::metrics::results::Cols;
 use crate::metrics::{Cents, MetricsError, round6, run};

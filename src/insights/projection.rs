@@ -2,7 +2,8 @@
 //! so far, the weekday pattern and the month's forecast, with an 80 % interval from a backtest
 //! on the shop's own past months (docs/insights.md).
 
-use super::{cents, query_error, sql};
+use super::exact::cents;
+use super::queries::{query_error, sql};
 use crate::forecast::{Series, forecast};
 use crate::metrics::results::Cols;
 use crate::metrics::round2;

@@ -3,6 +3,7 @@
 //! text. Exact sums come back as decimals and are rounded once, here, into the result types.
 
 pub mod compare;
+mod range;
 pub mod results;
 
 use crate::model::Filter;
@@ -288,7 +289,7 @@ pub struct Dimensions {
     pub(crate) last_date: Option<NaiveDate>,
     /// The range a first screen opens on, with a comparison that has data (none when the data
     /// has no complete month with one before it).
-    pub default_range: Option<compare::DefaultRange>,
+    pub default_range: Option<range::DefaultRange>,
 }
 
 /// The dimensions' values for the filters.
@@ -321,7 +322,7 @@ pub async fn dimensions(wh: &Warehouse) -> Result<Dimensions, MetricsError> {
         }
     }
     if let (Some(first), Some(last)) = (d.first_date, d.last_date) {
-        d.default_range = compare::default_range(first, last);
+        d.default_range = range::default_range(first, last);
     }
     Ok(d)
 }

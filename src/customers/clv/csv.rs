@@ -1,6 +1,6 @@
 //! A per-customer summary as a CSV file (the CDNOW sample's layout), both ways.
 
-use super::Summary;
+use super::summary::Summary;
 
 /// Writes a summary as CSV with header `ID,x,t_x,T,zbar` (what [`read_summary`] reads).
 ///

@@ -3,7 +3,7 @@
 
 use super::likelihood::{BgData, GgData, bgnbd_log_likelihood, gamma_gamma_log_likelihood};
 use super::predict::{BgNbd, GammaGamma};
-use super::{Summary, past};
+use super::summary::Summary;
 use crate::optimize::minimize_within;
 
 /// Maximises `ll` over positive parameters from `start`: Nelder-Mead on their logarithms,
@@ -65,4 +65,9 @@ pub(super) fn fit_gamma_gamma_until(rows: &[Summary], deadline: Option<std::time
     let (p, ll, converged) =
         maximize(&|p| gamma_gamma_log_likelihood(p[0], p[1], p[2], &data), &[1.0, 1.0, 1.0], deadline);
     GammaGamma { p: p[0], q: p[1], v: p[2], customers: data.len(), log_likelihood: ll, converged }
+}
+
+/// Whether `deadline` has passed.
+pub(super) fn past(deadline: Option<std::time::Instant>) -> bool {
+    deadline.is_some_and(|d| std::time::Instant::now() >= d)
 }

@@ -1,6 +1,6 @@
 //! The BG/NBD and Gamma-Gamma log-likelihoods, in log space, on their data grouped for speed.
 
-use super::Summary;
+use super::summary::Summary;
 use libm::lgamma;
 use std::collections::HashMap;
 

@@ -1,7 +1,8 @@
 //! CLV on a warehouse: the per-customer summary by `clv_summary.sql`, then [`model`].
 
-use super::{Clv, ClvOptions, Summary, model};
-use crate::customers::{last_order_date, session, sql};
+use super::model::{Clv, ClvOptions, model};
+use super::summary::Summary;
+use crate::customers::queries::{last_order_date, session, sql};
 use crate::metrics::results::rows;
 use crate::metrics::{MetricsError, run};
 use crate::model::Filter;
