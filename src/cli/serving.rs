@@ -7,7 +7,7 @@ use crate::import::RejectLimit;
 use crate::model::text::terminal_safe;
 use crate::model::{Currency, Filter, MemoryLimit};
 use crate::warehouse::{Store, Warehouse};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -202,6 +202,8 @@ pub(super) async fn serve(warehouse: &Path, addr: SocketAddr, options: crate::se
 #[cfg(feature = "ballista")]
 pub(super) async fn cluster(role: ClusterCmd, memory: MemoryLimit) -> Result<()> {
     use crate::cluster;
+    use anyhow::Context;
+    use std::time::Duration;
     match role {
         ClusterCmd::Scheduler { bind, executor_timeout } => {
             eprintln!(
@@ -244,5 +246,5 @@ pub(super) async fn cluster(role: ClusterCmd, memory: MemoryLimit) -> Result<()>
 
 #[cfg(not(feature = "ballista"))]
 pub(super) async fn cluster(_role: ClusterCmd, _memory: MemoryLimit) -> Result<()> {
-    bail!("{}", crate::warehouse::engine::NO_BALLISTA)
+    anyhow::bail!("{}", crate::warehouse::engine::NO_BALLISTA)
 }
