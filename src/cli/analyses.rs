@@ -410,28 +410,13 @@ pub(super) async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Re
                 deadline: None,
             };
             let c = match (summary, warehouse) {
-                (Some(file), _) => {
-                    let rows = customers::clv::read_summary(&file).map_err(|m| anyhow::anyhow!(m))?;
-                    let options = options.clone();
-                    tokio::task::spawn_blocking(move || customers::clv::model(&rows, options.calibration_end, &options))
-                        .await?
-                }
-                (None, Some(wh)) if write_summary.is_some() => {
-                    let wh = open(&wh).await?;
-                    let end = match options.calibration_end {
-                        Some(d) => d,
-                        None => {
-                            crate::metrics::dimensions(&wh).await?.last_date.context("the warehouse has no orders")?
-                        }
-                    };
-                    let rows = customers::clv::summary(&wh, &filter, end).await?;
-                    let path = write_summary.as_deref().expect("checked by the guard");
-                    customers::clv::write_summary(&rows, path)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    let options = options.clone();
-                    tokio::task::spawn_blocking(move || customers::clv::model(&rows, Some(end), &options)).await?
-                }
-                (None, Some(wh)) => customers::clv(&open(&wh).await?, &filter, &options).await?,
+                (Some(file), _) => customers::clv::clv_of_summary_file(&file, &options).await?,
+                (None, Some(wh)) => match write_summary.as_deref() {
+                    Some(path) => {
+                        customers::clv::clv_writing_summary(&open(&wh).await?, &filter, &options, path).await?
+                    }
+                    None => customers::clv(&open(&wh).await?, &filter, &options).await?,
+                },
                 (None, None) => unreachable!("clap requires one"),
             };
             for w in &c.warnings {

@@ -14,10 +14,12 @@
 //! One job per module: `likelihood` (the two log-likelihoods and their data), `fit` (the restarted
 //! maximisation and the two fits), `hyp2f1` (the hypergeometric function), `predict` (the fitted
 //! models and what they predict per customer), `round` (how their figures serialize), `warehouse`
-//! (the summary's SQL and CLV on a warehouse), `csv` (a summary as a CSV file); `summary` (a customer's history), `model` (both fits and
-//! the predictions, with warnings); this module only names them.
+//! (the summary's SQL and CLV on a warehouse), `csv` (a summary as a CSV file), `files` (CLV from
+//! or writing such a file); `summary` (a customer's history), `model` (both fits and the
+//! predictions, with warnings); this module only names them.
 
 mod csv;
+mod files;
 mod fit;
 mod hyp2f1;
 mod likelihood;
@@ -29,7 +31,7 @@ mod warehouse;
 
 pub use self::csv::read_summary;
 
-pub(crate) use self::csv::write_summary;
+pub use files::{ClvFileError, clv_of_summary_file, clv_writing_summary};
 pub use fit::{fit_bgnbd, fit_gamma_gamma};
 pub use model::{Clv, ClvOptions, model};
 pub use predict::BgNbd;
