@@ -48,28 +48,28 @@ use std::time::Duration;
 /// A cluster process failed to start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 #[error("{role}: {source}")]
-pub struct ClusterError {
+pub(crate) struct ClusterError {
     /// `scheduler` or `executor`.
-    pub role: &'static str,
+    pub(crate) role: &'static str,
     /// Ballista's error.
     pub source: ballista_core::error::BallistaError,
 }
 
 /// How a scheduler runs.
 #[derive(Clone, Debug)]
-pub struct SchedulerOptions {
+pub(crate) struct SchedulerOptions {
     /// The address its gRPC service listens on.
     pub bind: SocketAddr,
     /// How long an executor may be silent before it counts as lost (and the jobs that were
     /// running fail).
-    pub executor_timeout: Duration,
+    pub(crate) executor_timeout: Duration,
 }
 
 /// Runs a scheduler until the process stops.
 ///
 /// # Errors
 /// The address cannot be bound, or the service fails.
-pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError> {
+pub(crate) async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError> {
     let wrap = |source| ClusterError { role: "scheduler", source };
     let timeout = options.executor_timeout.as_secs().max(2);
     let config = SchedulerConfig {
@@ -101,23 +101,23 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
 
 /// How an executor runs.
 #[derive(Clone, Debug)]
-pub struct ExecutorOptions {
+pub(crate) struct ExecutorOptions {
     /// The scheduler's host.
-    pub scheduler_host: String,
+    pub(crate) scheduler_host: String,
     /// The scheduler's port.
-    pub scheduler_port: u16,
+    pub(crate) scheduler_port: u16,
     /// The address its Arrow Flight service (which serves shuffle files) listens on.
     pub bind: SocketAddr,
     /// The port of its gRPC service (which receives tasks).
-    pub grpc_port: u16,
+    pub(crate) grpc_port: u16,
     /// The host name the others reach it by, when not the bound address.
-    pub external_host: Option<String>,
+    pub(crate) external_host: Option<String>,
     /// How many tasks it runs at once (0: one per core).
     pub concurrency: usize,
     /// Memory its tasks share (each gets an equal part); what does not fit spills.
     pub memory: MemoryLimit,
     /// Where it keeps shuffle files (default: a new temporary folder).
-    pub work_dir: Option<PathBuf>,
+    pub(crate) work_dir: Option<PathBuf>,
     /// How often it tells the scheduler it is alive.
     pub heartbeat: Duration,
 }
@@ -126,7 +126,7 @@ pub struct ExecutorOptions {
 ///
 /// # Errors
 /// The addresses cannot be bound, the scheduler cannot be reached, or the service fails.
-pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> {
+pub(crate) async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> {
     let wrap = |source| ClusterError { role: "executor", source };
     let work_dir = match options.work_dir {
         Some(dir) => dir,

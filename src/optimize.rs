@@ -4,7 +4,7 @@
 
 /// Where a minimisation ended.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Minimum {
+pub(crate) struct Minimum {
     /// The best point found.
     pub x: Vec<f64>,
     /// `f` there.
@@ -14,17 +14,17 @@ pub struct Minimum {
 }
 
 /// Minimises `f` from `start` with an initial simplex of size `step`; at most `iterations` steps.
-pub fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations: usize) -> Vec<f64> {
+pub(crate) fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations: usize) -> Vec<f64> {
     minimize(f, start, step, iterations).x
 }
 
 /// Like [`nelder_mead`], saying whether it converged and the value reached.
-pub fn minimize(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations: usize) -> Minimum {
+pub(crate) fn minimize(f: &dyn Fn(&[f64]) -> f64, start: &[f64], step: f64, iterations: usize) -> Minimum {
     minimize_within(f, start, step, iterations, &|best| 1e-10 * (best.abs() + 1e-12))
 }
 
 /// Like [`minimize`], converged when the simplex's values differ by at most `tolerance(best)`.
-pub fn minimize_within(
+pub(crate) fn minimize_within(
     f: &dyn Fn(&[f64]) -> f64,
     start: &[f64],
     step: f64,

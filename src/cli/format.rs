@@ -71,7 +71,7 @@ impl std::fmt::Display for Grid {
 }
 
 /// Every KPI section as terminal tables.
-pub fn kpis(k: &Kpis) -> String {
+pub(super) fn kpis(k: &Kpis) -> String {
     let mut out = String::new();
     let s = &k.summary;
     let _ = writeln!(
@@ -147,7 +147,7 @@ pub fn kpis(k: &Kpis) -> String {
 }
 
 /// An import's per-file counts and where its rejects are.
-pub fn import_report(r: &ImportReport, took: Duration) -> String {
+pub(super) fn import_report(r: &ImportReport, took: Duration) -> String {
     let mut t = new_table(&["file", "read", "loaded", "rejected"]);
     let mut rejected = 0;
     for (file, c) in &r.files {
@@ -187,13 +187,13 @@ pub fn import_report(r: &ImportReport, took: Duration) -> String {
 }
 
 /// Query results as a table.
-pub fn table(batches: &[RecordBatch]) -> Result<String> {
+pub(super) fn table(batches: &[RecordBatch]) -> Result<String> {
     Ok(format!("{}\n", datafusion::arrow::util::pretty::pretty_format_batches(batches)?))
 }
 
 /// Query results as CSV with a header; text cells that a spreadsheet would run as formulas are
 /// neutralised ([`csv_safe`]), numbers and dates are written as they are.
-pub fn csv(batches: &[RecordBatch]) -> Result<String> {
+pub(super) fn csv(batches: &[RecordBatch]) -> Result<String> {
     use datafusion::arrow::datatypes::DataType;
     use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -227,7 +227,7 @@ pub fn csv(batches: &[RecordBatch]) -> Result<String> {
 }
 
 /// Query results as a JSON array of objects.
-pub fn json(batches: &[RecordBatch]) -> Result<String> {
+pub(super) fn json(batches: &[RecordBatch]) -> Result<String> {
     let mut w = datafusion::arrow::json::ArrayWriter::new(Vec::new());
     for b in batches {
         w.write(b)?;
@@ -242,7 +242,7 @@ pub fn json(batches: &[RecordBatch]) -> Result<String> {
 }
 
 /// A forecast for people.
-pub fn forecast(f: &crate::forecast::Forecast) -> String {
+pub(super) fn forecast(f: &crate::forecast::Forecast) -> String {
     let mut out = format!("{}\n", f.sentence());
     if let Some(path) = &f.path {
         let mut t = new_table(&["month", "forecast", "80 % low", "80 % high", "95 % low", "95 % high"]);
@@ -267,7 +267,7 @@ pub fn forecast(f: &crate::forecast::Forecast) -> String {
 }
 
 /// The forecast benchmark's table.
-pub fn backtest(results: &[crate::forecast::backtest::SeriesResult]) -> String {
+pub(super) fn backtest(results: &[crate::forecast::backtest::SeriesResult]) -> String {
     let mut t = new_table(&["series", "MASE", "MAPE %", "80 % coverage", "95 % coverage", "methods chosen"]);
     for r in results {
         let mut chosen: Vec<&str> = r.chosen.clone();
@@ -295,7 +295,7 @@ pub fn backtest(results: &[crate::forecast::backtest::SeriesResult]) -> String {
 }
 
 /// The warehouse's version and import history.
-pub fn status(m: &crate::warehouse::store::Manifest, dir: &std::path::Path) -> String {
+pub(super) fn status(m: &crate::warehouse::store::Manifest, dir: &std::path::Path) -> String {
     let currency = m.currency.as_ref().map_or_else(|| "not recorded".to_string(), |c| c.to_string());
     let mut out = format!(
         "version {} ({}), created {}, time zone {}, currency {currency}\n",
@@ -334,7 +334,7 @@ pub fn status(m: &crate::warehouse::store::Manifest, dir: &std::path::Path) -> S
 }
 
 /// Cohort retention as a triangle: one row per cohort, retention per month since its first.
-pub fn cohorts(c: &crate::customers::Cohorts) -> String {
+pub(super) fn cohorts(c: &crate::customers::Cohorts) -> String {
     let width = c.cohorts.iter().map(|x| x.months.len()).max().unwrap_or(0).min(13);
     let mut header = vec!["cohort".to_string(), "customers".to_string()];
     header.extend((0..width).map(|k| format!("m{k}")));
@@ -355,7 +355,7 @@ pub fn cohorts(c: &crate::customers::Cohorts) -> String {
 }
 
 /// RFM segments.
-pub fn rfm(r: &crate::customers::Rfm) -> String {
+pub(super) fn rfm(r: &crate::customers::Rfm) -> String {
     let mut t =
         new_table(&["segment", "customers", "revenue", "customers %", "revenue %", "recency", "frequency", "monetary"]);
     for s in &r.segments {
@@ -375,7 +375,7 @@ pub fn rfm(r: &crate::customers::Rfm) -> String {
 }
 
 /// Every customer's RFM row.
-pub fn rfm_customers(rows: &[crate::customers::RfmCustomer]) -> String {
+pub(super) fn rfm_customers(rows: &[crate::customers::RfmCustomer]) -> String {
     let mut t = new_table(&["customer", "name", "recency", "frequency", "monetary", "R", "F", "M", "segment"]);
     for c in rows {
         t.add_row(vec![
@@ -394,7 +394,7 @@ pub fn rfm_customers(rows: &[crate::customers::RfmCustomer]) -> String {
 }
 
 /// The CLV fits and the top customers.
-pub fn clv(c: &crate::customers::Clv) -> String {
+pub(super) fn clv(c: &crate::customers::Clv) -> String {
     let mut out = format!(
         "Calibration end {}: {} customers, {} with repeat purchases\n",
         c.calibration_end.map_or_else(|| "-".to_string(), |d| d.to_string()),
@@ -449,7 +449,7 @@ fn signed(c: crate::metrics::Cents) -> String {
 }
 
 /// A revenue bridge: the summary sentence, then each view as a table of drivers.
-pub fn explanation(e: &crate::insights::Explanation) -> String {
+pub(super) fn explanation(e: &crate::insights::Explanation) -> String {
     let (now, before) = (&e.range, &e.comparison);
     let mut out = format!(
         "{} to {} against {} to {}: revenue {} against {}\n{}\n",
@@ -533,7 +533,7 @@ fn driver_label(driver: &str) -> String {
 }
 
 /// The month-to-date projection and its backtest.
-pub fn projection(p: &crate::insights::Projection) -> String {
+pub(super) fn projection(p: &crate::insights::Projection) -> String {
     let interval = p.interval_80.map_or_else(
         || "no interval (no past month to backtest on)".to_string(),
         |[lo, hi]| format!("80 %: {lo} to {hi}"),
@@ -557,7 +557,7 @@ pub fn projection(p: &crate::insights::Projection) -> String {
 }
 
 /// The alerts as a table.
-pub fn alerts(a: &crate::insights::Alerts) -> String {
+pub(super) fn alerts(a: &crate::insights::Alerts) -> String {
     let Some(month) = a.month else { return "no complete month to check\n".to_string() };
     let mut out = format!(
         "{month}: {} alert(s); {} segment(s) checked, {} skipped (too little history or revenue)\n",

@@ -5,11 +5,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A progress bar over the bytes of each source file.
 #[derive(Clone)]
-pub struct Bar(ProgressBar);
+pub(super) struct Bar(ProgressBar);
 
 impl Bar {
     /// A bar on stderr, hidden unless stderr is a terminal.
-    pub fn new() -> Bar {
+    pub(super) fn new() -> Bar {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{msg:>16} [{bar:30}] {bytes}/{total_bytes} eta {eta}")
@@ -20,7 +20,7 @@ impl Bar {
     }
 
     /// Clears the bar.
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         self.0.finish_and_clear();
     }
 }

@@ -23,7 +23,14 @@ const STDERR_BYTES: u64 = 64 * 1024;
 ///
 /// # Errors
 /// The query is refused or fails (the worker's message), runs past `timeout`, or crashes.
-pub fn run(warehouse: &Path, engine: &Engine, query: &str, format: &str, memory: u64, timeout: Duration) -> Result<()> {
+pub(super) fn run(
+    warehouse: &Path,
+    engine: &Engine,
+    query: &str,
+    format: &str,
+    memory: u64,
+    timeout: Duration,
+) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| anyhow!("cannot find the shoplens binary: {e}"))?;
     let cap = memory.saturating_add(OVERHEAD.max(memory / 2));
     let mut cmd = Command::new(exe);

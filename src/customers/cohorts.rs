@@ -2,7 +2,7 @@
 //! followed month by month: how many are active, their revenue, and the cumulative revenue per
 //! customer.
 
-use super::{last_order_date, session, sql};
+use super::queries::{last_order_date, session, sql};
 use crate::metrics::results::{Cents, rows};
 use crate::metrics::{MetricsError, date_param, round6, run};
 use crate::model::money::round_ratio;

@@ -1,12 +1,12 @@
 //! The returning-customer rate (customers.md): customers with an order in a range whose orders
 //! from their first ever up to the range's end number 2 or more.
 
-use super::{session, sql};
-use crate::import::tables::date_key;
+use super::queries::{session, sql};
 use crate::metrics::results::rows;
 use crate::metrics::{MetricsError, orders_session, round6, run};
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
+use crate::warehouse::keys::date_key;
 use chrono::NaiveDate;
 use datafusion::common::ScalarValue;
 use serde::Serialize;

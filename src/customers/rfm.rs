@@ -1,19 +1,19 @@
 //! RFM (customers.md): recency, frequency and monetary value per customer as of a day, their
 //! quintile scores, the ten named segments, and each segment's totals and means.
 
-use super::{last_order_date, session, sql};
-use crate::import::tables::date_key;
+use super::queries::{last_order_date, session, sql};
 use crate::metrics::results::{Cents, rows};
 use crate::metrics::{MetricsError, date_param, round6, run};
 use crate::model::Filter;
 use crate::model::money::{round_ratio, round_scaled};
 use crate::warehouse::Warehouse;
+use crate::warehouse::keys::date_key;
 use chrono::NaiveDate;
 use datafusion::common::ScalarValue;
 use serde::Serialize;
 
 /// The segments, in the order of customers.md's table.
-pub const SEGMENTS: [&str; 10] = [
+pub(crate) const SEGMENTS: [&str; 10] = [
     "Hibernating",
     "At risk",
     "Can't lose them",

@@ -13,13 +13,13 @@ pub struct SeriesResult {
     /// Mean absolute scaled error.
     pub mase: f64,
     /// Mean absolute percentage error, in percent.
-    pub mape: f64,
+    pub(crate) mape: f64,
     /// Share of origins whose actual fell in the 80 % interval.
-    pub coverage_80: f64,
+    pub(crate) coverage_80: f64,
     /// Same for 95 %.
-    pub coverage_95: f64,
+    pub(crate) coverage_95: f64,
     /// The methods chosen at the origins.
-    pub chosen: Vec<&'static str>,
+    pub(crate) chosen: Vec<&'static str>,
 }
 
 /// Runs the protocol on one series (which needs at least 15 months).
@@ -56,21 +56,6 @@ pub fn overall(results: &[SeriesResult]) -> (f64, f64, f64, f64) {
     let gm = (results.iter().map(|r| r.mase.ln()).sum::<f64>() / n).exp();
     let mean = |f: fn(&SeriesResult) -> f64| results.iter().map(f).sum::<f64>() / n;
     (gm, mean(|r| r.mape), mean(|r| r.coverage_80), mean(|r| r.coverage_95))
-}
-
-/// One candidate alone under the same protocol (no model choice): `(MASE, MAPE %)`.
-pub fn evaluate_model(series: &Series, model: super::models::Model) -> (f64, f64) {
-    let y = &series.values;
-    let n = y.len();
-    let k = super::BACKTEST_MONTHS.min(n.saturating_sub(super::MIN_MONTHS));
-    let scale = mase_scale(&y[..n - k]);
-    let (mut ae, mut ape) = (0.0, 0.0);
-    for o in n - k..n {
-        let p = model.forecast(&y[..o], 1, o >= super::SEASONAL_MONTHS)[0];
-        ae += (y[o] - p).abs();
-        ape += ((y[o] - p) / y[o]).abs();
-    }
-    (ae / k as f64 / scale, ape / k as f64 * 100.0)
 }
 
 #[cfg(test)]

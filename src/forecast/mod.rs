@@ -8,22 +8,23 @@
 pub mod backtest;
 pub mod models;
 
+use crate::metrics::round2;
 use crate::model::Month;
 use models::{Model, PERIOD};
 use serde::Serialize;
 use std::path::Path;
 
 /// How many trailing months the backtest scores.
-pub const BACKTEST_MONTHS: usize = 12;
+pub(crate) const BACKTEST_MONTHS: usize = 12;
 /// Below this many months there is no forecast.
-pub const MIN_MONTHS: usize = 3;
+pub(crate) const MIN_MONTHS: usize = 3;
 /// From this many months on, yearly seasonality is fitted.
 pub const SEASONAL_MONTHS: usize = 2 * PERIOD;
 /// The most months a forecast fits its models on: a longer series is forecast from its last 600
 /// months (50 years), so a forecast's work is bounded whatever the series.
-pub const MAX_MONTHS: usize = 600;
+pub(crate) const MAX_MONTHS: usize = 600;
 /// The combination: the exponential smoothing family, additive and on the log scale.
-pub const COMBINED: [Model; 2] = [Model::EtsDamped, Model::EtsDampedLog];
+pub(crate) const COMBINED: [Model; 2] = [Model::EtsDamped, Model::EtsDampedLog];
 /// How much lower a single model's backtest error must be to replace the combination.
 const CLEAR_WIN: f64 = 0.6;
 const Z80: f64 = 1.281_551_565_5;
@@ -134,7 +135,7 @@ pub struct Score {
     /// The model's name.
     pub model: &'static str,
     /// Mean absolute percentage error, in percent.
-    pub mape: f64,
+    pub(crate) mape: f64,
     /// Mean absolute scaled error.
     pub mase: f64,
 }
@@ -178,7 +179,7 @@ pub struct Forecast {
 
 impl Forecast {
     /// The forecast in one sentence, for people.
-    pub fn sentence(&self) -> String {
+    pub(crate) fn sentence(&self) -> String {
         format!(
             "Forecast for {}: {:.2} (80 %: {:.2} to {:.2}; 95 %: {:.2} to {:.2}), method {}: {}.",
             self.month,
@@ -191,10 +192,6 @@ impl Forecast {
             self.explanation
         )
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// The scale of MASE: the mean absolute seasonal (lag-12) difference of `train`, or the lag-1
@@ -225,7 +222,7 @@ pub struct Choice {
     /// The scores of every candidate, in `Model::SINGLE` order then the combination.
     pub scores: Vec<Score>,
     /// The chosen method's one-step backtest `(actual, predicted)` pairs.
-    pub errors: Vec<(f64, f64)>,
+    pub(crate) errors: Vec<(f64, f64)>,
 }
 
 fn score(model: &'static str, actual: &[f64], pred: &[f64], scale: f64) -> Score {

@@ -8,7 +8,7 @@ use crate::optimize::nelder_mead;
 const AR_CORRECTION: bool = true;
 
 /// The season length of monthly data.
-pub const PERIOD: usize = 12;
+pub(crate) const PERIOD: usize = 12;
 
 /// The candidates, by the name the JSON and the backtest report use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -139,7 +139,7 @@ fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
 
 /// Multiplicative seasonal indices by classical decomposition (a centred 2x12 moving average),
 /// or `None` when the lag-12 autocorrelation is not significant at 90 % (the Theta method's test).
-fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
+fn theta_seasonal_indices(y: &[f64]) -> Option<[f64; PERIOD]> {
     let n = y.len();
     if n < 2 * PERIOD || y.iter().any(|v| *v <= 0.0) {
         return None;
@@ -152,22 +152,42 @@ fn seasonal_indices(y: &[f64]) -> Option<Vec<f64>> {
     if r[PERIOD - 1].abs() <= limit {
         return None;
     }
-    let (mut sums, mut counts) = (vec![0.0; PERIOD], vec![0usize; PERIOD]);
-    for t in PERIOD / 2..n - PERIOD / 2 {
-        let ma = (y[t - 6] / 2.0 + y[t - 5..t + 6].iter().sum::<f64>() + y[t + 6] / 2.0) / PERIOD as f64;
-        sums[t % PERIOD] += y[t] / ma;
-        counts[t % PERIOD] += 1;
+    seasonal_indices(y, |t| t % PERIOD)
+}
+
+/// Multiplicative seasonal indices (mean 1) of a monthly series: each month's ratio to the
+/// centred 12-month (2x12) moving average, averaged per season, `season(t)` (0 to 11) being the
+/// season of the `t`-th value. Months whose average is not positive are left out. `None` below
+/// two years, where a season cannot be told from a trend, or when a season has no ratio or an
+/// index is not positive. The Theta models and the alerts share it.
+pub(crate) fn seasonal_indices(values: &[f64], season: impl Fn(usize) -> usize) -> Option<[f64; PERIOD]> {
+    let n = values.len();
+    if n < 2 * PERIOD {
+        return None;
     }
-    let raw: Vec<f64> = sums.iter().zip(&counts).map(|(s, c)| s / *c as f64).collect();
-    let norm = raw.iter().sum::<f64>() / PERIOD as f64;
-    Some(raw.into_iter().map(|v| v / norm).collect())
+    let (mut sum, mut count) = ([0.0; PERIOD], [0usize; PERIOD]);
+    for t in PERIOD / 2..n - PERIOD / 2 {
+        let cma =
+            (0.5 * values[t - 6] + values[t - 5..=t + 5].iter().sum::<f64>() + 0.5 * values[t + 6]) / PERIOD as f64;
+        if cma > 0.0 {
+            let i = season(t);
+            sum[i] += values[t] / cma;
+            count[i] += 1;
+        }
+    }
+    if count.contains(&0) {
+        return None;
+    }
+    let raw: [f64; PERIOD] = std::array::from_fn(|i| sum[i] / count[i] as f64);
+    let mean = raw.iter().sum::<f64>() / PERIOD as f64;
+    (mean > 0.0 && raw.iter().all(|r| *r > 0.0)).then(|| raw.map(|r| r / mean))
 }
 
 /// The Theta method: simple exponential smoothing of the seasonally adjusted series plus half its
 /// linear trend, then reseasonalized.
 fn theta(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
     let n = y.len();
-    let idx = if seasonal { seasonal_indices(y) } else { None };
+    let idx = if seasonal { theta_seasonal_indices(y) } else { None };
     let x: Vec<f64> = match &idx {
         Some(s) => y.iter().enumerate().map(|(t, v)| v / s[t % PERIOD]).collect(),
         None => y.to_vec(),
@@ -203,13 +223,13 @@ fn theta(y: &[f64], h: usize, seasonal: bool) -> Vec<f64> {
 
 /// A fitted additive damped-trend ETS model: its final states and smoothing parameters.
 #[derive(Clone, Debug)]
-pub struct Ets {
+pub(crate) struct Ets {
     level: f64,
     trend: f64,
     season: Vec<f64>,
     phi: f64,
     /// Root mean square of the one-step in-sample errors.
-    pub sigma: f64,
+    pub(crate) sigma: f64,
     /// The last one-step error and the errors' lag-1 autocorrelation: what short-lived swings
     /// the smoothing leaves behind, carried into the forecast as an AR(1) term.
     last_error: f64,
@@ -218,7 +238,7 @@ pub struct Ets {
 
 impl Ets {
     /// Point forecasts `h` steps ahead.
-    pub fn forecast(&self, h: usize) -> Vec<f64> {
+    pub(crate) fn forecast(&self, h: usize) -> Vec<f64> {
         let mut damp = 0.0;
         let mut phi_k = 1.0;
         (1..=h)
@@ -300,7 +320,7 @@ fn logistic(x: f64) -> f64 {
 
 /// Fits ETS by least squares of the one-step errors (Gaussian maximum likelihood); without
 /// `trend` the trend is held at zero.
-pub fn ets_fit(y: &[f64], seasonal: bool, trend: bool) -> Ets {
+pub(crate) fn ets_fit(y: &[f64], seasonal: bool, trend: bool) -> Ets {
     if seasonal && y.len() >= 2 * PERIOD {
         // seasonality must earn its eleven extra states: keep it only if the AICc says so
         let (with, without) = (ets_fit_one(y, true, trend), ets_fit_one(y, false, trend));

@@ -70,16 +70,6 @@ fn pick(rng: &mut impl Rng, cumulative: &[f64]) -> usize {
     cumulative.partition_point(|c| *c <= x).min(cumulative.len() - 1)
 }
 
-fn cumulate(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
-    weights
-        .into_iter()
-        .scan(0.0, |acc, w| {
-            *acc += w;
-            Some(*acc)
-        })
-        .collect()
-}
-
 fn money(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
@@ -144,7 +134,7 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
     for i in (1..n_products).rev() {
         rank.swap(i, rng.random_range(0..=i));
     }
-    let popularity = cumulate(rank.iter().map(|r| 1.0 / (*r as f64 + 1.0).powf(1.05)));
+    let popularity = names::cumulate(rank.iter().map(|r| 1.0 / (*r as f64 + 1.0).powf(1.05)));
 
     let mut w = Writers {
         customers: writer(
@@ -165,7 +155,7 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
     const SEASON: [f64; 12] = [0.85, 0.78, 0.88, 0.92, 0.97, 0.93, 0.9, 0.94, 1.0, 1.06, 1.42, 1.68];
     const WEEKDAY: [f64; 7] = [1.05, 1.02, 1.0, 1.0, 1.04, 0.86, 0.82];
     let days: Vec<NaiveDate> = (0..opts.days).map(|i| opts.start + Duration::days(i as i64)).collect();
-    let weights = cumulate(days.iter().enumerate().map(|(i, d)| {
+    let weights = names::cumulate(days.iter().enumerate().map(|(i, d)| {
         let years = i as f64 / 365.25;
         (0.35 * years).exp()
             * SEASON[d.month0() as usize]

@@ -5,7 +5,7 @@ use rand::Rng;
 use std::sync::LazyLock;
 
 /// `(category, lowest price, highest price)`.
-pub const CATEGORIES: [(&str, f64, f64); 10] = [
+pub(super) const CATEGORIES: [(&str, f64, f64); 10] = [
     ("Electronics", 25.0, 600.0),
     ("Home & Kitchen", 8.0, 180.0),
     ("Fashion", 12.0, 160.0),
@@ -42,7 +42,7 @@ const NOUNS: [&str; 16] = [
 ];
 
 /// A product name; some carry a comma, quotes or an inch mark, as real catalogues do.
-pub fn product_name(rng: &mut impl Rng, category: &str) -> String {
+pub(super) fn product_name(rng: &mut impl Rng, category: &str) -> String {
     let adj = ADJECTIVES[rng.random_range(0..ADJECTIVES.len())];
     let noun = NOUNS[rng.random_range(0..NOUNS.len())];
     match rng.random_range(0..10) {
@@ -82,7 +82,7 @@ const LAST: [&str; 20] = [
 ];
 
 /// A person's name; a few have a suffix after a comma or a nickname in quotes.
-pub fn person_name(rng: &mut impl Rng) -> String {
+pub(super) fn person_name(rng: &mut impl Rng) -> String {
     let first = FIRST[rng.random_range(0..FIRST.len())];
     let last = LAST[rng.random_range(0..LAST.len())];
     match rng.random_range(0..40) {
@@ -94,7 +94,7 @@ pub fn person_name(rng: &mut impl Rng) -> String {
 }
 
 /// `(city, region, country)`.
-pub const PLACES: [(&str, &str, &str); 14] = [
+pub(super) const PLACES: [(&str, &str, &str); 14] = [
     ("Berlin", "Berlin", "DE"),
     ("München", "Bayern", "DE"),
     ("Hamburg", "Hamburg", "DE"),
@@ -112,8 +112,19 @@ pub const PLACES: [(&str, &str, &str); 14] = [
 ];
 
 /// Cumulative weights of `PLACES`: big markets first.
-pub fn place_weights() -> &'static [f64] {
+pub(super) fn place_weights() -> &'static [f64] {
     static W: LazyLock<Vec<f64>> =
-        LazyLock::new(|| super::cumulate([14.0, 8.0, 6.0, 10.0, 4.0, 11.0, 4.0, 12.0, 5.0, 7.0, 6.0, 5.0, 4.0, 3.0]));
+        LazyLock::new(|| cumulate([14.0, 8.0, 6.0, 10.0, 4.0, 11.0, 4.0, 12.0, 5.0, 7.0, 6.0, 5.0, 4.0, 3.0]));
     &W
+}
+
+/// The running sums of `weights`: a cumulative distribution to draw from by bisection.
+pub(super) fn cumulate(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    weights
+        .into_iter()
+        .scan(0.0, |acc, w| {
+            *acc += w;
+            Some(*acc)
+        })
+        .collect()
 }

@@ -2,7 +2,9 @@
 //! folder, imported from there with every rule, and recorded as the user's file (its name in
 //! the rejects, its SHA-256 and the mapping's in the import record).
 
-use super::{ImportError, ImportOptions, ImportReport, Origin, import_export};
+use super::import_export;
+use super::options::{ImportError, ImportOptions, ImportReport, Origin};
+use super::stage::Scratch;
 use crate::source::flat::{self, Converted, FlatError, Mapping};
 use crate::warehouse::Store;
 use sha2::{Digest, Sha256};
@@ -30,41 +32,6 @@ pub struct MappingSource<'a> {
     pub name: String,
     /// Its text, whose SHA-256 is recorded.
     pub text: &'a str,
-}
-
-/// A folder of its own under the system's temporary folder, removed when dropped.
-pub struct Scratch(PathBuf);
-
-impl Scratch {
-    /// Creates a new, empty scratch folder.
-    ///
-    /// # Errors
-    /// It cannot be created.
-    pub fn new(what: &str) -> Result<Scratch, std::io::Error> {
-        let base = std::env::temp_dir();
-        for attempt in 0..100u32 {
-            let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-            let dir = base.join(format!("shoplens-{what}-{}-{nanos}-{attempt}", std::process::id()));
-            // create_dir, not create_dir_all: the folder must be new, never one planted before
-            match std::fs::create_dir(&dir) {
-                Ok(()) => return Ok(Scratch(dir)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::other("no new scratch folder name"))
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Converts `file` by its mapping and imports it into `store`. `opts.origin` and the currency

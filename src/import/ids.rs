@@ -14,7 +14,7 @@ fn slice<'a>(bytes: &'a [u8], ends: &[usize], i: u32) -> &'a [u8] {
 
 /// Ids numbered 0, 1, 2… in the order they were added.
 #[derive(Default)]
-pub struct IdIndex {
+pub(crate) struct IdIndex {
     bytes: Vec<u8>,
     ends: Vec<usize>,
     table: HashTable<u32>,
@@ -27,13 +27,13 @@ impl IdIndex {
     }
 
     /// The number of `id`, if it was added.
-    pub fn get(&self, id: &str) -> Option<u32> {
+    pub(crate) fn get(&self, id: &str) -> Option<u32> {
         let hash = self.state.hash_one(id.as_bytes());
         self.table.find(hash, |&i| self.bytes_of(i) == id.as_bytes()).copied()
     }
 
     /// Adds `id`, which must not be there yet, and returns its number.
-    pub fn insert(&mut self, id: &str) -> u32 {
+    pub(crate) fn insert(&mut self, id: &str) -> u32 {
         debug_assert!(self.get(id).is_none(), "{id} was added twice");
         let n = u32::try_from(self.ends.len()).expect("fewer than 4 billion ids");
         self.bytes.extend_from_slice(id.as_bytes());
@@ -45,23 +45,18 @@ impl IdIndex {
     }
 
     /// The id numbered `i`.
-    pub fn id(&self, i: u32) -> &str {
+    pub(crate) fn id(&self, i: u32) -> &str {
         // only whole `&str`s go in, so every id's bytes are UTF-8
         std::str::from_utf8(self.bytes_of(i)).expect("ids are stored from UTF-8 text")
     }
 
     /// How many ids.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     /// Makes room for `n` more ids of about `bytes` bytes in all.
-    pub fn reserve(&mut self, n: usize, bytes: usize) {
+    pub(crate) fn reserve(&mut self, n: usize, bytes: usize) {
         self.ends.reserve(n);
         self.bytes.reserve(bytes);
         let (bytes, ends, state) = (&self.bytes, &self.ends, &self.state);

@@ -36,7 +36,7 @@ pub struct Named {
 ///
 /// # Errors
 /// A file cannot be opened or read.
-pub fn named_ids(source: &Path, encoding: Encoding) -> Result<Named, SourceError> {
+pub(crate) fn named_ids(source: &Path, encoding: Encoding) -> Result<Named, SourceError> {
     let mut named = Named::default();
     for (file, columns) in [
         (SourceFile::Customers, &["customer_id"][..]),
@@ -72,7 +72,7 @@ pub struct Start {
     /// The orders the export names that the version has.
     pub orders: Orders,
     /// The highest order key.
-    pub last_order_key: i32,
+    pub(crate) last_order_key: i32,
 }
 
 /// The current version, as far as an append needs it once the import has started.
@@ -239,7 +239,7 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
 
 /// The first and last order day (`date_key`) in the `fact_order` of the version being written in
 /// `version_dir`: the smallest key of its first month's file, the largest of its last.
-pub fn order_days(version_dir: &Path) -> Result<(Option<i32>, Option<i32>), WriteError> {
+pub(crate) fn order_days(version_dir: &Path) -> Result<(Option<i32>, Option<i32>), WriteError> {
     let files = parts::files(version_dir, &schema::FACT_ORDER)?;
     let keys = |file: Option<&PathBuf>, pick: fn(i32, i32) -> i32| -> Result<Option<i32>, WriteError> {
         let Some(file) = file else { return Ok(None) };
@@ -312,7 +312,7 @@ impl Previous {
 
     /// Copies the previous order lines of `months`, but those of orders whose lines the new
     /// export replaced; lines of relisted orders take on their order's new attributes.
-    pub fn copy_lines(
+    pub(crate) fn copy_lines(
         &self,
         months: &BTreeSet<i32>,
         by_key: &HashMap<i32, &OrderInfo>,
@@ -338,7 +338,7 @@ impl Previous {
 
     /// Copies the previous payments of `months`, but those of orders whose payments the new
     /// export replaced.
-    pub fn copy_payments(
+    pub(crate) fn copy_payments(
         &self,
         months: &BTreeSet<i32>,
         by_key: &HashMap<i32, &OrderInfo>,
@@ -362,7 +362,7 @@ impl Previous {
 
     /// Copies the previous orders of `months` but the ones in `relisted` (which the caller
     /// writes with their new attributes).
-    pub fn copy_orders(
+    pub(crate) fn copy_orders(
         &self,
         months: &BTreeSet<i32>,
         relisted: &HashSet<i32>,
@@ -373,7 +373,11 @@ impl Previous {
 
     /// Writes the key chunks of `dim_customer` that `customers` changed or added to, from the
     /// previous chunk and the new rows, and hard-links the others.
-    pub fn write_customers(&self, customers: &Dimension<PackedCustomer>, version_dir: &Path) -> Result<(), WriteError> {
+    pub(crate) fn write_customers(
+        &self,
+        customers: &Dimension<PackedCustomer>,
+        version_dir: &Path,
+    ) -> Result<(), WriteError> {
         let table = &schema::DIM_CUSTOMER;
         let touched: BTreeSet<i32> = customers.touched_keys().map(|k| chunk_of(k, self.key_chunk)).collect();
         let names: HashSet<String> = touched.iter().map(|c| chunk_file(*c)).collect();
@@ -406,7 +410,12 @@ impl Previous {
     }
 
     /// Hard-links the months of `table` not in `months` into the new version.
-    pub fn link_months(&self, version_dir: &Path, table: &Table, months: &BTreeSet<i32>) -> Result<(), WriteError> {
+    pub(crate) fn link_months(
+        &self,
+        version_dir: &Path,
+        table: &Table,
+        months: &BTreeSet<i32>,
+    ) -> Result<(), WriteError> {
         let names = Previous::month_files(months);
         parts::link_parts(&self.dir, version_dir, table, |name| !names.contains(name))
     }

@@ -5,6 +5,7 @@ use super::ids::IdIndex;
 use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
 use crate::model::{Money, Status};
 use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec, UNCATEGORIZED};
+use crate::warehouse::keys::{date_key, date32};
 use crate::warehouse::parts::FactRows;
 use crate::warehouse::schema::{self, Table};
 use ahash::AHashMap as HashMap;
@@ -17,16 +18,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
-
-/// `YYYYMMDD` as an integer: the date dimension's key.
-pub fn date_key(d: NaiveDate) -> i32 {
-    d.year() * 10_000 + d.month() as i32 * 100 + d.day() as i32
-}
-
-/// Days since 1970-01-01, Arrow's `Date32`.
-pub fn date32(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
 
 fn money_builder() -> Decimal128Builder {
     Decimal128Builder::new().with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE as i8).expect("valid decimal type")
@@ -58,12 +49,12 @@ impl<R> Default for Dimension<R> {
 impl<R> Dimension<R> {
     /// A dimension that goes on from a previous version whose keys run to `base`, of which
     /// `known` are the ones this import may name.
-    pub fn continuing(base: i32, known: HashMap<String, i32>) -> Self {
+    pub(crate) fn continuing(base: i32, known: HashMap<String, i32>) -> Self {
         Dimension { old: known, base, ..Default::default() }
     }
 
     /// The key of `id`, if known.
-    pub fn key(&self, id: &str) -> Option<i32> {
+    pub(crate) fn key(&self, id: &str) -> Option<i32> {
         match self.ids.get(id) {
             Some(i) => Some(self.base + i as i32 + 1),
             None => self.old.get(id).copied(),
@@ -71,14 +62,14 @@ impl<R> Dimension<R> {
     }
 
     /// Adds a row; `listed` says whether the export's own file had it.
-    pub fn insert(&mut self, id: &str, row: R, listed: bool) -> i32 {
+    pub(crate) fn insert(&mut self, id: &str, row: R, listed: bool) -> i32 {
         self.ids.insert(id);
         self.rows.push((row, listed));
         self.last_key()
     }
 
     /// Adds a row listed in the export, or replaces the row of a known `id` keeping its key.
-    pub fn upsert(&mut self, id: &str, row: R) -> i32 {
+    pub(crate) fn upsert(&mut self, id: &str, row: R) -> i32 {
         match self.key(id) {
             Some(k) if k > self.base => {
                 self.rows[(k - self.base) as usize - 1] = (row, true);
@@ -93,7 +84,7 @@ impl<R> Dimension<R> {
     }
 
     /// The key of `id`, adding it with `make()` (unlisted) if unknown.
-    pub fn key_or_insert(&mut self, id: &str, make: impl FnOnce() -> R) -> i32 {
+    pub(crate) fn key_or_insert(&mut self, id: &str, make: impl FnOnce() -> R) -> i32 {
         match self.key(id) {
             Some(k) => k,
             None => self.insert(id, make(), false),
@@ -101,7 +92,7 @@ impl<R> Dimension<R> {
     }
 
     /// Every `(key, id)` this dimension knows, in key order.
-    pub fn keys(&self) -> Vec<(i32, &str)> {
+    pub(crate) fn keys(&self) -> Vec<(i32, &str)> {
         let mut all: Vec<(i32, &str)> = self.old.iter().map(|(id, k)| (*k, id.as_str())).collect();
         all.extend((0..self.ids.len() as u32).map(|i| (self.base + i as i32 + 1, self.ids.id(i))));
         all.sort_unstable_by_key(|(k, _)| *k);
@@ -109,25 +100,25 @@ impl<R> Dimension<R> {
     }
 
     /// Makes room for `n` more rows whose ids take about `bytes` bytes.
-    pub fn reserve(&mut self, n: usize, bytes: usize) {
+    pub(crate) fn reserve(&mut self, n: usize, bytes: usize) {
         self.ids.reserve(n, bytes);
         self.rows.reserve(n);
     }
 
     /// The highest key.
-    pub fn last_key(&self) -> i32 {
+    pub(crate) fn last_key(&self) -> i32 {
         self.base + self.rows.len() as i32
     }
 
     /// The keys this import gave or changed: the previous version's from `base` on are kept as
     /// they were.
-    pub fn touched_keys(&self) -> impl Iterator<Item = i32> + '_ {
+    pub(crate) fn touched_keys(&self) -> impl Iterator<Item = i32> + '_ {
         self.changed.keys().copied().chain(self.base + 1..=self.last_key())
     }
 
     /// The rows this import gave or changed whose keys lie in `keys`, in key order, with their
     /// key and whether the export listed them.
-    pub fn rows_in(&self, keys: Range<i32>) -> impl Iterator<Item = (i32, &R, bool)> + '_ {
+    pub(crate) fn rows_in(&self, keys: Range<i32>) -> impl Iterator<Item = (i32, &R, bool)> + '_ {
         let new_from = keys.start.max(self.base + 1);
         let new_to = keys.end.min(self.last_key() + 1).max(new_from);
         self.changed.range(keys).map(|(k, (r, l))| (*k, r, *l)).chain((new_from..new_to).map(move |k| {
@@ -172,7 +163,7 @@ impl PackedCustomer {
     }
 
     /// A customer known only by its id.
-    pub fn bare(id: &str) -> PackedCustomer {
+    pub(crate) fn bare(id: &str) -> PackedCustomer {
         PackedCustomer::new(&CustomerRec {
             customer_id: id.to_string(),
             customer_name: None,
@@ -205,7 +196,7 @@ impl PackedCustomer {
 }
 
 /// A product known only by its id.
-pub fn bare_product(id: &str) -> ProductRec {
+pub(crate) fn bare_product(id: &str) -> ProductRec {
     ProductRec {
         product_id: id.to_string(),
         product_name: None,
@@ -216,7 +207,7 @@ pub fn bare_product(id: &str) -> ProductRec {
 }
 
 /// `dim_customer` rows `(key, customer, listed)` as a batch.
-pub fn customer_batch<'a>(rows: impl Iterator<Item = (i32, &'a PackedCustomer, bool)>) -> RecordBatch {
+pub(crate) fn customer_batch<'a>(rows: impl Iterator<Item = (i32, &'a PackedCustomer, bool)>) -> RecordBatch {
     let (mut key, mut texts, mut signup, mut listed) =
         (Int32Builder::new(), [(); 5].map(|_| StringBuilder::new()), Date32Builder::new(), BooleanBuilder::new());
     for (k, c, l) in rows {
@@ -237,7 +228,7 @@ pub fn customer_batch<'a>(rows: impl Iterator<Item = (i32, &'a PackedCustomer, b
 
 impl Dimension<ProductRec> {
     /// The `dim_product` batch.
-    pub fn to_batch(&self) -> RecordBatch {
+    pub(crate) fn to_batch(&self) -> RecordBatch {
         let (mut key, mut id, mut name, mut category, mut cost, mut price, mut listed) = (
             Int32Builder::new(),
             StringBuilder::new(),
@@ -273,7 +264,7 @@ impl Dimension<ProductRec> {
 
 impl Dimension<()> {
     /// The `dim_payment_method` batch.
-    pub fn to_batch(&self) -> RecordBatch {
+    pub(crate) fn to_batch(&self) -> RecordBatch {
         let mut key = Int32Builder::new();
         let mut method = StringBuilder::new();
         for (k, m) in self.keys() {
@@ -285,7 +276,7 @@ impl Dimension<()> {
 }
 
 /// The `dim_date` batch: every day from `first` to `last`.
-pub fn dim_date_batch(first: NaiveDate, last: NaiveDate) -> RecordBatch {
+pub(crate) fn dim_date_batch(first: NaiveDate, last: NaiveDate) -> RecordBatch {
     const DAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
     let (mut key, mut date, mut year, mut quarter, mut moy, mut ym, mut start, mut dow, mut dname, mut weekend) = (
         Int32Builder::new(),
@@ -343,18 +334,18 @@ pub struct OrderInfo {
     /// Canonical status text.
     pub status: Status,
     /// Lines loaded so far.
-    pub line_count: i32,
+    pub(crate) line_count: i32,
     /// Their revenue so far, in `Money` units (an `i64`: `DECIMAL(18,4)` always fits, and the
     /// record stays 64 bytes instead of 80 with an `i128`; at 10M orders that is 160 MB).
     pub revenue: i64,
     /// The line of orders.csv this import read it from; 0 when this import has not listed it
     /// (yet, or at all: an order kept from the previous version of an append).
-    pub source_line: u64,
+    pub(crate) source_line: u64,
     /// Which line numbers 1 to 64 this import has loaded for it (bit n-1 for line n): the
     /// duplicate check for nearly every line without a set of every line seen.
-    pub lines_seen: u64,
+    pub(crate) lines_seen: u64,
     /// Likewise for its payment numbers.
-    pub payments_seen: u64,
+    pub(crate) payments_seen: u64,
 }
 
 /// Marks number `n` of order `key` seen in `bits` (numbers 1 to 64) or `others` (the rest);
@@ -378,19 +369,19 @@ impl OrderInfo {
     }
 
     /// Adds a line's revenue; `None` (and no change) if the total would not fit `DECIMAL(18,4)`.
-    pub fn add_revenue(&mut self, line: Money) -> Option<()> {
+    pub(crate) fn add_revenue(&mut self, line: Money) -> Option<()> {
         let total = self.revenue().checked_add(line)?;
         self.revenue = i64::try_from(total.units()).ok()?;
         Some(())
     }
 
     /// Marks line `line_no` loaded; false if it already was.
-    pub fn mark_line(&mut self, line_no: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
+    pub(crate) fn mark_line(&mut self, line_no: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
         mark(&mut self.lines_seen, self.order_key, line_no, others)
     }
 
     /// Marks payment `seq` loaded; false if it already was.
-    pub fn mark_payment(&mut self, seq: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
+    pub(crate) fn mark_payment(&mut self, seq: i32, others: &mut ahash::AHashSet<(i32, i32)>) -> bool {
         mark(&mut self.payments_seen, self.order_key, seq, others)
     }
 }
@@ -406,7 +397,7 @@ pub struct Orders {
 
 impl Orders {
     /// Makes room for `n` more orders whose ids take about `bytes` bytes.
-    pub fn reserve(&mut self, n: usize, bytes: usize) {
+    pub(crate) fn reserve(&mut self, n: usize, bytes: usize) {
         self.index.reserve(n, bytes);
         self.rows.reserve(n);
     }
@@ -439,7 +430,7 @@ impl Orders {
 }
 
 /// The orders in `fact_order`'s row order: by day, then key.
-pub fn fact_order_rows(orders: &Orders) -> impl Iterator<Item = (&str, &OrderInfo)> {
+pub(crate) fn fact_order_rows(orders: &Orders) -> impl Iterator<Item = (&str, &OrderInfo)> {
     // positions, not `(id, record)` pairs: 4 bytes an order instead of 24 while sorting
     let mut at: Vec<u32> = (0..orders.rows.len() as u32).collect();
     if !orders.rows.is_sorted_by_key(|o| (o.date_key, o.order_key)) {
@@ -450,7 +441,7 @@ pub fn fact_order_rows(orders: &Orders) -> impl Iterator<Item = (&str, &OrderInf
 
 /// Orders gathered for the next batch of `fact_order`.
 #[derive(Default)]
-pub struct OrderBatch {
+pub(crate) struct OrderBatch {
     date: Int32Builder,
     key: Int32Builder,
     customer: Int32Builder,
@@ -464,7 +455,7 @@ pub struct OrderBatch {
 
 impl OrderBatch {
     /// Adds order `id`.
-    pub fn push(&mut self, id: &str, o: &OrderInfo) {
+    pub(crate) fn push(&mut self, id: &str, o: &OrderInfo) {
         self.date.append_value(o.date_key);
         self.key.append_value(o.order_key);
         self.customer.append_value(o.customer_key);
@@ -502,7 +493,7 @@ impl FactRows for OrderBatch {
 
 /// Order lines accumulated for the next batch of `fact_order_line`.
 #[derive(Default)]
-pub struct LineBatch {
+pub(crate) struct LineBatch {
     date: Int32Builder,
     order: Int32Builder,
     line_no: Int32Builder,
@@ -519,7 +510,7 @@ pub struct LineBatch {
 
 impl LineBatch {
     /// Adds one loaded line of `order`.
-    pub fn push(&mut self, item: &ItemRec, order: &OrderInfo, product_key: i32) {
+    pub(crate) fn push(&mut self, item: &ItemRec, order: &OrderInfo, product_key: i32) {
         self.date.append_value(order.date_key);
         self.order.append_value(order.order_key);
         self.line_no.append_value(item.line_no);
@@ -567,7 +558,7 @@ impl FactRows for LineBatch {
 
 /// Payments accumulated for the next batch of `fact_payment`.
 #[derive(Default)]
-pub struct PaymentBatch {
+pub(crate) struct PaymentBatch {
     date: Int32Builder,
     order: Int32Builder,
     seq: Int32Builder,
@@ -581,7 +572,7 @@ pub struct PaymentBatch {
 
 impl PaymentBatch {
     /// Adds one loaded payment of `order`.
-    pub fn push(&mut self, p: &PaymentRec, order: &OrderInfo, method_key: i32) {
+    pub(crate) fn push(&mut self, p: &PaymentRec, order: &OrderInfo, method_key: i32) {
         self.date.append_value(order.date_key);
         self.order.append_value(order.order_key);
         self.seq.append_value(p.payment_seq);
@@ -614,29 +605,6 @@ impl FactRows for PaymentBatch {
                 Arc::new(self.amount.get_or_insert_with(money_builder).finish()),
             ],
         )
-    }
-}
-
-/// Watches the keys of rows as they are written, to tell whether they came in the table's sort
-/// order (`(date_key, order_key, line or payment number)`) and the sort can be skipped.
-#[derive(Default)]
-pub struct SortCheck {
-    last: Option<(i32, i32, i32)>,
-    broken: bool,
-}
-
-impl SortCheck {
-    /// The next row's key.
-    pub fn see(&mut self, key: (i32, i32, i32)) {
-        if self.last.is_some_and(|last| key < last) {
-            self.broken = true;
-        }
-        self.last = Some(key);
-    }
-
-    /// Whether every row so far came in order.
-    pub fn sorted(&self) -> bool {
-        !self.broken
     }
 }
 

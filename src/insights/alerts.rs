@@ -2,22 +2,22 @@
 //! outside the 95 % interval of its own forecast, made from the months before it
 //! (docs/insights.md).
 
-use super::{query_error, sql};
+use super::queries::{query_error, sql};
 use crate::forecast::{Series, forecast};
 use crate::metrics::results::Cols;
+use crate::metrics::round2;
 use crate::metrics::{MetricsError, round6};
 use crate::model::{Filter, Month};
 use crate::warehouse::Warehouse;
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::Date32Type;
+use datafusion::arrow::array::Array;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A segment needs this many complete months before the month it is checked on.
-pub const MIN_HISTORY: usize = 12;
+pub(crate) const MIN_HISTORY: usize = 12;
 /// A segment below this share of the shop's revenue over the last 12 complete months is not
 /// checked: its swings are noise, and too small to act on.
-pub const MIN_SHARE: f64 = 0.02;
+pub(crate) const MIN_SHARE: f64 = 0.02;
 
 /// A month outside its forecast's 95 % interval.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -37,7 +37,7 @@ pub struct Alert {
     /// `actual / expected - 1`.
     pub gap: f64,
     /// How far outside the interval, in half-widths of it beyond its edge: the sort key.
-    pub severity: f64,
+    pub(crate) severity: f64,
 }
 
 /// The alerts, and what was checked.
@@ -79,13 +79,12 @@ pub async fn alerts(wh: &Warehouse) -> Result<Alerts, MetricsError> {
     let mut segments: BTreeMap<(String, String), SegmentSeries> = BTreeMap::new();
     for b in crate::metrics::run(&ctx, "segment_months", sql::SEGMENT_MONTHS, vec![]).await? {
         let c = Cols(&b);
-        let months = b.column_by_name("month_start").expect("month_start").as_primitive::<Date32Type>();
+        let months = b.column_by_name("month_start").expect("month_start");
         for row in 0..b.num_rows() {
             if !months.is_valid(row) {
                 continue;
             }
-            let day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
-                + chrono::Duration::days(months.value(row) as i64);
+            let day = crate::warehouse::keys::date_at(months, row);
             let key = (c.text("kind", row).unwrap_or_default(), c.text("segment", row).unwrap_or_default());
             segments.entry(key).or_default().months.insert(Month::of(day), c.units4("revenue", row) as f64 / 10_000.0);
         }
@@ -98,7 +97,7 @@ pub fn check(segments: &BTreeMap<(String, String), SegmentSeries>, until: Month)
     let shop = segments.iter().find(|((kind, _), _)| kind == "shop").map(|(_, s)| s);
     let shop_year = shop.map_or(0.0, |s| last_year(s, until));
     // the shop's seasonal profile, from the months before the one checked
-    let season = shop.and_then(|s| complete_months(s, until.pred()).and_then(|v| seasonal_indices(&v, until.pred())));
+    let season = shop.and_then(|s| complete_months(s, until.pred()).and_then(|v| indices_by_month(&v, until.pred())));
     let (mut checked, mut skipped, mut alerts) = (0, 0, Vec::new());
     for ((kind, segment), series) in segments {
         let Some(values) = complete_months(series, until) else {
@@ -160,33 +159,16 @@ fn kind_name(kind: &str) -> &'static str {
 }
 
 /// Multiplicative seasonal indices per month of the year (January first, mean 1) of a series
-/// ending in `end`: each month's ratio to the centred 12-month moving average, averaged per month
-/// of the year. `None` below two years, where a season cannot be told from a trend.
-pub fn seasonal_indices(values: &[f64], end: Month) -> Option<[f64; 12]> {
-    let n = values.len();
-    if n < 24 {
-        return None;
-    }
-    let start = (0..n - 1).fold(end, |m, _| m.pred());
-    let (mut sum, mut count) = ([0.0; 12], [0usize; 12]);
+/// ending in `end`: `forecast::models::seasonal_indices` with the months of the year as seasons.
+fn indices_by_month(values: &[f64], end: Month) -> Option<[f64; 12]> {
+    let start = (0..values.len().max(1) - 1).fold(end, |m, _| m.pred());
+    let mut months = Vec::with_capacity(values.len());
     let mut m = start;
-    for t in 0..n {
-        if t >= 6 && t + 6 < n {
-            let cma = (0.5 * values[t - 6] + values[t - 5..=t + 5].iter().sum::<f64>() + 0.5 * values[t + 6]) / 12.0;
-            if cma > 0.0 {
-                let i = m.month_of_year() as usize - 1;
-                sum[i] += values[t] / cma;
-                count[i] += 1;
-            }
-        }
+    for _ in values {
+        months.push(m.month_of_year() as usize - 1);
         m = m.succ();
     }
-    if count.contains(&0) {
-        return None;
-    }
-    let raw: [f64; 12] = std::array::from_fn(|i| sum[i] / count[i] as f64);
-    let mean = raw.iter().sum::<f64>() / 12.0;
-    (mean > 0.0 && raw.iter().all(|r| *r > 0.0)).then(|| raw.map(|r| r / mean))
+    crate::forecast::models::seasonal_indices(values, |t| months[t])
 }
 
 /// Revenue of the 12 months up to `until`.
@@ -205,10 +187,6 @@ fn complete_months(s: &SegmentSeries, until: Month) -> Option<Vec<f64>> {
         m = m.succ();
     }
     Some(out)
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! drivers, in several views that each add up to the change exactly, and gross to net for the
 //! period (docs/insights.md).
 
-use super::{apportion, cents, query_error, sql};
+use super::exact::{apportion, cents};
+use super::queries::{query_error, sql};
 use crate::metrics::compare::{Versus, comparison_range};
 use crate::metrics::results::Cols;
 use crate::metrics::{Cents, MetricsError, round6, run};
@@ -11,7 +12,6 @@ use crate::model::status::Status;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ pub struct Component {
     pub revenue: Option<Cents>,
     /// Its revenue in the comparison period, where the driver has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_revenue: Option<Cents>,
+    pub(crate) previous_revenue: Option<Cents>,
     /// Customers behind it (customer views).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customers: Option<i64>,
@@ -80,13 +80,13 @@ pub struct CategoryChange {
     /// Its revenue in the period.
     pub revenue: Cents,
     /// Its revenue in the comparison period.
-    pub previous_revenue: Cents,
+    pub(crate) previous_revenue: Cents,
     /// Of the amount, what products new in the period brought.
     pub new_products: Cents,
     /// Of the amount, what products that stopped selling took away.
     pub stopped_products: Cents,
     /// Its products that rose most (largest first).
-    pub top_up: Vec<ProductChange>,
+    pub(crate) top_up: Vec<ProductChange>,
     /// Its products that fell most (largest fall first).
     pub top_down: Vec<ProductChange>,
 }
@@ -97,9 +97,9 @@ pub struct PriceVolume {
     /// `price`, `volume`, `new_products`, `stopped_products`: they add up to the change.
     pub components: Vec<Component>,
     /// The products with the largest price effect, either way.
-    pub top_price: Vec<ProductChange>,
+    pub(crate) top_price: Vec<ProductChange>,
     /// The products with the largest volume effect, either way.
-    pub top_volume: Vec<ProductChange>,
+    pub(crate) top_volume: Vec<ProductChange>,
 }
 
 /// New and returning customers' revenue within one period.
@@ -162,7 +162,7 @@ pub struct Explanation {
     /// Revenue of the range minus that of the comparison (of the rounded totals).
     pub change: Cents,
     /// `change / comparison revenue` (null when that is 0).
-    pub change_ratio: Option<f64>,
+    pub(crate) change_ratio: Option<f64>,
     /// The change split by driver, one way per view.
     pub views: Views,
     /// The range's gross merchandise value down to its net revenue (= `range.revenue`).
@@ -204,7 +204,7 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
         }
     }
     let change = cents(r1) - cents(r0);
-    let key = |d: NaiveDate| ScalarValue::Int32(Some(crate::import::tables::date_key(d)));
+    let key = crate::warehouse::keys::key_param;
     let customer_rows =
         run(&ctx, "bridge_customers", sql::BRIDGE_CUSTOMERS, vec![key(first), key(last), key(cf), key(ct)]).await?;
     let products = read_products(&run(&ctx, "bridge_products", sql::BRIDGE_PRODUCTS, vec![]).await?);

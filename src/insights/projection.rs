@@ -2,20 +2,21 @@
 //! so far, the weekday pattern and the month's forecast, with an 80 % interval from a backtest
 //! on the shop's own past months (docs/insights.md).
 
-use super::{cents, query_error, sql};
+use super::exact::cents;
+use super::queries::{query_error, sql};
 use crate::forecast::{Series, forecast};
 use crate::metrics::results::Cols;
+use crate::metrics::round2;
 use crate::metrics::{Cents, MetricsError};
 use crate::model::{Filter, Month};
 use crate::warehouse::Warehouse;
 use chrono::{Datelike, Duration, NaiveDate};
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::Date32Type;
+use datafusion::arrow::array::Array;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The days of the month a backtest projects from.
-pub const CHECKPOINTS: [u32; 3] = [7, 14, 21];
+pub(crate) const CHECKPOINTS: [u32; 3] = [7, 14, 21];
 /// How many days before a month its weekday pattern is learnt from (52 weeks).
 const PATTERN_DAYS: i64 = 364;
 /// Below this many days of history the weekdays are taken as equal.
@@ -34,15 +35,15 @@ pub struct Checkpoint {
     /// Past months projected.
     pub months: usize,
     /// Mean absolute percentage error of the projection, in percent.
-    pub mape: f64,
+    pub(crate) mape: f64,
     /// Same for the naive `so_far × days_in_month / days_elapsed`.
-    pub naive_mape: f64,
+    pub(crate) naive_mape: f64,
     /// Share of months whose actual fell in the 80 % interval.
-    pub coverage_80: f64,
+    pub(crate) coverage_80: f64,
     /// The prior chosen for this day (see `Projection::prior`).
-    pub prior: Prior,
+    pub(crate) prior: Prior,
     /// Its weight (see `Projection::prior_weight`).
-    pub prior_weight: f64,
+    pub(crate) prior_weight: f64,
 }
 
 /// Where the month of `as_of` will end.
@@ -55,9 +56,9 @@ pub struct Projection {
     /// Days of the month up to `as_of`.
     pub days_elapsed: u32,
     /// Days in the month.
-    pub days_in_month: u32,
+    pub(crate) days_in_month: u32,
     /// Revenue from the month's first day to `as_of` (exact).
-    pub so_far: Cents,
+    pub(crate) so_far: Cents,
     /// The projected revenue of the whole month.
     pub projection: Cents,
     /// 80 % interval of the month's revenue (never below `so_far`); null without a backtest.
@@ -67,14 +68,14 @@ pub struct Projection {
     /// The monthly forecast for this month (from the complete months before it), if any.
     pub forecast: Option<Cents>,
     /// The share of the month's usual revenue that falls on the days elapsed (weekday pattern).
-    pub share_elapsed: f64,
+    pub(crate) share_elapsed: f64,
     /// The same month last year times the growth of the three months before against a year
     /// earlier, if the data covers them.
     pub last_year: Option<Cents>,
     /// The expectation pooled with the days so far: the one the backtest preferred.
-    pub prior: Prior,
+    pub(crate) prior: Prior,
     /// Its weight, in months' worth of observed revenue (0: the days so far alone).
-    pub prior_weight: f64,
+    pub(crate) prior_weight: f64,
     /// The backtest on past months.
     pub backtest: Vec<Checkpoint>,
 }
@@ -98,11 +99,10 @@ pub async fn projection(
     let mut daily = BTreeMap::new();
     for b in crate::metrics::run(&ctx, "daily", sql::DAILY, vec![]).await? {
         let c = Cols(&b);
-        let days = b.column(0).as_primitive::<Date32Type>();
+        let days = b.column(0);
         for row in 0..b.num_rows() {
             if days.is_valid(row) {
-                let d = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + Duration::days(days.value(row) as i64);
-                daily.insert(d, c.units4("revenue", row));
+                daily.insert(crate::warehouse::keys::date_at(days, row), c.units4("revenue", row));
             }
         }
     }
@@ -110,7 +110,7 @@ pub async fn projection(
 }
 
 /// Revenue per day, exact (ten-thousandths); absent days sold nothing.
-pub struct Daily(pub BTreeMap<NaiveDate, i128>);
+pub(crate) struct Daily(pub BTreeMap<NaiveDate, i128>);
 
 impl Daily {
     fn first(&self) -> Option<NaiveDate> {
@@ -208,7 +208,7 @@ fn priors(daily: &Daily, month: Month) -> Priors {
 /// Which expectation a projection pools with the days so far.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Prior {
+pub(crate) enum Prior {
     /// The monthly forecast.
     Forecast,
     /// The same month last year, grown.
@@ -330,7 +330,7 @@ fn money(x: f64) -> Cents {
 }
 
 /// The projection of `as_of`'s month from the daily revenue (see the module's doc).
-pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
+pub(crate) fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
     let month = Month::of(as_of);
     let points = backtest_points(daily, month);
     let at = |day: u32| -> Vec<&Point> { points.iter().filter(|p| p.day == day).collect() };
@@ -404,10 +404,6 @@ pub fn project(daily: &Daily, as_of: NaiveDate) -> Projection {
         prior_weight: k.k,
         backtest,
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]

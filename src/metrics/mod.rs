@@ -3,13 +3,18 @@
 //! text. Exact sums come back as decimals and are rounded once, here, into the result types.
 
 pub mod compare;
+mod range;
 pub mod results;
 
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
+pub(crate) use crate::warehouse::keys::date_param;
+use crate::warehouse::keys::key_param;
+pub use crate::warehouse::query::MetricsError;
+pub(crate) use crate::warehouse::query::run;
+use crate::warehouse::query::text_param;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
@@ -23,10 +28,20 @@ use std::sync::Arc;
 
 /// The KPI queries, embedded from `src/metrics/sql/`.
 pub mod sql {
+    use crate::warehouse::sql_text::{Part, REVENUE_STATUSES_PART, sql_text};
+
+    /// The parts the filter's queries share (`warehouse::sql_text`): the revenue statuses, the
+    /// filtered lines of every status (`filtered_lines.sql`), and the part of the filter an order
+    /// shares with its lines (`order_filter.sql`).
+    pub(crate) const PARTS: &[Part] = &[
+        REVENUE_STATUSES_PART,
+        ("{filtered_lines}", include_str!("sql/filtered_lines.sql")),
+        ("{order_filter}", include_str!("sql/order_filter.sql")),
+    ];
     /// The revenue lines a filter keeps; the table the line-level KPIs read.
-    pub const REVENUE_LINES: &str = include_str!("sql/revenue_lines.sql");
+    pub const REVENUE_LINES: &str = sql_text!(include_str!("sql/revenue_lines.sql"), PARTS);
     /// The revenue lines summed per order; the table the order-level KPIs read.
-    pub const REVENUE_ORDERS: &str = include_str!("sql/revenue_orders.sql");
+    pub const REVENUE_ORDERS: &str = sql_text!(include_str!("sql/revenue_orders.sql"), PARTS);
     /// Total revenue, orders, average order value, customers.
     pub const SUMMARY: &str = include_str!("sql/summary.sql");
     /// The monthly trend.
@@ -42,9 +57,9 @@ pub mod sql {
     /// Payment methods.
     pub const PAYMENT_METHODS: &str = include_str!("sql/payment_methods.sql");
     /// The filters' values and the span of order days.
-    pub const DIMENSIONS: &str = include_str!("sql/dimensions.sql");
+    pub(crate) const DIMENSIONS: &str = include_str!("sql/dimensions.sql");
     /// The day of the latest order.
-    pub const LAST_ORDER_DATE: &str = include_str!("sql/last_order_date.sql");
+    pub(crate) const LAST_ORDER_DATE: &str = include_str!("sql/last_order_date.sql");
 }
 
 /// A KPI query rewritten for PostgreSQL, for a warehouse exported there (`shoplens export`):
@@ -77,42 +92,6 @@ pub fn postgres_sql(text: &str) -> String {
     out
 }
 
-/// A KPI query failed.
-#[derive(Debug, thiserror::Error)]
-#[error("KPI query {query}: {source}")]
-pub struct MetricsError {
-    /// Which query.
-    pub query: &'static str,
-    /// The engine's error.
-    pub source: DataFusionError,
-}
-
-pub(crate) fn date_param(d: Option<NaiveDate>) -> ScalarValue {
-    ScalarValue::Date32(d.map(crate::import::tables::date32))
-}
-
-fn text_param(s: Option<&str>) -> ScalarValue {
-    ScalarValue::Utf8(s.map(str::to_string))
-}
-
-pub(crate) async fn run(
-    ctx: &SessionContext,
-    query: &'static str,
-    text: &str,
-    params: Vec<ScalarValue>,
-) -> Result<Vec<RecordBatch>, MetricsError> {
-    let wrap = |source| MetricsError { query, source };
-    let started = std::time::Instant::now();
-    let mut df = ctx.sql(text).await.map_err(wrap)?;
-    if !params.is_empty() {
-        df = df.with_param_values(params).map_err(wrap)?;
-    }
-    let batches = df.collect().await.map_err(wrap)?;
-    // `RUST_LOG=shoplens=debug` shows where a suite's time goes, query by query.
-    tracing::debug!(query, seconds = started.elapsed().as_secs_f64(), "KPI query");
-    Ok(batches)
-}
-
 /// A request's session: the filter's revenue orders and lines as the tables `revenue_orders`
 /// and `revenue_lines`, and the memory reserved for those it holds.
 pub(crate) struct Filtered {
@@ -143,8 +122,8 @@ pub(crate) fn filter_params(filter: &Filter) -> Vec<ScalarValue> {
     let from = filter.from().unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid"));
     let to = filter.to().unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid"));
     vec![
-        ScalarValue::Int32(Some(crate::import::tables::date_key(from))),
-        ScalarValue::Int32(Some(crate::import::tables::date_key(to))),
+        key_param(from),
+        key_param(to),
         text_param(filter.category()),
         text_param(filter.country()),
         text_param(filter.method()),
@@ -259,10 +238,10 @@ pub async fn monthly(wh: &Warehouse, filter: &Filter) -> Result<(Vec<MonthRow>, 
 /// The query fails.
 pub(crate) async fn last_order_date(ctx: &SessionContext) -> Result<Option<NaiveDate>, MetricsError> {
     let last = run(ctx, "last_order_date", sql::LAST_ORDER_DATE, vec![]).await?;
-    Ok(last.first().filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0)).map(|b| {
-        let days = b.column(0).as_primitive::<datafusion::arrow::datatypes::Date32Type>().value(0);
-        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64)
-    }))
+    Ok(last
+        .first()
+        .filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
+        .map(|b| crate::warehouse::keys::date_at(b.column(0), 0)))
 }
 
 /// Computes every KPI of kpis.md for `filter`.
@@ -307,10 +286,10 @@ pub struct Dimensions {
     /// The first order day.
     pub first_date: Option<NaiveDate>,
     /// The last order day.
-    pub last_date: Option<NaiveDate>,
+    pub(crate) last_date: Option<NaiveDate>,
     /// The range a first screen opens on, with a comparison that has data (none when the data
     /// has no complete month with one before it).
-    pub default_range: Option<compare::DefaultRange>,
+    pub default_range: Option<range::DefaultRange>,
 }
 
 /// The dimensions' values for the filters.
@@ -343,7 +322,7 @@ pub async fn dimensions(wh: &Warehouse) -> Result<Dimensions, MetricsError> {
         }
     }
     if let (Some(first), Some(last)) = (d.first_date, d.last_date) {
-        d.default_range = compare::default_range(first, last);
+        d.default_range = range::default_range(first, last);
     }
     Ok(d)
 }

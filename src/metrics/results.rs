@@ -5,7 +5,7 @@ use crate::model::Month;
 use crate::model::money::round_scaled;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int32Type, Int64Type};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -62,8 +62,13 @@ pub fn grouped(n: i64) -> String {
     Cents(n as i128 * 100).to_string().trim_end_matches(".00").to_string()
 }
 
+/// Rounds to 2 decimals, half away from zero (forecasts, errors in percent, alert figures).
+pub(crate) fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
 /// Rounds a ratio to 6 decimals, half away from zero.
-pub fn round6(x: f64) -> f64 {
+pub(crate) fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
@@ -277,8 +282,7 @@ impl<'a> Cols<'a> {
     }
 
     pub(crate) fn date(&self, name: &str, row: usize) -> NaiveDate {
-        let days = self.col(name).as_primitive::<Date32Type>().value(row);
-        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64)
+        crate::warehouse::keys::date_at(self.col(name), row)
     }
 }
 

@@ -54,7 +54,7 @@ pub(crate) fn json_safe(s: &str) -> String {
 }
 
 /// `GET /`.
-pub async fn index(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn index(State(state): State<Arc<AppState>>) -> Response {
     let page = include_str!("assets/index.html")
         .replace("{{CURRENCY}}", &state.currency)
         .replace("{{CATALOG}}", &json_safe(&catalog_json()));
@@ -62,7 +62,7 @@ pub async fn index(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /assets/{file}`.
-pub async fn asset(Path(file): Path<String>) -> Response {
+pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     let module = file.strip_prefix("js/").and_then(|m| MODULES.iter().find(|(name, _)| *name == m));
     let found = match module {
         Some((_, body)) => Some((JS, *body)),

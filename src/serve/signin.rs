@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// What the sign-in form sends.
 #[derive(serde::Deserialize)]
-pub struct SignIn {
+pub(crate) struct SignIn {
     user: String,
     password: String,
 }
@@ -33,7 +33,7 @@ fn page(status: StatusCode, message: &str) -> Response {
 }
 
 /// `GET /signin`.
-pub async fn form() -> Response {
+pub(crate) async fn form() -> Response {
     page(StatusCode::OK, "")
 }
 
@@ -43,7 +43,7 @@ static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 /// The client's address: the connection's peer, or with `trust_proxy` the last hop of
 /// `X-Forwarded-For` (the address the proxy in front of this server saw; earlier hops are the
 /// client's own words).
-pub fn client_address(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -> IpAddr {
+pub(crate) fn client_address(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -> IpAddr {
     let peer = peer.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
     if !trust_proxy {
         return peer;
@@ -59,7 +59,7 @@ pub fn client_address(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bo
 }
 
 /// `POST /signin`: checks the password; a session cookie and the dashboard, or the form again.
-pub async fn sign_in(
+pub(crate) async fn sign_in(
     State(state): State<Arc<AppState>>,
     peer: Option<axum::Extension<Peer>>,
     headers: HeaderMap,
@@ -97,7 +97,7 @@ pub async fn sign_in(
 }
 
 /// `POST /signout`: ends the session.
-pub async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Some(id) = session_id(&headers) {
         state.gate.end_session(id);
     }

@@ -4,40 +4,20 @@
 //! table in memory, every rule and reject of a file import applies, and a connection that fails
 //! or drops before the last row leaves the warehouse untouched: the import has not begun.
 
+pub(crate) use crate::pg::{Database, PgError, is_url};
 use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::str::FromStr;
-use tokio_postgres::config::Host;
 
 /// The record sets, in the order they are read, and their canonical file names.
-pub const RECORD_SETS: [&str; 5] = ["customers", "products", "orders", "order_items", "payments"];
-
-/// Why the database could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum PgError {
-    /// A URL or query file that is not acceptable.
-    #[error("{0}")]
-    Config(String),
-    /// The server refused, or the connection failed or dropped.
-    #[error("{source_name}: {message}")]
-    Server {
-        /// The database, without its password.
-        source_name: String,
-        /// What happened (record set and the server's words).
-        message: String,
-    },
-    /// The scratch folder could not be written.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
+pub(crate) const RECORD_SETS: [&str; 5] = ["customers", "products", "orders", "order_items", "payments"];
 
 /// Where one record set comes from, as written in the query file.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SetSource {
+pub(crate) struct SetSource {
     /// A table (or view) name, `schema.table` allowed.
     pub table: Option<String>,
     /// A query whose columns are the canonical ones.
@@ -49,26 +29,21 @@ pub struct SetSource {
 
 /// What [`PgSource::stage`] read.
 #[derive(Clone, Debug)]
-pub struct Staged {
+pub(crate) struct Staged {
     /// Rows per record set, in [`RECORD_SETS`] order.
     pub counts: Vec<(&'static str, u64)>,
     /// The latest change time of the orders (as PostgreSQL prints it), when they have one.
     pub watermark: Option<String>,
     /// Whether only the orders changed after the previous watermark were read.
-    pub incremental: bool,
+    pub(crate) incremental: bool,
 }
 
 /// A PostgreSQL database and the query of each record set.
 #[derive(Clone, Debug)]
-pub struct PgSource {
-    config: tokio_postgres::Config,
+pub(crate) struct PgSource {
+    database: Database,
     queries: BTreeMap<&'static str, String>,
     updated_at: Option<String>,
-}
-
-/// Whether `source` names a PostgreSQL database rather than a folder.
-pub fn is_url(source: &str) -> bool {
-    source.starts_with("postgres://") || source.starts_with("postgresql://")
 }
 
 fn quote_ident(name: &str) -> Result<String, PgError> {
@@ -88,7 +63,7 @@ fn quote_ident(name: &str) -> Result<String, PgError> {
 ///
 /// # Errors
 /// `value` holds a NUL, which no PostgreSQL text can.
-pub fn quote_literal(value: &str) -> Result<String, PgError> {
+pub(crate) fn quote_literal(value: &str) -> Result<String, PgError> {
     if value.contains('\0') {
         return Err(PgError::Config("the stored watermark holds a NUL character".into()));
     }
@@ -102,32 +77,8 @@ impl PgSource {
     ///
     /// # Errors
     /// A malformed URL or query file.
-    pub fn new(url: &str, query_file: Option<&str>) -> Result<PgSource, PgError> {
-        // the URL's own words are not repeated: it may hold a password
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| PgError::Config(format!("the PostgreSQL URL cannot be read: {e}")))?;
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if config.get_hosts().is_empty() {
-            config.host(env("PGHOST").as_deref().unwrap_or("localhost"));
-        }
-        if config.get_ports().is_empty()
-            && let Some(p) = env("PGPORT")
-        {
-            config.port(p.parse().map_err(|_| PgError::Config(format!("PGPORT '{p}' is not a port")))?);
-        }
-        if config.get_user().is_none() {
-            config.user(env("PGUSER").or_else(|| env("USER")).as_deref().unwrap_or("postgres"));
-        }
-        if config.get_password().is_none()
-            && let Some(p) = env("PGPASSWORD")
-        {
-            config.password(p);
-        }
-        if config.get_dbname().is_none()
-            && let Some(d) = env("PGDATABASE")
-        {
-            config.dbname(d);
-        }
+    pub(crate) fn new(url: &str, query_file: Option<&str>) -> Result<PgSource, PgError> {
+        let database = Database::new(url)?;
         let sets: BTreeMap<String, SetSource> = match query_file {
             None => BTreeMap::new(),
             Some(text) => toml::from_str(text).map_err(|e| PgError::Config(format!("query file: {e}")))?,
@@ -154,60 +105,32 @@ impl PgSource {
             };
             queries.insert(set, query);
         }
-        Ok(PgSource { config, queries, updated_at })
+        Ok(PgSource { database, queries, updated_at })
     }
 
     /// The database as `user@host:port/db`: never its password.
-    pub fn name(&self) -> String {
-        let host = match self.config.get_hosts().first() {
-            Some(Host::Tcp(h)) => h.clone(),
-            #[cfg(unix)]
-            Some(Host::Unix(p)) => p.display().to_string(),
-            None => "localhost".into(),
-        };
-        let port = self.config.get_ports().first().copied().unwrap_or(5432);
-        format!(
-            "postgres://{}@{host}:{port}/{}",
-            self.config.get_user().unwrap_or(""),
-            self.config.get_dbname().or(self.config.get_user()).unwrap_or("")
-        )
+    pub(crate) fn name(&self) -> String {
+        self.database.name()
     }
 
-    /// The query that reads `set`.
-    pub fn query(&self, set: &str) -> Option<&str> {
+    /// The query that reads `set` (what the tests check).
+    #[cfg(test)]
+    fn query(&self, set: &str) -> Option<&str> {
         self.queries.get(set).map(String::as_str)
     }
 
     /// An error of the server or connection, with the database's name (no password) and `what`
     /// was being done.
-    pub fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
-        // the server's own words ("relation … does not exist") rather than "db error"
-        let said = match e.as_db_error() {
-            Some(db) => db.message().to_string(),
-            None => {
-                let mut s = e.to_string();
-                let mut cause = std::error::Error::source(&e);
-                while let Some(c) = cause {
-                    s.push_str(&format!(": {c}"));
-                    cause = c.source();
-                }
-                s
-            }
-        };
-        PgError::Server { source_name: self.name(), message: format!("{what}: {said}") }
+    pub(crate) fn server_error(&self, what: &str, e: tokio_postgres::Error) -> PgError {
+        self.database.server_error(what, e)
     }
 
     /// Connects, with the connection's task spawned on the runtime.
     ///
     /// # Errors
     /// The server cannot be reached or refuses.
-    pub async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
-        let (client, connection) =
-            self.config.connect(tokio_postgres::NoTls).await.map_err(|e| self.server_error("cannot connect", e))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(client)
+    pub(crate) async fn connect(&self) -> Result<tokio_postgres::Client, PgError> {
+        self.database.connect().await
     }
 
     /// The orders' change-time column: the query file's, or `updated_at` when the orders
@@ -228,7 +151,7 @@ impl PgSource {
     ///
     /// # Errors
     /// The connection fails or drops, a query fails, or `dir` cannot be written.
-    pub async fn stage(&self, dir: &Path, since: Option<&str>) -> Result<Staged, PgError> {
+    pub(crate) async fn stage(&self, dir: &Path, since: Option<&str>) -> Result<Staged, PgError> {
         std::fs::create_dir_all(dir)?;
         let client = self.connect().await?;
         // one snapshot for the five sets, so that lines and payments match their orders

@@ -26,7 +26,7 @@ pub struct Damaged {
 ///
 /// # Errors
 /// The first damaged or foreign file.
-pub fn table_files(version: &Version, table: &Table) -> Result<(), Damaged> {
+pub(crate) fn table_files(version: &Version, table: &Table) -> Result<(), Damaged> {
     let (path, folder) = version.table_path(table);
     let mut files = Vec::new();
     if folder {

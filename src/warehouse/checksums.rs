@@ -8,10 +8,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The checksum file's name, in a version's folder.
-pub const CHECKSUMS: &str = "checksums.json";
+pub(crate) const CHECKSUMS: &str = "checksums.json";
 
 /// A file's path inside its version (with `/`) -> the SHA-256 of its bytes, in hex.
-pub type Sums = BTreeMap<String, String>;
+pub(crate) type Sums = BTreeMap<String, String>;
 
 /// What a verification found.
 #[derive(Debug, Default, PartialEq, Eq)]

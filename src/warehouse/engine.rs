@@ -14,7 +14,7 @@ pub(crate) const NO_BALLISTA: &str =
     "this shoplens was built without Ballista; build it with `cargo build --release --features ballista`";
 
 /// Ballista's default scheduler port.
-pub const DEFAULT_SCHEDULER_PORT: u16 = 50050;
+pub(crate) const DEFAULT_SCHEDULER_PORT: u16 = 50050;
 
 /// The query engine a warehouse is opened on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub enum Engine {
 
 impl Engine {
     /// Whether queries run in this process.
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         matches!(self, Engine::Local)
     }
 }
@@ -73,7 +73,7 @@ impl FromStr for Engine {
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`; `None` when the host is empty or has characters
 /// no host name has.
-pub fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
     let (host, port) = if let Some(v6) = s.strip_prefix('[') {
         let (host, after) = v6.split_once(']')?;
         match after {

@@ -6,13 +6,13 @@
 
 use super::Warehouse;
 use super::schema::{Dialect, TABLES, ddl};
-use crate::source::postgres::{PgError, PgSource};
+use crate::pg::{Database, PgError};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 
 /// Why an export failed (the PostgreSQL schema is then as it was).
 #[derive(Debug, thiserror::Error)]
-pub enum ExportError {
+pub(crate) enum ExportError {
     /// The database refused or the connection failed.
     #[error(transparent)]
     Postgres(#[from] PgError),
@@ -34,7 +34,11 @@ fn quote_ident(name: &str) -> String {
 /// # Errors
 /// The database refuses, the connection drops, or the warehouse cannot be read; nothing is
 /// changed in the database then.
-pub async fn to_postgres(wh: &Warehouse, pg: &PgSource, schema: &str) -> Result<Vec<(&'static str, u64)>, ExportError> {
+pub(crate) async fn to_postgres(
+    wh: &Warehouse,
+    pg: &Database,
+    schema: &str,
+) -> Result<Vec<(&'static str, u64)>, ExportError> {
     let client = pg.connect().await?;
     let fail = |what: &str, e: tokio_postgres::Error| ExportError::Postgres(pg.server_error(what, e));
     let s = quote_ident(schema);

@@ -5,7 +5,7 @@ SELECT
   d.date AS order_date,
   d.year_month,
   f.status,
-  f.status IN ('processing', 'shipped', 'delivered') AS is_revenue,
+  f.status IN ({revenue_statuses}) AS is_revenue,
   c.customer_id,
   c.customer_name,
   c.country,

@@ -15,18 +15,18 @@ pub fn month_of(date_key: i32) -> i32 {
 }
 
 /// The file of month `YYYYMM` in a [`Layout::Monthly`] table.
-pub fn month_file(month: i32) -> String {
+pub(crate) fn month_file(month: i32) -> String {
     format!("{:04}-{:02}.parquet", month / 100, month % 100)
 }
 
 /// The part of a [`Layout::KeyChunks`] table of `chunk` keys per part that holds surrogate key
 /// `key` (keys start at 1).
-pub fn chunk_of(key: i32, chunk: i32) -> i32 {
+pub(crate) fn chunk_of(key: i32, chunk: i32) -> i32 {
     (key - 1) / chunk
 }
 
 /// The file of part `chunk` of a [`Layout::KeyChunks`] table.
-pub fn chunk_file(chunk: i32) -> String {
+pub(crate) fn chunk_file(chunk: i32) -> String {
     format!("keys-{chunk:06}.parquet")
 }
 
@@ -54,7 +54,7 @@ pub fn files(version_dir: &Path, table: &Table) -> Result<Vec<PathBuf>, WriteErr
 /// Hard-links (copies, where the file system cannot link) the parts of `table` in version `from`
 /// that `keep` accepts (by file name) into version `to`: an append's unchanged months and key
 /// chunks cost a directory entry each.
-pub fn link_parts(from: &Path, to: &Path, table: &Table, keep: impl Fn(&str) -> bool) -> Result<(), WriteError> {
+pub(crate) fn link_parts(from: &Path, to: &Path, table: &Table, keep: impl Fn(&str) -> bool) -> Result<(), WriteError> {
     let target = table.path(to);
     std::fs::create_dir_all(&target).map_err(io(&target))?;
     for file in files(from, table)? {
@@ -69,7 +69,7 @@ pub fn link_parts(from: &Path, to: &Path, table: &Table, keep: impl Fn(&str) -> 
 }
 
 /// Rows gathered for the next batch of a fact table.
-pub trait FactRows: Default {
+pub(crate) trait FactRows: Default {
     /// How many rows are waiting.
     fn len(&self) -> usize;
     /// Whether no rows wait.
@@ -100,7 +100,7 @@ struct Open {
 /// whose rows came out of order is sorted on its own at the end. Once a row arrives for a month
 /// before the current one, the rest go to one overflow file and everything written is sorted and
 /// split by month at the end (DataFusion's external sort: bounded memory, spilling to disk).
-pub struct MonthWriter<B: FactRows> {
+pub(crate) struct MonthWriter<B: FactRows> {
     table: &'static Table,
     dir: PathBuf,
     parts: PathBuf,
@@ -115,7 +115,7 @@ pub struct MonthWriter<B: FactRows> {
 impl<B: FactRows> MonthWriter<B> {
     /// Starts `table` in the version folder `version_dir` (parts are staged in a `.parts` folder
     /// beside it).
-    pub fn create(version_dir: &Path, table: &'static Table) -> Result<MonthWriter<B>, WriteError> {
+    pub(crate) fn create(version_dir: &Path, table: &'static Table) -> Result<MonthWriter<B>, WriteError> {
         let dir = table.path(version_dir);
         let parts = version_dir.join(".parts").join(table.name);
         for d in [&dir, &parts] {
@@ -139,14 +139,9 @@ impl<B: FactRows> MonthWriter<B> {
         }
     }
 
-    /// The months written so far (`YYYYMM`).
-    pub fn months(&self) -> &BTreeSet<i32> {
-        &self.months
-    }
-
     /// Adds one row with sort key `key` (`(date_key, order_key, n)`); `push` adds it to the
     /// batch being gathered.
-    pub fn row(&mut self, key: (i32, i32, i32), push: impl FnOnce(&mut B)) -> Result<(), WriteError> {
+    pub(crate) fn row(&mut self, key: (i32, i32, i32), push: impl FnOnce(&mut B)) -> Result<(), WriteError> {
         self.route(key, key)?;
         push(&mut self.rows);
         if self.rows.len() >= BATCH_ROWS {
@@ -157,7 +152,7 @@ impl<B: FactRows> MonthWriter<B> {
 
     /// Adds a batch of rows of one month, sorted within itself, whose first and last sort keys
     /// are `first` and `last`.
-    pub fn batch(
+    pub(crate) fn batch(
         &mut self,
         batch: RecordBatch,
         first: (i32, i32, i32),
@@ -233,7 +228,7 @@ impl<B: FactRows> MonthWriter<B> {
     }
 
     /// Finishes every month's file, sorting what did not arrive in order within `memory`.
-    pub async fn finish(mut self, memory: MemoryLimit) -> Result<BTreeSet<i32>, WriteError> {
+    pub(crate) async fn finish(mut self, memory: MemoryLimit) -> Result<BTreeSet<i32>, WriteError> {
         self.flush()?;
         self.close_open()?;
         let overflowed = self.overflow.take().map(TableWriter::close).transpose()?.is_some();
@@ -266,7 +261,7 @@ impl<B: FactRows> MonthWriter<B> {
 
 /// No row-by-row input: a [`MonthWriter`] fed whole sorted batches.
 #[derive(Default)]
-pub struct NoRows;
+pub(crate) struct NoRows;
 
 impl FactRows for NoRows {
     fn len(&self) -> usize {

@@ -1,10 +1,14 @@
 //! Read-only SQL on a warehouse: the `shoplens sql` command and any future SQL endpoint. DDL, DML
 //! and other statements are refused; a query has a time limit and the warehouse's memory limit.
+//! And the analyses' own queries (KPIs, customers, insights): [`run`] runs one by its name, with
+//! its parameters, and names it in its error.
 
 use super::Warehouse;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::SessionContext;
 use std::time::Duration;
 
 /// Why a query gave no result.
@@ -46,4 +50,39 @@ pub async fn read_only(wh: &Warehouse, sql: &str, limit: Duration) -> Result<Vec
         df.collect().await.map_err(QueryError::Failed)
     };
     tokio::time::timeout(limit, run).await.map_err(|_| QueryError::Timeout(limit))?
+}
+
+/// A KPI query failed (any analysis query run by [`run`]).
+#[derive(Debug, thiserror::Error)]
+#[error("KPI query {query}: {source}")]
+pub struct MetricsError {
+    /// Which query.
+    pub query: &'static str,
+    /// The engine's error.
+    pub source: DataFusionError,
+}
+
+/// A text, or NULL, as a query parameter.
+pub(crate) fn text_param(s: Option<&str>) -> ScalarValue {
+    ScalarValue::Utf8(s.map(str::to_string))
+}
+
+/// Runs the analysis query `text` (named `query` in its error and in the debug log) with its
+/// parameters `$1`, `$2`… in `ctx`.
+pub(crate) async fn run(
+    ctx: &SessionContext,
+    query: &'static str,
+    text: &str,
+    params: Vec<ScalarValue>,
+) -> Result<Vec<RecordBatch>, MetricsError> {
+    let wrap = |source| MetricsError { query, source };
+    let started = std::time::Instant::now();
+    let mut df = ctx.sql(text).await.map_err(wrap)?;
+    if !params.is_empty() {
+        df = df.with_param_values(params).map_err(wrap)?;
+    }
+    let batches = df.collect().await.map_err(wrap)?;
+    // `RUST_LOG=shoplens=debug` shows where a suite's time goes, query by query.
+    tracing::debug!(query, seconds = started.elapsed().as_secs_f64(), "KPI query");
+    Ok(batches)
 }

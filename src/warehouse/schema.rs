@@ -10,15 +10,15 @@ pub struct Table {
     /// The table's name, also its Parquet file's stem.
     pub name: &'static str,
     /// What one row is.
-    pub grain: &'static str,
+    pub(crate) grain: &'static str,
     /// `(column, type, nullable, comment)`.
     pub columns: &'static [(&'static str, Ty, bool, &'static str)],
     /// The sort order of the rows in the file (empty: key order).
-    pub sorted_by: &'static [&'static str],
+    pub(crate) sorted_by: &'static [&'static str],
     /// The columns that identify a row (the DDL's primary key, which foreign keys point at).
     pub key: &'static [&'static str],
     /// `(column, referenced table)` foreign keys, for the DDL and the diagram.
-    pub references: &'static [(&'static str, &'static str)],
+    pub(crate) references: &'static [(&'static str, &'static str)],
     /// How its rows are split into files.
     pub layout: Layout,
 }
@@ -39,7 +39,7 @@ pub enum Layout {
 /// Surrogate keys per part of a [`Layout::KeyChunks`] table, unless an import is told otherwise
 /// (the manifest records what a version used): small enough that an append which
 /// renames a few customers rewrites little, large enough that a big shop has few files.
-pub const KEY_CHUNK: i32 = 1 << 18;
+pub(crate) const KEY_CHUNK: i32 = 1 << 18;
 
 /// The column types the warehouse uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl Ty {
 }
 
 /// Calendar days from the first to the last order day.
-pub const DIM_DATE: Table = Table {
+pub(crate) const DIM_DATE: Table = Table {
     name: "dim_date",
     grain: "one calendar day, every day from the first to the last order day",
     columns: &[
@@ -94,7 +94,7 @@ pub const DIM_DATE: Table = Table {
 };
 
 /// Customers, including those known only from an order.
-pub const DIM_CUSTOMER: Table = Table {
+pub(crate) const DIM_CUSTOMER: Table = Table {
     name: "dim_customer",
     grain: "one customer_id",
     columns: &[
@@ -114,7 +114,7 @@ pub const DIM_CUSTOMER: Table = Table {
 };
 
 /// Products, including those known only from an order line.
-pub const DIM_PRODUCT: Table = Table {
+pub(crate) const DIM_PRODUCT: Table = Table {
     name: "dim_product",
     grain: "one product_id",
     columns: &[
@@ -133,7 +133,7 @@ pub const DIM_PRODUCT: Table = Table {
 };
 
 /// Payment methods, lower-cased.
-pub const DIM_PAYMENT_METHOD: Table = Table {
+pub(crate) const DIM_PAYMENT_METHOD: Table = Table {
     name: "dim_payment_method",
     grain: "one payment method",
     columns: &[("method_key", Ty::Int, false, "surrogate key"), ("method", Ty::Text, false, "lower-cased, trimmed")],
@@ -144,7 +144,7 @@ pub const DIM_PAYMENT_METHOD: Table = Table {
 };
 
 /// Orders: the per-order aggregate the facts share.
-pub const FACT_ORDER: Table = Table {
+pub(crate) const FACT_ORDER: Table = Table {
     name: "fact_order",
     grain: "one order",
     columns: &[
@@ -164,7 +164,7 @@ pub const FACT_ORDER: Table = Table {
 };
 
 /// Order lines: the main fact.
-pub const FACT_ORDER_LINE: Table = Table {
+pub(crate) const FACT_ORDER_LINE: Table = Table {
     name: "fact_order_line",
     grain: "one order line",
     columns: &[
@@ -192,7 +192,7 @@ pub const FACT_ORDER_LINE: Table = Table {
 };
 
 /// Payments.
-pub const FACT_PAYMENT: Table = Table {
+pub(crate) const FACT_PAYMENT: Table = Table {
     name: "fact_payment",
     grain: "one payment",
     columns: &[
@@ -217,7 +217,7 @@ pub const FACT_PAYMENT: Table = Table {
 };
 
 /// Every table of the warehouse, dimensions first.
-pub const TABLES: [&Table; 7] =
+pub(crate) const TABLES: [&Table; 7] =
     [&DIM_DATE, &DIM_CUSTOMER, &DIM_PRODUCT, &DIM_PAYMENT_METHOD, &FACT_ORDER, &FACT_ORDER_LINE, &FACT_PAYMENT];
 
 impl Table {
@@ -332,4 +332,5 @@ pub fn ddl(dialect: Dialect) -> String {
 }
 
 /// The convenience view `order_lines`, registered by every session on a warehouse.
-pub const ORDER_LINES_VIEW: &str = include_str!("order_lines.sql");
+pub(crate) const ORDER_LINES_VIEW: &str =
+    super::sql_text::sql_text!(include_str!("order_lines.sql"), &[super::sql_text::REVENUE_STATUSES_PART]);

@@ -58,7 +58,7 @@ pub struct Warehouse {
 
 /// A memory pool that names its largest consumers when it runs out (so an error says where the
 /// memory went), spilling operators sharing it fairly.
-pub fn memory_pool(limit: MemoryLimit) -> Arc<dyn MemoryPool> {
+pub(crate) fn memory_pool(limit: MemoryLimit) -> Arc<dyn MemoryPool> {
     let top = NonZeroUsize::new(5).expect("non-zero");
     Arc::new(TrackConsumersPool::new(FairSpillPool::new(limit.bytes()), top))
 }
@@ -125,7 +125,7 @@ impl Warehouse {
     }
 
     /// The memory one session may use.
-    pub fn session_memory(&self) -> MemoryLimit {
+    pub(crate) fn session_memory(&self) -> MemoryLimit {
         self.session_memory
     }
 

@@ -14,11 +14,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The manifest's file name.
-pub const MANIFEST: &str = "CURRENT";
+pub(crate) const MANIFEST: &str = "CURRENT";
 /// A version's own copy of the manifest that published it, which `rollback` publishes again.
-pub const VERSION_MANIFEST: &str = "manifest.json";
+pub(crate) const VERSION_MANIFEST: &str = "manifest.json";
 /// The rejects file's name, in a version and at the warehouse's top.
-pub const REJECTS: &str = "rejects.csv";
+pub(crate) const REJECTS: &str = "rejects.csv";
 const LOCK: &str = ".lock";
 const STAGING_PREFIX: &str = ".staging-";
 const VERSION_PREFIX: &str = "v-";
@@ -40,7 +40,7 @@ pub struct ImportRecord {
     /// The version it published: also the name of its rejects file (`rejects/<id>.csv`).
     pub id: String,
     /// When it finished (RFC 3339, UTC).
-    pub finished_at: String,
+    pub(crate) finished_at: String,
     /// The folder it read.
     pub source: String,
     /// Per source file: counts and the SHA-256 of the bytes read.
@@ -65,7 +65,7 @@ pub struct Manifest {
     /// The version's folder name, `v-…`.
     pub version: String,
     /// When the import finished (RFC 3339, UTC).
-    pub created_at: String,
+    pub(crate) created_at: String,
     /// The folder the export was read from.
     pub source: String,
     /// The shop's time zone the import bucketed days in.
@@ -93,11 +93,11 @@ fn default_key_chunk() -> i32 {
 
 /// The layout this shoplens writes: the facts one file per month, the customers one file per
 /// key chunk (`schema::Layout`).
-pub const LAYOUT_PARTS: u32 = 2;
+pub(crate) const LAYOUT_PARTS: u32 = 2;
 
 impl Version {
     /// Where `table` is in this version, and whether it is a folder of parts.
-    pub fn table_path(&self, table: &crate::warehouse::schema::Table) -> (PathBuf, bool) {
+    pub(crate) fn table_path(&self, table: &crate::warehouse::schema::Table) -> (PathBuf, bool) {
         use crate::warehouse::schema::Layout;
         if self.manifest.layout < LAYOUT_PARTS || table.layout == Layout::Single {
             (self.dir.join(format!("{}.parquet", table.name)), false)
@@ -225,7 +225,7 @@ pub struct ImportLock {
 }
 
 /// A version being written; nobody sees it until [`Staging::publish`].
-pub struct Staging {
+pub(crate) struct Staging {
     store: Store,
     id: String,
     dir: PathBuf,
@@ -236,7 +236,7 @@ impl ImportLock {
     ///
     /// # Errors
     /// The folder cannot be created.
-    pub fn stage(&self) -> Result<Staging, StoreError> {
+    pub(crate) fn stage(&self) -> Result<Staging, StoreError> {
         let now = chrono::Utc::now();
         let id = format!("{}-{}", now.format("%Y%m%dT%H%M%S%.6f"), std::process::id()).replace('.', "");
         let dir = self.store.root.join(format!("{STAGING_PREFIX}{id}"));
@@ -247,12 +247,12 @@ impl ImportLock {
 
 impl Staging {
     /// The staging folder, where the import writes its tables.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The name the version will have once published.
-    pub fn version_name(&self) -> String {
+    pub(crate) fn version_name(&self) -> String {
         format!("{VERSION_PREFIX}{}", self.id)
     }
 
@@ -261,7 +261,7 @@ impl Staging {
     ///
     /// # Errors
     /// An I/O error; the previous version then stays the published one.
-    pub fn publish(self, manifest: &Manifest) -> Result<(), StoreError> {
+    pub(crate) fn publish(self, manifest: &Manifest) -> Result<(), StoreError> {
         let root = &self.store.root;
         let previous_version = self.store.current().ok();
         carry_rejects(previous_version.as_ref(), &self.dir, &manifest.version)?;
@@ -379,7 +379,7 @@ impl Drop for Staging {
 }
 
 /// The folder, inside a version, that keeps the rejects of every import by import id.
-pub const REJECTS_DIR: &str = "rejects";
+pub(crate) const REJECTS_DIR: &str = "rejects";
 
 /// Puts this import's rejects under `rejects/<id>.csv` and brings along every earlier import's,
 /// hard-linked from the previous version (copied where links are not possible).

@@ -13,7 +13,7 @@ use std::path::Path;
 ///
 /// # Errors
 /// Something other than a file or symlink is at `path`, or the file cannot be created.
-pub fn create(path: &Path, mode: u32) -> io::Result<File> {
+pub(crate) fn create(path: &Path, mode: u32) -> io::Result<File> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_file() || m.file_type().is_symlink() => fs::remove_file(path)?,
         Ok(_) => {

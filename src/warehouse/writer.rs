@@ -38,7 +38,7 @@ impl WriteError {
 
 /// A Parquet file of one table, written batch by batch. Encoding and compression run on a
 /// thread of their own, so the importer's parsing and the writing use both cores.
-pub struct TableWriter {
+pub(crate) struct TableWriter {
     path: PathBuf,
     batches: Option<SyncSender<RecordBatch>>,
     worker: Option<JoinHandle<Result<(), WriteError>>>,
@@ -55,7 +55,7 @@ fn unique_text(column: &str) -> bool {
 
 impl TableWriter {
     /// Creates `dir/<file>` for `table`.
-    pub fn create(dir: &Path, file: &str, table: &Table) -> Result<TableWriter, WriteError> {
+    pub(crate) fn create(dir: &Path, file: &str, table: &Table) -> Result<TableWriter, WriteError> {
         let path = dir.join(file);
         let f = File::create(&path).map_err(|e| WriteError::new(&path, e))?;
         let mut props = WriterProperties::builder()
@@ -79,7 +79,7 @@ impl TableWriter {
     }
 
     /// Appends a batch (its schema must be the table's).
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
         let sent = self.batches.as_ref().map(|tx| tx.send(batch.clone()));
         match sent {
             Some(Ok(())) => Ok(()),
@@ -89,7 +89,7 @@ impl TableWriter {
     }
 
     /// Finishes the file.
-    pub fn close(mut self) -> Result<(), WriteError> {
+    pub(crate) fn close(mut self) -> Result<(), WriteError> {
         self.finish()
     }
 
@@ -115,7 +115,7 @@ impl Drop for TableWriter {
 /// Reads the Parquet files `inputs` of `table` and hands their rows to `sink` in the table's
 /// `sorted_by` order, with DataFusion's external sort (bounded by `memory`, spilling to disk),
 /// then deletes the inputs.
-pub async fn sort_files(
+pub(crate) async fn sort_files(
     inputs: &[PathBuf],
     table: &Table,
     memory: MemoryLimit,

@@ -3,5 +3,7 @@
 //! the Olist dataset). A crate of its own, without DataFusion, so that the fuzz targets of the
 //! readers build in a minute; the `shoplens` crate re-exports both modules.
 
+#![warn(unreachable_pub)]
+
 pub mod model;
 pub mod source;

@@ -25,8 +25,13 @@ impl Status {
     pub const ALL: [Status; 6] =
         [Status::Pending, Status::Processing, Status::Shipped, Status::Delivered, Status::Cancelled, Status::Returned];
 
+    /// The revenue statuses (kpis.md): the one list. [`Status::is_revenue`] reads it, and so does
+    /// every SQL query of shoplens, whose `{revenue_statuses}` is replaced (at compile time) by
+    /// these names quoted: `'processing', 'shipped', 'delivered'`.
+    pub const REVENUE: [Status; 3] = [Status::Processing, Status::Shipped, Status::Delivered];
+
     /// The canonical lower-case name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Status::Pending => "pending",
             Status::Processing => "processing",
@@ -39,7 +44,7 @@ impl Status {
 
     /// Whether an order with this status is a revenue order (kpis.md).
     pub fn is_revenue(self) -> bool {
-        matches!(self, Status::Processing | Status::Shipped | Status::Delivered)
+        Status::REVENUE.contains(&self)
     }
 }
 
