@@ -1,5 +1,5 @@
-//! The one error an analysis can end with, and its meaning on each surface: an HTTP status for the
-//! API, an exit code for the CLI. Every surface maps it here, nowhere else.
+//! The one error an analysis can end with, and its HTTP status, mapped here and nowhere else (the
+//! CLI exits 1 on any error, as on every other failure).
 
 use crate::metrics::MetricsError;
 
@@ -40,14 +40,6 @@ impl AnalysisError {
             AnalysisError::NoAnswer(_) => 422,
             AnalysisError::TooLong => 503,
             AnalysisError::Failed(_) | AnalysisError::Internal(_) => 500,
-        }
-    }
-
-    /// The CLI's exit code: 2 for a usage mistake (as clap's), 1 for everything else.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            AnalysisError::BadParameter(_) | AnalysisError::NotFound(_) => 2,
-            _ => 1,
         }
     }
 

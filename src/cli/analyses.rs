@@ -6,7 +6,7 @@ use super::format;
 use crate::forecast::{Series, revenue_series};
 use crate::metrics::compare::Versus;
 use crate::model::text::terminal_safe;
-use crate::model::{Currency, Filter, MemoryLimit};
+use crate::model::{Currency, MemoryLimit};
 use crate::warehouse::{Store, Warehouse};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -195,7 +195,7 @@ pub(super) async fn projection(args: ProjectionArgs, memory: MemoryLimit) -> Res
         let store = Store::new(path);
         async move { Warehouse::open_limited(&store, memory, 1).await }
     };
-    let filter = Filter::parse(segment.params())?;
+    let filter = segment.parse()?;
     let as_of =
         as_of.map(|d| crate::model::time::parse_date(&d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))).transpose()?;
     let wh = open(&warehouse).await?;
@@ -373,7 +373,7 @@ pub(super) async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Re
         }
         CustomersCmd::Rfm { warehouse, as_of, segment, json, customers: list, format: fmt } => {
             let as_of = day("--as-of", as_of.as_deref())?;
-            let r = customers::rfm(&open(&warehouse).await?, &Filter::parse(segment.params())?, as_of).await?;
+            let r = customers::rfm(&open(&warehouse).await?, &segment.parse()?, as_of).await?;
             match (list, json, fmt) {
                 (true, _, OutputFormat::Csv) => print!("{}", String::from_utf8(customers::rfm::csv(&r.customers))?),
                 (true, true, _) | (true, _, OutputFormat::Json) => {

@@ -1,7 +1,7 @@
 //! The arguments several commands share (the filter, the engine, the output format), and the
 //! shop's currency for the surfaces that show money.
 
-use crate::model::filter::FilterParams;
+use crate::analysis::query::{FilterQuery, RangeQuery, SegmentQuery, TopQuery};
 use crate::model::{Currency, Filter};
 use crate::warehouse::{Engine, Store};
 use anyhow::Result;
@@ -59,25 +59,30 @@ pub(super) struct SegmentArgs {
     pub(super) method: Option<String>,
 }
 
+// The options are the API's parameter sets (`analysis::query`), validated by the same code: a
+// value the API refuses, the CLI refuses with the same words.
 impl SegmentArgs {
-    pub(super) fn params(&self) -> FilterParams<'_> {
-        FilterParams {
-            category: self.category.as_deref(),
-            country: self.country.as_deref(),
-            method: self.method.as_deref(),
-            ..Default::default()
-        }
+    pub(super) fn query(&self) -> SegmentQuery {
+        SegmentQuery { category: self.category.clone(), country: self.country.clone(), method: self.method.clone() }
+    }
+
+    /// The segment's filter (every day).
+    pub(super) fn parse(&self) -> Result<Filter> {
+        Ok(self.query().filter(None)?)
     }
 }
 
 impl FilterArgs {
+    pub(super) fn query(&self) -> FilterQuery {
+        FilterQuery {
+            range: RangeQuery { from: self.from.clone(), to: self.to.clone() },
+            segment: self.segment.query(),
+            top: TopQuery { top: self.top.clone() },
+        }
+    }
+
     pub(super) fn parse(&self) -> Result<Filter> {
-        Ok(Filter::parse(FilterParams {
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            top: self.top.as_deref(),
-            ..self.segment.params()
-        })?)
+        Ok(self.query().filter()?)
     }
 }
 
