@@ -12,6 +12,7 @@ pub mod error;
 pub mod insights;
 pub mod kpis;
 pub mod openapi;
+pub mod presets;
 pub mod query;
 
 pub use error::AnalysisError;
@@ -169,6 +170,7 @@ pub fn visit(v: &mut impl Visitor) {
     v.visit::<kpis::Compare>();
     v.visit::<kpis::Section>();
     v.visit::<kpis::Dimensions>();
+    v.visit::<presets::PresetsAnalysis>();
     v.visit::<kpis::Forecast>();
     v.visit::<countries::CountriesAnalysis>();
     v.visit::<customers::Cohorts>();

@@ -10,6 +10,7 @@ use crate::analysis::countries::CountriesAnalysis;
 use crate::analysis::customers::{ClvQuery, Cohorts, Returning, Rfm};
 use crate::analysis::insights::{Alerts, Explain, Projection};
 use crate::analysis::kpis::{Compare, Dimensions, Forecast, ForecastQuery, Kpis, Section, SectionQuery, VersusQuery};
+use crate::analysis::presets::PresetsAnalysis;
 use crate::analysis::query::{AsOfQuery, FilterQuery, NoQuery};
 use crate::analysis::{self, Analysis, AnalysisError, Ctx, Memo};
 use crate::metrics::compare::{Comparison, Versus};
@@ -80,6 +81,7 @@ pub async fn gather(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Repor
     let kept = Kept::default();
     let mut a = Answers { ctx: Ctx::with_memo(wh, &kept, None), answers: BTreeMap::new() };
     a.add::<Dimensions>(NoQuery {}).await?;
+    a.add::<PresetsAnalysis>(NoQuery {}).await?;
     // the overview
     a.add::<Kpis>(FilterQuery::of(filter)).await?;
     let compare = a.add::<Compare>(VersusQuery::of(filter, vs)).await?;

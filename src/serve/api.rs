@@ -6,6 +6,7 @@
 pub use super::error::ApiError;
 use super::error::internal;
 use super::state::{AppState, Loaded, QUERY_TIME_LIMIT};
+use crate::analysis::presets::{Preset, Presets};
 use crate::analysis::query::decode;
 use crate::analysis::{self, Analysis, AnalysisError, Ctx, Memo, Visitor, kpis};
 use crate::metrics::compare::Versus;
@@ -17,7 +18,6 @@ use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Datelike, Months, NaiveDate};
 use serde_json::json;
 use std::any::Any;
 use std::future::Future;
@@ -199,20 +199,18 @@ pub(super) async fn current(state: &Arc<AppState>) -> Result<Arc<Loaded>, ApiErr
     Ok(loaded)
 }
 
-/// Computes, in the background, what the dashboard asks for (KPIs, comparison, forecast) for no
-/// filter, each single category, country and payment method, and the date presets (last 30 days,
-/// this quarter, last 12 months, ending on the last order day), so that first clicks hit the
-/// cache. Stops when another version replaces this one.
+/// Computes, in the background, what the dashboard's first screens ask for (KPIs, comparison,
+/// forecast): each preset of the range menu (`analysis::presets`, which the page reads too, so
+/// the two cannot drift), then each single category, country and payment method on the preset
+/// the page opens on and on all time. Stops when another version replaces this one.
 pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
-    let Ok(d) = crate::metrics::dimensions(&loaded.warehouse).await else { return };
-    let mut filters = vec![Filter::default()];
-    if let Some(last) = d.last_date {
-        let quarter = NaiveDate::from_ymd_opt(last.year(), (last.month0() / 3) * 3 + 1, 1);
-        let year = last.checked_sub_months(Months::new(11)).and_then(|m| m.with_day(1));
-        for from in [Some(last - chrono::Duration::days(29)), quarter, year].into_iter().flatten() {
-            filters.push(Filter::default().with_range(Some(from), Some(last)));
-        }
-    }
+    let Ok(d) = answer_value::<kpis::Dimensions>(&state, &loaded, &()).await else { return };
+    let presets = Presets::of(d.last_date, d.default_range.as_ref()).presets;
+    let range = |p: &Preset| (p.from, p.to, p.vs.parse::<Versus>().unwrap_or_default());
+    let mut selections: Vec<(Filter, Versus)> =
+        presets.iter().map(range).map(|(from, to, vs)| (Filter::default().with_range(from, to), vs)).collect();
+    // the page opens on the default range when there is one, else on all time
+    let (from, to, vs) = range(&presets[0]);
     for (key, values) in [("category", &d.categories), ("country", &d.countries), ("method", &d.methods)] {
         for v in values {
             let v = Some(v.as_str());
@@ -221,17 +219,32 @@ pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
                 "country" => FilterParams { country: v, ..Default::default() },
                 _ => FilterParams { method: v, ..Default::default() },
             };
-            filters.extend(Filter::parse(p).ok());
+            if let Ok(f) = Filter::parse(p) {
+                if from.is_some() || to.is_some() {
+                    selections.push((f.with_range(from, to), vs));
+                }
+                selections.push((f, Versus::PreviousPeriod));
+            }
         }
     }
-    for f in filters {
+    for (f, vs) in selections {
         if !state.is_current(&loaded.version).await {
             return;
         }
         let _ = answer::<kpis::Kpis>(&state, &loaded, &f).await;
-        let _ = answer::<kpis::Compare>(&state, &loaded, &(f.clone(), Versus::PreviousPeriod)).await;
+        let _ = answer::<kpis::Compare>(&state, &loaded, &(f.clone(), vs)).await;
         let _ = answer::<kpis::Forecast>(&state, &loaded, &(2, f)).await;
     }
+}
+
+/// The answer of `A` as a value: kept, or computed (and kept) under a permit.
+async fn answer_value<A: Analysis>(
+    state: &AppState,
+    loaded: &Loaded,
+    options: &A::Options,
+) -> Result<Arc<A::Output>, ApiError> {
+    let memo = VersionMemo::of(state, loaded);
+    limited(state, || async { Ok(ctx(loaded, &memo).run::<A>(options).await?) }).await
 }
 
 /// The cache key of a filter's KPIs.

@@ -114,7 +114,10 @@ async function start() {
   }));
   for (const v of VIEWS) v.init();
   try {
-    context.dims = await api.get("dimensions");
+    [context.dims, context.presets] = await Promise.all([
+      api.get("dimensions"),
+      api.get("presets").then((p) => p.presets),
+    ]);
   } catch (e) {
     showError(e.message);
     document.body.classList.remove("loading");
@@ -129,9 +132,11 @@ async function start() {
     document.getElementById(id).min = dims.first_date || "";
     document.getElementById(id).max = dims.last_date || "";
   }
-  const opening = document.querySelector('#preset option[value="default"]');
-  opening.hidden = !dims.default_range;
-  if (dims.default_range) opening.textContent = dims.default_range.label;
+  // the menu's words are the server's, as are the ranges
+  for (const p of context.presets) {
+    const option = document.querySelector(`#preset option[value="${p.name}"]`);
+    if (option) [option.hidden, option.textContent] = [false, p.label];
+  }
   // a preset in the URL is resolved against the data's last day
   if (s.preset !== "all" && s.preset !== "custom" && !s.from && !s.to) {
     [s.from, s.to] = presetRange(s.preset);

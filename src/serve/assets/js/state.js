@@ -9,7 +9,7 @@ export const FILTERS = ["from", "to", "category", "country", "method"];
 export const DRILLS = { category: "Category", country: "Country", method: "Payment" };
 
 // `/api/dimensions`, once loaded: the presets and the default range are relative to it
-export const context = { dims: null };
+export const context = { dims: null, presets: [] };
 
 let memory = null;
 let onNavigate = () => {};
@@ -64,30 +64,19 @@ export function drill(key, value) {
   navigate({ ...s, [key]: value }, true);
 }
 
-function iso(d) {
-  return d.toISOString().slice(0, 10);
-}
-
 // Presets are relative to the last order day of the data, not to today: an export is a snapshot.
 export function presetRange(preset) {
-  const dims = context.dims;
-  if (!dims || !dims.last_date) return ["", ""];
-  const end = new Date(dims.last_date + "T00:00:00Z");
-  const start = new Date(end);
-  if (preset === "default") return dims.default_range ? [dims.default_range.from, dims.default_range.to] : ["", ""];
-  if (preset === "last30") start.setUTCDate(end.getUTCDate() - 29);
-  else if (preset === "last12") start.setUTCMonth(end.getUTCMonth() - 11, 1);
-  else if (preset === "quarter") start.setUTCMonth(Math.floor(end.getUTCMonth() / 3) * 3, 1);
-  else return ["", ""];
-  return [iso(start), iso(end)];
+  // the server resolves the presets (`/api/presets`), so its warm-up computes what they ask for
+  const p = context.presets.find((x) => x.name === preset);
+  return p ? [p.from || "", p.to || ""] : ["", ""];
 }
 
 // What the selection is compared with: the default range's own comparison, else the period
 // just before.
 export function versus(s) {
   if (report) return report.vs || "previous_period";
-  const dims = context.dims;
-  return s.preset === "default" && dims && dims.default_range ? dims.default_range.vs : "previous_period";
+  const p = context.presets.find((x) => x.name === s.preset);
+  return p ? p.vs : "previous_period";
 }
 
 // A day (YYYY-MM-DD) or a month (YYYY-MM) `years` years away; 29 February becomes the 28th.
