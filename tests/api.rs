@@ -339,3 +339,15 @@ async fn the_customer_endpoints_answer_what_the_engine_computes() {
         assert!(body["error"].as_str().unwrap().contains('\''), "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_segment_csv_is_named_after_its_segment_when_cached_too() {
+    let a = api().await;
+    let uri = "/api/customers/rfm/customers?segment=At%20risk";
+    for _ in 0..2 {
+        let (status, headers, body) = get(&a.app, uri, &[("accept", "text/csv")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_DISPOSITION], "attachment; filename=\"rfm-at-risk.csv\"");
+        assert!(String::from_utf8(body).unwrap().starts_with("customer_id,"));
+    }
+}

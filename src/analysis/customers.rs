@@ -192,21 +192,18 @@ impl Analysis for RfmCustomers {
     const CSV: bool = true;
 
     /// The whole list (of the segment), not a page.
-    async fn csv(ctx: &Ctx<'_>, o: &CustomersOptions) -> Result<(String, Vec<u8>), AnalysisError> {
-        Self::whole_csv(ctx, o).await
-    }
-}
-
-impl RfmCustomers {
-    async fn whole_csv(ctx: &Ctx<'_>, o: &CustomersOptions) -> Result<(String, Vec<u8>), AnalysisError> {
+    async fn csv(ctx: &Ctx<'_>, o: &CustomersOptions) -> Result<Vec<u8>, AnalysisError> {
         let rfm = ctx.run::<Rfm>(&o.rfm).await?;
-        let name = o.segment.as_deref().unwrap_or("all").to_lowercase().replace(['\'', ' '], "-");
         let o = o.clone();
         // writing every customer is CPU work: on the blocking pool, so the runtime keeps answering
-        let csv = tokio::task::spawn_blocking(move || customers::rfm::csv(Self::chosen(&rfm, &o)))
+        tokio::task::spawn_blocking(move || customers::rfm::csv(Self::chosen(&rfm, &o)))
             .await
-            .map_err(|e| AnalysisError::Internal(e.to_string()))?;
-        Ok((format!("rfm-{name}.csv"), csv))
+            .map_err(|e| AnalysisError::Internal(e.to_string()))
+    }
+
+    fn csv_name(o: &CustomersOptions) -> String {
+        let name = o.segment.as_deref().unwrap_or("all").to_lowercase().replace(['\'', ' '], "-");
+        format!("rfm-{name}.csv")
     }
 }
 

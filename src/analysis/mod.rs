@@ -75,15 +75,17 @@ pub trait Analysis: Send + Sync + 'static {
     /// Whether the analysis also answers as CSV ([`Analysis::csv`]), with `Accept: text/csv`.
     const CSV: bool = false;
 
-    /// The whole answer as a CSV file: its name and bytes.
+    /// The whole answer as a CSV file.
     ///
     /// # Errors
     /// As [`Analysis::run`]; an analysis without CSV answers [`AnalysisError::NotFound`].
-    fn csv(
-        _ctx: &Ctx<'_>,
-        _options: &Self::Options,
-    ) -> impl Future<Output = Result<(String, Vec<u8>), AnalysisError>> + Send {
+    fn csv(_ctx: &Ctx<'_>, _options: &Self::Options) -> impl Future<Output = Result<Vec<u8>, AnalysisError>> + Send {
         async { Err(AnalysisError::NotFound(format!("{} has no CSV form", Self::NAME))) }
+    }
+
+    /// The CSV file's name for `options`.
+    fn csv_name(_options: &Self::Options) -> String {
+        format!("{}.csv", Self::NAME)
     }
 
     /// The answer as JSON bytes.

@@ -50,16 +50,12 @@ async fn serve<A: Analysis>(
     let key = analysis::key::<A>(&options);
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
     if A::CSV && wants_csv {
-        let name = Arc::new(std::sync::Mutex::new(String::new()));
         let csv = cached_bytes(&state, &loaded.version, &format!("csv {key}"), || async {
             let memo = VersionMemo::of(&state, &loaded);
-            let (file, bytes) = A::csv(&ctx(&loaded, &memo), &options).await?;
-            *name.lock().expect("not poisoned") = file;
-            Ok(Bytes::from(bytes))
+            Ok(Bytes::from(A::csv(&ctx(&loaded, &memo), &options).await?))
         })
         .await?;
-        let file = name.lock().expect("not poisoned").clone();
-        let file = if file.is_empty() { format!("{}.csv", A::NAME) } else { file };
+        let file = A::csv_name(&options);
         return Ok((
             StatusCode::OK,
             [
