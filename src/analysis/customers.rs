@@ -278,4 +278,9 @@ impl Analysis for Clv {
         }
         Ok(c)
     }
+
+    fn weight(output: &customers::Clv) -> usize {
+        // every customer's predictions (and their ids) are kept beside the top list
+        4096 + (output.all.len() + output.top.len()) * (std::mem::size_of::<customers::clv::Prediction>() + 32)
+    }
 }
