@@ -49,6 +49,19 @@ async fn table(wh: &Path, sql: &str) -> Rows {
         .collect()
 }
 
+/// Asserts that each derived table holds exactly what its definition computes over the facts.
+async fn assert_derived_tables_match_the_facts(wh: &Path) {
+    for (name, definition) in shoplens::warehouse::derived::definitions() {
+        let differ = format!(
+            "SELECT COUNT(*) FROM ((SELECT * FROM {name} EXCEPT ALL SELECT * FROM ({definition}) d) \
+             UNION ALL (SELECT * FROM ({definition}) d EXCEPT ALL SELECT * FROM {name})) x"
+        );
+        assert_eq!(table(wh, &differ).await, [["0"]], "{name} differs from its definition");
+        let rows = table(wh, &format!("SELECT COUNT(*) FROM {name}")).await;
+        assert_ne!(rows, [["0"]], "{name} is empty");
+    }
+}
+
 #[tokio::test]
 async fn appending_a_newer_export_equals_importing_the_merged_one() {
     let shop = common::shop(61, 3000);
@@ -111,10 +124,30 @@ async fn appending_a_newer_export_equals_importing_the_merged_one() {
     import_export(&a, &Store::new(wh.path()), &first).await.unwrap();
     let keys_before =
         table(wh.path(), "SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key").await;
+    assert_derived_tables_match_the_facts(wh.path()).await;
     append(&b, wh.path()).await;
+    assert_derived_tables_match_the_facts(wh.path()).await;
 
+    // the filters read the derived tables: a method over a range that starts and ends mid-month
+    let method = payments[0][2].clone();
     for (params, of) in [
         (Filter::default(), OracleFilter { top: 10, ..Default::default() }),
+        (
+            Filter::parse(shoplens::model::filter::FilterParams {
+                from: Some("2023-02-14"),
+                to: Some("2024-03-17"),
+                method: Some(&method),
+                ..Default::default()
+            })
+            .unwrap(),
+            OracleFilter {
+                from: Some("2023-02-14".into()),
+                to: Some("2024-03-17".into()),
+                method: Some(method.clone()),
+                top: 10,
+                ..Default::default()
+            },
+        ),
         (
             Filter::parse(shoplens::model::filter::FilterParams {
                 country: Some("FR"),
@@ -138,6 +171,7 @@ async fn appending_a_newer_export_equals_importing_the_merged_one() {
     let keys_after = table(wh.path(), "SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key").await;
     append(&b, wh.path()).await;
     assert_eq!(common::kpis(wh.path(), &Filter::default()).await, after);
+    assert_derived_tables_match_the_facts(wh.path()).await;
     assert_eq!(
         table(wh.path(), "SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key").await,
         keys_after

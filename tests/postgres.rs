@@ -231,11 +231,12 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
             .map(|b| b["customers"].as_i64().unwrap())
             .collect();
         assert_eq!(freq, want_freq, "order frequency {params:?}");
-        let methods: Vec<(String, i64)> = run_pg(&client, "payment_methods", "", sql::PAYMENT_METHODS, "")
-            .await
-            .iter()
-            .map(|r| (r[0].clone(), cents_of(&r[1])))
-            .collect();
+        let methods: Vec<(String, i64)> =
+            run_pg(&client, "payment_methods", filter_types, sql::PAYMENT_METHODS, filter_args)
+                .await
+                .iter()
+                .map(|r| (r[0].clone(), cents_of(&r[1])))
+                .collect();
         let want_methods: Vec<(String, i64)> = k["payment_methods"]
             .as_array()
             .unwrap()

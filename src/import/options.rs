@@ -209,8 +209,8 @@ pub enum ImportError {
     Write(#[from] WriteError),
     /// An append onto a warehouse an older shoplens wrote (tables as single files).
     #[error(
-        "{0}: this warehouse was written by an older shoplens, which kept each table in one file; \
-         import the whole export once without --append, then append to it"
+        "{0}: this warehouse was written by an older shoplens, without the tables an append keeps up \
+         to date; import the whole export once without --append, then append to it"
     )]
     OldLayout(PathBuf),
     /// Too many rows rejected: nothing was published.

@@ -14,7 +14,7 @@ use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, Product
 use crate::source::{Row, SourceFile, TableReader};
 use crate::warehouse::parts::{self, MonthWriter};
 use crate::warehouse::schema::{self, KEY_CHUNK, Table};
-use crate::warehouse::store::{FileCounts, ImportRecord, LAYOUT_PARTS, Manifest, REJECTS, Staging, Store};
+use crate::warehouse::store::{FileCounts, ImportRecord, LAYOUT_DERIVED, Manifest, REJECTS, Staging, Store};
 use crate::warehouse::writer::{TableWriter, WriteError};
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::NaiveDate;
@@ -51,7 +51,7 @@ pub(super) fn starting_point(
 ) -> Result<(Start, Option<Previous>), ImportError> {
     match (opts.append, store.current()) {
         (true, Ok(version)) => {
-            if version.manifest.layout < LAYOUT_PARTS {
+            if version.manifest.layout < LAYOUT_DERIVED {
                 return Err(ImportError::OldLayout(store.root().to_path_buf()));
             }
             if let Some(p) = opts.progress.as_deref() {
@@ -483,8 +483,9 @@ pub(super) fn write_dimensions_and_orders(
     Ok(orders_out)
 }
 
-/// Sorts and closes the three fact tables; an append links the months it did not touch and
-/// rewrites the date dimension over every order day, old and new.
+/// Sorts and closes the three fact tables and builds the derived tables of the months written; an
+/// append links the months it did not touch and rewrites the date dimension over every order day,
+/// old and new.
 pub(super) async fn finish_facts(
     dir: &Path,
     opts: &ImportOptions,
@@ -493,15 +494,23 @@ pub(super) async fn finish_facts(
     touched: &BTreeSet<i32>,
 ) -> Result<(), ImportError> {
     let (orders_out, lines_out, payments_out) = facts;
+    let mut written = BTreeSet::new();
     for months in [
         orders_out.finish(opts.memory).await?,
         lines_out.finish(opts.memory).await?,
         payments_out.finish(opts.memory).await?,
     ] {
         debug_assert!(previous.is_none() || months.is_subset(touched), "an append wrote a month it did not touch");
+        written.extend(months);
     }
+    // an append's untouched months keep their derived files (linked below); a touched month may
+    // have lost its every order, and then gets none
+    crate::warehouse::derived::build(dir, &written, opts.memory).await?;
     if let Some(p) = previous {
         for table in [&schema::FACT_ORDER, &schema::FACT_ORDER_LINE, &schema::FACT_PAYMENT] {
+            p.link_months(dir, table, touched)?;
+        }
+        for table in schema::DERIVED {
             p.link_months(dir, table, touched)?;
         }
         // every order day, old and new, from the first and last months' files
@@ -546,7 +555,7 @@ pub(super) fn publish(
         timezone: opts.timezone.to_string(),
         files: files.clone(),
         imports,
-        layout: LAYOUT_PARTS,
+        layout: LAYOUT_DERIVED,
         key_chunk: key_chunk(opts, previous),
         currency,
     };

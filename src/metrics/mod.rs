@@ -54,8 +54,8 @@ pub mod sql {
     pub const ORDER_FREQUENCY: &str = include_str!("sql/order_frequency.sql");
     /// Top customers.
     pub const TOP_CUSTOMERS: &str = include_str!("sql/top_customers.sql");
-    /// Payment methods.
-    pub const PAYMENT_METHODS: &str = include_str!("sql/payment_methods.sql");
+    /// Payment methods (parameters as in `filtered_lines.sql`).
+    pub const PAYMENT_METHODS: &str = sql_text!(include_str!("sql/payment_methods.sql"), PARTS);
     /// The filters' values and the span of order days.
     pub(crate) const DIMENSIONS: &str = include_str!("sql/dimensions.sql");
     /// The day of the latest order.
@@ -260,7 +260,7 @@ pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsErr
     let products = run(ctx, "top_products", sql::TOP_PRODUCTS, top()).await?;
     let frequency = run(ctx, "order_frequency", sql::ORDER_FREQUENCY, vec![]).await?;
     let customers = run(ctx, "top_customers", sql::TOP_CUSTOMERS, top()).await?;
-    let payments = run(ctx, "payment_methods", sql::PAYMENT_METHODS, vec![]).await?;
+    let payments = run(ctx, "payment_methods", sql::PAYMENT_METHODS, filter_params(filter)).await?;
     let mut monthly = MonthRow::from_batches(&monthly);
     MonthRow::mark_in_progress(&mut monthly, last_order_date(ctx).await?);
     Ok(Kpis {

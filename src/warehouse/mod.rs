@@ -1,10 +1,12 @@
 //! The warehouse: a star schema stored as Parquet in a versioned folder, replaced atomically.
-//! `schema` defines the tables, `writer` writes them, `parts` splits the big ones into months and
+//! `schema` defines the tables, `derived` the tables kept beside the facts for filters, `writer`
+//! writes them, `parts` splits the big ones into months and
 //! key ranges, `store` publishes versions, `session` opens one for queries (on the `engine` that
 //! runs them), `query` runs read-only SQL on it.
 
 pub mod check;
 pub mod checksums;
+pub mod derived;
 pub mod engine;
 pub mod export;
 pub mod keys;

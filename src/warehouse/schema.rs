@@ -217,8 +217,88 @@ pub(crate) const FACT_PAYMENT: Table = Table {
 };
 
 /// Every table of the warehouse, dimensions first.
-pub(crate) const TABLES: [&Table; 7] =
-    [&DIM_DATE, &DIM_CUSTOMER, &DIM_PRODUCT, &DIM_PAYMENT_METHOD, &FACT_ORDER, &FACT_ORDER_LINE, &FACT_PAYMENT];
+/// The payment methods an order used, as its derived rows carry them (`derived.rs`).
+const METHOD_KEYS: (&str, Ty, bool, &str) =
+    ("method_keys", Ty::Text, false, "derived: the order's payment method keys between bars, '|1|3|' ('|' for none)");
+
+pub(crate) const AGG_ORDER: Table = Table {
+    name: "agg_order",
+    grain: "derived: one order of fact_order, with the payment methods it used",
+    columns: &[
+        ("date_key", Ty::Int, false, "order day in the shop's time zone"),
+        ("order_key", Ty::Int, false, ""),
+        ("customer_key", Ty::Int, false, ""),
+        ("status", Ty::Text, false, "the order's status"),
+        ("line_count", Ty::Int, false, "loaded order lines"),
+        ("order_revenue", Ty::Money, false, "sum of its line revenue"),
+        METHOD_KEYS,
+    ],
+    sorted_by: &["date_key", "order_key"],
+    key: &["order_key"],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer")],
+    layout: Layout::Monthly,
+};
+
+pub(crate) const AGG_LINE: Table = Table {
+    name: "agg_line",
+    grain: "derived: one order line of fact_order_line, with its order's payment methods",
+    columns: &[
+        ("date_key", Ty::Int, false, "order day in the shop's time zone"),
+        ("order_key", Ty::Int, false, ""),
+        ("line_no", Ty::Int, false, ""),
+        ("customer_key", Ty::Int, false, ""),
+        ("product_key", Ty::Int, false, ""),
+        ("status", Ty::Text, false, "the order's status"),
+        ("quantity", Ty::Int, false, ">= 1"),
+        ("unit_price", Ty::Money, false, ""),
+        ("discount", Ty::Money, false, ""),
+        ("line_revenue", Ty::Money, false, "quantity * unit_price - discount"),
+        METHOD_KEYS,
+    ],
+    sorted_by: &["date_key", "order_key", "line_no"],
+    key: &["order_key", "line_no"],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer"), ("product_key", "dim_product")],
+    layout: Layout::Monthly,
+};
+
+pub(crate) const AGG_PAYMENT: Table = Table {
+    name: "agg_payment",
+    grain: "derived: one payment of fact_payment, with its order's status, lines and payment methods",
+    columns: &[
+        ("date_key", Ty::Int, false, "the order's day"),
+        ("order_key", Ty::Int, false, ""),
+        ("payment_seq", Ty::Int, false, ""),
+        ("customer_key", Ty::Int, false, ""),
+        ("method_key", Ty::Int, false, ""),
+        ("installments", Ty::Int, false, ">= 1"),
+        ("amount", Ty::Money, false, ""),
+        ("status", Ty::Text, false, "the order's status"),
+        ("line_count", Ty::Int, false, "the order's loaded lines"),
+        METHOD_KEYS,
+    ],
+    sorted_by: &["date_key", "order_key", "payment_seq"],
+    key: &["order_key", "payment_seq"],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer"), ("method_key", "dim_payment_method")],
+    layout: Layout::Monthly,
+};
+
+/// The derived tables: what a request's filter asks of an order, kept beside the facts by the
+/// import and the append (`warehouse::derived`), so that no filter joins a fact to a fact.
+pub(crate) const DERIVED: [&Table; 3] = [&AGG_ORDER, &AGG_LINE, &AGG_PAYMENT];
+
+/// Every table of a version: the star schema, then the derived tables.
+pub(crate) const TABLES: [&Table; 10] = [
+    &DIM_DATE,
+    &DIM_CUSTOMER,
+    &DIM_PRODUCT,
+    &DIM_PAYMENT_METHOD,
+    &FACT_ORDER,
+    &FACT_ORDER_LINE,
+    &FACT_PAYMENT,
+    &AGG_ORDER,
+    &AGG_LINE,
+    &AGG_PAYMENT,
+];
 
 impl Table {
     /// The table's Arrow schema.
@@ -333,4 +413,4 @@ pub fn ddl(dialect: Dialect) -> String {
 
 /// The convenience view `order_lines`, registered by every session on a warehouse.
 pub(crate) const ORDER_LINES_VIEW: &str =
-    super::sql_text::sql_text!(include_str!("order_lines.sql"), &[super::sql_text::REVENUE_STATUSES_PART]);
+    super::sql_text::sql_text!(include_str!("sql/order_lines.sql"), &[super::sql_text::REVENUE_STATUSES_PART]);

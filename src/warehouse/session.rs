@@ -9,7 +9,8 @@
 //! exhausted" although the process used half the limit. A pool of its own cannot be taken.
 
 use super::engine::Engine;
-use super::schema::{ORDER_LINES_VIEW, TABLES};
+use super::schema::{DERIVED, ORDER_LINES_VIEW, TABLES};
+use super::store::LAYOUT_DERIVED;
 use super::store::{Store, StoreError, Version};
 use crate::model::MemoryLimit;
 use datafusion::catalog::TableProvider;
@@ -100,6 +101,13 @@ impl Warehouse {
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
         for t in TABLES {
+            if DERIVED.iter().any(|d| d.name == t.name) && version.manifest.layout < LAYOUT_DERIVED {
+                // written before the derived tables: their definitions, as views over the facts
+                let view = ctx.sql(super::derived::definition(t)).await?.into_view();
+                ctx.register_table(t.name, view.clone())?;
+                tables.push((t.name, view));
+                continue;
+            }
             super::check::table_files(&version, t)?;
             let (path, folder) = version.table_path(t);
             // absolute: a cluster's executors do not share this process's working folder

@@ -75,8 +75,9 @@ pub struct Manifest {
     /// Every import into this warehouse, oldest first, this version's last.
     #[serde(default)]
     pub imports: Vec<ImportRecord>,
-    /// How the version stores its tables: [`LAYOUT_PARTS`], or 0 for a version written before
-    /// tables had parts (every table one file).
+    /// How the version stores its tables: [`LAYOUT_DERIVED`], [`LAYOUT_PARTS`] for a version
+    /// written before the derived tables, or 0 for one written before tables had parts (every
+    /// table one file).
     #[serde(default)]
     pub layout: u32,
     /// Surrogate keys per part of the tables with [`Layout::KeyChunks`](crate::warehouse::schema::Layout).
@@ -91,9 +92,12 @@ fn default_key_chunk() -> i32 {
     crate::warehouse::schema::KEY_CHUNK
 }
 
-/// The layout this shoplens writes: the facts one file per month, the customers one file per
-/// key chunk (`schema::Layout`).
+/// The layout that split tables into parts: the facts one file per month, the customers one file
+/// per key chunk (`schema::Layout`).
 pub(crate) const LAYOUT_PARTS: u32 = 2;
+/// The layout this shoplens writes: [`LAYOUT_PARTS`] with the derived tables
+/// (`schema::DERIVED`) beside the facts. An older version reads them as views over its facts.
+pub(crate) const LAYOUT_DERIVED: u32 = 3;
 
 impl Version {
     /// Where `table` is in this version, and whether it is a folder of parts.

@@ -31,7 +31,7 @@ pub struct WriteError {
 }
 
 impl WriteError {
-    fn new(path: &Path, e: impl std::fmt::Display) -> WriteError {
+    pub(crate) fn new(path: &Path, e: impl std::fmt::Display) -> WriteError {
         WriteError { path: path.to_path_buf(), message: e.to_string() }
     }
 }

@@ -1,6 +1,7 @@
 -- The filtered lines (kpis.md, "Terms"): the order lines of every status that a request's filter
--- keeps, like a dbt staging model that the queries build on. `revenue_lines.sql` keeps their
--- revenue statuses, `gross_to_net.sql` sums them per status; both read it as `filtered_lines`.
+-- keeps (agg_line: each line with its order's payment methods), like a dbt staging model that
+-- the queries build on. `revenue_lines.sql` keeps their revenue statuses, `gross_to_net.sql`
+-- sums them per status; both read it as `filtered_lines`.
 -- The filter: the range, the category, then `order_filter.sql` (the customer's country, the
 -- payment method), which `revenue_orders.sql` applies to whole orders too.
 -- Parameters: $1 first day, $2 last day (both included, as date keys YYYYMMDD: the facts are
@@ -16,7 +17,7 @@ SELECT
   f.unit_price,
   f.discount,
   f.line_revenue
-FROM fact_order_line f
+FROM agg_line f
 WHERE ($3 IS NULL OR f.product_key IN (
         SELECT p.product_key FROM dim_product p WHERE p.category = $3))
   AND {order_filter}

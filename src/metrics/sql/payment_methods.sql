@@ -2,14 +2,31 @@
 -- amount, orders, share of the total amount and average installments; by amount descending,
 -- then method ascending (kpis.md). Payments are first summed per order and method, so "orders"
 -- is a row count.
-WITH per_order AS (
+-- The payments of the kept orders are found as `revenue_orders.sql` finds those orders: without a
+-- category filter by the order's own columns that agg_payment carries (no join of the payments to
+-- the orders, whose hash table would grow with the shop); with one, among the orders the filter
+-- keeps. Parameters as in filtered_lines.sql.
+WITH kept AS (
+  SELECT f.date_key, f.order_key, f.method_key, f.amount, f.installments
+  FROM agg_payment f
+  WHERE $3 IS NULL
+    AND f.status IN ({revenue_statuses})
+    AND f.line_count > 0
+    AND {order_filter}
+  UNION ALL
+  SELECT f.date_key, f.order_key, f.method_key, f.amount, f.installments
+  FROM agg_payment f
+  WHERE $3 IS NOT NULL
+    AND {order_filter}
+    AND f.order_key IN (SELECT order_key FROM revenue_orders)
+),
+per_order AS (
   SELECT
     pay.method_key,
     SUM(pay.amount) AS amount,
     SUM(CAST(pay.installments AS BIGINT)) AS installments,
     COUNT(*) AS payments
-  FROM fact_payment pay
-  WHERE pay.order_key IN (SELECT order_key FROM revenue_orders)
+  FROM kept pay
   GROUP BY pay.date_key, pay.order_key, pay.method_key
 )
 SELECT

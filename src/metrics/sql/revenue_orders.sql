@@ -3,7 +3,7 @@
 -- table `revenue_orders`, so "distinct orders" is a row count and no query needs COUNT(DISTINCT):
 -- every aggregate is a plain GROUP BY, which can spill.
 -- Parameters as in filtered_lines.sql. Without a category filter every line of a kept order is
--- kept, so the order's revenue is fact_order's order_revenue (the sum of all its lines) and the
+-- kept, so the order's revenue is agg_order's order_revenue (the sum of all its lines) and the
 -- lines need not be read (the orders are filtered by `order_filter.sql`, the part of the filter
 -- an order shares with its lines); with one, the kept lines are summed per order.
 SELECT
@@ -13,7 +13,7 @@ SELECT
   d.date AS order_date,
   d.month_start,
   CAST(f.order_revenue AS DECIMAL(28, 4)) AS revenue
-FROM fact_order f
+FROM agg_order f
 JOIN dim_date d ON d.date_key = f.date_key
 WHERE $3 IS NULL
   AND f.status IN ({revenue_statuses})

@@ -26,9 +26,20 @@ impl MemoryLimit {
         MemoryLimit(bytes.max(Self::MIN.0))
     }
 
-    /// This limit shared by `n` equal users (each at least [`MemoryLimit::MIN`]).
+    /// This limit shared by `n` equal users (each at least [`MemoryLimit::MIN`]; one user gets
+    /// the whole limit).
     pub fn share(self, n: usize) -> MemoryLimit {
-        MemoryLimit::from_bytes(self.0 / n.max(1))
+        match n {
+            0 | 1 => self,
+            _ => MemoryLimit::from_bytes(self.0 / n),
+        }
+    }
+
+    /// A limit of `bytes` even below [`MemoryLimit::MIN`]: for tests that scale a large shop's
+    /// pool down to a small generated one (the ratio of memory to orders is what they keep).
+    #[doc(hidden)]
+    pub fn scaled_down(bytes: usize) -> MemoryLimit {
+        MemoryLimit(bytes)
     }
 
     /// How many computations of at least [`MemoryLimit::MIN`] each fit in this limit, at most `max`.

@@ -1,0 +1,19 @@
+-- agg_order (derived): every order of fact_order with the payment methods it used, as their keys
+-- between bars ('|1|3|'). A filter on the method is then a test of the order's own row: the
+-- semi-join it replaces held every order paid that way in a hash table that cannot spill, and
+-- failed with "Resources exhausted" at 10M orders. The import runs this per month over the
+-- month's facts; a warehouse written before it existed reads it as a view.
+WITH methods AS (
+{order_methods}
+)
+SELECT
+  o.date_key,
+  o.order_key,
+  o.customer_key,
+  o.status,
+  o.line_count,
+  o.order_revenue,
+  COALESCE(m.method_keys, '|') AS method_keys
+FROM fact_order o
+LEFT JOIN methods m ON m.date_key = o.date_key AND m.order_key = o.order_key
+ORDER BY o.date_key, o.order_key
