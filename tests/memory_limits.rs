@@ -86,8 +86,14 @@ async fn every_endpoint_and_filter_answers_in_a_pool_scaled_to_10m_orders() {
     common::import(shop.path(), wh.path()).await.unwrap();
     let limit = MemoryLimit::scaled_down(SCALED_POOL);
     let state = Arc::new(AppState::open(Store::new(wh.path()), "EUR".into(), limit).await.unwrap());
-    let dims = shoplens::metrics::dimensions(&state.loaded().await.warehouse).await.unwrap();
-    let (first, last) = (dims.first_date.unwrap(), dims.last_date.unwrap());
+    let loaded = state.loaded().await;
+    let dims = shoplens::metrics::dimensions(&loaded.warehouse).await.unwrap();
+    let days = "SELECT MIN(date), MAX(date) FROM dim_date";
+    let days = shoplens::warehouse::query::read_only(&loaded.warehouse, days, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let day = |i: usize| datafusion::arrow::util::display::array_value_to_string(days[0].column(i), 0).unwrap();
+    let (first, last): (chrono::NaiveDate, chrono::NaiveDate) = (day(0).parse().unwrap(), day(1).parse().unwrap());
     let mid = |d: chrono::NaiveDate| d.with_day(15).unwrap();
 
     let mut filters: Vec<Vec<(&str, String)>> = vec![
@@ -110,13 +116,21 @@ async fn every_endpoint_and_filter_answers_in_a_pool_scaled_to_10m_orders() {
     ]);
 
     let app = router(state);
-    let mut asked = 0;
+    let (mut asked, mut failed) = (0, Vec::new());
     for route in shoplens::analysis::routes() {
         let paths: Vec<String> = match route.path {
-            "/api/kpis/{section}" => ["summary", "monthly", "categories", "top_products", "payment_methods"]
-                .iter()
-                .map(|s| format!("/api/kpis/{s}"))
-                .collect(),
+            "/api/kpis/{section}" => [
+                "summary",
+                "monthly",
+                "categories",
+                "top-products",
+                "order-frequency",
+                "top-customers",
+                "payment-methods",
+            ]
+            .iter()
+            .map(|s| format!("/api/kpis/{s}"))
+            .collect(),
             path => vec![path.to_string()],
         };
         for path in paths {
@@ -139,16 +153,16 @@ async fn every_endpoint_and_filter_answers_in_a_pool_scaled_to_10m_orders() {
                 let status = resp.status();
                 let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
                 let text = String::from_utf8_lossy(&body);
-                assert!(!text.contains("esources exhausted"), "{url}: {text}");
                 // a forecast or projection of a thin filter may have no answer (422), never fail
-                assert!(
-                    status == StatusCode::OK || status == StatusCode::UNPROCESSABLE_ENTITY,
-                    "{url}: {status} {text}"
-                );
+                let answered = status == StatusCode::OK || status == StatusCode::UNPROCESSABLE_ENTITY;
+                if !answered || text.contains("esources exhausted") || text.contains("needs more memory") {
+                    failed.push(format!("{url}: {status} {text}"));
+                }
                 asked += 1;
             }
         }
     }
+    assert!(failed.is_empty(), "{} of {asked} requests failed:\n{}", failed.len(), failed.join("\n"));
     assert!(asked > 150, "only {asked} requests");
 }
 

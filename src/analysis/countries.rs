@@ -46,7 +46,7 @@ impl Analysis for CountriesAnalysis {
 
     async fn run(ctx: &Ctx<'_>, f: &Filter) -> Result<Countries, AnalysisError> {
         const SQL: &str = include_str!("sql/countries.sql");
-        let filtered = metrics::filtered_session(ctx.warehouse, f).await?;
+        let filtered = metrics::orders_session(ctx.warehouse, f).await?;
         let batches = metrics::run(&filtered.ctx, "countries", SQL, vec![]).await?;
         let countries = metrics::rows(&batches)
             .map(|(c, r)| CountryRow {

@@ -1,26 +1,27 @@
 //! The derived tables (`schema::DERIVED`): what a request's filter asks of an order, kept beside
 //! the facts so that no filter joins a fact to a fact. Each is defined once, as SQL over the
-//! facts (`sql/agg_*.sql`). The import and the append run it month by month over the staged
-//! month's facts (an append only for the months it touched: the others are hard-linked with the
-//! facts); a version written before the derived tables existed reads the same SQL as a view.
+//! facts and `order_methods` (`sql/order_methods.sql`, each order's payment methods). The import
+//! and the append run them month by month over the staged month's facts (an append only for the
+//! months it touched: the others are hard-linked with the facts), `order_methods` computed once
+//! per month; a version written before the derived tables existed reads the same SQL as views.
 
 use super::parts::month_file;
 use super::schema::{AGG_LINE, AGG_ORDER, AGG_PAYMENT, DERIVED, FACT_ORDER, FACT_ORDER_LINE, FACT_PAYMENT, Table};
-use super::sql_text::{Part, sql_text};
 use super::writer::{TableWriter, WriteError};
 use crate::model::MemoryLimit;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col};
 use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-const PARTS: &[Part] = &[("{order_methods}", include_str!("sql/order_methods.sql"))];
+/// Each order's payment methods, which every derived table reads as the table `order_methods`.
+pub(crate) const ORDER_METHODS: (&str, &str) = ("order_methods", include_str!("sql/order_methods.sql"));
 
 /// Each derived table's name and the SQL that defines it over the fact tables.
 pub fn definitions() -> Vec<(&'static str, &'static str)> {
@@ -29,9 +30,9 @@ pub fn definitions() -> Vec<(&'static str, &'static str)> {
 
 /// The SQL that defines `table`, one of [`DERIVED`], over the fact tables.
 pub(crate) fn definition(table: &Table) -> &'static str {
-    const ORDER: &str = sql_text!(include_str!("sql/agg_order.sql"), PARTS);
-    const LINE: &str = sql_text!(include_str!("sql/agg_line.sql"), PARTS);
-    const PAYMENT: &str = sql_text!(include_str!("sql/agg_payment.sql"), PARTS);
+    const ORDER: &str = include_str!("sql/agg_order.sql");
+    const LINE: &str = include_str!("sql/agg_line.sql");
+    const PAYMENT: &str = include_str!("sql/agg_payment.sql");
     match table.name {
         n if n == AGG_ORDER.name => ORDER,
         n if n == AGG_LINE.name => LINE,
@@ -54,32 +55,54 @@ pub(crate) async fn build(dir: &Path, months: &BTreeSet<i32>, memory: MemoryLimi
         let folder = table.path(dir);
         std::fs::create_dir_all(&folder).map_err(|e| WriteError::new(&folder, e))?;
     }
-    for &month in months {
-        let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime.clone());
-        for fact in [&FACT_ORDER, &FACT_ORDER_LINE, &FACT_PAYMENT] {
-            let path = fact.path(dir).join(month_file(month));
-            register_month(&ctx, fact, &path).await.map_err(|e| WriteError::new(&path, e))?;
+    // a month is small: one partition each, two months at a time on tasks of their own
+    let mut months = futures::stream::iter(months.iter().copied())
+        .map(|month| tokio::spawn(build_month(dir.to_path_buf(), month, runtime.clone())))
+        .buffer_unordered(2);
+    while let Some(done) = months.next().await {
+        done.map_err(|e| WriteError::new(dir, e))??;
+    }
+    Ok(())
+}
+
+/// The derived tables' files of one month.
+async fn build_month(dir: std::path::PathBuf, month: i32, runtime: Arc<RuntimeEnv>) -> Result<(), WriteError> {
+    let dir = dir.as_path();
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new().with_target_partitions(1), runtime);
+    for fact in [&FACT_ORDER, &FACT_ORDER_LINE, &FACT_PAYMENT] {
+        let path = fact.path(dir).join(month_file(month));
+        register_month(&ctx, fact, &path).await.map_err(|e| WriteError::new(&path, e))?;
+    }
+    // computed once, read by each derived table
+    let (name, sql) = ORDER_METHODS;
+    let at = FACT_PAYMENT.path(dir).join(month_file(month));
+    let methods = async {
+        let df = ctx.sql(sql).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        MemTable::try_new(schema, vec![df.collect().await?])
+    }
+    .await
+    .map_err(|e| WriteError::new(&at, e))?;
+    ctx.register_table(name, Arc::new(methods)).map_err(|e| WriteError::new(&at, e))?;
+    for table in DERIVED {
+        let file = month_file(month);
+        let at = table.path(dir).join(&file);
+        let mut stream = async { ctx.sql(definition(table)).await?.execute_stream().await }
+            .await
+            .map_err(|e| WriteError::new(&at, e))?;
+        let mut out: Option<TableWriter> = None;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.and_then(|b| conform(b, table)).map_err(|e| WriteError::new(&at, e))?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            if out.is_none() {
+                out = Some(TableWriter::create(&table.path(dir), &file, table)?);
+            }
+            out.as_mut().expect("just created").write(&batch)?;
         }
-        for table in DERIVED {
-            let file = month_file(month);
-            let at = table.path(dir).join(&file);
-            let mut stream = async { ctx.sql(definition(table)).await?.execute_stream().await }
-                .await
-                .map_err(|e| WriteError::new(&at, e))?;
-            let mut out: Option<TableWriter> = None;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.and_then(|b| conform(b, table)).map_err(|e| WriteError::new(&at, e))?;
-                if batch.num_rows() == 0 {
-                    continue;
-                }
-                if out.is_none() {
-                    out = Some(TableWriter::create(&table.path(dir), &file, table)?);
-                }
-                out.as_mut().expect("just created").write(&batch)?;
-            }
-            if let Some(out) = out {
-                out.close()?;
-            }
+        if let Some(out) = out {
+            out.close()?;
         }
     }
     Ok(())
@@ -90,7 +113,9 @@ pub(crate) async fn build(dir: &Path, months: &BTreeSet<i32>, memory: MemoryLimi
 async fn register_month(ctx: &SessionContext, fact: &Table, path: &Path) -> Result<(), DataFusionError> {
     let schema = fact.schema();
     if path.exists() {
-        let options = ParquetReadOptions::default().schema(&schema);
+        // sorted: the derived rows come out in the facts' order without a sort
+        let order = vec![fact.sorted_by.iter().map(|c| col(*c).sort(true, false)).collect::<Vec<_>>()];
+        let options = ParquetReadOptions::default().schema(&schema).file_sort_order(order);
         ctx.register_parquet(fact.name, path.to_string_lossy().as_ref(), options).await
     } else {
         ctx.register_table(fact.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?)).map(|_| ())

@@ -103,6 +103,10 @@ impl Warehouse {
         for t in TABLES {
             if DERIVED.iter().any(|d| d.name == t.name) && version.manifest.layout < LAYOUT_DERIVED {
                 // written before the derived tables: their definitions, as views over the facts
+                let (name, sql) = super::derived::ORDER_METHODS;
+                if !ctx.table_exist(name)? {
+                    ctx.register_table(name, ctx.sql(sql).await?.into_view())?;
+                }
                 let view = ctx.sql(super::derived::definition(t)).await?.into_view();
                 ctx.register_table(t.name, view.clone())?;
                 tables.push((t.name, view));
@@ -150,7 +154,11 @@ impl Warehouse {
             object_store_registry: self.runtime.object_store_registry.clone(),
         });
         let state = SessionStateBuilder::new()
-            .with_config(config().with_sort_spill_reservation_bytes(sort_reserve(self.session_memory)))
+            .with_config(
+                config()
+                    .with_sort_spill_reservation_bytes(sort_reserve(self.session_memory))
+                    .with_batch_size(batch_rows(self.session_memory)),
+            )
             .with_runtime_env(runtime)
             .with_default_features()
             .build();
@@ -211,6 +219,14 @@ fn read_current(store: &Store) -> Result<(Version, std::fs::File), OpenError> {
 /// small pool (a sixteenth of it), where the default alone would exhaust it.
 fn sort_reserve(memory: MemoryLimit) -> usize {
     (memory.bytes() / 16).clamp(256 << 10, 10 << 20)
+}
+
+/// Rows per batch: DataFusion's 8192 from a 512 MB pool (the default limit's share per
+/// computation) up, proportionally fewer below it. What an operator must hold before it can
+/// spill is a few batches, so a small pool with full-size batches fails where a large one spills.
+fn batch_rows(memory: MemoryLimit) -> usize {
+    const FULL: usize = 8192;
+    (FULL as u128 * memory.bytes() as u128 / (512u128 << 20)).clamp(128, FULL as u128) as usize
 }
 
 fn config() -> SessionConfig {

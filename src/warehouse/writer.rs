@@ -1,7 +1,7 @@
 //! Writing warehouse tables: Parquet files with the schema of `schema.rs`, and the sort that puts
 //! the facts in date order.
 
-use super::schema::{Table, Ty};
+use super::schema::Table;
 use crate::model::MemoryLimit;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -47,10 +47,13 @@ pub(crate) struct TableWriter {
 /// Batches waiting for the writing thread: enough to keep it busy, few enough to bound memory.
 const QUEUED_BATCHES: usize = 2;
 
-/// Text columns with about one value per row (ids, names): a Parquet dictionary for them costs
-/// a hash lookup per value and saves nothing.
-fn unique_text(column: &str) -> bool {
-    column.ends_with("_id") || column.ends_with("_name")
+/// Columns with about one value per row (ids, names, order and customer keys, timestamps and
+/// the sums of an order or line): a Parquet dictionary for them costs a hash lookup per value
+/// and saves nothing.
+fn unique_values(column: &str) -> bool {
+    column.ends_with("_id")
+        || column.ends_with("_name")
+        || matches!(column, "order_key" | "customer_key" | "order_ts" | "order_revenue" | "line_revenue" | "amount")
 }
 
 impl TableWriter {
@@ -62,7 +65,7 @@ impl TableWriter {
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_statistics_enabled(EnabledStatistics::Page);
-        for (name, ..) in table.columns.iter().filter(|(n, t, ..)| *t == Ty::Text && unique_text(n)) {
+        for (name, ..) in table.columns.iter().filter(|(n, ..)| unique_values(n)) {
             props = props.set_column_dictionary_enabled(ColumnPath::from(*name), false);
         }
         let mut writer =

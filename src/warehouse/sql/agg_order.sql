@@ -3,9 +3,6 @@
 -- semi-join it replaces held every order paid that way in a hash table that cannot spill, and
 -- failed with "Resources exhausted" at 10M orders. The import runs this per month over the
 -- month's facts; a warehouse written before it existed reads it as a view.
-WITH methods AS (
-{order_methods}
-)
 SELECT
   o.date_key,
   o.order_key,
@@ -15,5 +12,5 @@ SELECT
   o.order_revenue,
   COALESCE(m.method_keys, '|') AS method_keys
 FROM fact_order o
-LEFT JOIN methods m ON m.date_key = o.date_key AND m.order_key = o.order_key
+LEFT JOIN order_methods m ON m.date_key = o.date_key AND m.order_key = o.order_key
 ORDER BY o.date_key, o.order_key

@@ -3,9 +3,6 @@
 -- payments of the orders a filter keeps are found without joining them to those orders. The
 -- import runs this per month over the month's facts; a warehouse written before it existed reads
 -- it as a view.
-WITH methods AS (
-{order_methods}
-)
 SELECT
   p.date_key,
   p.order_key,
@@ -19,5 +16,5 @@ SELECT
   m.method_keys
 FROM fact_payment p
 JOIN fact_order o ON o.date_key = p.date_key AND o.order_key = p.order_key
-JOIN methods m ON m.date_key = p.date_key AND m.order_key = p.order_key
+JOIN order_methods m ON m.date_key = p.date_key AND m.order_key = p.order_key
 ORDER BY p.date_key, p.order_key, p.payment_seq

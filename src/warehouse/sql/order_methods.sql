@@ -1,5 +1,9 @@
--- (order_methods.sql: each order's payment method keys between bars, in key order, '|1|3|', from
--- fact_payment; a key listed twice when two payments used it, which a test for '|k|' does not mind)
-SELECT date_key, order_key, '|' || string_agg(CAST(method_key AS VARCHAR), '|' ORDER BY method_key) || '|' AS method_keys
+-- order_methods: each order's payment methods, as their keys between bars in key order
+-- ('|1|3|'), for the derived tables (`agg_*.sql`), which read it as the table `order_methods`.
+-- A filter on a method is then a test of an order's own row, '|k|' in its keys.
+SELECT
+  date_key,
+  order_key,
+  '|' || array_to_string(array_sort(array_agg(DISTINCT method_key)), '|') || '|' AS method_keys
 FROM fact_payment
 GROUP BY date_key, order_key
