@@ -77,7 +77,9 @@ pub async fn alerts(wh: &Warehouse) -> Result<Alerts, MetricsError> {
     ctx.register_table("revenue_lines", lines.into_view()).map_err(&wrap)?;
     ctx.register_table("revenue_orders", orders.into_view()).map_err(&wrap)?;
     let mut segments: BTreeMap<(String, String), SegmentSeries> = BTreeMap::new();
-    for b in crate::metrics::run(&ctx, "segment_months", sql::SEGMENT_MONTHS, vec![]).await? {
+    for b in
+        crate::metrics::run(&ctx, "segment_months", sql::SEGMENT_MONTHS, crate::metrics::filter_params(&filter)).await?
+    {
         let c = Cols(&b);
         let months = b.column_by_name("month_start").expect("month_start");
         for row in 0..b.num_rows() {

@@ -21,7 +21,8 @@ pub mod sql {
     /// Revenue per day.
     pub(crate) const DAILY: &str = include_str!("sql/daily.sql");
     /// Revenue per month of every category, country and payment method.
-    pub(crate) const SEGMENT_MONTHS: &str = include_str!("sql/segment_months.sql");
+    pub(crate) const SEGMENT_MONTHS: &str =
+        crate::warehouse::sql_text::sql_text!(include_str!("sql/segment_months.sql"), crate::metrics::sql::PARTS);
 }
 
 pub(super) fn query_error(query: &'static str) -> impl Fn(datafusion::error::DataFusionError) -> MetricsError {

@@ -220,6 +220,13 @@ pub(crate) const FACT_PAYMENT: Table = Table {
 /// The payment methods an order used, as its derived rows carry them (`derived.rs`).
 const METHOD_KEYS: (&str, Ty, bool, &str) =
     ("method_keys", Ty::Text, false, "derived: the order's payment method keys between bars, '|1|3|' ('|' for none)");
+/// The method that paid most of an order, as its derived rows carry it.
+const MAIN_METHOD_KEY: (&str, Ty, bool, &str) = (
+    "main_method_key",
+    Ty::Int,
+    true,
+    "derived: the method that paid most of the order (ties: by name); none without payments",
+);
 
 pub(crate) const AGG_ORDER: Table = Table {
     name: "agg_order",
@@ -232,6 +239,7 @@ pub(crate) const AGG_ORDER: Table = Table {
         ("line_count", Ty::Int, false, "loaded order lines"),
         ("order_revenue", Ty::Money, false, "sum of its line revenue"),
         METHOD_KEYS,
+        MAIN_METHOD_KEY,
     ],
     sorted_by: &["date_key", "order_key"],
     key: &["order_key"],
@@ -254,6 +262,7 @@ pub(crate) const AGG_LINE: Table = Table {
         ("discount", Ty::Money, false, ""),
         ("line_revenue", Ty::Money, false, "quantity * unit_price - discount"),
         METHOD_KEYS,
+        MAIN_METHOD_KEY,
     ],
     sorted_by: &["date_key", "order_key", "line_no"],
     key: &["order_key", "line_no"],

@@ -1,37 +1,25 @@
 -- Per payment method, the revenue of each period. An order's revenue goes to its main method:
--- the one that paid the largest amount of it (ties: the method first in alphabetical order);
--- an order without payments to NULL. So every order counts once and the methods add up.
-WITH paid AS (
-  SELECT pay.order_key, m.method, SUM(pay.amount) AS amount
-  FROM fact_payment pay
-  JOIN dim_payment_method m ON m.method_key = pay.method_key
-  WHERE pay.order_key IN (SELECT order_key FROM cur_orders UNION ALL SELECT order_key FROM prev_orders)
-  GROUP BY pay.order_key, m.method
-),
-main_method AS (
-  SELECT order_key, method
-  FROM (
-    SELECT order_key, method,
-           ROW_NUMBER() OVER (PARTITION BY order_key ORDER BY amount DESC, method ASC) AS rank
-    FROM paid
-  ) ranked
-  WHERE rank = 1
-),
-cur AS (
-  SELECT mm.method, SUM(o.revenue) AS revenue
-  FROM cur_orders o
-  LEFT JOIN main_method mm ON mm.order_key = o.order_key
-  GROUP BY mm.method
+-- the one that paid the largest amount of it (ties: the method first in alphabetical order),
+-- which each order carries (`main_method_key`, agg_order.sql); an order without payments to
+-- NULL. So every order counts once and the methods add up, and no order meets its payments here.
+WITH cur AS (
+  SELECT main_method_key, SUM(revenue) AS revenue
+  FROM cur_orders
+  GROUP BY main_method_key
 ),
 prev AS (
-  SELECT mm.method, SUM(o.revenue) AS revenue
-  FROM prev_orders o
-  LEFT JOIN main_method mm ON mm.order_key = o.order_key
-  GROUP BY mm.method
+  SELECT main_method_key, SUM(revenue) AS revenue
+  FROM prev_orders
+  GROUP BY main_method_key
+),
+either AS (
+  SELECT
+    COALESCE(cur.main_method_key, prev.main_method_key) AS method_key,
+    cur.revenue AS revenue,
+    prev.revenue AS previous_revenue
+  FROM cur
+  FULL JOIN prev ON prev.main_method_key IS NOT DISTINCT FROM cur.main_method_key
 )
-SELECT
-  CASE WHEN cur.revenue IS NULL THEN prev.method ELSE cur.method END AS segment,
-  cur.revenue AS revenue,
-  prev.revenue AS previous_revenue
-FROM cur
-FULL JOIN prev ON prev.method IS NOT DISTINCT FROM cur.method
+SELECT m.method AS segment, e.revenue, e.previous_revenue
+FROM either e
+LEFT JOIN dim_payment_method m ON m.method_key = e.method_key

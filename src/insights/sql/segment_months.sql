@@ -1,7 +1,9 @@
 -- Revenue per month of the whole shop and of each category, customer country and payment
 -- method, as the dashboard's filter of that value shows it (kpis.md: a category keeps its
 -- lines; a country its customers' orders; a method the orders with a payment by it): the
--- series the alerts forecast.
+-- series the alerts forecast. A method's orders are read off agg_order, each order's own method
+-- keys, as `revenue_orders.sql` finds revenue orders without a category filter: no order meets
+-- its payments. Parameters as in filtered_lines.sql (the alerts set only the range).
 SELECT 'shop' AS kind, 'all' AS segment, month_start, CAST(SUM(revenue) AS DECIMAL(38, 4)) AS revenue
 FROM revenue_orders
 GROUP BY month_start
@@ -17,9 +19,11 @@ JOIN dim_customer c ON c.customer_key = o.customer_key
 WHERE c.country IS NOT NULL
 GROUP BY c.country, o.month_start
 UNION ALL
-SELECT 'method' AS kind, m.method AS segment, o.month_start, CAST(SUM(o.revenue) AS DECIMAL(38, 4)) AS revenue
-FROM revenue_orders o
-JOIN (SELECT order_key, method_key FROM fact_payment GROUP BY order_key, method_key) pay
-  ON pay.order_key = o.order_key
-JOIN dim_payment_method m ON m.method_key = pay.method_key
-GROUP BY m.method, o.month_start
+SELECT 'method' AS kind, m.method AS segment, d.month_start, CAST(SUM(f.order_revenue) AS DECIMAL(38, 4)) AS revenue
+FROM agg_order f
+JOIN dim_payment_method m ON strpos(f.method_keys, '|' || CAST(m.method_key AS VARCHAR) || '|') > 0
+JOIN dim_date d ON d.date_key = f.date_key
+WHERE f.status IN ({revenue_statuses})
+  AND f.line_count > 0
+  AND {order_filter}
+GROUP BY m.method, d.month_start

@@ -16,7 +16,8 @@ SELECT
   f.quantity,
   f.unit_price,
   f.discount,
-  f.line_revenue
+  f.line_revenue,
+  f.main_method_key
 FROM agg_line f
 WHERE ($3 IS NULL OR f.product_key IN (
         SELECT p.product_key FROM dim_product p WHERE p.category = $3))

@@ -13,7 +13,8 @@ SELECT
   d.date AS order_date,
   d.month_start,
   f.quantity,
-  f.line_revenue
+  f.line_revenue,
+  f.main_method_key
 FROM filtered_lines f
 JOIN dim_date d ON d.date_key = f.date_key
 WHERE f.status IN ({revenue_statuses})

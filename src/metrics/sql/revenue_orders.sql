@@ -2,6 +2,7 @@
 -- order counts when it keeps at least one revenue line). The order-level KPIs read this as the
 -- table `revenue_orders`, so "distinct orders" is a row count and no query needs COUNT(DISTINCT):
 -- every aggregate is a plain GROUP BY, which can spill.
+-- Each order carries its main payment method (agg_order.sql), which `explain` credits it to.
 -- Parameters as in filtered_lines.sql. Without a category filter every line of a kept order is
 -- kept, so the order's revenue is agg_order's order_revenue (the sum of all its lines) and the
 -- lines need not be read (the orders are filtered by `order_filter.sql`, the part of the filter
@@ -12,7 +13,8 @@ SELECT
   f.customer_key,
   d.date AS order_date,
   d.month_start,
-  CAST(f.order_revenue AS DECIMAL(28, 4)) AS revenue
+  CAST(f.order_revenue AS DECIMAL(28, 4)) AS revenue,
+  f.main_method_key
 FROM agg_order f
 JOIN dim_date d ON d.date_key = f.date_key
 WHERE $3 IS NULL
@@ -26,7 +28,8 @@ SELECT
   customer_key,
   order_date,
   month_start,
-  CAST(SUM(line_revenue) AS DECIMAL(28, 4)) AS revenue
+  CAST(SUM(line_revenue) AS DECIMAL(28, 4)) AS revenue,
+  main_method_key
 FROM revenue_lines
 WHERE $3 IS NOT NULL
-GROUP BY date_key, order_key, customer_key, order_date, month_start
+GROUP BY date_key, order_key, customer_key, order_date, month_start, main_method_key

@@ -12,7 +12,8 @@ SELECT
   l.unit_price,
   l.discount,
   l.line_revenue,
-  COALESCE(m.method_keys, '|') AS method_keys
+  COALESCE(m.method_keys, '|') AS method_keys,
+  m.main_method_key
 FROM fact_order_line l
 LEFT JOIN order_methods m ON m.date_key = l.date_key AND m.order_key = l.order_key
 ORDER BY l.date_key, l.order_key, l.line_no
