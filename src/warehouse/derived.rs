@@ -25,9 +25,11 @@ use std::sync::Arc;
 /// Each order's payment methods, which every derived table reads as the table `order_methods`.
 pub(crate) const ORDER_METHODS: (&str, &str) = ("order_methods", include_str!("sql/order_methods.sql"));
 
-/// Each derived table's name and the SQL that defines it over the fact tables.
-pub fn definitions() -> Vec<(&'static str, &'static str)> {
-    DERIVED.iter().map(|t| (t.name, definition(t))).collect()
+/// Each derived table's name and the SQL that defines it over the fact tables alone
+/// (`order_methods` given as a common table expression).
+pub fn definitions() -> Vec<(&'static str, String)> {
+    let (name, methods) = ORDER_METHODS;
+    DERIVED.iter().map(|t| (t.name, format!("WITH {name} AS (\n{methods}\n)\n{}", definition(t)))).collect()
 }
 
 /// The SQL that defines `table`, one of [`DERIVED`], over the fact tables.
