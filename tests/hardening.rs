@@ -855,7 +855,8 @@ async fn versions_outlive_their_readers_and_errors_show_no_paths() {
     let root = wh.path().to_path_buf();
     let s = serve(wh, ServeOptions::default()).await;
     let current = versions(&root).pop().unwrap();
-    let months = root.join(&current).join("fact_order_line");
+    // the lines the KPI queries read (the derived `agg_line`, not `fact_order_line`)
+    let months = root.join(&current).join("agg_line");
     let month = std::fs::read_dir(&months).unwrap().flatten().next().unwrap().path();
     // replaced by a file of the same name, not a Parquet file: the first query to read it fails
     std::fs::remove_file(&month).unwrap();
