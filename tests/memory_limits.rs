@@ -140,15 +140,14 @@ async fn every_endpoint_and_filter_answers_in_a_pool_scaled_to_10m_orders() {
             let mut urls: Vec<String> = filters
                 .iter()
                 .map(|f| {
-                    let kept: Vec<String> = f
-                        .iter()
-                        .filter(|(k, _)| route.params.iter().any(|p| p == k))
-                        .map(|(k, v)| format!("{k}={}", urlencoding(v)))
-                        .collect();
-                    if kept.is_empty() { path.clone() } else { format!("{path}?{}", kept.join("&")) }
+                    let kept: Vec<&(&str, String)> =
+                        f.iter().filter(|(k, _)| route.params.iter().any(|p| p == k)).collect();
+                    match serde_urlencoded::to_string(&kept).unwrap() {
+                        query if query.is_empty() => path.clone(),
+                        query => format!("{path}?{query}"),
+                    }
                 })
                 .collect();
-            urls.dedup();
             urls.sort();
             urls.dedup();
             for url in urls {
@@ -167,13 +166,4 @@ async fn every_endpoint_and_filter_answers_in_a_pool_scaled_to_10m_orders() {
     }
     assert!(failed.is_empty(), "{} of {asked} requests failed:\n{}", failed.len(), failed.join("\n"));
     assert!(asked > 150, "only {asked} requests");
-}
-
-fn urlencoding(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

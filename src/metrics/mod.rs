@@ -31,12 +31,14 @@ pub mod sql {
     use crate::warehouse::sql_text::{Part, REVENUE_STATUSES_PART, sql_text};
 
     /// The parts the filter's queries share (`warehouse::sql_text`): the revenue statuses, the
-    /// filtered lines of every status (`filtered_lines.sql`), and the part of the filter an order
-    /// shares with its lines (`order_filter.sql`).
+    /// filtered lines of every status (`filtered_lines.sql`), the part of the filter an order
+    /// shares with its lines (`order_filter.sql`), and an order a filter without a category keeps
+    /// (`kept_order.sql`).
     pub(crate) const PARTS: &[Part] = &[
         REVENUE_STATUSES_PART,
         ("{filtered_lines}", include_str!("sql/filtered_lines.sql")),
         ("{order_filter}", include_str!("sql/order_filter.sql")),
+        ("{kept_order}", include_str!("sql/kept_order.sql")),
     ];
     /// The revenue lines a filter keeps; the table the line-level KPIs read.
     pub const REVENUE_LINES: &str = sql_text!(include_str!("sql/revenue_lines.sql"), PARTS);

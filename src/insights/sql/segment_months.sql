@@ -23,7 +23,5 @@ SELECT 'method' AS kind, m.method AS segment, d.month_start, CAST(SUM(f.order_re
 FROM agg_order f
 JOIN dim_payment_method m ON strpos(f.method_keys, '|' || CAST(m.method_key AS VARCHAR) || '|') > 0
 JOIN dim_date d ON d.date_key = f.date_key
-WHERE f.status IN ({revenue_statuses})
-  AND f.line_count > 0
-  AND {order_filter}
+WHERE {kept_order}
 GROUP BY m.method, d.month_start

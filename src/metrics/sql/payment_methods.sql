@@ -10,9 +10,7 @@ WITH kept AS (
   SELECT f.date_key, f.order_key, f.method_key, f.amount, f.installments
   FROM agg_payment f
   WHERE $3 IS NULL
-    AND f.status IN ({revenue_statuses})
-    AND f.line_count > 0
-    AND {order_filter}
+    AND {kept_order}
   UNION ALL
   SELECT f.date_key, f.order_key, f.method_key, f.amount, f.installments
   FROM agg_payment f

@@ -18,9 +18,7 @@ SELECT
 FROM agg_order f
 JOIN dim_date d ON d.date_key = f.date_key
 WHERE $3 IS NULL
-  AND f.status IN ({revenue_statuses})
-  AND f.line_count > 0
-  AND {order_filter}
+  AND {kept_order}
 UNION ALL
 SELECT
   date_key,
