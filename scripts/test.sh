@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The tests, with their set-up: Chromium and playwright-core for the browser test, PostgreSQL's
-# server for the PostgreSQL tests (each starts a throwaway cluster of its own), openapi-spec-validator
-# for the OpenAPI test, then cargo test.
+# The tests, with their set-up: protoc for the build (scripts/build-deps.sh), Chromium and
+# playwright-core for the browser test, PostgreSQL's server and psql for the PostgreSQL tests (each
+# starts a throwaway cluster of its own), openapi-spec-validator for the OpenAPI test, psycopg,
+# SQLAlchemy and ADBC's Flight SQL driver for the live SQL tests, then cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/build-deps.sh
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v psql >/dev/null || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -14,4 +17,8 @@ fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 # the OpenAPI document's independent validator (tests/openapi.rs)
 python3 -c "import openapi_spec_validator" 2>/dev/null || pip install -q --disable-pip-version-check openapi-spec-validator==0.9.0
+# the live SQL tests' clients (tests/live_clients.py)
+python3 -c "import psycopg, sqlalchemy, adbc_driver_flightsql, pyarrow" 2>/dev/null \
+  || pip install -q --disable-pip-version-check "psycopg[binary]==3.3.9" "sqlalchemy==2.1.9" \
+       "adbc-driver-flightsql==1.13.0" "pyarrow==26.0.1"
 cargo test --locked --workspace "$@"

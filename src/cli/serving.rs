@@ -27,7 +27,30 @@ pub(super) struct ServeArgs {
     #[command(flatten)]
     pub(super) sharing: SharingArgs,
     #[command(flatten)]
+    pub(super) live: LiveArgs,
+    #[command(flatten)]
     pub(super) engine: EngineArg,
+}
+
+/// The live SQL servers beside (or instead of) the dashboard.
+#[derive(Args, Debug)]
+pub(super) struct LiveArgs {
+    /// Serve the warehouse over the PostgreSQL wire protocol here (psql, Metabase, Superset,
+    /// Grafana, DBeaver): IP:PORT, localhost:PORT or a PORT alone.
+    #[arg(long, value_parser = listen_addr)]
+    pg_addr: Option<SocketAddr>,
+    /// Serve the warehouse over Arrow Flight SQL here (ADBC clients).
+    #[arg(long, value_parser = listen_addr)]
+    flight_addr: Option<SocketAddr>,
+    /// Do not serve the dashboard, only live SQL.
+    #[arg(long)]
+    no_dashboard: bool,
+    /// Most PostgreSQL connections at once.
+    #[arg(long, default_value_t = 128)]
+    max_connections: usize,
+    /// Stop a live SQL statement after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    sql_timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -47,7 +70,7 @@ pub(super) struct DemoArgs {
 }
 
 pub(super) async fn serve_cmd(args: ServeArgs, memory: MemoryLimit) -> Result<()> {
-    let ServeArgs { warehouse, addr, currency, sharing, engine } = args;
+    let ServeArgs { warehouse, addr, currency, sharing, live, engine } = args;
     let options = crate::serve::ServeOptions {
         currency: shop_currency(&warehouse, currency),
         memory,
@@ -57,6 +80,13 @@ pub(super) async fn serve_cmd(args: ServeArgs, memory: MemoryLimit) -> Result<()
         secure_cookie: sharing.secure_cookie,
         engine: engine.engine,
         trust_proxy: sharing.trust_proxy,
+        dashboard: !live.no_dashboard,
+        live: crate::serve::live::LiveOptions {
+            pg: live.pg_addr,
+            flight: live.flight_addr,
+            max_connections: live.max_connections.max(1),
+            timeout: std::time::Duration::from_secs(live.sql_timeout.max(1)),
+        },
     };
     serve(&warehouse, addr, options).await?;
     Ok(())
@@ -182,15 +212,25 @@ pub(super) fn listen_addr(s: &str) -> Result<SocketAddr, String> {
 }
 
 pub(super) async fn serve(warehouse: &Path, addr: SocketAddr, options: crate::serve::ServeOptions) -> Result<()> {
-    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let options_tls = options.tls.is_some();
+    let scheme = if options_tls { "https" } else { "http" };
     let server = crate::serve::Server::start(Store::new(warehouse), addr, &options).await?;
-    if !addr.ip().is_loopback() && !server.auth_required {
+    if options.dashboard && !addr.ip().is_loopback() && !server.auth_required {
         eprintln!(
             "WARNING: serving {addr} without sign-in (--insecure-no-auth): anyone who reaches it reads the shop's figures"
         );
     }
     let auth = if server.auth_required { "sign-in required" } else { "no sign-in: loopback only" };
-    eprintln!("serving the dashboard at {scheme}://{}/ ({auth}; Ctrl-C stops)", server.addr());
+    if let Some(a) = server.dashboard_addr() {
+        eprintln!("serving the dashboard at {scheme}://{a}/ ({auth}; Ctrl-C stops)");
+    }
+    if let Some(a) = server.pg_addr() {
+        let ssl = if options_tls { " sslmode=require" } else { "" };
+        eprintln!("serving the PostgreSQL protocol at {a} ({auth}): psql \"host={} port={} dbname=shop{ssl}\"", a.ip(), a.port());
+    }
+    if let Some(a) = server.flight_addr() {
+        eprintln!("serving Arrow Flight SQL at grpc{}://{a} ({auth})", if options_tls { "+tls" } else { "" });
+    }
     server
         .run(async {
             let _ = tokio::signal::ctrl_c().await;

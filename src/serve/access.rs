@@ -63,15 +63,59 @@ pub struct User {
     pub password: String,
     /// When the user was added (RFC 3339).
     pub created_at: String,
+    /// The password's SCRAM-SHA-256 key, for sign-in over the PostgreSQL protocol; absent for a
+    /// user whose password was set before that existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scram: Option<ScramKey>,
 }
 
-/// An API token (sent as `Authorization: Bearer …`); only its hash is kept.
+/// An API token (sent as `Authorization: Bearer …`, or as a password over the PostgreSQL
+/// protocol); only its hash is kept.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Token {
     /// SHA-256 of the token, hex.
     pub sha256: String,
     /// When it was issued (RFC 3339).
     pub created_at: String,
+    /// The token's SCRAM-SHA-256 key (see [`User::scram`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scram: Option<ScramKey>,
+}
+
+/// What a SCRAM-SHA-256 server keeps of a secret (RFC 5802): a random salt and
+/// `SaltedPassword = PBKDF2-HMAC-SHA-256(secret, salt, SCRAM_ITERATIONS)`, both base64. The
+/// PostgreSQL wire server (`pgwire`) proves a client against it; like the file's other
+/// entries it is a secret of the warehouse's owner (the file is readable by its owner only):
+/// whoever reads it can sign in over the wire protocol, not on the dashboard.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScramKey {
+    /// The salt, base64.
+    pub salt: String,
+    /// The salted secret, base64.
+    pub salted: String,
+}
+
+/// PBKDF2 rounds of a [`ScramKey`]: the wire protocol's default, which clients are told.
+pub const SCRAM_ITERATIONS: usize = 4096;
+
+impl ScramKey {
+    /// The key of `secret` with a fresh random salt.
+    pub fn new(secret: &str) -> ScramKey {
+        use base64::engine::general_purpose::STANDARD;
+        let salt: [u8; 16] = rand::rng().random();
+        let salted = datafusion_postgres::pgwire::api::auth::sasl::scram::gen_salted_password(
+            secret,
+            &salt,
+            SCRAM_ITERATIONS,
+        );
+        ScramKey { salt: STANDARD.encode(salt), salted: STANDARD.encode(salted) }
+    }
+
+    /// The salt and salted secret as bytes (`None` if the file's text is damaged).
+    pub fn bytes(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        use base64::engine::general_purpose::STANDARD;
+        Some((STANDARD.decode(&self.salt).ok()?, STANDARD.decode(&self.salted).ok()?))
+    }
 }
 
 /// The users and tokens of a warehouse.
@@ -171,7 +215,8 @@ impl Credentials {
             .hash_password(password.as_bytes())
             .map_err(|e| AccessError::Password(format!("cannot hash the password: {e}")))?
             .to_string();
-        self.users.insert(name.to_string(), User { password: hash, created_at: now_rfc3339() });
+        let scram = Some(ScramKey::new(password));
+        self.users.insert(name.to_string(), User { password: hash, created_at: now_rfc3339(), scram });
         Ok(())
     }
 
@@ -194,7 +239,8 @@ impl Credentials {
             return Err(AccessError::Name(format!("token '{name}' exists already; revoke it first")));
         }
         let secret = format!("slk_{}", random_id());
-        self.tokens.insert(name.to_string(), Token { sha256: sha256_hex(&secret), created_at: now_rfc3339() });
+        let token = Token { sha256: sha256_hex(&secret), created_at: now_rfc3339(), scram: Some(ScramKey::new(&secret)) };
+        self.tokens.insert(name.to_string(), token);
         Ok(secret)
     }
 
@@ -217,6 +263,16 @@ impl Credentials {
         };
         let Ok(parsed) = PasswordHash::new(hash) else { return false };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
+    }
+
+    /// The SCRAM key a client signing in over the PostgreSQL protocol as `name` must prove: the
+    /// user's of that name, else the token's (a token's name is its user name there). `None`:
+    /// no such user or token, or one whose secret was set before the keys existed.
+    pub fn scram_key(&self, name: &str) -> Option<&ScramKey> {
+        match self.users.get(name) {
+            Some(user) => user.scram.as_ref(),
+            None => self.tokens.get(name)?.scram.as_ref(),
+        }
     }
 
     /// The name of the token `secret` is, if any.

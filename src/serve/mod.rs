@@ -9,6 +9,7 @@ pub mod conn;
 pub mod error;
 pub mod guard;
 pub mod hosts;
+pub mod live;
 pub(crate) mod page;
 mod signin;
 pub mod state;
@@ -66,6 +67,10 @@ pub struct ServeOptions {
     /// Take the client's address (for the sign-in limits) from the last hop of
     /// `X-Forwarded-For`: only behind a reverse proxy that sets it.
     pub trust_proxy: bool,
+    /// Serve the dashboard and its API (not only live SQL).
+    pub dashboard: bool,
+    /// The live SQL servers (PostgreSQL wire protocol, Flight SQL), if any.
+    pub live: live::LiveOptions,
 }
 
 impl Default for ServeOptions {
@@ -79,15 +84,22 @@ impl Default for ServeOptions {
             secure_cookie: false,
             engine: Engine::Local,
             trust_proxy: false,
+            dashboard: true,
+            live: live::LiveOptions::default(),
         }
     }
 }
 
-/// A bound server, not yet running: its address is known, so tests can use port 0.
+/// A bound server, not yet running: its addresses are known, so tests can use port 0.
 pub struct Server {
-    listener: tokio::net::TcpListener,
+    listener: Option<tokio::net::TcpListener>,
     app: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    tls_files: Option<(PathBuf, PathBuf)>,
+    pg: Option<tokio::net::TcpListener>,
+    flight: Option<tokio::net::TcpListener>,
+    live: Option<Arc<live::Live>>,
+    max_connections: usize,
     /// Whether requests must be authenticated.
     pub auth_required: bool,
 }
@@ -111,6 +123,19 @@ pub enum ServeError {
     /// The TLS certificate or key cannot be used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// A live SQL server on a non-loopback address without TLS: its rows would cross the network
+    /// in clear.
+    #[error(
+        "refusing to serve {0} without TLS: the warehouse's rows would cross the network unencrypted. \
+         Pass --tls-cert and --tls-key, or bind a loopback address"
+    )]
+    PlainPublic(SocketAddr),
+    /// Nothing to serve.
+    #[error("nothing to serve: give --pg-addr or --flight-addr when the dashboard is off")]
+    Nothing,
+    /// The live SQL catalog cannot be set up.
+    #[error("cannot set up the live SQL catalog: {0}")]
+    Live(datafusion::error::DataFusionError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -143,13 +168,23 @@ impl Server {
     /// # Errors
     /// No warehouse, an unprotected public address, unusable TLS files, or the address is taken.
     pub async fn start(store: Store, addr: SocketAddr, options: &ServeOptions) -> Result<Server, ServeError> {
-        let public = !addr.ip().is_loopback();
+        let live_addrs = [options.live.pg, options.live.flight];
+        if !options.dashboard && live_addrs.iter().all(Option::is_none) {
+            return Err(ServeError::Nothing);
+        }
         let tls = options.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key)).transpose()?;
-        let mut gate =
-            Gate::open(store.root(), public && !options.insecure_no_auth, options.secure_cookie || tls.is_some())?;
+        for a in live_addrs.into_iter().flatten() {
+            if !a.ip().is_loopback() && tls.is_none() {
+                return Err(ServeError::PlainPublic(a));
+            }
+        }
+        let public_http = options.dashboard && !addr.ip().is_loopback() && !options.insecure_no_auth;
+        let public_live = live_addrs.iter().flatten().any(|a| !a.ip().is_loopback());
+        let mut gate = Gate::open(store.root(), public_http || public_live, options.secure_cookie || tls.is_some())?;
         gate.trust_proxy = options.trust_proxy;
         if gate.required() && gate.credentials().is_empty() {
-            return Err(ServeError::Unprotected(addr));
+            let exposed = if public_http { addr } else { live_addrs.into_iter().flatten().find(|a| !a.ip().is_loopback()).unwrap_or(addr) };
+            return Err(ServeError::Unprotected(exposed));
         }
         let auth_required = gate.required();
         let hosts = Hosts::new(addr.ip(), &options.hosts);
@@ -157,22 +192,97 @@ impl Server {
             .await?
             .with_access(gate, hosts);
         let state = Arc::new(state);
-        tokio::spawn(api::warm(state.clone(), state.loaded().await));
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
-        Ok(Server { listener, app: router(state), tls, auth_required })
+        let bind = |addr: SocketAddr| async move {
+            tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+        };
+        let listener = if options.dashboard {
+            tokio::spawn(api::warm(state.clone(), state.loaded().await));
+            Some(bind(addr).await?)
+        } else {
+            None
+        };
+        let live = if live_addrs.iter().any(Option::is_some) {
+            Some(Arc::new(live::Live::new(state.clone(), options.live.timeout).await.map_err(ServeError::Live)?))
+        } else {
+            None
+        };
+        let pg = match options.live.pg {
+            Some(a) => Some(bind(a).await?),
+            None => None,
+        };
+        let flight = match options.live.flight {
+            Some(a) => Some(bind(a).await?),
+            None => None,
+        };
+        Ok(Server {
+            listener,
+            app: router(state),
+            tls,
+            tls_files: options.tls.clone(),
+            pg,
+            flight,
+            live,
+            max_connections: options.live.max_connections,
+            auth_required,
+        })
     }
 
-    /// The bound address.
+    /// The dashboard's bound address.
+    ///
+    /// # Panics
+    /// The server was started without the dashboard (use [`Server::dashboard_addr`]).
     pub fn addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.dashboard_addr().expect("the dashboard is served")
+    }
+
+    /// The dashboard's bound address, if it is served.
+    pub fn dashboard_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The PostgreSQL wire protocol's bound address, if it is served.
+    pub fn pg_addr(&self) -> Option<SocketAddr> {
+        self.pg.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The Flight SQL service's bound address, if it is served.
+    pub fn flight_addr(&self) -> Option<SocketAddr> {
+        self.flight.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` completes.
     ///
     /// # Errors
-    /// The listener fails.
+    /// A listener fails.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        conn::serve(self.listener, self.app, self.tls, shutdown).await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        if let (Some(listener), Some(live)) = (self.pg, self.live.clone()) {
+            let (tls, max, stop) = (self.tls.clone(), self.max_connections, until(stopped.clone()));
+            tasks.spawn(async move {
+                live::pg::serve(listener, live, tls, max, stop).await;
+                Ok(())
+            });
+        }
+        if let (Some(listener), Some(live)) = (self.flight, self.live) {
+            let (tls, stop) = (self.tls_files, until(stopped.clone()));
+            tasks.spawn(async move { live::flight::serve(listener, live, tls, stop).await.map_err(std::io::Error::other) });
+        }
+        if let Some(listener) = self.listener {
+            let stop = until(stopped);
+            tasks.spawn(conn::serve(listener, self.app, self.tls, stop));
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(std::io::Error::other)??;
+        }
+        Ok(())
     }
 }
 

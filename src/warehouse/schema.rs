@@ -296,6 +296,11 @@ pub(crate) const AGG_PAYMENT: Table = Table {
 pub(crate) const DERIVED: [&Table; 3] = [&AGG_ORDER, &AGG_LINE, &AGG_PAYMENT];
 
 /// Every table of a version: the star schema, then the derived tables.
+/// The names of the warehouse's tables: the star schema's and the derived ones.
+pub fn table_names() -> impl Iterator<Item = &'static str> {
+    TABLES.iter().map(|t| t.name)
+}
+
 pub(crate) const TABLES: [&Table; 10] = [
     &DIM_DATE,
     &DIM_CUSTOMER,

@@ -15,7 +15,7 @@ use super::store::{Store, StoreError, Version};
 use crate::model::MemoryLimit;
 use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
-use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col};
@@ -147,21 +147,7 @@ impl Warehouse {
     /// # Errors
     /// Registering the view fails (it should not).
     pub async fn session(&self) -> Result<SessionContext, DataFusionError> {
-        let runtime = Arc::new(RuntimeEnv {
-            memory_pool: memory_pool(self.session_memory),
-            disk_manager: self.runtime.disk_manager.clone(),
-            cache_manager: self.runtime.cache_manager.clone(),
-            object_store_registry: self.runtime.object_store_registry.clone(),
-        });
-        let state = SessionStateBuilder::new()
-            .with_config(
-                config()
-                    .with_sort_spill_reservation_bytes(sort_reserve(self.session_memory))
-                    .with_batch_size(batch_rows(self.session_memory)),
-            )
-            .with_runtime_env(runtime)
-            .with_default_features()
-            .build();
+        let state = self.session_state();
         let ctx = match &self.engine {
             Engine::Local => SessionContext::new_with_state(state),
             #[cfg(feature = "ballista")]
@@ -176,6 +162,33 @@ impl Warehouse {
         }
         ctx.sql(ORDER_LINES_VIEW).await?;
         Ok(ctx)
+    }
+}
+
+impl Warehouse {
+    /// A local session's state without tables: the warehouse's settings and a memory pool of its
+    /// own (one session's share of the limit), sharing the runtime's caches and spill folder.
+    pub(crate) fn session_state(&self) -> SessionState {
+        let runtime = Arc::new(RuntimeEnv {
+            memory_pool: memory_pool(self.session_memory),
+            disk_manager: self.runtime.disk_manager.clone(),
+            cache_manager: self.runtime.cache_manager.clone(),
+            object_store_registry: self.runtime.object_store_registry.clone(),
+        });
+        SessionStateBuilder::new()
+            .with_config(
+                config()
+                    .with_sort_spill_reservation_bytes(sort_reserve(self.session_memory))
+                    .with_batch_size(batch_rows(self.session_memory)),
+            )
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .build()
+    }
+
+    /// The version's table `name` (a star-schema or derived table), as its queries read it.
+    pub(crate) fn table(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
+        self.tables.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone())
     }
 }
 

@@ -1,0 +1,363 @@
+//! Live SQL over the PostgreSQL wire protocol and Arrow Flight SQL, with real clients on
+//! loopback: tokio-postgres here (SCRAM, the extended protocol with bound parameters, cancel),
+//! psql, and `tests/live_clients.py` (psycopg, SQLAlchemy, ADBC Flight SQL).
+
+mod common;
+
+use serde_json::Value;
+use shoplens::model::Filter;
+use shoplens::serve::access::Credentials;
+use shoplens::serve::live::LiveOptions;
+use shoplens::serve::{ServeOptions, Server};
+use shoplens::warehouse::Store;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio_postgres::{Client, NoTls};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A served warehouse: the server stops when this is dropped.
+struct Live {
+    pg: SocketAddr,
+    flight: SocketAddr,
+    wh: PathBuf,
+    token: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+/// Generates and imports a shop, adds the user `ana` and the token `ci`, serves live SQL.
+async fn live(orders: u64, users: bool, options: LiveOptions) -> Live {
+    live_on("127.0.0.1:0", orders, users, options, false).await
+}
+
+/// Like [`live`], the live servers bound to `ip:0`, with the test certificate when `tls`.
+async fn live_on(bind: &str, orders: u64, users: bool, options: LiveOptions, tls: bool) -> Live {
+    let shop = common::shop(5, orders);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let mut token = String::new();
+    if users {
+        let mut c = Credentials::default();
+        c.add_user("ana", PASSWORD, false).unwrap();
+        token = c.add_token("ci").unwrap();
+        c.save(wh.path()).unwrap();
+    }
+    let at: SocketAddr = bind.parse().unwrap();
+    let data = Path::new("tests/data/tls");
+    let options = ServeOptions {
+        dashboard: false,
+        live: LiveOptions { pg: Some(at), flight: Some(at), ..options },
+        tls: tls.then(|| (data.join("cert.pem"), data.join("key.pem"))),
+        ..Default::default()
+    };
+    let server = Server::start(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), &options).await.unwrap();
+    let (pg, flight) = (server.pg_addr().unwrap(), server.flight_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    Live { pg, flight, wh: wh.path().to_path_buf(), token, _stop: stop, _dirs: (shop, wh) }
+}
+
+fn options(timeout: u64, max_connections: usize) -> LiveOptions {
+    LiveOptions { timeout: Duration::from_secs(timeout), max_connections, ..Default::default() }
+}
+
+async fn connect(addr: SocketAddr, user: &str, password: &str) -> Result<Client, tokio_postgres::Error> {
+    let conf = format!("host={} port={} user={user} password='{password}' dbname=shop", addr.ip(), addr.port());
+    let (client, conn) = tokio_postgres::connect(&conf, NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+/// A decimal's text in cents.
+fn cents(text: &str) -> i64 {
+    (text.parse::<f64>().unwrap() * 100.0).round() as i64
+}
+
+/// The first value of a simple query's only row.
+async fn one(client: &Client, sql: &str) -> String {
+    let rows = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("NULL").to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scram_sign_in_and_the_kpi_queries_give_kpis_numbers() {
+    let s = live(3000, true, options(60, 16)).await;
+    let client = connect(s.pg, "ana", PASSWORD).await.unwrap();
+    let expected = common::kpis(&s.wh, &Filter::default()).await;
+    // the summary KPI file's query, as it is, over the default-filter views
+    let summary = client.simple_query(shoplens::metrics::sql::SUMMARY).await.unwrap();
+    let row = summary
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some((r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string())),
+            _ => None,
+        })
+        .unwrap();
+    let kpi = &expected["summary"];
+    assert_eq!(row.1, kpi["orders"].to_string(), "orders");
+    assert_eq!(cents(&row.0), cents(&kpi["total_revenue"].to_string()), "total revenue");
+
+    // the revenue lines' file with bound parameters (the extended protocol): a country's revenue
+    let lines = format!("SELECT SUM(line_revenue)::VARCHAR FROM ({}) l", shoplens::metrics::sql::REVENUE_LINES);
+    let statement = client.prepare(&lines).await.unwrap();
+    let de = common::kpis(&s.wh, &common::filter(shoplens::model::filter::FilterParams { country: Some("DE".into()), ..Default::default() })).await;
+    let country: Option<&str> = Some("DE");
+    let row = client.query_one(&statement, &[&10101i32, &99991231i32, &None::<&str>, &country, &None::<&str>]).await.unwrap();
+    let total: String = row.get(0);
+    assert_eq!(cents(&total), cents(&de["summary"]["total_revenue"].to_string()), "DE revenue over the wire");
+
+    // types: exact decimals arrive as numeric text, dates as dates
+    let row = client.query_one("SELECT line_revenue, order_date FROM revenue_lines LIMIT 1", &[]).await.unwrap();
+    assert_eq!(row.columns()[0].type_(), &tokio_postgres::types::Type::NUMERIC);
+    let _: chrono::NaiveDate = row.get(1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_unknown_users_and_revoked_tokens_are_refused() {
+    let s = live(300, true, options(60, 16)).await;
+    for (user, password) in [("ana", "wrong horse battery"), ("nobody", PASSWORD), ("postgres", ""), ("postgres", "postgres")] {
+        let e = connect(s.pg, user, password).await.err().unwrap_or_else(|| panic!("{user} got in"));
+        assert_eq!(code(&e), "28P01", "{user}: {e}");
+    }
+    // the token as a password, under its name
+    let scripted = connect(s.pg, "ci", &s.token).await.unwrap();
+    assert_eq!(one(&scripted, "SELECT 1").await, "1");
+    let mut c = Credentials::load(&s.wh).unwrap();
+    c.revoke_token("ci").unwrap();
+    c.save(&s.wh).unwrap();
+    let e = scripted.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), "28000", "a revoked token's open connection: {e}");
+    assert_eq!(code(&connect(s.pg, "ci", &s.token).await.err().unwrap()), "28P01");
+    // the user is not affected
+    let ana = connect(s.pg, "ana", PASSWORD).await.unwrap();
+    assert_eq!(one(&ana, "SELECT COUNT(*) > 0 FROM fact_order").await, "t");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_and_server_settings_are_refused_client_settings_accepted() {
+    let s = live(300, false, options(60, 16)).await;
+    let client = connect(s.pg, "anyone", "").await.unwrap();
+    for (sql, expected) in [
+        ("CREATE TABLE t (a INT)", "25006"),
+        ("INSERT INTO fact_order SELECT * FROM fact_order", "25006"),
+        ("DELETE FROM fact_order", "25006"),
+        ("DROP TABLE fact_order", "25006"),
+        ("COPY fact_order TO '/tmp/stolen.csv'", "25006"),
+        ("CREATE VIEW v AS SELECT 1", "25006"),
+        ("EXPLAIN CREATE TABLE t (a INT)", "25006"),
+        ("SET datafusion.runtime.memory_limit = '100G'", "42501"),
+        ("SET datafusion.execution.target_partitions = 64", "42501"),
+        ("DECLARE c CURSOR FOR SELECT 1", "0A000"),
+    ] {
+        let e = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} was run"));
+        assert_eq!(code(&e), expected, "{sql}: {e}");
+        // the connection stays usable
+        assert_eq!(one(&client, "SELECT 2").await, "2");
+    }
+    // the same through the extended protocol
+    let e = client.prepare("INSERT INTO fact_order SELECT * FROM fact_order").await.unwrap_err();
+    assert_eq!(code(&e), "25006");
+    for sql in [
+        "SET client_min_messages = warning",
+        "SET application_name = 'report'",
+        "SET extra_float_digits = 3",
+        "SET TIME ZONE 'UTC'",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        "BEGIN",
+        "COMMIT",
+        "DISCARD ALL",
+        "SHOW search_path",
+    ] {
+        client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    assert!(!Path::new("/tmp/stolen.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runaway_query_stops_at_the_time_limit_or_on_cancel_and_the_connection_stays_usable() {
+    let s = live(300, false, options(2, 16)).await;
+    let client = connect(s.pg, "ana", "").await.unwrap();
+    let runaway = "SELECT COUNT(*) FROM generate_series(1, 100000000000) AS t(x) WHERE x % 7 = 3";
+    let started = Instant::now();
+    let e = client.simple_query(runaway).await.unwrap_err();
+    assert_eq!(code(&e), "57014", "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped after {:?}", started.elapsed());
+    assert_eq!(one(&client, "SELECT 3").await, "3");
+    // a client's own statement_timeout is shorter: it applies
+    client.simple_query("SET statement_timeout = 500").await.unwrap();
+    let started = Instant::now();
+    assert_eq!(code(&client.simple_query(runaway).await.unwrap_err()), "57014");
+    assert!(started.elapsed() < Duration::from_millis(1900), "{:?}", started.elapsed());
+    client.simple_query("SET statement_timeout = 0").await.unwrap();
+
+    // the protocol's cancel request
+    let s = live(300, false, options(60, 16)).await;
+    let client = connect(s.pg, "ana", "").await.unwrap();
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel_query(NoTls).await
+    });
+    let started = Instant::now();
+    let e = client.simple_query(runaway).await.unwrap_err();
+    canceller.await.unwrap().unwrap();
+    assert_eq!(code(&e), "57014", "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(one(&client, "SELECT 4").await, "4");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_beyond_the_maximum_are_refused_with_53300() {
+    let s = live(300, false, options(60, 2)).await;
+    let a = connect(s.pg, "a", "").await.unwrap();
+    let b = connect(s.pg, "b", "").await.unwrap();
+    let e = connect(s.pg, "c", "").await.err().expect("a third connection");
+    assert_eq!(code(&e), "53300", "{e}");
+    assert_eq!(one(&a, "SELECT 1").await, "1");
+    drop(b);
+    // the slot is freed when the connection ends
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(c) = connect(s.pg, "c", "").await {
+            again = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(one(&again.expect("a slot after one closed"), "SELECT 1").await, "1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_import_is_read_by_the_next_statement_without_reconnecting() {
+    let s = live(300, false, options(60, 16)).await;
+    let client = connect(s.pg, "ana", "").await.unwrap();
+    let prepared = client.prepare("SELECT COUNT(*) FROM fact_order").await.unwrap();
+    let before: i64 = client.query_one(&prepared, &[]).await.unwrap().get(0);
+    let bigger = common::shop(6, 500);
+    common::import(bigger.path(), &s.wh).await.unwrap();
+    let after: i64 = client.query_one(&prepared, &[]).await.unwrap().get(0);
+    let simple = one(&client, "SELECT COUNT(*) FROM fact_order").await;
+    assert!(after > before, "{before} then {after}");
+    assert_eq!(simple, after.to_string());
+    let from_sql: Value = shoplens_sql_json(&s.wh, "SELECT COUNT(*) AS n FROM fact_order");
+    assert_eq!(from_sql[0]["n"], after);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_start_up_queries_of_metabase_dbeaver_and_grafana_are_answered() {
+    let s = live(300, false, options(60, 16)).await;
+    for tool in ["metabase", "dbeaver", "grafana"] {
+        let client = connect(s.pg, "bi", "").await.unwrap();
+        let file: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("tests/data/bi_startup/{tool}.json")).unwrap()).unwrap();
+        for q in file["queries"].as_array().unwrap() {
+            let q = q.as_str().unwrap();
+            client.simple_query(q).await.unwrap_or_else(|e| panic!("{tool}: {e}\n{q}"));
+        }
+    }
+}
+
+/// This machine's address on its default route, if it has one (no packet is sent).
+fn own_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+/// `shoplens sql --format json`'s rows.
+fn shoplens_sql_json(wh: &Path, sql: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["sql", "--warehouse"])
+        .arg(wh)
+        .args(["--format", "json", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Whether a client program the CI installs is here; outside CI a missing one skips its test.
+fn have(program: &str, probe: &[&str]) -> bool {
+    let ok = Command::new(program).args(probe).output().is_ok_and(|o| o.status.success());
+    assert!(ok || std::env::var_os("CI").is_none(), "{program} is missing: scripts/test.sh installs it");
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn psql_lists_the_tables_describes_one_and_runs_a_kpi_query_over_tls() {
+    if !have("psql", &["--version"]) {
+        return;
+    }
+    let s = live_on("0.0.0.0:0", 300, true, options(60, 16), true).await;
+    let psql = |args: &[&str], host: &str, tls: bool| {
+        let conn = format!(
+            "host={host} port={} user=ana dbname=shop sslmode={}",
+            s.pg.port(),
+            if tls { "require" } else { "disable" }
+        );
+        let out = Command::new("psql").arg(conn).args(["-X", "-v", "ON_ERROR_STOP=1"]).args(args).env("PGPASSWORD", PASSWORD).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, dt) = psql(&["-c", "\\dt"], "127.0.0.1", true);
+    assert!(ok, "{dt}");
+    for t in ["fact_order", "fact_order_line", "dim_customer", "dim_date", "agg_order"] {
+        assert!(dt.contains(t), "\\dt lacks {t}:\n{dt}");
+    }
+    let (ok, d) = psql(&["-c", "\\d fact_order_line"], "127.0.0.1", false);
+    assert!(ok && d.contains("line_revenue") && d.contains("numeric"), "{d}");
+    let (ok, n) = psql(&["-At", "-c", "SELECT COUNT(*) FROM revenue_orders"], "127.0.0.1", true);
+    assert!(ok, "{n}");
+    let kpi = common::kpis(&s.wh, &Filter::default()).await;
+    assert_eq!(n.trim(), kpi["summary"]["orders"].to_string());
+    // from another host (this machine's own address, not loopback): TLS or nothing
+    let Some(ip) = own_address() else {
+        assert!(std::env::var_os("CI").is_none(), "no non-loopback address to test from");
+        return;
+    };
+    let (ok, plain) = psql(&["-c", "SELECT 1"], &ip.to_string(), false);
+    assert!(!ok && plain.contains("TLS"), "{plain}");
+    let (ok, secure) = psql(&["-At", "-c", "SELECT 5"], &ip.to_string(), true);
+    assert!(ok && secure.trim() == "5", "{secure}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_clients_psycopg_sqlalchemy_and_adbc_flight_sql() {
+    let probe = ["-c", "import psycopg, sqlalchemy, adbc_driver_flightsql, pyarrow"];
+    if !have("python3", &probe) {
+        return;
+    }
+    let s = live(2000, true, LiveOptions { timeout: Duration::from_secs(60), ..Default::default() }).await;
+    let expected = shoplens_sql_json(
+        &s.wh,
+        "SELECT c.country, COUNT(*) AS orders FROM fact_order o JOIN dim_customer c USING (customer_key) GROUP BY 1 ORDER BY 1",
+    );
+    let tables: Vec<&str> = shoplens::warehouse::schema::table_names().collect();
+    let out = Command::new("python3")
+        .arg("tests/live_clients.py")
+        .env("PG_PORT", s.pg.port().to_string())
+        .env("FLIGHT_PORT", s.flight.port().to_string())
+        .env("PG_USER", "ana")
+        .env("PG_PASSWORD", PASSWORD)
+        .env("TOKEN", &s.token)
+        .env("EXPECTED", expected.to_string())
+        .env("TABLES", tables.join(","))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("all client checks passed"), "{text}");
+}
