@@ -13,6 +13,7 @@
 //! computation's share of the server's limit), take one of the server's computation permits, and
 //! stop at the time limit.
 
+pub mod compat;
 pub mod flight;
 pub mod pg;
 mod tables;

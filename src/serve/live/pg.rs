@@ -17,6 +17,7 @@
 //!   connection stays usable after each; connections beyond the maximum get SQLSTATE 53300;
 //! - **logging** of every connection and statement with its user (never a password).
 
+use super::compat::compat;
 use super::{Live, MAX_RESULT_BYTES};
 use crate::serve::access::Attempt;
 use async_trait::async_trait;
@@ -29,7 +30,10 @@ use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
 use datafusion_postgres::{DfSessionService, Parser};
-use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::logical_expr::Expr;
+use datafusion_postgres::arrow_pg::datatypes::df::{deserialize_parameters_with_server_types, encode_dataframe};
+use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use futures::{Sink, StreamExt};
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
@@ -135,6 +139,11 @@ pub fn classify(statement: &Statement) -> Verdict {
     }
 }
 
+/// Whether the statement is one the engine answers (a query, an `EXPLAIN`), not a protocol hook.
+fn is_query(statement: &Statement) -> bool {
+    matches!(statement, Statement::Query(_) | Statement::Explain { .. } | Statement::ExplainTable { .. })
+}
+
 /// The first of the statement hooks: applies [`classify`].
 struct ReadOnlyHook;
 
@@ -187,10 +196,12 @@ impl QueryHook for ReadOnlyHook {
     }
 }
 
-/// The last statement hook: plans queries in the live catalog, checked read-only, with their
-/// types resolved (DataFusion's analyzer) before a client is told them. The crate reports the
-/// types of the plan before type coercion, which can differ from the rows' (`CASE WHEN n = 0
-/// THEN 0 ELSE a_decimal / n END` is announced `int8` and then fails to encode its decimals).
+/// The last statement hook: plans queries in the live catalog, checked read-only and optimized
+/// before a client is told their types. The crate reports the types of the plan before type
+/// coercion, which can differ from the rows' (`CASE WHEN n = 0 THEN 0 ELSE a_decimal / n END` is
+/// announced `int8` and then fails to encode its decimals); and it finds the parameters of a
+/// scalar subquery only once the optimizer has turned the subquery into a join (otherwise the
+/// parameters after it are decoded with the wrong types).
 struct QueryHookLast;
 
 impl QueryHookLast {
@@ -198,7 +209,7 @@ impl QueryHookLast {
         let state = ctx.state();
         let plan = state.statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement.clone()))).await?;
         super::read_only().verify_plan(&plan)?;
-        state.analyzer().execute_and_check(plan, state.config_options(), |_, _| {})
+        state.optimize(&plan)
     }
 }
 
@@ -398,7 +409,18 @@ impl ExtendedQueryHandler for Limited {
     {
         let who = Who::of(client);
         let text = portal.statement.statement.0.clone();
-        let work = async { Ok(vec![ExtendedQueryHandler::do_query(&self.inner, client, portal, max_rows).await?]) };
+        let query = match &portal.statement.statement {
+            (_, Some((statement, plan))) if is_query(statement) => Some(plan),
+            _ => None,
+        };
+        let format = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let work = async {
+            Ok(vec![match query {
+                Some(plan) => run_portal(self.live.context(), plan, portal, format).await?,
+                // SET, SHOW, transactions: the crate's hooks
+                None => ExtendedQueryHandler::do_query(&self.inner, client, portal, max_rows).await?,
+            }])
+        };
         let mut responses = self.limited(&who, &text, work).await?;
         Ok(responses.pop().unwrap_or(Response::EmptyQuery))
     }
@@ -419,7 +441,10 @@ impl QueryParser for CompatParser {
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
-        self.0.get_parameter_types(stmt)
+        match stmt {
+            (_, Some((_, plan))) => Ok(wire_types(&parameter_types(plan)?)),
+            _ => self.0.get_parameter_types(stmt),
+        }
     }
 
     fn get_result_schema(&self, stmt: &Self::Statement, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
@@ -427,31 +452,65 @@ impl QueryParser for CompatParser {
     }
 }
 
-/// Rewrites what clients send that the catalog cannot answer as written: a function name cast
-/// to `regproc` (`typinput = 'pg_catalog.array_in'::regproc`, DBeaver's first query) becomes
-/// the name itself, which is how `datafusion-pg-catalog`'s `pg_type` holds those columns.
-pub fn compat(sql: &str) -> std::borrow::Cow<'_, str> {
-    const CAST: &str = "'::regproc";
-    if !sql.contains(CAST) {
-        return std::borrow::Cow::Borrowed(sql);
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(at) = rest.find(CAST) {
-        let (before, after) = rest.split_at(at);
-        match before.rfind('\'') {
-            Some(open) => {
-                let name = &before[open + 1..];
-                out.push_str(&before[..=open]);
-                out.push_str(name.strip_prefix("pg_catalog.").unwrap_or(name));
-                out.push('\'');
+/// The types of a plan's parameters `$1`…`$n` in order, subqueries included (`None`: not
+/// inferred; the client's own type, or text, decides). The crate misses those of a scalar
+/// subquery, and then decodes the ones after it with the wrong types.
+fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut found: std::collections::BTreeMap<usize, Option<DataType>> = std::collections::BTreeMap::new();
+    let mut record = |id: &str, ty: Option<DataType>| {
+        if let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
+            let slot = found.entry(n).or_insert(None);
+            if slot.is_none() {
+                *slot = ty;
             }
-            None => out.push_str(&rest[..at + CAST.len()]),
         }
-        rest = &after[CAST.len()..];
-    }
-    out.push_str(rest);
-    std::borrow::Cow::Owned(out)
+    };
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|e| {
+                match e {
+                    Expr::Cast(c) => {
+                        if let Expr::Placeholder(p) = c.expr.as_ref() {
+                            record(&p.id, Some(c.field.data_type().clone()));
+                        }
+                    }
+                    Expr::Placeholder(p) => record(&p.id, p.field.as_ref().map(|f| f.data_type().clone())),
+                    _ => {}
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })
+    .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let count = found.keys().next_back().copied().unwrap_or(0);
+    Ok((1..=count).map(|n| found.get(&n).cloned().flatten()).collect())
+}
+
+/// The wire types a client is told for parameters of these types.
+fn wire_types(types: &[Option<DataType>]) -> Vec<Type> {
+    types.iter().map(|t| t.as_ref().and_then(|t| into_pg_type(t).ok()).unwrap_or(Type::UNKNOWN)).collect()
+}
+
+/// Runs a parsed query with the portal's parameters, decoded with [`parameter_types`], and
+/// encodes its rows in the formats the portal asks for.
+async fn run_portal<S: Clone>(
+    ctx: &SessionContext,
+    plan: &LogicalPlan,
+    portal: &Portal<S>,
+    format: Arc<FormatOptions>,
+) -> PgWireResult<Response> {
+    let api = |e: datafusion::error::DataFusionError| PgWireError::ApiError(Box::new(e));
+    let types = parameter_types(plan)?;
+    let wire: Vec<Option<Type>> = wire_types(&types).into_iter().map(|t| (t != Type::UNKNOWN).then_some(t)).collect();
+    let params = deserialize_parameters_with_server_types(
+        portal,
+        &types.iter().map(Option::as_ref).collect::<Vec<_>>(),
+        &wire.iter().map(Option::as_ref).collect::<Vec<_>>(),
+    )?;
+    let plan = plan.clone().replace_params_with_values(&params).map_err(api)?;
+    let frame = ctx.execute_logical_plan(plan).await.map_err(api)?;
+    Ok(Response::Query(encode_dataframe(frame, &portal.result_column_format, Some(format)).await?))
 }
 
 /// What [`Limited::limited`] reads of a client, taken before the crate's handler holds it.

@@ -6,7 +6,7 @@ use crate::model::Filter;
 use crate::serve::state::AppState;
 use crate::warehouse::schema::{ORDER_LINES_VIEW, TABLES};
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, AsArray, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use datafusion::catalog::{SchemaProvider, Session, TableProvider};
@@ -100,7 +100,7 @@ pub(super) async fn catalog(state: Arc<AppState>) -> Result<SessionContext> {
 }
 
 /// The OID PostgreSQL's catalogs give `pg_class` itself: `pg_description.classoid` of a table's
-/// or column's comment.
+/// or column's comment, unless this catalog names `pg_class` otherwise.
 const PG_CLASS_OID: i32 = 1259;
 
 /// Gives clients the schema's comments (`schema.rs`: a table's grain, a column's meaning) as
@@ -144,15 +144,26 @@ async fn describe(ctx: &SessionContext) -> Result<()> {
             let schema = rows.schema();
             let mut entries: Vec<_> = comments.iter().collect();
             entries.sort();
-            let column = |f: fn(&((i32, i32), &String)) -> i32| {
-                Arc::new(Int32Array::from_iter_values(entries.iter().map(|(k, v)| f(&(**k, *v))))) as ArrayRef
-            };
+            // the OID this catalog's `'pg_catalog.pg_class'::regclass` gives (one row per comment:
+            // clients join on the object and column alone), else PostgreSQL's
+            let mut class = PG_CLASS_OID;
+            let resolved = ctx
+                .sql(
+                    "SELECT CAST(c.oid AS INT) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
+                     ON c.relnamespace = n.oid WHERE c.relname = 'pg_class' AND n.nspname = 'pg_catalog'",
+                )
+                .await?
+                .collect()
+                .await?;
+            if let Some(b) = resolved.first().filter(|b| b.num_rows() == 1) {
+                class = b.column(0).as_primitive::<Int32Type>().value(0);
+            }
             batches.push(RecordBatch::try_new(
                 schema.clone(),
                 vec![
-                    column(|e| e.0.0),
-                    Arc::new(Int32Array::from_iter_values(entries.iter().map(|_| PG_CLASS_OID))),
-                    column(|e| e.0.1),
+                    Arc::new(Int32Array::from_iter_values(entries.iter().map(|((oid, _), _)| *oid))),
+                    Arc::new(Int32Array::from_iter_values(entries.iter().map(|_| class))),
+                    Arc::new(Int32Array::from_iter_values(entries.iter().map(|((_, sub), _)| *sub))),
                     Arc::new(StringArray::from_iter_values(entries.iter().map(|(_, v)| v.as_str()))),
                 ],
             )?);
@@ -164,6 +175,8 @@ async fn describe(ctx: &SessionContext) -> Result<()> {
     catalog.register_schema("pg_catalog", Arc::new(described))?;
     ctx.register_udf(ScalarUDF::from(Version::default()));
     ctx.register_udf(ScalarUDF::from(ToRegtype::read(ctx).await?));
+    ctx.register_udf(ScalarUDF::from(JsonBuildObject { signature: Signature::variadic_any(Volatility::Immutable) }));
+    ctx.register_udf(ScalarUDF::from(Visible { signature: Signature::any(1, Volatility::Stable) }));
     // the warehouse has no sequences
     ctx.register_udf(ScalarUDF::from(NoText { name: "pg_get_serial_sequence", signature: Signature::any(2, Volatility::Stable) }));
     ctx.register_udf(ScalarUDF::from(Comment::new("col_description", comments.clone(), true)));
@@ -407,5 +420,83 @@ impl ScalarUDFImpl for NoText {
 
     fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
         Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::Utf8(None)))
+    }
+}
+
+/// `json_build_object(key, value, …)`: a JSON object's text (SQLAlchemy's column reflection asks
+/// it of identity columns and collations; a NULL key is an error in PostgreSQL, here NULL).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonBuildObject {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for JsonBuildObject {
+    fn name(&self) -> &str {
+        "json_build_object"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        if arrays.len() % 2 == 1 {
+            return Err(DataFusionError::Plan("json_build_object takes keys and values in pairs".into()));
+        }
+        let texts = arrays.iter().map(|a| cast(a, &DataType::Utf8)).collect::<Result<Vec<_>, _>>()?;
+        let out: StringArray = (0..args.number_rows)
+            .map(|r| {
+                let mut object = serde_json::Map::new();
+                for pair in 0..arrays.len() / 2 {
+                    let (k, v) = (texts[2 * pair].as_string::<i32>(), texts[2 * pair + 1].as_string::<i32>());
+                    if k.is_null(r) {
+                        return None;
+                    }
+                    let value = if v.is_null(r) {
+                        serde_json::Value::Null
+                    } else {
+                        let text = v.value(r);
+                        let kind = arrays[2 * pair + 1].data_type();
+                        if kind.is_numeric() || *kind == DataType::Boolean {
+                            serde_json::from_str(text).unwrap_or_else(|_| text.into())
+                        } else {
+                            text.into()
+                        }
+                    };
+                    object.insert(k.value(r).to_string(), value);
+                }
+                Some(serde_json::Value::Object(object).to_string())
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// `pg_collation_is_visible(oid)`: true, the catalog has one schema of collations.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Visible {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Visible {
+    fn name(&self) -> &str {
+        "pg_collation_is_visible"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::Boolean(Some(true))))
     }
 }
