@@ -103,7 +103,9 @@ async fn scram_sign_in_and_the_kpi_queries_give_kpis_numbers() {
     let row = summary
         .iter()
         .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => Some((r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string())),
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string()))
+            }
             _ => None,
         })
         .unwrap();
@@ -114,9 +116,14 @@ async fn scram_sign_in_and_the_kpi_queries_give_kpis_numbers() {
     // the revenue lines' file with bound parameters (the extended protocol): a country's revenue
     let lines = format!("SELECT SUM(line_revenue)::VARCHAR FROM ({}) l", shoplens::metrics::sql::REVENUE_LINES);
     let statement = client.prepare(&lines).await.unwrap();
-    let de = common::kpis(&s.wh, &common::filter(shoplens::model::filter::FilterParams { country: Some("DE".into()), ..Default::default() })).await;
+    let de = common::kpis(
+        &s.wh,
+        &common::filter(shoplens::model::filter::FilterParams { country: Some("DE"), ..Default::default() }),
+    )
+    .await;
     let country: Option<&str> = Some("DE");
-    let row = client.query_one(&statement, &[&10101i32, &99991231i32, &None::<&str>, &country, &None::<&str>]).await.unwrap();
+    let row =
+        client.query_one(&statement, &[&10101i32, &99991231i32, &None::<&str>, &country, &None::<&str>]).await.unwrap();
     let total: String = row.get(0);
     assert_eq!(cents(&total), cents(&de["summary"]["total_revenue"].to_string()), "DE revenue over the wire");
 
@@ -129,7 +136,9 @@ async fn scram_sign_in_and_the_kpi_queries_give_kpis_numbers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_passwords_unknown_users_and_revoked_tokens_are_refused() {
     let s = live(300, true, options(60, 16)).await;
-    for (user, password) in [("ana", "wrong horse battery"), ("nobody", PASSWORD), ("postgres", ""), ("postgres", "postgres")] {
+    for (user, password) in
+        [("ana", "wrong horse battery"), ("nobody", PASSWORD), ("postgres", ""), ("postgres", "postgres")]
+    {
         let e = connect(s.pg, user, password).await.err().unwrap_or_else(|| panic!("{user} got in"));
         assert_eq!(code(&e), "28P01", "{user}: {e}");
     }
@@ -225,7 +234,7 @@ async fn connections_beyond_the_maximum_are_refused_with_53300() {
     let s = live(300, false, options(60, 2)).await;
     let a = connect(s.pg, "a", "").await.unwrap();
     let b = connect(s.pg, "b", "").await.unwrap();
-    let e = connect(s.pg, "c", "").await.err().expect("a third connection");
+    let Err(e) = connect(s.pg, "c", "").await else { panic!("a third connection got in") };
     assert_eq!(code(&e), "53300", "{e}");
     assert_eq!(one(&a, "SELECT 1").await, "1");
     drop(b);
@@ -263,7 +272,8 @@ async fn the_start_up_queries_of_metabase_dbeaver_and_grafana_are_answered() {
     for tool in ["metabase", "dbeaver", "grafana"] {
         let client = connect(s.pg, "bi", "").await.unwrap();
         let file: Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("tests/data/bi_startup/{tool}.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(format!("tests/data/bi_startup/{tool}.json")).unwrap())
+                .unwrap();
         for q in file["queries"].as_array().unwrap() {
             let q = q.as_str().unwrap();
             client.simple_query(q).await.unwrap_or_else(|e| panic!("{tool}: {e}\n{q}"));
@@ -309,8 +319,17 @@ async fn psql_lists_the_tables_describes_one_and_runs_a_kpi_query_over_tls() {
             s.pg.port(),
             if tls { "require" } else { "disable" }
         );
-        let out = Command::new("psql").arg(conn).args(["-X", "-v", "ON_ERROR_STOP=1"]).args(args).env("PGPASSWORD", PASSWORD).output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        let out = Command::new("psql")
+            .arg(conn)
+            .args(["-X", "-v", "ON_ERROR_STOP=1"])
+            .args(args)
+            .env("PGPASSWORD", PASSWORD)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     let (ok, dt) = psql(&["-c", "\\dt"], "127.0.0.1", true);
     assert!(ok, "{dt}");
@@ -319,6 +338,13 @@ async fn psql_lists_the_tables_describes_one_and_runs_a_kpi_query_over_tls() {
     }
     let (ok, d) = psql(&["-c", "\\d fact_order_line"], "127.0.0.1", false);
     assert!(ok && d.contains("line_revenue") && d.contains("numeric"), "{d}");
+    // the schema's comments, as psql's `\d+` reads them (it does not run here: see the README)
+    let comments = "SELECT a.attname || ': ' || col_description(a.attrelid, a.attnum) FROM pg_catalog.pg_attribute a \
+                    JOIN pg_catalog.pg_class c ON a.attrelid = c.oid WHERE c.relname = 'fact_order'";
+    let (ok, described) = psql(&["-At", "-c", comments], "127.0.0.1", true);
+    assert!(ok && described.contains("order_key: surrogate key"), "{described}");
+    let (ok, listed) = psql(&["-c", "\\dt+"], "127.0.0.1", true);
+    assert!(ok && listed.contains("one order line"), "{listed}");
     let (ok, n) = psql(&["-At", "-c", "SELECT COUNT(*) FROM revenue_orders"], "127.0.0.1", true);
     assert!(ok, "{n}");
     let kpi = common::kpis(&s.wh, &Filter::default()).await;
@@ -360,4 +386,50 @@ async fn python_clients_psycopg_sqlalchemy_and_adbc_flight_sql() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("all client checks passed"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_logs_each_connection_and_statement_with_its_user_never_a_password() {
+    let shop = common::shop(5, 200);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let mut c = Credentials::default();
+    c.add_user("ana", PASSWORD, false).unwrap();
+    c.save(wh.path()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["serve", "--no-dashboard", "--pg-addr", "127.0.0.1:0", "--warehouse"])
+        .arg(wh.path())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, log) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let addr: SocketAddr = loop {
+        let line = log.recv_timeout(Duration::from_secs(60)).expect("serve printed its address");
+        seen.push(line.clone());
+        if let Some(rest) = line.split("PostgreSQL protocol at ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    let client = connect(addr, "ana", PASSWORD).await.unwrap();
+    assert_eq!(one(&client, "SELECT 42 AS answer").await, "42");
+    assert!(connect(addr, "ana", "a wrong password").await.is_err());
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    let _ = child.wait();
+    seen.extend(log.try_iter());
+    let text = seen.join("\n");
+    assert!(text.contains("connection") && text.contains("user=ana"), "{text}");
+    assert!(text.contains("SELECT 42 AS answer") && text.contains("statement"), "{text}");
+    assert!(text.contains("sign-in failed"), "{text}");
+    assert!(!text.contains(PASSWORD) && !text.contains("a wrong password"), "a password in the log:\n{text}");
 }

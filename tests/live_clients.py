@@ -108,6 +108,14 @@ def adbc_checks():
     # `sql --format json` leaves a NULL out of its row
     expected = [{k: e.get(k) for k in table.column_names} for e in EXPECTED]
     check(got == expected, f"ADBC Flight SQL: the Arrow table equals `sql --format json` ({got} vs {expected})")
+    with flight.connect(f"grpc://127.0.0.1:{FLIGHT_PORT}", db_kwargs=kwargs) as conn:
+        with conn.cursor() as cur:
+            try:
+                cur.execute("CREATE TABLE stolen AS SELECT * FROM fact_order")
+                cur.fetchall()
+                raise AssertionError("Flight SQL ran a write")
+            except flight.Error as e:
+                check("not supported" in str(e) or "not allowed" in str(e).lower() or "read" in str(e).lower(), f"ADBC: a write is refused ({str(e)[:120]})")
     try:
         with flight.connect(f"grpc://127.0.0.1:{FLIGHT_PORT}") as conn:
             with conn.cursor() as cur:

@@ -226,7 +226,11 @@ pub(super) async fn serve(warehouse: &Path, addr: SocketAddr, options: crate::se
     }
     if let Some(a) = server.pg_addr() {
         let ssl = if options_tls { " sslmode=require" } else { "" };
-        eprintln!("serving the PostgreSQL protocol at {a} ({auth}): psql \"host={} port={} dbname=shop{ssl}\"", a.ip(), a.port());
+        eprintln!(
+            "serving the PostgreSQL protocol at {a} ({auth}): psql \"host={} port={} dbname=shop{ssl}\"",
+            a.ip(),
+            a.port()
+        );
     }
     if let Some(a) = server.flight_addr() {
         eprintln!("serving Arrow Flight SQL at grpc{}://{a} ({auth})", if options_tls { "+tls" } else { "" });

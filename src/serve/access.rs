@@ -103,11 +103,8 @@ impl ScramKey {
     pub fn new(secret: &str) -> ScramKey {
         use base64::engine::general_purpose::STANDARD;
         let salt: [u8; 16] = rand::rng().random();
-        let salted = datafusion_postgres::pgwire::api::auth::sasl::scram::gen_salted_password(
-            secret,
-            &salt,
-            SCRAM_ITERATIONS,
-        );
+        let salted =
+            datafusion_postgres::pgwire::api::auth::sasl::scram::gen_salted_password(secret, &salt, SCRAM_ITERATIONS);
         ScramKey { salt: STANDARD.encode(salt), salted: STANDARD.encode(salted) }
     }
 
@@ -239,7 +236,8 @@ impl Credentials {
             return Err(AccessError::Name(format!("token '{name}' exists already; revoke it first")));
         }
         let secret = format!("slk_{}", random_id());
-        let token = Token { sha256: sha256_hex(&secret), created_at: now_rfc3339(), scram: Some(ScramKey::new(&secret)) };
+        let token =
+            Token { sha256: sha256_hex(&secret), created_at: now_rfc3339(), scram: Some(ScramKey::new(&secret)) };
         self.tokens.insert(name.to_string(), token);
         Ok(secret)
     }

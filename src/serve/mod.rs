@@ -183,7 +183,11 @@ impl Server {
         let mut gate = Gate::open(store.root(), public_http || public_live, options.secure_cookie || tls.is_some())?;
         gate.trust_proxy = options.trust_proxy;
         if gate.required() && gate.credentials().is_empty() {
-            let exposed = if public_http { addr } else { live_addrs.into_iter().flatten().find(|a| !a.ip().is_loopback()).unwrap_or(addr) };
+            let exposed = if public_http {
+                addr
+            } else {
+                live_addrs.into_iter().flatten().find(|a| !a.ip().is_loopback()).unwrap_or(addr)
+            };
             return Err(ServeError::Unprotected(exposed));
         }
         let auth_required = gate.required();
@@ -273,7 +277,9 @@ impl Server {
         }
         if let (Some(listener), Some(live)) = (self.flight, self.live) {
             let (tls, stop) = (self.tls_files, until(stopped.clone()));
-            tasks.spawn(async move { live::flight::serve(listener, live, tls, stop).await.map_err(std::io::Error::other) });
+            tasks.spawn(
+                async move { live::flight::serve(listener, live, tls, stop).await.map_err(std::io::Error::other) },
+            );
         }
         if let Some(listener) = self.listener {
             let stop = until(stopped);

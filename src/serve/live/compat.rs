@@ -163,7 +163,10 @@ mod tests {
             "SELECT a.attname, (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d \
              WHERE d.adrelid = a.attrelid) AS dflt FROM pg_catalog.pg_attribute a",
         );
-        assert!(reflected.contains("(SELECT MAX(pg_get_expr(d.adbin, d.adrelid)) FROM pg_catalog.pg_attrdef"), "{reflected}");
+        assert!(
+            reflected.contains("(SELECT MAX(pg_get_expr(d.adbin, d.adrelid)) FROM pg_catalog.pg_attrdef"),
+            "{reflected}"
+        );
         // a user's query over the warehouse: as sent
         let user = "SELECT o.order_key, (SELECT c.country FROM dim_customer c WHERE c.customer_key = o.customer_key) FROM fact_order o";
         assert_eq!(compat(user), user);

@@ -21,20 +21,21 @@ use super::compat::compat;
 use super::{Live, MAX_RESULT_BYTES};
 use crate::serve::access::Attempt;
 use async_trait::async_trait;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ParamValues;
+use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{Set, Statement};
+use datafusion_postgres::arrow_pg::datatypes::df::{deserialize_parameters_with_server_types, encode_dataframe};
+use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
 use datafusion_postgres::{DfSessionService, Parser};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::logical_expr::Expr;
-use datafusion_postgres::arrow_pg::datatypes::df::{deserialize_parameters_with_server_types, encode_dataframe};
-use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use futures::{Sink, StreamExt};
+use pgwire::api::Type;
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::sasl::scram::ScramAuth;
@@ -42,18 +43,17 @@ use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, P
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::stmt::QueryParser;
-use pgwire::api::Type;
 use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
-use pgwire::messages::data::DataRow;
-use pgwire::types::format::FormatOptions;
+use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionManager, ErrorHandler, METADATA_USER, PgWireConnectionState,
     PgWireServerHandlers,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::types::format::FormatOptions;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::fmt::Debug;
@@ -90,8 +90,15 @@ pub enum Verdict {
 }
 
 /// Session variables whose `SET` the protocol's hook keeps for the connection.
-const KEPT_SETTINGS: &[&str] =
-    &["statement_timeout", "datestyle", "bytea_output", "intervalstyle", "application_name", "extra_float_digits", "search_path"];
+const KEPT_SETTINGS: &[&str] = &[
+    "statement_timeout",
+    "datestyle",
+    "bytea_output",
+    "intervalstyle",
+    "application_name",
+    "extra_float_digits",
+    "search_path",
+];
 
 /// Decides what happens to `statement`: the warehouse is read-only over the wire.
 pub fn classify(statement: &Statement) -> Verdict {
@@ -106,9 +113,7 @@ pub fn classify(statement: &Statement) -> Verdict {
         | Statement::ShowCatalogs { .. }
         | Statement::ShowTables { .. }
         | Statement::ShowColumns { .. } => Verdict::Run,
-        Statement::StartTransaction { .. }
-        | Statement::Commit { .. }
-        | Statement::Rollback { .. } => Verdict::Run,
+        Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Rollback { .. } => Verdict::Run,
         // nothing is ever written, so there is nothing to return to
         Statement::Savepoint { .. } => Verdict::Ignore("SAVEPOINT"),
         Statement::ReleaseSavepoint { .. } => Verdict::Ignore("RELEASE"),
@@ -134,7 +139,10 @@ pub fn classify(statement: &Statement) -> Verdict {
         other => {
             let text = other.to_string();
             let verb: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase();
-            Verdict::Refuse("25006", format!("cannot execute {verb} in a read-only transaction: the warehouse is read-only"))
+            Verdict::Refuse(
+                "25006",
+                format!("cannot execute {verb} in a read-only transaction: the warehouse is read-only"),
+            )
         }
     }
 }
@@ -207,7 +215,8 @@ struct QueryHookLast;
 impl QueryHookLast {
     async fn plan(statement: &Statement, ctx: &SessionContext) -> datafusion::error::Result<LogicalPlan> {
         let state = ctx.state();
-        let plan = state.statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement.clone()))).await?;
+        let plan =
+            state.statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement.clone()))).await?;
         super::read_only().verify_plan(&plan)?;
         state.optimize(&plan)
     }
@@ -273,8 +282,12 @@ pub struct Limited {
 
 impl Limited {
     fn new(live: Arc<Live>) -> Limited {
-        let hooks: Vec<Arc<dyn QueryHook>> =
-            vec![Arc::new(ReadOnlyHook), Arc::new(SetShowHook), Arc::new(TransactionStatementHook), Arc::new(QueryHookLast)];
+        let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(ReadOnlyHook),
+            Arc::new(SetShowHook),
+            Arc::new(TransactionStatementHook),
+            Arc::new(QueryHookLast),
+        ];
         let inner = DfSessionService::new_with_hooks(Arc::new(live.context().clone()), hooks);
         let parser = Arc::new(CompatParser(inner.query_parser()));
         Limited { inner, parser, live }
@@ -322,7 +335,8 @@ impl Limited {
         let short: String = text.chars().take(LOGGED_CHARS).collect();
         tracing::info!(target: "shoplens::pg", %user, peer = %who.peer, statement = %short, "statement");
         let (deadline, limit) = self.deadline(who);
-        let timed_out = || sql_error("ERROR", "57014", format!("canceling statement due to statement timeout ({limit:?})"));
+        let timed_out =
+            || sql_error("ERROR", "57014", format!("canceling statement due to statement timeout ({limit:?})"));
         let run = async {
             let _version = self.live.pin().await.map_err(|e| PgWireError::ApiError(Box::new(e)))?;
             let _permit = self.live.state.permits.acquire().await.map_err(|e| PgWireError::ApiError(Box::new(e)))?;
@@ -335,7 +349,9 @@ impl Limited {
         let started = std::time::Instant::now();
         let result = tokio::time::timeout_at(deadline, run).await.unwrap_or_else(|_| Err(timed_out()));
         match &result {
-            Ok(_) => tracing::info!(target: "shoplens::pg", %user, seconds = started.elapsed().as_secs_f64(), "statement done"),
+            Ok(_) => {
+                tracing::info!(target: "shoplens::pg", %user, seconds = started.elapsed().as_secs_f64(), "statement done")
+            }
             Err(e) => tracing::info!(target: "shoplens::pg", %user, error = %e, "statement failed"),
         }
         result

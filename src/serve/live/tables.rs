@@ -16,11 +16,11 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TableProviderFilterPushDown,
     TypeSignature, Volatility,
 };
-use std::collections::HashMap;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The catalog DataFusion names the warehouse's schema `public` in; clients see it as the
@@ -45,9 +45,10 @@ impl std::fmt::Debug for CurrentTable {
 impl CurrentTable {
     async fn provider(&self) -> Result<Arc<dyn TableProvider>> {
         let (loaded, _) = self.state.current().await.map_err(|e| DataFusionError::External(Box::new(e)))?;
-        loaded.warehouse.table(self.name).ok_or_else(|| {
-            DataFusionError::Plan(format!("the served warehouse version has no table {}", self.name))
-        })
+        loaded
+            .warehouse
+            .table(self.name)
+            .ok_or_else(|| DataFusionError::Plan(format!("the served warehouse version has no table {}", self.name)))
     }
 }
 
@@ -85,9 +86,10 @@ pub(super) async fn catalog(state: Arc<AppState>) -> Result<SessionContext> {
     let loaded = state.loaded().await;
     let ctx = SessionContext::new_with_state(loaded.warehouse.session_state());
     for t in TABLES {
-        let provider = loaded.warehouse.table(t.name).ok_or_else(|| {
-            DataFusionError::Plan(format!("the served warehouse version has no table {}", t.name))
-        })?;
+        let provider = loaded
+            .warehouse
+            .table(t.name)
+            .ok_or_else(|| DataFusionError::Plan(format!("the served warehouse version has no table {}", t.name)))?;
         let table = CurrentTable { state: state.clone(), name: t.name, schema: provider.schema() };
         ctx.register_table(t.name, Arc::new(table))?;
     }
@@ -177,8 +179,14 @@ async fn describe(ctx: &SessionContext) -> Result<()> {
     ctx.register_udf(ScalarUDF::from(ToRegtype::read(ctx).await?));
     ctx.register_udf(ScalarUDF::from(JsonBuildObject { signature: Signature::variadic_any(Volatility::Immutable) }));
     ctx.register_udf(ScalarUDF::from(Visible { signature: Signature::any(1, Volatility::Stable) }));
+    ctx.register_udf(ScalarUDF::from(SizePretty { signature: Signature::any(1, Volatility::Immutable) }));
+    // sizes of relations are not reported: NULL, which psql's `\dt+` shows as empty
+    ctx.register_udf(ScalarUDF::from(NoSize { signature: Signature::any(1, Volatility::Stable) }));
     // the warehouse has no sequences
-    ctx.register_udf(ScalarUDF::from(NoText { name: "pg_get_serial_sequence", signature: Signature::any(2, Volatility::Stable) }));
+    ctx.register_udf(ScalarUDF::from(NoText {
+        name: "pg_get_serial_sequence",
+        signature: Signature::any(2, Volatility::Stable),
+    }));
     ctx.register_udf(ScalarUDF::from(Comment::new("col_description", comments.clone(), true)));
     ctx.register_udf(ScalarUDF::from(Comment::new("obj_description", comments, false)));
     Ok(())
@@ -295,8 +303,11 @@ impl Default for Version {
 }
 
 /// The text of [`Version`]: the PostgreSQL release whose catalog `datafusion-pg-catalog` copies.
-pub(super) const VERSION: &str =
-    concat!("PostgreSQL 16.6 (shoplens ", env!("CARGO_PKG_VERSION"), " on Apache DataFusion 55, datafusion-postgres 0.19)");
+pub(super) const VERSION: &str = concat!(
+    "PostgreSQL 16.6 (shoplens ",
+    env!("CARGO_PKG_VERSION"),
+    " on Apache DataFusion 55, datafusion-postgres 0.19)"
+);
 
 impl ScalarUDFImpl for Version {
     fn name(&self) -> &str {
@@ -498,5 +509,94 @@ impl ScalarUDFImpl for Visible {
 
     fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
         Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::Boolean(Some(true))))
+    }
+}
+
+/// `pg_table_size(oid)`: NULL (sizes are not reported over the wire).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NoSize {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for NoSize {
+    fn name(&self) -> &str {
+        "pg_table_size"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::Int64(None)))
+    }
+}
+
+/// `pg_size_pretty(bytes)`, worded as PostgreSQL words it: bytes below 10 kB, then kB, MB, GB,
+/// TB, PB, each rounded half up from the unit below.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SizePretty {
+    signature: Signature,
+}
+
+/// `bytes` as `pg_size_pretty` shows it.
+pub(super) fn size_pretty(bytes: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    if bytes.abs() < LIMIT {
+        return format!("{bytes} bytes");
+    }
+    let mut size = bytes;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        // half-round the division by 1024
+        let half = size / 512;
+        let next = (half + half.signum() * (half % 2).abs()) / 2;
+        if next.abs() < LIMIT || unit == "TB" {
+            return format!("{next} {unit}");
+        }
+        size /= 1024;
+    }
+    unreachable!("the loop returns at TB")
+}
+
+impl ScalarUDFImpl for SizePretty {
+    fn name(&self) -> &str {
+        "pg_size_pretty"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let bytes = cast(&arrays[0], &DataType::Int64)?;
+        let bytes = bytes.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let out: StringArray = bytes.iter().map(|b| b.map(size_pretty)).collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_pretty;
+
+    #[test]
+    fn sizes_are_worded_as_postgresql_words_them() {
+        // PostgreSQL 16: SELECT pg_size_pretty(x::bigint)
+        assert_eq!(size_pretty(0), "0 bytes");
+        assert_eq!(size_pretty(10239), "10239 bytes");
+        assert_eq!(size_pretty(10240), "10 kB");
+        assert_eq!(size_pretty(1_000_000), "977 kB");
+        assert_eq!(size_pretty(10_485_760), "10 MB");
+        assert_eq!(size_pretty(1_500_000_000), "1431 MB");
+        assert_eq!(size_pretty(-20480), "-20 kB");
     }
 }
