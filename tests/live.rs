@@ -171,6 +171,7 @@ async fn writes_and_server_settings_are_refused_client_settings_accepted() {
         ("SET datafusion.runtime.memory_limit = '100G'", "42501"),
         ("SET datafusion.execution.target_partitions = 64", "42501"),
         ("DECLARE c CURSOR FOR SELECT 1", "0A000"),
+        ("SELECT * INTO stolen FROM fact_order", "25006"),
     ] {
         let e = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} was run"));
         assert_eq!(code(&e), expected, "{sql}: {e}");
@@ -194,6 +195,19 @@ async fn writes_and_server_settings_are_refused_client_settings_accepted() {
         client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     assert!(!Path::new("/tmp/stolen.csv").exists());
+    // what a constant call would build while the statement is planned is bounded
+    for sql in [
+        "SELECT length(repeat('abcd', 100000000))",
+        "SELECT lpad('a', 500000000)",
+        "SELECT cardinality(range(1, 1000000000))",
+    ] {
+        let started = Instant::now();
+        let e = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} was run"));
+        let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+        assert!(message.contains("over what one value may hold"), "{sql}: {e:?}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{sql}: {:?}", started.elapsed());
+    }
+    assert_eq!(one(&client, "SELECT length(repeat('ab', 1000))").await, "2000");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -237,6 +251,18 @@ async fn connections_beyond_the_maximum_are_refused_with_53300() {
     let Err(e) = connect(s.pg, "c", "").await else { panic!("a third connection got in") };
     assert_eq!(code(&e), "53300", "{e}");
     assert_eq!(one(&a, "SELECT 1").await, "1");
+    // a full server still takes a cancel request
+    let token = a.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel_query(NoTls).await
+    });
+    let e = a
+        .simple_query("SELECT COUNT(*) FROM generate_series(1, 100000000000) AS t(x) WHERE x % 7 = 3")
+        .await
+        .unwrap_err();
+    canceller.await.unwrap().unwrap();
+    assert_eq!(code(&e), "57014", "{e}");
     drop(b);
     // the slot is freed when the connection ends
     let mut again = None;
@@ -247,7 +273,17 @@ async fn connections_beyond_the_maximum_are_refused_with_53300() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(one(&again.expect("a slot after one closed"), "SELECT 1").await, "1");
+    let c = again.expect("a slot after one closed");
+    assert_eq!(one(&c, "SELECT 1").await, "1");
+    // a client that never signs in gives its slot back
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _idle = tokio::net::TcpStream::connect(s.pg).await.unwrap();
+    let Err(e) = connect(s.pg, "d", "").await else { panic!("a connection beyond the limit got in") };
+    assert_eq!(code(&e), "53300");
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let late = connect(s.pg, "d", "").await.expect("the idle client's slot is free after 10 s");
+    assert_eq!(one(&late, "SELECT 1").await, "1");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -422,6 +458,7 @@ async fn serve_logs_each_connection_and_statement_with_its_user_never_a_password
     let client = connect(addr, "ana", PASSWORD).await.unwrap();
     assert_eq!(one(&client, "SELECT 42 AS answer").await, "42");
     assert!(connect(addr, "ana", "a wrong password").await.is_err());
+    let _ = client.simple_query("ALTER USER ana WITH PASSWORD 'hunter2hunter2'").await;
     drop(client);
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().unwrap();
@@ -432,4 +469,5 @@ async fn serve_logs_each_connection_and_statement_with_its_user_never_a_password
     assert!(text.contains("SELECT 42 AS answer") && text.contains("statement"), "{text}");
     assert!(text.contains("sign-in failed"), "{text}");
     assert!(!text.contains(PASSWORD) && !text.contains("a wrong password"), "a password in the log:\n{text}");
+    assert!(text.contains("ALTER USER ana") && !text.contains("hunter2"), "a password in the log:\n{text}");
 }

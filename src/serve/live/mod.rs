@@ -15,6 +15,7 @@
 
 pub mod compat;
 pub mod flight;
+mod functions;
 pub mod pg;
 mod tables;
 

@@ -23,10 +23,11 @@ use crate::serve::access::Attempt;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ParamValues;
+use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{Set, Statement};
+use datafusion::sql::sqlparser::ast::{Set, SetExpr, Statement};
 use datafusion_postgres::arrow_pg::datatypes::df::{deserialize_parameters_with_server_types, encode_dataframe};
 use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use datafusion_postgres::hooks::set_show::SetShowHook;
@@ -58,6 +59,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::fmt::Debug;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -103,6 +105,10 @@ const KEPT_SETTINGS: &[&str] = &[
 /// Decides what happens to `statement`: the warehouse is read-only over the wire.
 pub fn classify(statement: &Statement) -> Verdict {
     match statement {
+        Statement::Query(q) if matches!(q.body.as_ref(), SetExpr::Select(s) if s.into.is_some()) => Verdict::Refuse(
+            "25006",
+            "cannot execute SELECT INTO in a read-only transaction: the warehouse is read-only".into(),
+        ),
         Statement::Query(_) | Statement::ExplainTable { .. } => Verdict::Run,
         Statement::Explain { statement, .. } => match classify(statement) {
             Verdict::Run if matches!(**statement, Statement::Query(_)) => Verdict::Run,
@@ -273,6 +279,27 @@ impl QueryHook for QueryHookLast {
     }
 }
 
+/// Refuses a connection whose credentials changed since it signed in (or which signed in
+/// without any while the warehouse had none, and it has some now).
+fn check_principal(live: &Live, who: &Who) -> PgWireResult<()> {
+    let gate = &live.state.gate;
+    if !gate.required() {
+        return Ok(());
+    }
+    let meta = &who.metadata;
+    let valid = match (meta.get(PRINCIPAL), meta.get(KEY_DIGEST)) {
+        (Some(name), Some(digest)) => {
+            gate.credentials().scram_key(name).is_some_and(|k| key_digest(&k.salted) == *digest)
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(sql_error("FATAL", "28000", "this connection's sign-in is no longer valid: connect again"))
+    }
+}
+
 /// The statement handlers: the crate's, behind the read-only hook, run under the limits.
 pub struct Limited {
     inner: DfSessionService,
@@ -289,29 +316,8 @@ impl Limited {
             Arc::new(QueryHookLast),
         ];
         let inner = DfSessionService::new_with_hooks(Arc::new(live.context().clone()), hooks);
-        let parser = Arc::new(CompatParser(inner.query_parser()));
+        let parser = Arc::new(CompatParser { inner: inner.query_parser(), live: live.clone() });
         Limited { inner, parser, live }
-    }
-
-    /// Refuses a connection whose credentials changed since it signed in (or which signed in
-    /// without any while the warehouse had none, and it has some now).
-    fn check_principal(&self, who: &Who) -> PgWireResult<()> {
-        let gate = &self.live.state.gate;
-        if !gate.required() {
-            return Ok(());
-        }
-        let meta = &who.metadata;
-        let valid = match (meta.get(PRINCIPAL), meta.get(KEY_DIGEST)) {
-            (Some(name), Some(digest)) => {
-                gate.credentials().scram_key(name).is_some_and(|k| key_digest(&k.salted) == *digest)
-            }
-            _ => false,
-        };
-        if valid {
-            Ok(())
-        } else {
-            Err(sql_error("FATAL", "28000", "this connection's sign-in is no longer valid: connect again"))
-        }
     }
 
     /// When `client`'s statement must end: the server's limit, or the client's
@@ -330,9 +336,9 @@ impl Limited {
     where
         F: std::future::Future<Output = PgWireResult<Vec<Response>>>,
     {
-        self.check_principal(who)?;
+        check_principal(&self.live, who)?;
         let user = who.metadata.get(METADATA_USER).cloned().unwrap_or_default();
-        let short: String = text.chars().take(LOGGED_CHARS).collect();
+        let short: String = redacted(text).chars().take(LOGGED_CHARS).collect();
         tracing::info!(target: "shoplens::pg", %user, peer = %who.peer, statement = %short, "statement");
         let (deadline, limit) = self.deadline(who);
         let timed_out =
@@ -342,7 +348,7 @@ impl Limited {
             let _permit = self.live.state.permits.acquire().await.map_err(|e| PgWireError::ApiError(Box::new(e)))?;
             let mut out = Vec::new();
             for response in work.await? {
-                out.push(gather(response).await?);
+                out.push(gather(response, self.live.context()).await?);
             }
             Ok(out)
         };
@@ -358,15 +364,40 @@ impl Limited {
     }
 }
 
+/// A statement as the log shows it: its quoted texts blanked when it mentions a password (an
+/// `ALTER USER … PASSWORD '…'` is refused, but it is logged first).
+fn redacted(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.to_ascii_lowercase().contains("password") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+            out.push(c);
+            if quoted {
+                out.push_str("***");
+            }
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The client's own `statement_timeout`, as the crate's `SET` hook keeps it.
 fn client_timeout(who: &Who) -> Option<Duration> {
     who.metadata.get("statement_timeout_ms").and_then(|s| s.parse::<u64>().ok()).map(Duration::from_millis)
 }
 
 /// Runs a query result's stream to its end, so the time limit and a cancel reach the whole
-/// execution, and refuses one larger than [`MAX_RESULT_BYTES`].
-async fn gather(response: Response) -> PgWireResult<Response> {
+/// execution, and refuses one larger than [`MAX_RESULT_BYTES`]. The rows' bytes are reserved in
+/// the statements' memory pool until they are sent, so results waiting to be sent cannot add up
+/// beyond it.
+async fn gather(response: Response, ctx: &SessionContext) -> PgWireResult<Response> {
     let Response::Query(mut query) = response else { return Ok(response) };
+    let held = MemoryConsumer::new("result being sent").register(&ctx.runtime_env().memory_pool);
     let mut rows = Vec::new();
     let mut bytes = 0usize;
     while let Some(row) = query.data_rows().next().await {
@@ -379,9 +410,21 @@ async fn gather(response: Response) -> PgWireResult<Response> {
                 format!("the result is larger than {} MB: add a LIMIT, or aggregate", MAX_RESULT_BYTES >> 20),
             ));
         }
+        held.try_grow(row.data.len()).map_err(|_| {
+            sql_error(
+                "ERROR",
+                "53200",
+                "out of memory: the results of the statements running now fill the server's memory limit",
+            )
+        })?;
         rows.push(Ok(row));
     }
-    let mut out = QueryResponse::new(query.row_schema(), futures::stream::iter(rows));
+    let rows = futures::stream::iter(rows).map(move |row| {
+        // released when the last row is sent, or the response dropped
+        let _ = &held;
+        row
+    });
+    let mut out = QueryResponse::new(query.row_schema(), rows);
     out.set_command_tag(query.command_tag());
     Ok(Response::Query(out))
 }
@@ -442,8 +485,12 @@ impl ExtendedQueryHandler for Limited {
     }
 }
 
-/// The crate's parser, after [`compat`]'s rewrite.
-pub struct CompatParser(Arc<Parser>);
+/// The crate's parser, after [`compat`]'s rewrite; a connection whose sign-in is no longer valid
+/// cannot parse either.
+pub struct CompatParser {
+    inner: Arc<Parser>,
+    live: Arc<Live>,
+}
 
 #[async_trait]
 impl QueryParser for CompatParser {
@@ -453,18 +500,19 @@ impl QueryParser for CompatParser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        self.0.parse_sql(client, &compat(sql), types).await
+        check_principal(&self.live, &Who::of(client))?;
+        self.inner.parse_sql(client, &compat(sql), types).await
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
         match stmt {
             (_, Some((_, plan))) => Ok(wire_types(&parameter_types(plan)?)),
-            _ => self.0.get_parameter_types(stmt),
+            _ => self.inner.get_parameter_types(stmt),
         }
     }
 
     fn get_result_schema(&self, stmt: &Self::Statement, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
-        self.0.get_result_schema(stmt, format)
+        self.inner.get_result_schema(stmt, format)
     }
 }
 
@@ -547,6 +595,9 @@ fn key_digest(salted: &str) -> String {
 
 /// The SCRAM keys of the warehouse's users and tokens, for one connection: counts the attempt
 /// against the failure limits before it is proved.
+/// The server's secret for the salts of unknown names (see [`GateKeys`]).
+static UNKNOWN_SALT_SECRET: std::sync::LazyLock<[u8; 32]> = std::sync::LazyLock::new(|| rand::rng().random());
+
 struct GateKeys {
     live: Arc<Live>,
     attempt: Arc<Mutex<Option<(Attempt, String)>>>,
@@ -582,11 +633,12 @@ impl AuthSource for GateKeys {
                         "no key for the PostgreSQL protocol: its password was set before they existed; set it again (`shoplens users add {user} --replace`)"
                     );
                 }
-                // an unknown name is asked to prove a random key, as a known one would be
-                let mut rng = rand::rng();
-                let salt: [u8; 16] = rng.random();
-                let salted: [u8; 32] = rng.random();
-                Ok(Password::new(Some(salt.to_vec()), salted.to_vec()))
+                // an unknown name is asked to prove a key with a salt of its own that stays the
+                // same from one try to the next, as a known name's does: the salt does not tell
+                // which names exist
+                let salt = Sha256::digest([UNKNOWN_SALT_SECRET.as_slice(), user.as_bytes()].concat());
+                let salted: [u8; 32] = rand::rng().random();
+                Ok(Password::new(Some(salt[..16].to_vec()), salted.to_vec()))
             }
         }
     }
@@ -613,6 +665,7 @@ pub struct SignIn {
     live: Arc<Live>,
     method: Method,
     attempt: Arc<Mutex<Option<(Attempt, String)>>>,
+    signed_in: Arc<AtomicBool>,
 }
 
 /// What the server tells clients at start: a read-only server, no superuser.
@@ -658,6 +711,7 @@ impl StartupHandler for SignIn {
                 client.metadata_mut().insert(KEY_DIGEST.into(), digest);
             }
             client.metadata_mut().insert(PRINCIPAL.into(), user.clone());
+            self.signed_in.store(true, Ordering::Release);
             tracing::info!(target: "shoplens::pg", %peer, %user, "signed in");
         }
         result
@@ -674,7 +728,7 @@ impl ErrorHandler for LogErrors {
 }
 
 /// The protocol handlers of the server: one [`Limited`] for all connections, a [`SignIn`] per
-/// connection.
+/// connection (through its [`Connection`]).
 pub struct Handlers {
     live: Arc<Live>,
     statements: Arc<Limited>,
@@ -695,33 +749,40 @@ impl Handlers {
     }
 }
 
-impl PgWireServerHandlers for Handlers {
+/// One connection's view of the [`Handlers`]: its sign-in tells the server when it is done.
+struct Connection {
+    shared: Arc<Handlers>,
+    signed_in: Arc<AtomicBool>,
+}
+
+impl PgWireServerHandlers for Connection {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.statements.clone()
+        self.shared.statements.clone()
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        self.statements.clone()
+        self.shared.statements.clone()
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        let shared = &self.shared;
         let attempt = Arc::new(Mutex::new(None));
-        let method = if self.live.state.gate.required() {
-            let keys = GateKeys { live: self.live.clone(), attempt: attempt.clone() };
+        let method = if shared.live.state.gate.required() {
+            let keys = GateKeys { live: shared.live.clone(), attempt: attempt.clone() };
             let scram = ScramAuth::new(Arc::new(keys));
             Method::Scram(
                 SASLAuthStartupHandler::new(Arc::new(parameters()))
                     .with_scram(scram)
-                    .with_connection_manager(self.manager.clone()),
+                    .with_connection_manager(shared.manager.clone()),
             )
         } else {
-            Method::Open(Open { manager: self.manager.clone() })
+            Method::Open(Open { manager: shared.manager.clone() })
         };
-        Arc::new(SignIn { live: self.live.clone(), method, attempt })
+        Arc::new(SignIn { live: shared.live.clone(), method, attempt, signed_in: self.signed_in.clone() })
     }
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        self.cancel.clone()
+        self.shared.cancel.clone()
     }
 
     fn error_handler(&self) -> Arc<impl ErrorHandler> {
@@ -756,22 +817,56 @@ pub async fn serve(
             () = &mut shutdown => return,
         };
         let _ = socket.set_nodelay(true);
-        match slots.clone().try_acquire_owned() {
-            Ok(slot) => {
-                let (handlers, tls) = (handlers.clone(), tls.clone());
-                tokio::spawn(async move {
-                    let _slot = slot;
-                    if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
-                        tracing::debug!(target: "shoplens::pg", %peer, error = %e, "connection ended");
-                    }
-                });
-            }
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            // a cancel request comes on a connection of its own: it must pass a full server
+            Err(_) if is_cancel_request(&socket).await => None,
             Err(_) => {
                 tracing::warn!(target: "shoplens::pg", %peer, max_connections, "connection refused: too many");
                 tokio::spawn(too_many(socket));
+                continue;
+            }
+        };
+        let signed_in = Arc::new(AtomicBool::new(false));
+        let connection = Arc::new(Connection { shared: handlers.clone(), signed_in: signed_in.clone() });
+        let tls = tls.clone();
+        let mut task = tokio::spawn(async move {
+            if let Err(e) = pgwire::tokio::process_socket(socket, tls, connection).await {
+                tracing::debug!(target: "shoplens::pg", %peer, error = %e, "connection ended");
+            }
+        });
+        tokio::spawn(async move {
+            let _slot = slot;
+            // a connection that does not sign in soon gives its slot back
+            if tokio::time::timeout(SIGN_IN_TIME, &mut task).await.is_err() {
+                if !signed_in.load(Ordering::Acquire) {
+                    task.abort();
+                    tracing::warn!(target: "shoplens::pg", %peer, "closed: no sign-in within {SIGN_IN_TIME:?}");
+                }
+                let _ = task.await;
+            }
+        });
+    }
+}
+
+/// How long a connection may take to sign in before it is closed.
+const SIGN_IN_TIME: Duration = Duration::from_secs(10);
+
+/// Whether the connection's first message is a cancel request (read without taking it).
+async fn is_cancel_request(socket: &TcpStream) -> bool {
+    const CANCEL_REQUEST: u32 = 80_877_102;
+    let mut head = [0u8; 8];
+    let peeked = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match socket.peek(&mut head).await {
+                Ok(8) => return true,
+                Ok(0) | Err(_) => return false,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
         }
-    }
+    })
+    .await;
+    matches!(peeked, Ok(true)) && u32::from_be_bytes([head[4], head[5], head[6], head[7]]) == CANCEL_REQUEST
 }
 
 /// Tells a client over the connection limit so, as PostgreSQL does (SQLSTATE 53300), after
