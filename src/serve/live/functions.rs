@@ -20,11 +20,11 @@ pub(super) type Comments = Arc<HashMap<(i32, i32), String>>;
 /// Adds the functions to `ctx`, with the schema's `comments` for `col_description` and
 /// `obj_description`.
 pub(super) async fn register(ctx: &SessionContext, comments: Comments) -> Result<()> {
-    ctx.register_udf(Constant::new("version", 0, ScalarValue::Utf8(Some(VERSION.into()))));
+    ctx.register_udf(Constant::udf("version", 0, ScalarValue::Utf8(Some(VERSION.into()))));
     // the warehouse has no sequences, one schema of collations, and reports no sizes
-    ctx.register_udf(Constant::new("pg_get_serial_sequence", 2, ScalarValue::Utf8(None)));
-    ctx.register_udf(Constant::new("pg_collation_is_visible", 1, ScalarValue::Boolean(Some(true))));
-    ctx.register_udf(Constant::new("pg_table_size", 1, ScalarValue::Int64(None)));
+    ctx.register_udf(Constant::udf("pg_get_serial_sequence", 2, ScalarValue::Utf8(None)));
+    ctx.register_udf(Constant::udf("pg_collation_is_visible", 1, ScalarValue::Boolean(Some(true))));
+    ctx.register_udf(Constant::udf("pg_table_size", 1, ScalarValue::Int64(None)));
     ctx.register_udf(ScalarUDF::from(ToRegtype::read(ctx).await?));
     ctx.register_udf(ScalarUDF::from(JsonBuildObject { signature: Signature::variadic_any(Volatility::Immutable) }));
     ctx.register_udf(ScalarUDF::from(SizePretty { signature: Signature::any(1, Volatility::Immutable) }));
@@ -38,6 +38,9 @@ pub(super) async fn register(ctx: &SessionContext, comments: Comments) -> Result
     Ok(())
 }
 
+/// A check of a function's arguments before it runs.
+type Check = fn(&[ArrayRef]) -> Result<()>;
+
 /// The longest text one value may grow to through `repeat`, `lpad` or `rpad`.
 const MAX_TEXT: i64 = 16 << 20;
 /// The most elements `range` or `generate_series` may put in one array.
@@ -47,7 +50,7 @@ const MAX_ELEMENTS: i64 = 10_000_000;
 /// them: DataFusion computes a constant call while it plans, on the server's own threads, where
 /// neither the time limit nor the memory pool reaches (`repeat('a', 1e9)` would stall the server
 /// and take a gigabyte).
-const CAPPED: &[(&str, fn(&[ArrayRef]) -> Result<()>)] = &[
+const CAPPED: &[(&str, Check)] = &[
     ("repeat", check_repeat),
     ("lpad", check_pad),
     ("rpad", check_pad),
@@ -114,7 +117,7 @@ fn check_series(args: &[ArrayRef]) -> Result<()> {
 #[derive(Debug)]
 struct Capped {
     inner: Arc<dyn ScalarUDFImpl>,
-    check: fn(&[ArrayRef]) -> Result<()>,
+    check: Check,
 }
 
 impl PartialEq for Capped {
@@ -183,7 +186,7 @@ const VERSION: &str = concat!(
 );
 
 impl Constant {
-    fn new(name: &'static str, arity: usize, value: ScalarValue) -> ScalarUDF {
+    fn udf(name: &'static str, arity: usize, value: ScalarValue) -> ScalarUDF {
         let signature =
             if arity == 0 { Signature::nullary(Volatility::Stable) } else { Signature::any(arity, Volatility::Stable) };
         ScalarUDF::from(Constant { name, value, signature })
