@@ -4,6 +4,7 @@
 
 mod common;
 
+use datafusion::arrow::record_batch::RecordBatch;
 use serde_json::Value;
 use shoplens::model::Filter;
 use shoplens::serve::access::Credentials;
@@ -241,6 +242,43 @@ async fn a_runaway_query_stops_at_the_time_limit_or_on_cancel_and_the_connection
     assert_eq!(code(&e), "57014", "{e}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert_eq!(one(&client, "SELECT 4").await, "4");
+}
+
+/// A Flight SQL client on `addr`, with `token` as its bearer token when there is one.
+async fn flight_client(
+    addr: SocketAddr,
+    token: &str,
+) -> arrow_flight::sql::client::FlightSqlServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::new(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let mut client = arrow_flight::sql::client::FlightSqlServiceClient::new(channel);
+    if !token.is_empty() {
+        client.set_token(token.to_string());
+    }
+    client
+}
+
+/// Runs `sql` over Flight SQL: its batches, or the error that ended its stream.
+async fn flight_query(addr: SocketAddr, token: &str, sql: &str) -> Result<Vec<RecordBatch>, arrow_flight::error::FlightError> {
+    use futures::TryStreamExt;
+    let mut client = flight_client(addr, token).await;
+    let info = client.execute(sql.to_string(), None).await?;
+    let ticket = info.endpoint[0].ticket.clone().expect("a ticket");
+    client.do_get(ticket).await?.try_collect().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runaway_flight_sql_query_stops_at_the_time_limit_and_the_server_goes_on() {
+    let s = live(300, false, options(2, 16)).await;
+    let runaway = "SELECT COUNT(*) FROM generate_series(1, 100000000000) AS t(x) WHERE x % 7 = 3";
+    let started = Instant::now();
+    let e = flight_query(s.flight, "", runaway).await.unwrap_err();
+    assert!(e.to_string().contains("time limit"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped after {:?}", started.elapsed());
+    // the stream gave its permit back: more queries than there are permits still run
+    for _ in 0..8 {
+        let batches = flight_query(s.flight, "", "SELECT COUNT(*) AS n FROM fact_order").await.unwrap();
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -268,18 +268,24 @@ impl Server {
             let _ = rx.wait_for(|s| *s).await;
         };
         let mut tasks = tokio::task::JoinSet::new();
+        // Live SQL runs on a runtime of its own: a hundred busy SQL connections then compete
+        // with the dashboard for the cores through the OS scheduler, which lets a waking
+        // `/healthz` run at once, instead of queueing behind them in one runtime's task queues.
+        let runtime = LiveRuntime::for_live(self.live.is_some())?;
+        let on_live = runtime.handle();
         if let (Some(listener), Some(live)) = (self.pg, self.live.clone()) {
             let (tls, max, stop) = (self.tls.clone(), self.max_connections, until(stopped.clone()));
-            tasks.spawn(async move {
+            let serve = async move {
                 live::pg::serve(listener, live, tls, max, stop).await;
                 Ok(())
-            });
+            };
+            tasks.spawn_on(serve, &on_live);
         }
         if let (Some(listener), Some(live)) = (self.flight, self.live) {
             let (tls, stop) = (self.tls_files, until(stopped.clone()));
-            tasks.spawn(
-                async move { live::flight::serve(listener, live, tls, stop).await.map_err(std::io::Error::other) },
-            );
+            let serve =
+                async move { live::flight::serve(listener, live, tls, stop).await.map_err(std::io::Error::other) };
+            tasks.spawn_on(serve, &on_live);
         }
         if let Some(listener) = self.listener {
             let stop = until(stopped);
@@ -289,6 +295,34 @@ impl Server {
             done.map_err(std::io::Error::other)??;
         }
         Ok(())
+    }
+}
+
+/// The live SQL servers' own runtime (two workers), shut down without waiting when dropped, or
+/// the current runtime's handle when nothing is served live.
+struct LiveRuntime(Option<tokio::runtime::Runtime>);
+
+impl LiveRuntime {
+    fn for_live(live: bool) -> std::io::Result<LiveRuntime> {
+        if !live {
+            return Ok(LiveRuntime(None));
+        }
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("shoplens-live").enable_all().build()?;
+        Ok(LiveRuntime(Some(runtime)))
+    }
+
+    fn handle(&self) -> tokio::runtime::Handle {
+        self.0.as_ref().map_or_else(tokio::runtime::Handle::current, |r| r.handle().clone())
+    }
+}
+
+impl Drop for LiveRuntime {
+    fn drop(&mut self) {
+        // dropping a runtime blocks, which a runtime's own thread must not do
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
