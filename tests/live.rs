@@ -258,7 +258,11 @@ async fn flight_client(
 }
 
 /// Runs `sql` over Flight SQL: its batches, or the error that ended its stream.
-async fn flight_query(addr: SocketAddr, token: &str, sql: &str) -> Result<Vec<RecordBatch>, arrow_flight::error::FlightError> {
+async fn flight_query(
+    addr: SocketAddr,
+    token: &str,
+    sql: &str,
+) -> Result<Vec<RecordBatch>, arrow_flight::error::FlightError> {
     use futures::TryStreamExt;
     let mut client = flight_client(addr, token).await;
     let info = client.execute(sql.to_string(), None).await?;

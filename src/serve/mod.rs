@@ -307,8 +307,11 @@ impl LiveRuntime {
         if !live {
             return Ok(LiveRuntime(None));
         }
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("shoplens-live").enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("shoplens-live")
+            .enable_all()
+            .build()?;
         Ok(LiveRuntime(Some(runtime)))
     }
 

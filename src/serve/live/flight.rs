@@ -13,16 +13,15 @@ use super::{Live, read_only};
 use crate::serve::access::Principal;
 use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
 use arrow_flight::{
-    Action, Criteria, Empty, FlightData, FlightDescriptor, FlightInfo, HandshakeRequest, PollInfo, SchemaResult,
-    Ticket,
+    Action, Criteria, Empty, FlightData, FlightDescriptor, FlightInfo, HandshakeRequest, PollInfo, SchemaResult, Ticket,
 };
 use async_trait::async_trait;
 use datafusion::execution::context::SessionState;
 use datafusion_flight_sql_server::service::FlightSqlService;
 use datafusion_flight_sql_server::session::SessionStateProvider;
 use futures::Stream;
-use std::future::Future as _;
 use futures::stream::BoxStream;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -80,8 +79,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let timeout = live.timeout;
-    let service = FlightSqlService::new_with_provider(Box::new(Authorized { live: live.clone() }))
-        .with_sql_options(read_only());
+    let service =
+        FlightSqlService::new_with_provider(Box::new(Authorized { live: live.clone() })).with_sql_options(read_only());
     let service = Limited { inner: service, live };
     let mut builder = tonic::transport::Server::builder().timeout(timeout).concurrency_limit_per_connection(8);
     if let Some((cert, key)) = tls {
