@@ -21,4 +21,6 @@ python3 -c "import openapi_spec_validator" 2>/dev/null || pip install -q --disab
 python3 -c "import psycopg, sqlalchemy, adbc_driver_flightsql, pyarrow" 2>/dev/null \
   || pip install -q --disable-pip-version-check "psycopg[binary]==3.3.9" "sqlalchemy==2.1.9" \
        "adbc-driver-flightsql==1.13.0" "pyarrow==26.0.1"
+# the notification tests' SMTP server (tests/notify_smtp.py)
+python3 -c "import aiosmtpd" 2>/dev/null || pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
 cargo test --locked --workspace "$@"

@@ -5,6 +5,7 @@ mod analyses;
 mod args;
 mod format;
 mod imports;
+mod notify;
 mod progress;
 mod sandbox;
 mod serving;
@@ -88,6 +89,11 @@ enum Command {
     Export(admin::ExportArgs),
     /// Generate a demo shop, import it and print its KPIs.
     Demo(serving::DemoArgs),
+    /// A schedule's digests: send one now, or preview it.
+    Notify {
+        #[command(subcommand)]
+        action: notify::NotifyCmd,
+    },
 }
 
 /// What to do about an error whose message is not enough by itself.
@@ -141,6 +147,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Schema(args) => admin::schema(args)?,
         Command::Export(args) => admin::export(args, memory).await?,
         Command::Demo(args) => serving::demo(args, memory).await?,
+        Command::Notify { action } => notify::notify(action, memory).await?,
     }
     Ok(())
 }

@@ -30,6 +30,14 @@ pub(super) struct ServeArgs {
     pub(super) live: LiveArgs,
     #[command(flatten)]
     pub(super) engine: EngineArg,
+    /// Run this schedule beside the server: imports, digests, alerts (default:
+    /// WAREHOUSE/schedule.toml when it exists).
+    #[arg(long)]
+    pub(super) schedule: Option<PathBuf>,
+    /// Start the schedule's clock at this instant (RFC 3339), running at the usual pace: to try
+    /// a schedule's times out.
+    #[arg(long, hide = true)]
+    pub(super) clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The live SQL servers beside (or instead of) the dashboard.
@@ -70,7 +78,22 @@ pub(super) struct DemoArgs {
 }
 
 pub(super) async fn serve_cmd(args: ServeArgs, memory: MemoryLimit) -> Result<()> {
-    let ServeArgs { warehouse, addr, currency, sharing, live, engine } = args;
+    let ServeArgs { warehouse, addr, currency, sharing, live, engine, schedule, clock_start } = args;
+    let schedule = match schedule {
+        Some(path) => Some(super::notify::load_schedule(&warehouse, Some(&path))?),
+        None if warehouse.join("schedule.toml").exists() => Some(super::notify::load_schedule(&warehouse, None)?),
+        None => None,
+    };
+    let clock = clock_start.map(crate::schedule::Clock::starting_at).unwrap_or_default();
+    if let Some(s) = &schedule {
+        eprintln!(
+            "running the schedule {}: {} source(s), {} digest(s){}",
+            s.path.display(),
+            s.sources.len(),
+            s.digests.len(),
+            if s.alerts.is_some() { ", alerts" } else { "" }
+        );
+    }
     let options = crate::serve::ServeOptions {
         currency: shop_currency(&warehouse, currency),
         memory,
@@ -87,6 +110,7 @@ pub(super) async fn serve_cmd(args: ServeArgs, memory: MemoryLimit) -> Result<()
             max_connections: live.max_connections.max(1),
             timeout: std::time::Duration::from_secs(live.sql_timeout.max(1)),
         },
+        schedule: schedule.map(|s| (s, clock)),
     };
     serve(&warehouse, addr, options).await?;
     Ok(())

@@ -248,14 +248,36 @@ pub fn kpis_key(f: &Filter) -> String {
     analysis::key::<kpis::Kpis>(f)
 }
 
-/// `GET /healthz`.
-pub async fn health(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+/// `GET /healthz`: `ok`, or `degraded` while a scheduled source or a delivery is failing; to a
+/// signed-in caller (or on a server without sign-in), the schedule's detail too.
+pub async fn health(
+    State(state): State<Arc<AppState>>,
+    who: Option<axum::Extension<crate::serve::access::Principal>>,
+) -> Result<Response, ApiError> {
     let loaded = current(&state).await?;
-    Ok((
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        axum::Json(json!({"status": "ok", "version": loaded.version})),
-    )
-        .into_response())
+    let mut body = json!({"status": "ok", "version": loaded.version});
+    if let Some(status) = &state.schedule {
+        let status = status.lock().expect("the status lock").clone();
+        if status.failing() {
+            body["status"] = json!("degraded");
+        }
+        if !state.gate.required() || who.is_some() {
+            body["schedule"] = serde_json::to_value(&status).map_err(crate::serve::error::internal)?;
+        }
+    }
+    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], axum::Json(body)).into_response())
+}
+
+/// `GET /api/status`: the served version's last import (when, from what) and the schedule's
+/// status, for the page's freshness line.
+pub async fn status(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let loaded = current(&state).await?;
+    let last = loaded.warehouse.version.manifest.imports.last().map(|i| {
+        json!({"at": i.finished_at, "source": i.source, "version": i.id})
+    });
+    let schedule = state.schedule.as_ref().map(|s| s.lock().expect("the status lock").clone());
+    let body = json!({"version": loaded.version, "last_import": last, "schedule": schedule});
+    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], axum::Json(body)).into_response())
 }
 
 /// `GET /api/openapi.json`: the document derived from the catalog.

@@ -37,6 +37,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/assets/{*file}", get(page::asset))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(api::health))
+        .route("/api/status", get(api::status))
         .route("/signin", get(signin::form).post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
         .fallback(api::not_found)
@@ -71,6 +72,8 @@ pub struct ServeOptions {
     pub dashboard: bool,
     /// The live SQL servers (PostgreSQL wire protocol, Flight SQL), if any.
     pub live: live::LiveOptions,
+    /// The schedule run beside the server (imports, digests, alerts), and its clock.
+    pub schedule: Option<(crate::schedule::config::Schedule, crate::schedule::Clock)>,
 }
 
 impl Default for ServeOptions {
@@ -86,6 +89,7 @@ impl Default for ServeOptions {
             trust_proxy: false,
             dashboard: true,
             live: live::LiveOptions::default(),
+            schedule: None,
         }
     }
 }
@@ -100,6 +104,7 @@ pub struct Server {
     flight: Option<tokio::net::TcpListener>,
     live: Option<Arc<live::Live>>,
     max_connections: usize,
+    scheduler: Option<crate::schedule::Scheduler>,
     /// Whether requests must be authenticated.
     pub auth_required: bool,
 }
@@ -133,6 +138,9 @@ pub enum ServeError {
     /// Nothing to serve.
     #[error("nothing to serve: give --pg-addr or --flight-addr when the dashboard is off")]
     Nothing,
+    /// The schedule cannot be started.
+    #[error("the schedule: {0}")]
+    Schedule(String),
     /// The live SQL catalog cannot be set up.
     #[error("cannot set up the live SQL catalog: {0}")]
     Live(datafusion::error::DataFusionError),
@@ -192,9 +200,20 @@ impl Server {
         }
         let auth_required = gate.required();
         let hosts = Hosts::new(addr.ip(), &options.hosts);
+        let store_for_schedule = store.clone();
         let state = AppState::open_on(store, options.currency.clone(), options.memory, options.engine.clone())
             .await?
             .with_access(gate, hosts);
+        let scheduler = match &options.schedule {
+            Some((schedule, clock)) => {
+                Some(crate::schedule::Scheduler::new(schedule.clone(), store_for_schedule, options.memory, *clock).map_err(ServeError::Schedule)?)
+            }
+            None => None,
+        };
+        let state = match &scheduler {
+            Some(s) => state.with_schedule(s.status.clone()),
+            None => state,
+        };
         let state = Arc::new(state);
         let bind = |addr: SocketAddr| async move {
             tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
@@ -227,6 +246,7 @@ impl Server {
             flight,
             live,
             max_connections: options.live.max_connections,
+            scheduler,
             auth_required,
         })
     }
@@ -286,6 +306,13 @@ impl Server {
             let serve =
                 async move { live::flight::serve(listener, live, tls, stop).await.map_err(std::io::Error::other) };
             tasks.spawn_on(serve, &on_live);
+        }
+        if let Some(scheduler) = self.scheduler {
+            let stop = until(stopped.clone());
+            tasks.spawn(async move {
+                scheduler.run(stop).await;
+                Ok(())
+            });
         }
         if let Some(listener) = self.listener {
             let stop = until(stopped);

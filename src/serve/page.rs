@@ -16,6 +16,7 @@ pub(crate) const MODULES: [(&str, &str); 11] = [
     ("api.js", include_str!("assets/js/api.js")),
     ("state.js", include_str!("assets/js/state.js")),
     ("format.js", include_str!("assets/js/format.js")),
+    ("freshness.js", include_str!("assets/js/freshness.js")),
     ("charts.js", include_str!("assets/js/charts.js")),
     ("theme.js", include_str!("assets/js/theme.js")),
     ("iso3166.js", include_str!("assets/js/iso3166.js")),

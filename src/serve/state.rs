@@ -48,6 +48,8 @@ pub struct AppState {
     pub gate: Gate,
     /// The `Host` names the server answers to.
     pub hosts: Hosts,
+    /// The scheduled imports' and deliveries' status, when a schedule runs.
+    pub schedule: Option<crate::schedule::Status>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
         Ok(AppState {
             gate,
             hosts: Hosts::loopback(),
+            schedule: None,
             store,
             current: RwLock::new((stamp, Arc::new(loaded))),
             cache: result_cache(memory),
@@ -90,6 +93,11 @@ impl AppState {
     /// The same state with another gate and host names.
     pub fn with_access(self, gate: Gate, hosts: Hosts) -> AppState {
         AppState { gate, hosts, ..self }
+    }
+
+    /// Shows `status` (a running schedule's) on the dashboard and `/healthz`.
+    pub fn with_schedule(self, status: crate::schedule::Status) -> AppState {
+        AppState { schedule: Some(status), ..self }
     }
 
     /// The current version, reopened first if an import has published a newer one since; the

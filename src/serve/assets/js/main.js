@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { context, read, write, navigate, listen, presetRange, FILTERS, DRILLS } from "./state.js";
 import { preference, setTheme, initTheme } from "./theme.js";
+import { watchFreshness } from "./freshness.js";
 import { VIEWS } from "./views/index.js";
 
 let generation = 0;
@@ -113,6 +114,7 @@ async function start() {
     return a;
   }));
   for (const v of VIEWS) v.init();
+  watchFreshness();
   try {
     [context.dims, context.presets] = await Promise.all([
       api.get("dimensions"),
