@@ -58,10 +58,11 @@ pub struct Mover {
 
 /// `filter`'s selection in words.
 pub fn selection(filter: &Filter) -> String {
-    let parts: Vec<String> = [("category", filter.category()), ("country", filter.country()), ("method", filter.method())]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
-        .collect();
+    let parts: Vec<String> =
+        [("category", filter.category()), ("country", filter.country()), ("method", filter.method())]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
+            .collect();
     if parts.is_empty() { "all orders".into() } else { parts.join(", ") }
 }
 
@@ -90,8 +91,7 @@ pub async fn compose(
     let options = (ranged.clone(), versus);
     let comparison = answered(ctx.run::<Compare>(&options).await)?.map(|c| (*c).clone());
     let explanation = answered(ctx.run::<Explain>(&options).await)?;
-    let projection =
-        answered(ctx.run::<Projection>(&(filter.clone(), Some(to))).await)?.map(|p| (*p).clone());
+    let projection = answered(ctx.run::<Projection>(&(filter.clone(), Some(to))).await)?.map(|p| (*p).clone());
     let alerts = ctx.run::<Alerts>(&()).await?.alerts.clone();
     let mut movers = Vec::new();
     if let Some(e) = &explanation {

@@ -114,8 +114,11 @@ impl Log {
     /// Every delivery whose last attempt failed: its id and state.
     pub fn failing(&self) -> Vec<(String, State)> {
         let states = self.states.lock().expect("the log's lock");
-        let mut v: Vec<_> =
-            states.iter().filter(|(_, s)| s.sent.is_none() && s.failures > 0).map(|(k, s)| (k.clone(), s.clone())).collect();
+        let mut v: Vec<_> = states
+            .iter()
+            .filter(|(_, s)| s.sent.is_none() && s.failures > 0)
+            .map(|(k, s)| (k.clone(), s.clone()))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }

@@ -251,7 +251,12 @@ impl Notifier {
     ///
     /// # Errors
     /// No digest has that name, or its figures cannot be computed.
-    pub async fn preview(&self, wh: &Warehouse, name: &str, now: DateTime<Utc>) -> Result<(Message, Vec<Channel>), String> {
+    pub async fn preview(
+        &self,
+        wh: &Warehouse,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Message, Vec<Channel>), String> {
         let d = self
             .schedule
             .digests

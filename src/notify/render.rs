@@ -147,12 +147,18 @@ pub fn digest(d: &DigestContent) -> Message {
     if let Some(words) = &d.drivers {
         lines.push(String::new());
         lines.push(format!("Why: {words}"));
-        let _ = write!(html, "<h2 style=\"font-size:16px;margin:16px 0 4px\">Why</h2><p style=\"margin:0\">{}</p>", esc(words));
+        let _ = write!(
+            html,
+            "<h2 style=\"font-size:16px;margin:16px 0 4px\">Why</h2><p style=\"margin:0\">{}</p>",
+            esc(words)
+        );
     }
     if !d.movers.is_empty() {
         lines.push(String::new());
         lines.push("Top movers:".into());
-        html.push_str("<h2 style=\"font-size:16px;margin:16px 0 4px\">Top movers</h2><ul style=\"margin:0;padding-left:20px\">");
+        html.push_str(
+            "<h2 style=\"font-size:16px;margin:16px 0 4px\">Top movers</h2><ul style=\"margin:0;padding-left:20px\">",
+        );
         for m in &d.movers {
             let revenue = m.revenue.map(|r| format!(", revenue {}", money(r, cur))).unwrap_or_default();
             let sign = if m.change.0 >= 0 { "+" } else { "" };
@@ -185,7 +191,9 @@ pub fn digest(d: &DigestContent) -> Message {
     if !d.alerts.is_empty() {
         lines.push(String::new());
         lines.push("Alerts:".into());
-        html.push_str("<h2 style=\"font-size:16px;margin:16px 0 4px\">Alerts</h2><ul style=\"margin:0;padding-left:20px\">");
+        html.push_str(
+            "<h2 style=\"font-size:16px;margin:16px 0 4px\">Alerts</h2><ul style=\"margin:0;padding-left:20px\">",
+        );
         for a in &d.alerts {
             let line = alert_line(a, cur);
             lines.push(format!("  {line}"));

@@ -128,7 +128,8 @@ pub async fn webhook(hook: &Webhook, message: &Message, id: &str) -> Result<(), 
     if let Some(sig) = signature {
         request = request.header("x-shoplens-signature", sig);
     }
-    let response = request.body(body).send().await.map_err(|e| format!("webhook {}: {}", hook.name, without_url(&e)))?;
+    let response =
+        request.body(body).send().await.map_err(|e| format!("webhook {}: {}", hook.name, without_url(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("webhook {}: the receiver answered {status}", hook.name));

@@ -4,7 +4,8 @@
 
 use super::due::Cadence;
 use crate::metrics::compare::Versus;
-use crate::model::{Filter, FilterParams, ShopTz};
+use crate::model::filter::FilterParams;
+use crate::model::{Filter, ShopTz};
 use chrono::{NaiveTime, Weekday};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -330,7 +331,8 @@ struct RawRetry {
 }
 
 fn duration(key: &str, text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| format!("{key} = {text:?}: {e} (write e.g. \"30s\", \"5m\", \"1h\")"))?;
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{key} = {text:?}: {e} (write e.g. \"30s\", \"5m\", \"1h\")"))?;
     if d.is_zero() {
         return Err(format!("{key} = {text:?}: must be longer than zero"));
     }
@@ -347,7 +349,9 @@ fn secret(key: &str, env: Option<String>, file: Option<PathBuf>, base: &Path) ->
 }
 
 fn address(key: &str, a: &str) -> Result<(), String> {
-    a.parse::<lettre::message::Mailbox>().map(|_| ()).map_err(|e| format!("{key}: {a:?} is not an e-mail address ({e})"))
+    a.parse::<lettre::message::Mailbox>()
+        .map(|_| ())
+        .map_err(|e| format!("{key}: {a:?} is not an e-mail address ({e})"))
 }
 
 impl Schedule {
@@ -419,7 +423,9 @@ impl Schedule {
                     "starttls" => Security::StartTls,
                     "tls" => Security::Tls,
                     "none" => Security::None,
-                    other => return Err(format!("smtp: security = {other:?}: write \"starttls\", \"tls\" or \"none\"")),
+                    other => {
+                        return Err(format!("smtp: security = {other:?}: write \"starttls\", \"tls\" or \"none\""));
+                    }
                 };
                 let port = s.port.unwrap_or(match security {
                     Security::Tls => 465,
@@ -492,7 +498,8 @@ impl Schedule {
                 }
                 "week" => {
                     let w = d.weekday.as_deref().unwrap_or("monday");
-                    let weekday = w.parse::<Weekday>().map_err(|_| format!("{at}: weekday = {w:?} is not a weekday"))?;
+                    let weekday =
+                        w.parse::<Weekday>().map_err(|_| format!("{at}: weekday = {w:?} is not a weekday"))?;
                     Cadence::Weekly { on: weekday, at: time }
                 }
                 "month" => {
@@ -534,20 +541,95 @@ impl Schedule {
                 Retry { first, max }
             }
         };
-        Ok(Schedule {
-            path: path.to_path_buf(),
-            timezone,
-            sources,
-            smtp,
-            webhooks,
-            digests,
-            alerts,
-            retry,
-        })
+        Ok(Schedule { path: path.to_path_buf(), timezone, sources, smtp, webhooks, digests, alerts, retry })
     }
 
     /// The webhook named `name`.
     pub fn webhook(&self, name: &str) -> Option<&Webhook> {
         self.webhooks.iter().find(|w| w.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Schedule, String> {
+        Schedule::parse(text, Path::new("/etc/shoplens/schedule.toml"))
+    }
+
+    #[test]
+    fn a_typo_or_a_dangling_name_is_an_error_that_names_it() {
+        let e = parse("[[digest]]\nname = \"d\"\nevery = \"day\"\nat = \"08:00\"\nwebhook = [\"x\"]\n").unwrap_err();
+        assert!(e.contains("unknown field `webhook`"), "{e}");
+        let e = parse("[[digest]]\nname = \"d\"\nevery = \"day\"\nwebhooks = [\"slack\"]\n").unwrap_err();
+        assert!(e.contains("no webhook is named \"slack\""), "{e}");
+        let e = parse("[[digest]]\nname = \"d\"\nevery = \"day\"\nto = [\"a@b.example\"]\n").unwrap_err();
+        assert!(e.contains("[smtp]"), "{e}");
+        let e = parse("[[digest]]\nname = \"d\"\nevery = \"fortnight\"\n").unwrap_err();
+        assert!(e.contains("fortnight"), "{e}");
+        let e = parse("[[source]]\nname = \"s\"\nevery = \"soon\"\nfolder = \"drop\"\n").unwrap_err();
+        assert!(e.contains("every"), "{e}");
+        let hook = "[[webhook]]\nname = \"h\"\nformat = \"json\"\nurl_env = \"U\"\n";
+        assert!(parse(hook).unwrap_err().contains("signed"), "a json webhook needs its key");
+        let e = parse("[smtp]\nhost = \"h\"\nfrom = \"not an address\"\n").unwrap_err();
+        assert!(e.contains("from"), "{e}");
+    }
+
+    #[test]
+    fn a_complete_schedule_reads_into_typed_values() {
+        let s = parse(
+            r#"
+timezone = "Europe/Berlin"
+[[source]]
+name = "drop"
+folder = "drop"
+every = "1m"
+marker = ".done"
+[smtp]
+host = "smtp.example.com"
+username = "u"
+password_env = "P"
+from = "shoplens <r@example.com>"
+[[webhook]]
+name = "slack"
+format = "slack"
+url_file = "slack-url"
+[[digest]]
+name = "weekly-de"
+every = "week"
+weekday = "tuesday"
+at = "07:30"
+compare = "previous_year"
+to = ["m@example.com"]
+webhooks = ["slack"]
+[digest.filter]
+country = "DE"
+[retry]
+first = "10s"
+"#,
+        )
+        .unwrap();
+        match &s.sources[0].kind {
+            SourceKind::Drop { folder, complete, .. } => {
+                assert_eq!(folder, Path::new("/etc/shoplens/drop"));
+                assert_eq!(complete, &Completion::Marker(".done".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let smtp = s.smtp.as_ref().unwrap();
+        assert_eq!((smtp.port, smtp.security), (587, Security::StartTls));
+        let d = &s.digests[0];
+        assert_eq!(d.cadence, Cadence::Weekly { on: Weekday::Tue, at: NaiveTime::from_hms_opt(7, 30, 0).unwrap() });
+        assert_eq!(d.versus, Versus::PreviousYear);
+        assert_eq!(d.filter.country(), Some("DE"));
+        assert_eq!(s.retry.wait(1), Duration::from_secs(10));
+        assert_eq!(s.retry.wait(3), Duration::from_secs(40));
+        assert_eq!(s.retry.wait(30), Duration::from_secs(3600));
+        assert_eq!(
+            format!("{:?}", s.webhooks[0].url),
+            "/etc/shoplens/slack-url",
+            "a secret shows where it is, not what"
+        );
     }
 }

@@ -128,7 +128,15 @@ mod tests {
         // 2026-03-29: clocks go forward (CET → CEST); 2026-10-25: back
         let spring = daily.between(berlin, utc("2026-03-27T12:00:00Z"), utc("2026-03-31T12:00:00Z"));
         let due: Vec<String> = spring.iter().map(|o| o.due.to_rfc3339()).collect();
-        assert_eq!(due, ["2026-03-28T07:00:00+00:00", "2026-03-29T06:00:00+00:00", "2026-03-30T06:00:00+00:00", "2026-03-31T06:00:00+00:00"]);
+        assert_eq!(
+            due,
+            [
+                "2026-03-28T07:00:00+00:00",
+                "2026-03-29T06:00:00+00:00",
+                "2026-03-30T06:00:00+00:00",
+                "2026-03-31T06:00:00+00:00"
+            ]
+        );
         assert_eq!(spring[1].from, NaiveDate::from_ymd_opt(2026, 3, 28).unwrap());
         assert_eq!(spring[1].to, spring[1].from, "a daily digest reports the day before");
         let autumn = daily.between(berlin, utc("2026-10-24T12:00:00Z"), utc("2026-10-26T12:00:00Z"));
@@ -139,14 +147,16 @@ mod tests {
     #[test]
     fn a_time_skipped_or_repeated_by_the_change_is_sent_once() {
         let ny: Tz = "America/New_York".parse().unwrap();
-        // 02:30 does not exist on 2026-03-08 in New York, and happens twice on 2026-11-01
+        // 02:30 does not exist on 2026-03-08 in New York (02:00 EST jumps to 03:00 EDT)
         let early = Cadence::Daily { at: t(2, 30) };
-        let spring = early.between(ny, utc("2026-03-07T12:00:00Z"), utc("2026-03-09T12:00:00Z"));
+        let spring = early.between(ny, utc("2026-03-07T12:00:00Z"), utc("2026-03-09T00:00:00Z"));
         assert_eq!(spring.len(), 1);
         assert_eq!(spring[0].due, utc("2026-03-08T07:30:00Z"), "03:30 EDT, just after the gap");
-        let autumn = early.between(ny, utc("2026-10-31T12:00:00Z"), utc("2026-11-02T00:00:00Z"));
-        assert_eq!(autumn.len(), 1, "{autumn:?}");
-        assert_eq!(autumn[0].due, utc("2026-11-01T06:30:00Z"), "the first 02:30 (EDT)");
+        // 01:30 happens twice on 2026-11-01 (02:00 EDT goes back to 01:00 EST)
+        let folded = Cadence::Daily { at: t(1, 30) };
+        let autumn = folded.between(ny, utc("2026-10-31T12:00:00Z"), utc("2026-11-02T00:00:00Z"));
+        assert_eq!(autumn.len(), 1, "{:?}", autumn.iter().map(|o| o.due.to_rfc3339()).collect::<Vec<_>>());
+        assert_eq!(autumn[0].due, utc("2026-11-01T05:30:00Z"), "the first 01:30 (EDT)");
     }
 
     #[test]

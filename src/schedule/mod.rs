@@ -106,14 +106,22 @@ impl Scheduler {
     pub fn new(schedule: Schedule, store: Store, memory: MemoryLimit, clock: Clock) -> Result<Scheduler, String> {
         let tz = match schedule.timezone {
             Some(tz) => tz.0,
-            None => store.current().ok().and_then(|v| v.manifest.timezone.parse::<chrono_tz::Tz>().ok()).unwrap_or(chrono_tz::UTC),
+            None => store
+                .current()
+                .ok()
+                .and_then(|v| v.manifest.timezone.parse::<chrono_tz::Tz>().ok())
+                .unwrap_or(chrono_tz::UTC),
         };
         let schedule = Arc::new(schedule);
         let notifier = Notifier::new(schedule.clone(), store.root(), tz).map_err(|e| e.to_string())?;
         let record = Record::load(store.root())?;
         let status = ScheduleStatus {
             file: schedule.path.display().to_string(),
-            sources: schedule.sources.iter().map(|s| SourceStatus { name: s.name.clone(), ..Default::default() }).collect(),
+            sources: schedule
+                .sources
+                .iter()
+                .map(|s| SourceStatus { name: s.name.clone(), ..Default::default() })
+                .collect(),
             notify: notifier.status(),
             next_digest: notifier.next_due(clock.now()),
         };
@@ -139,8 +147,13 @@ impl Scheduler {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, source) in self.schedule.sources.iter().cloned().enumerate() {
             let mut run = SourceRun::new(source, self.store.clone(), self.memory);
-            let (record, importing, status, clock, root) =
-                (self.record.clone(), self.importing.clone(), self.status.clone(), self.clock, self.store.root().to_path_buf());
+            let (record, importing, status, clock, root) = (
+                self.record.clone(),
+                self.importing.clone(),
+                self.status.clone(),
+                self.clock,
+                self.store.root().to_path_buf(),
+            );
             tasks.spawn(async move {
                 loop {
                     let wait = run_source(&mut run, i, &record, &importing, &status, clock, &root).await;
@@ -160,10 +173,10 @@ impl Scheduler {
                         Err(e) => tracing::warn!(target: "shoplens::notify", error = %e, "cannot open the warehouse"),
                     }
                 }
-                if let Some((_, wh)) = &opened {
-                    if let Err(e) = notifier.tick(wh, clock.now()).await {
-                        tracing::error!(target: "shoplens::notify", error = %e, "the delivery log cannot be written");
-                    }
+                if let Some((_, wh)) = &opened
+                    && let Err(e) = notifier.tick(wh, clock.now()).await
+                {
+                    tracing::error!(target: "shoplens::notify", error = %e, "the delivery log cannot be written");
                 }
                 {
                     let mut s = status.lock().expect("the status lock");

@@ -117,8 +117,7 @@ impl SourceRun {
 
     fn options(&self, source_name: Option<String>, watermark: Option<String>) -> ImportOptions {
         let current = self.store.current().ok();
-        let timezone =
-            current.as_ref().and_then(|v| v.manifest.timezone.parse::<ShopTz>().ok()).unwrap_or_default();
+        let timezone = current.as_ref().and_then(|v| v.manifest.timezone.parse::<ShopTz>().ok()).unwrap_or_default();
         ImportOptions {
             timezone,
             progress: None,
@@ -136,10 +135,21 @@ impl SourceRun {
     }
 
     /// Whether entry `name` (with content `print`) is complete at `now`; remembers what it saw.
-    fn complete(&mut self, folder: &Path, name: &str, print: &Fingerprint, now: DateTime<Utc>, how: &Completion) -> Option<Duration> {
+    fn complete(
+        &mut self,
+        folder: &Path,
+        name: &str,
+        print: &Fingerprint,
+        now: DateTime<Utc>,
+        how: &Completion,
+    ) -> Option<Duration> {
         match how {
             Completion::Marker(suffix) => {
-                if folder.join(format!("{name}{suffix}")).exists() { None } else { Some(Duration::MAX) }
+                if folder.join(format!("{name}{suffix}")).exists() {
+                    None
+                } else {
+                    Some(Duration::MAX)
+                }
             }
             Completion::Settled(wait) => {
                 let since = match self.pending.get(name) {
@@ -219,7 +229,9 @@ impl SourceRun {
                     // nothing changed since the watermark: no new version
                     return Ok(outcome);
                 }
-                let r = self.import_folder(staged.scratch.path(), Some(what.clone()), staged.staged.watermark.clone()).await?;
+                let r = self
+                    .import_folder(staged.scratch.path(), Some(what.clone()), staged.staged.watermark.clone())
+                    .await?;
                 outcome.imported.push((r.version, what));
             }
             SourceKind::Flat { file, map } => {

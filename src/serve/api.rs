@@ -272,9 +272,13 @@ pub async fn health(
 /// status, for the page's freshness line.
 pub async fn status(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let loaded = current(&state).await?;
-    let last = loaded.warehouse.version.manifest.imports.last().map(|i| {
-        json!({"at": i.finished_at, "source": i.source, "version": i.id})
-    });
+    let last = loaded
+        .warehouse
+        .version
+        .manifest
+        .imports
+        .last()
+        .map(|i| json!({"at": i.finished_at, "source": i.source, "version": i.id}));
     let schedule = state.schedule.as_ref().map(|s| s.lock().expect("the status lock").clone());
     let body = json!({"version": loaded.version, "last_import": last, "schedule": schedule});
     Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], axum::Json(body)).into_response())

@@ -205,9 +205,10 @@ impl Server {
             .await?
             .with_access(gate, hosts);
         let scheduler = match &options.schedule {
-            Some((schedule, clock)) => {
-                Some(crate::schedule::Scheduler::new(schedule.clone(), store_for_schedule, options.memory, *clock).map_err(ServeError::Schedule)?)
-            }
+            Some((schedule, clock)) => Some(
+                crate::schedule::Scheduler::new(schedule.clone(), store_for_schedule, options.memory, *clock)
+                    .map_err(ServeError::Schedule)?,
+            ),
             None => None,
         };
         let state = match &scheduler {

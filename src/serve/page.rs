@@ -11,7 +11,7 @@ const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The page's ES modules, by path under `/assets/js/`: the served page loads them by URL, a
 /// report inlines them (`report::render`).
-pub(crate) const MODULES: [(&str, &str); 11] = [
+pub(crate) const MODULES: [(&str, &str); 12] = [
     ("main.js", include_str!("assets/js/main.js")),
     ("api.js", include_str!("assets/js/api.js")),
     ("state.js", include_str!("assets/js/state.js")),
