@@ -5,9 +5,10 @@
 //! import it again (and were it to, an append of the same export changes nothing).
 
 use super::config::{Completion, Source, SourceKind};
+use crate::import::flat::FlatImportError;
 use crate::import::flat::{MappingSource, import_flat};
 use crate::import::stage::stage_database;
-use crate::import::{ImportOptions, ImportReport, import_export};
+use crate::import::{ImportError, ImportOptions, ImportReport, import_export};
 use crate::model::{MemoryLimit, ShopTz};
 use crate::source::{flat, postgres};
 use crate::warehouse::Store;
@@ -101,6 +102,36 @@ fn fingerprint(path: &Path) -> std::io::Result<Fingerprint> {
         Ok(parts.join(","))
     } else {
         one(path)
+    }
+}
+
+/// An import that failed: why, and whether the export itself is at fault (then it is not tried
+/// again until it changes) or the moment (a lock, a full disk: tried again next run).
+struct Failure {
+    message: String,
+    export_at_fault: bool,
+}
+
+impl From<ImportError> for Failure {
+    fn from(e: ImportError) -> Failure {
+        let export_at_fault = matches!(e, ImportError::Source(_) | ImportError::Refused(_));
+        Failure { message: e.to_string(), export_at_fault }
+    }
+}
+
+impl From<FlatImportError> for Failure {
+    fn from(e: FlatImportError) -> Failure {
+        match e {
+            FlatImportError::Import(i) => i.into(),
+            FlatImportError::Flat(_) => Failure { message: e.to_string(), export_at_fault: true },
+            other => Failure { message: other.to_string(), export_at_fault: false },
+        }
+    }
+}
+
+impl Failure {
+    fn of_export(message: String) -> Failure {
+        Failure { message, export_at_fault: true }
     }
 }
 
@@ -200,18 +231,14 @@ impl SourceRun {
                     } else {
                         match &map {
                             Some(m) => self.import_flat(&path, m).await,
-                            None => Err(format!(
+                            None => Err(Failure::of_export(format!(
                                 "{}: a file in a drop folder is a flat export: give the source a mapping (map = \"…\"), \
                                  or drop export folders",
                                 path.display()
-                            )),
+                            ))),
                         }
                     };
-                    record.done.entry(name.clone()).or_default().insert(entry.clone(), print);
-                    match result {
-                        Ok(r) => outcome.imported.push((r.version, entry)),
-                        Err(e) => outcome.refused.push((entry, e)),
-                    }
+                    settle(record, &name, entry, print, result, &mut outcome);
                 }
             }
             SourceKind::Postgres { url, query_file } => {
@@ -231,7 +258,8 @@ impl SourceRun {
                 }
                 let r = self
                     .import_folder(staged.scratch.path(), Some(what.clone()), staged.staged.watermark.clone())
-                    .await?;
+                    .await
+                    .map_err(|f| f.message)?;
                 outcome.imported.push((r.version, what));
             }
             SourceKind::Flat { file, map } => {
@@ -245,11 +273,7 @@ impl SourceRun {
                         None => {
                             self.pending.remove(&key);
                             let result = self.import_flat(&file, &map).await;
-                            record.done.entry(name.clone()).or_default().insert(key.clone(), print);
-                            match result {
-                                Ok(r) => outcome.imported.push((r.version, key)),
-                                Err(e) => outcome.refused.push((key, e)),
-                            }
+                            settle(record, &name, key, print, result, &mut outcome);
                         }
                     }
                 }
@@ -263,16 +287,36 @@ impl SourceRun {
         dir: &Path,
         source_name: Option<String>,
         watermark: Option<String>,
-    ) -> Result<ImportReport, String> {
+    ) -> Result<ImportReport, Failure> {
         let opts = self.options(source_name, watermark);
-        import_export(dir, &self.store, &opts).await.map_err(|e| e.to_string())
+        Ok(import_export(dir, &self.store, &opts).await?)
     }
 
-    async fn import_flat(&self, file: &Path, map: &Path) -> Result<ImportReport, String> {
-        let text = std::fs::read_to_string(map).map_err(|e| format!("{}: {e}", map.display()))?;
-        let mapping = flat::Mapping::parse(&text).map_err(|e| format!("{}: {e}", map.display()))?;
+    async fn import_flat(&self, file: &Path, map: &Path) -> Result<ImportReport, Failure> {
+        let read = |e: String| Failure::of_export(format!("{}: {e}", map.display()));
+        let text = std::fs::read_to_string(map).map_err(|e| read(e.to_string()))?;
+        let mapping = flat::Mapping::parse(&text).map_err(|e| read(e.to_string()))?;
         let source = MappingSource { mapping: &mapping, name: map.display().to_string(), text: &text };
         let opts = self.options(None, None);
-        import_flat(file, source, &self.store, &opts).await.map(|(_, r)| r).map_err(|e| e.to_string())
+        Ok(import_flat(file, source, &self.store, &opts).await.map(|(_, r)| r)?)
+    }
+}
+
+/// Records what became of `entry` of `source`: imported, or refused for a fault of its own (not
+/// tried again until it changes); a failure of the moment leaves it to the next run.
+fn settle(
+    record: &mut Record,
+    source: &str,
+    entry: String,
+    print: Fingerprint,
+    result: Result<ImportReport, Failure>,
+    outcome: &mut RunOutcome,
+) {
+    if result.as_ref().map_or_else(|f| f.export_at_fault, |_| true) {
+        record.done.entry(source.to_string()).or_default().insert(entry.clone(), print);
+    }
+    match result {
+        Ok(r) => outcome.imported.push((r.version, entry)),
+        Err(f) => outcome.refused.push((entry, f.message)),
     }
 }
