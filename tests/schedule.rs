@@ -244,6 +244,19 @@ fn order_ids(dir: &Path) -> BTreeSet<String> {
     r.records().map(|rec| rec.unwrap()[col].to_string()).collect()
 }
 
+/// Serves the warehouse at `wh` with `plan` running beside it: its address, and what stops it.
+async fn serve_with(wh: &Path, plan: Schedule) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let options = shoplens::serve::ServeOptions { schedule: Some((plan, Default::default())), ..Default::default() };
+    let server =
+        shoplens::serve::Server::start(Store::new(wh), "127.0.0.1:0".parse().unwrap(), &options).await.unwrap();
+    let base = format!("http://{}", server.addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    (base, stop)
+}
+
 async fn health(base: &str) -> Value {
     serde_json::from_str(&reqwest::get(format!("{base}/healthz")).await.unwrap().text().await.unwrap()).unwrap()
 }
@@ -259,17 +272,7 @@ async fn a_drop_folder_imports_a_slowly_written_export_once_and_whole_and_refuse
         "[[source]]\nname = \"drop\"\nfolder = \"{}\"\nevery = \"300ms\"\nsettle = \"1500ms\"\n",
         dropped.path().display()
     );
-    let options = shoplens::serve::ServeOptions {
-        schedule: Some((schedule(dir.path(), &text), Default::default())),
-        ..Default::default()
-    };
-    let server =
-        shoplens::serve::Server::start(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), &options).await.unwrap();
-    let base = format!("http://{}", server.addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
+    let (base, stop) = serve_with(wh.path(), schedule(dir.path(), &text)).await;
     let before = health(&base).await["version"].clone();
 
     // a second export, written file by file and the orders in pieces, slower than the scans
@@ -389,17 +392,7 @@ async fn the_dashboard_shows_the_last_import_and_a_failing_source_in_a_real_brow
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-folder");
     let text = format!("[[source]]\nname = \"drop\"\nfolder = \"{}\"\nevery = \"1s\"\n", missing.display());
-    let options = shoplens::serve::ServeOptions {
-        schedule: Some((schedule(dir.path(), &text), Default::default())),
-        ..Default::default()
-    };
-    let server =
-        shoplens::serve::Server::start(Store::new(wh.path()), "127.0.0.1:0".parse().unwrap(), &options).await.unwrap();
-    let base = format!("http://{}", server.addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
+    let (base, stop) = serve_with(wh.path(), schedule(dir.path(), &text)).await;
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     let result = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
