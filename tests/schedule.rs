@@ -1,8 +1,9 @@
 //! Schedules: digests and alerts delivered to webhooks exactly once, on a clock the tests
 //! control (no test waits a day), signed, with the figures of `kpi`; failed deliveries retried
 //! with backoff; a drop folder imported while serving, a slowly written export once and whole,
-//! a bad one refused and shown. The e-mail side, with a real SMTP server and a SIGKILL in the
-//! middle of a send, is `tests/notify_smtp.py` (run by `notify_smtp_*` below).
+//! a bad one refused and shown, nothing imported again after a restart (the refusal still
+//! shown). The e-mail side, with a real SMTP server and a SIGKILL in the middle of a send, is
+//! `tests/notify_smtp.py` (run by `notify_smtp_*` below).
 
 mod common;
 
@@ -332,6 +333,19 @@ async fn a_drop_folder_imports_a_slowly_written_export_once_and_whole_and_refuse
     let error = h["schedule"]["sources"][0]["error"][1].as_str().unwrap();
     assert!(error.contains("export-3") && error.contains("orders.csv"), "{error}");
     assert_eq!(h["version"], version, "the previous version is still served");
+    let _ = stop.send(());
+
+    // a restart resumes the schedule: nothing imported again, the refused export not retried
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (base, stop) = serve_with(wh.path(), schedule(dir.path(), &text)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let again = health(&base).await;
+    assert_eq!(again["version"], version, "nothing was imported again: {again}");
+    let error = |h: &Value| h["schedule"]["sources"][0]["error"].clone();
+    assert_eq!(error(&again), error(&h), "the refusal is still shown, and the export was not tried again");
+    assert_eq!(again["status"], "degraded");
+    let w = Warehouse::open(&Store::new(wh.path())).await.unwrap();
+    assert_eq!(w.version.manifest.imports.len(), 2);
     let _ = stop.send(());
 }
 

@@ -7,34 +7,34 @@ use crate::schedule::config::Schedule;
 use crate::schedule::{Clock, Scheduler};
 use crate::warehouse::{Store, Warehouse};
 use anyhow::{Context, Result, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
+
+/// Which schedule, and which of its digests.
+#[derive(Args, Debug)]
+pub(super) struct Which {
+    /// The warehouse folder.
+    #[arg(long)]
+    warehouse: PathBuf,
+    /// The schedule (default: WAREHOUSE/schedule.toml).
+    #[arg(long)]
+    schedule: Option<PathBuf>,
+    /// The digest (default: every digest for `test`, the first for `preview`).
+    #[arg(long)]
+    digest: Option<String>,
+}
 
 #[derive(Subcommand, Debug)]
 pub(super) enum NotifyCmd {
-    /// Send a digest now to its recipients and webhooks (all digests if none is named).
+    /// Send a digest now to its recipients and webhooks.
     Test {
-        /// The warehouse folder.
-        #[arg(long)]
-        warehouse: PathBuf,
-        /// The schedule (default: WAREHOUSE/schedule.toml).
-        #[arg(long)]
-        schedule: Option<PathBuf>,
-        /// The digest to send.
-        #[arg(long)]
-        digest: Option<String>,
+        #[command(flatten)]
+        which: Which,
     },
     /// Write a digest's e-mail (HTML, and the plain text beside it) to look at in a browser.
     Preview {
-        /// The warehouse folder.
-        #[arg(long)]
-        warehouse: PathBuf,
-        /// The schedule (default: WAREHOUSE/schedule.toml).
-        #[arg(long)]
-        schedule: Option<PathBuf>,
-        /// The digest (default: the schedule's first).
-        #[arg(long)]
-        digest: Option<String>,
+        #[command(flatten)]
+        which: Which,
         /// The HTML file to write (the text goes beside it, `.txt`).
         #[arg(long, default_value = "digest.html")]
         out: PathBuf,
@@ -48,10 +48,8 @@ pub(super) fn load_schedule(warehouse: &Path, path: Option<&Path>) -> Result<Sch
 }
 
 pub(super) async fn notify(cmd: NotifyCmd, memory: MemoryLimit) -> Result<()> {
-    let (warehouse, schedule, digest) = match &cmd {
-        NotifyCmd::Test { warehouse, schedule, digest } | NotifyCmd::Preview { warehouse, schedule, digest, .. } => {
-            (warehouse, schedule, digest)
-        }
+    let Which { warehouse, schedule, digest } = match &cmd {
+        NotifyCmd::Test { which } | NotifyCmd::Preview { which, .. } => which,
     };
     let plan = load_schedule(warehouse, schedule.as_deref())?;
     if plan.digests.is_empty() {

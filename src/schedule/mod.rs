@@ -120,7 +120,10 @@ impl Scheduler {
             sources: schedule
                 .sources
                 .iter()
-                .map(|s| SourceStatus { name: s.name.clone(), ..Default::default() })
+                .map(|s| {
+                    let error = record.refused.get(&s.name).cloned();
+                    SourceStatus { name: s.name.clone(), refused: error.is_some(), error, ..Default::default() }
+                })
                 .collect(),
             notify: notifier.status(),
             next_digest: notifier.next_due(clock.now()),
@@ -201,43 +204,49 @@ async fn run_source(
     clock: Clock,
     root: &Path,
 ) -> Duration {
-    let outcome = {
-        let _one = importing.lock().await;
-        let mut rec = record.lock().await;
-        let outcome = run.run(&mut rec, clock.now()).await;
-        if let Err(e) = rec.save(root) {
-            tracing::error!(target: "shoplens::schedule", error = %e, "the import record cannot be written");
-        }
-        outcome
-    };
+    let _one = importing.lock().await;
+    let mut rec = record.lock().await;
+    let outcome = run.run(&mut rec, clock.now()).await;
     let now = clock.now();
     let name = run.source.name.clone();
-    let mut s = status.lock().expect("the status lock");
-    let st = &mut s.sources[i];
-    st.last_run = Some(now);
     let every = run.source.every;
-    match outcome {
-        Ok(o) => {
-            for (version, what) in &o.imported {
-                tracing::info!(target: "shoplens::schedule", source = %name, %version, read = %what, "imported");
-                st.last_import = Some((now, version.clone()));
-            }
-            match o.refused.last() {
-                Some((entry, why)) => {
-                    tracing::warn!(target: "shoplens::schedule", source = %name, %entry, error = %why, "import refused; the previous version stays served");
-                    st.error = Some((now, format!("{entry}: {why}")));
-                    st.refused = true;
+    let wait = {
+        let mut s = status.lock().expect("the status lock");
+        let st = &mut s.sources[i];
+        st.last_run = Some(now);
+        let wait = match outcome {
+            Ok(o) => {
+                for (version, what) in &o.imported {
+                    tracing::info!(target: "shoplens::schedule", source = %name, %version, read = %what, "imported");
+                    st.last_import = Some((now, version.clone()));
                 }
-                None if !o.imported.is_empty() || !st.refused => st.error = None,
-                None => {}
+                match o.refused.last() {
+                    Some((entry, why)) => {
+                        tracing::warn!(target: "shoplens::schedule", source = %name, %entry, error = %why, "import refused; the previous version stays served");
+                        st.error = Some((now, format!("{entry}: {why}")));
+                        st.refused = true;
+                    }
+                    None if !o.imported.is_empty() || !st.refused => st.error = None,
+                    None => {}
+                }
+                o.again_in.map_or(every, |w| w.min(every))
             }
-            o.again_in.map_or(every, |w| w.min(every))
-        }
-        Err(e) => {
-            tracing::warn!(target: "shoplens::schedule", source = %name, error = %e, "source failed");
-            st.error = Some((now, e));
-            st.refused = false;
-            every
-        }
+            Err(e) => {
+                tracing::warn!(target: "shoplens::schedule", source = %name, error = %e, "source failed");
+                st.error = Some((now, e));
+                st.refused = false;
+                every
+            }
+        };
+        // a refused entry is not tried again: its error must outlive a restart
+        match (&st.error, st.refused) {
+            (Some(e), true) => rec.refused.insert(name, e.clone()),
+            _ => rec.refused.remove(&name),
+        };
+        wait
+    };
+    if let Err(e) = rec.save(root) {
+        tracing::error!(target: "shoplens::schedule", error = %e, "the import record cannot be written");
     }
+    wait
 }

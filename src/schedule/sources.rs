@@ -28,6 +28,10 @@ pub struct Record {
     /// tried again until it changes).
     #[serde(default)]
     pub done: BTreeMap<String, BTreeMap<String, Fingerprint>>,
+    /// Per source, the last entry refused and why, until an import succeeds: shown again after a
+    /// restart, since the entry is not tried again.
+    #[serde(default)]
+    pub refused: BTreeMap<String, (DateTime<Utc>, String)>,
 }
 
 impl Record {
