@@ -26,9 +26,34 @@ pub struct Error {
 /// `/healthz`'s answer.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`.
+    /// `ok`, or `degraded` while a scheduled source or a delivery is failing.
     pub status: String,
     /// The warehouse version served.
+    pub version: String,
+    /// The schedule's status, when one runs (to a signed-in caller, or without sign-in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::ScheduleStatus>,
+}
+
+/// `/api/status`'s answer: how fresh the served warehouse is.
+#[derive(Serialize, ToSchema)]
+pub struct ServerStatus {
+    /// The warehouse version served.
+    pub version: String,
+    /// The import that published it, if its manifest records one.
+    pub last_import: Option<LastImport>,
+    /// The schedule's status, when one runs.
+    pub schedule: Option<crate::schedule::ScheduleStatus>,
+}
+
+/// An import, as `/api/status` shows it.
+#[derive(Serialize, ToSchema)]
+pub struct LastImport {
+    /// When it finished (RFC 3339, UTC).
+    pub at: String,
+    /// What it read.
+    pub source: String,
+    /// The version it published.
     pub version: String,
 }
 
@@ -149,7 +174,24 @@ pub fn document() -> OpenApi {
         )
         .security(SecurityRequirement::default())
         .build();
-    let paths = doc.paths.path("/healthz", PathItem::new(HttpMethod::Get, health)).build();
+    let status = OperationBuilder::new()
+        .operation_id(Some("status"))
+        .summary(Some("how fresh the served warehouse is: its last import, and the schedule's sources and deliveries"))
+        .tag("server")
+        .responses(
+            shared_errors(
+                ResponsesBuilder::new()
+                    .response("200", ok_response(Ref::from_schema_name("ServerStatus").into(), false)),
+                true,
+            )
+            .build(),
+        )
+        .build();
+    let paths = doc
+        .paths
+        .path("/healthz", PathItem::new(HttpMethod::Get, health))
+        .path("/api/status", PathItem::new(HttpMethod::Get, status))
+        .build();
     OpenApiBuilder::new()
         .info(InfoBuilder::new().title("shoplens API").version(env!("CARGO_PKG_VERSION")).description(Some(
             "The figures of an e-commerce warehouse; definitions and shapes in shared/spec/kpis.md and \
@@ -158,7 +200,13 @@ pub fn document() -> OpenApi {
                      without users the API is open. Every error has the Error shape.",
         )))
         .paths(paths)
-        .components(Some(doc.components.schema_from::<Health>().build()))
+        .components(Some({
+            // the server's own answers, and the schemas they refer to
+            let mut schemas = Vec::new();
+            <Health as ToSchema>::schemas(&mut schemas);
+            <ServerStatus as ToSchema>::schemas(&mut schemas);
+            doc.components.schemas_from_iter(schemas).schema_from::<Health>().schema_from::<ServerStatus>().build()
+        }))
         .security(Some([
             SecurityRequirement::new("bearer", Vec::<String>::new()),
             SecurityRequirement::new("session", Vec::<String>::new()),

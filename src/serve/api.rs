@@ -18,7 +18,6 @@ use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
 use std::any::Any;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -255,16 +254,14 @@ pub async fn health(
     who: Option<axum::Extension<crate::serve::access::Principal>>,
 ) -> Result<Response, ApiError> {
     let loaded = current(&state).await?;
-    let mut body = json!({"status": "ok", "version": loaded.version});
-    if let Some(status) = &state.schedule {
-        let status = status.lock().expect("the status lock").clone();
-        if status.failing() {
-            body["status"] = json!("degraded");
-        }
-        if !state.gate.required() || who.is_some() {
-            body["schedule"] = serde_json::to_value(&status).map_err(crate::serve::error::internal)?;
-        }
-    }
+    let schedule = state.schedule.as_ref().map(|s| s.lock().expect("the status lock").clone());
+    let failing = schedule.as_ref().is_some_and(crate::schedule::ScheduleStatus::failing);
+    let shown = !state.gate.required() || who.is_some();
+    let body = analysis::openapi::Health {
+        status: if failing { "degraded" } else { "ok" }.into(),
+        version: loaded.version.clone(),
+        schedule: schedule.filter(|_| shown),
+    };
     Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], axum::Json(body)).into_response())
 }
 
@@ -272,15 +269,13 @@ pub async fn health(
 /// status, for the page's freshness line.
 pub async fn status(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let loaded = current(&state).await?;
-    let last = loaded
-        .warehouse
-        .version
-        .manifest
-        .imports
-        .last()
-        .map(|i| json!({"at": i.finished_at, "source": i.source, "version": i.id}));
+    let last_import = loaded.warehouse.version.manifest.imports.last().map(|i| analysis::openapi::LastImport {
+        at: i.finished_at.clone(),
+        source: i.source.clone(),
+        version: i.id.clone(),
+    });
     let schedule = state.schedule.as_ref().map(|s| s.lock().expect("the status lock").clone());
-    let body = json!({"version": loaded.version, "last_import": last, "schedule": schedule});
+    let body = analysis::openapi::ServerStatus { version: loaded.version.clone(), last_import, schedule };
     Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], axum::Json(body)).into_response())
 }
 
