@@ -239,6 +239,34 @@ async fn a_failing_webhook_is_retried_with_backoff_its_failure_shown_and_sent_on
     assert_eq!(r.got.lock().unwrap().len(), 1, "sent once");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipient_added_later_gets_the_digests_from_then_on_not_the_past_ones() {
+    let shop = common::shop(10, 1000);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let w = Warehouse::open(&Store::new(wh.path())).await.unwrap();
+    let last = last_day(&w).await;
+    let r = receiver(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = hooks_schedule(dir.path(), &r.url, "");
+    s.alerts = None;
+    s.digests[0].recipients.webhooks = vec!["signed".into()];
+    let n = Notifier::new(Arc::new(s.clone()), wh.path(), chrono_tz::UTC).unwrap();
+    let day = last.succ_opt().unwrap();
+    n.tick(&w, at(last, "20:00:00")).await.unwrap();
+    assert_eq!(n.tick(&w, at(day, "08:00:01")).await.unwrap().sent.len(), 1);
+    // two days later, with Slack added: the signed hook gets the two days it missed, Slack none
+    s.digests[0].recipients.webhooks.push("slack".into());
+    let n = Notifier::new(Arc::new(s), wh.path(), chrono_tz::UTC).unwrap();
+    let sent = n.tick(&w, at(day + Duration::days(2), "09:00:00")).await.unwrap().sent;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|id| id.ends_with("webhook:signed")), "{sent:?}");
+    // from the next day on, both
+    let sent = n.tick(&w, at(day + Duration::days(3), "08:00:01")).await.unwrap().sent;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(bodies(&r, "slack").len(), 1);
+}
+
 fn order_ids(dir: &Path) -> BTreeSet<String> {
     let mut r = csv::Reader::from_path(dir.join("orders.csv")).unwrap();
     let col = r.headers().unwrap().iter().position(|h| h == "order_id").unwrap();

@@ -17,7 +17,8 @@ use std::sync::Mutex;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Event {
-    /// A digest was first seen: its occurrences after this are due.
+    /// A digest was first seen with a cadence and a recipient: its occurrences after this are due
+    /// to that recipient.
     Registered,
     /// An attempt started.
     Sending,
@@ -33,7 +34,7 @@ pub struct Entry {
     /// When.
     pub at: DateTime<Utc>,
     /// The delivery (`digest/NAME/DAY/mail:ADDRESS`, `alert/KIND/SEGMENT/MONTH/webhook:NAME`) or
-    /// for `registered`, `digest/NAME`.
+    /// for `registered`, `digest/NAME/CADENCE/CHANNEL`.
     pub id: String,
     /// What happened.
     pub event: Event,

@@ -103,9 +103,11 @@ impl Notifier {
         Ok(Notifier { schedule, log: Log::open(root)?, tz, alerts_checked: std::sync::Mutex::new(None) })
     }
 
-    /// When digest `d` was first scheduled, registering it at `now` if it is new.
-    fn registered(&self, d: &Digest, now: DateTime<Utc>) -> Result<DateTime<Utc>, LogError> {
-        let id = format!("digest/{}", d.name);
+    /// When digest `d` was first scheduled to `channel` with its cadence, registering it at
+    /// `now` if it is new: a recipient added later, or a cadence changed, counts from then, and
+    /// is not sent the digests of the time before.
+    fn registered(&self, d: &Digest, channel: &Channel, now: DateTime<Utc>) -> Result<DateTime<Utc>, LogError> {
+        let id = format!("digest/{}/{:?}/{channel}", d.name, d.cadence);
         if let Some(at) = self.log.state(&id).registered {
             return Ok(at);
         }
@@ -141,11 +143,16 @@ impl Notifier {
     pub async fn tick(&self, wh: &Warehouse, now: DateTime<Utc>) -> Result<TickReport, LogError> {
         let mut report = TickReport::default();
         for d in &self.schedule.digests {
-            let since = self.registered(d, now)?;
-            for o in d.cadence.between(self.tz, since, now) {
-                let pending: Vec<(String, Channel)> = channels(&d.recipients)
-                    .into_iter()
-                    .map(|c| (format!("digest/{}/{}/{c}", d.name, o.key()), c))
+            let mut since = Vec::new();
+            for c in channels(&d.recipients) {
+                since.push((self.registered(d, &c, now)?, c));
+            }
+            let Some(first) = since.iter().map(|(at, _)| *at).min() else { continue };
+            for o in d.cadence.between(self.tz, first, now) {
+                let pending: Vec<(String, Channel)> = since
+                    .iter()
+                    .filter(|(at, _)| o.due > *at)
+                    .map(|(_, c)| (format!("digest/{}/{}/{c}", d.name, o.key()), c.clone()))
                     .filter(|(id, _)| self.due(id, now))
                     .collect();
                 if pending.is_empty() {
