@@ -118,6 +118,24 @@ webhooks = ["signed"]
     schedule(dir, &text)
 }
 
+/// `s` with its digest sent to the signed webhook alone, and no alerts.
+fn signed_only(mut s: Schedule) -> Schedule {
+    s.alerts = None;
+    s.digests[0].recipients.webhooks = vec!["signed".into()];
+    s
+}
+
+/// A generated shop imported into a new warehouse: the shop, the warehouse folder, the opened
+/// warehouse and the data's last day.
+async fn imported(seed: u64, orders: u64) -> (tempfile::TempDir, tempfile::TempDir, Warehouse, NaiveDate) {
+    let shop = common::shop(seed, orders);
+    let wh = tempfile::tempdir().unwrap();
+    common::import(shop.path(), wh.path()).await.unwrap();
+    let w = Warehouse::open(&Store::new(wh.path())).await.unwrap();
+    let last = last_day(&w).await;
+    (shop, wh, w, last)
+}
+
 fn bodies(r: &Receiver, hook: &str) -> Vec<Value> {
     let got = r.got.lock().unwrap();
     got.iter()
@@ -136,11 +154,7 @@ fn bodies(r: &Receiver, hook: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_daily_digest_reaches_each_webhook_once_signed_with_kpis_figures_and_a_missed_one_late() {
-    let shop = common::shop(7, 3000);
-    let wh = tempfile::tempdir().unwrap();
-    common::import(shop.path(), wh.path()).await.unwrap();
-    let w = Warehouse::open(&Store::new(wh.path())).await.unwrap();
-    let last = last_day(&w).await;
+    let (_shop, wh, w, last) = imported(7, 3000).await;
     let r = receiver(0).await;
     let dir = tempfile::tempdir().unwrap();
     let notifier = Notifier::new(Arc::new(hooks_schedule(dir.path(), &r.url, "")), wh.path(), chrono_tz::UTC).unwrap();
@@ -205,16 +219,10 @@ async fn a_daily_digest_reaches_each_webhook_once_signed_with_kpis_figures_and_a
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_webhook_is_retried_with_backoff_its_failure_shown_and_sent_once() {
-    let shop = common::shop(8, 1500);
-    let wh = tempfile::tempdir().unwrap();
-    common::import(shop.path(), wh.path()).await.unwrap();
-    let w = Warehouse::open(&Store::new(wh.path())).await.unwrap();
-    let last = last_day(&w).await;
+    let (_shop, wh, w, last) = imported(8, 1500).await;
     let r = receiver(2).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut s = hooks_schedule(dir.path(), &r.url, "[retry]\nfirst = \"10s\"\nmax = \"20s\"");
-    s.alerts = None;
-    s.digests[0].recipients.webhooks = vec!["signed".into()];
+    let s = signed_only(hooks_schedule(dir.path(), &r.url, "[retry]\nfirst = \"10s\"\nmax = \"20s\""));
     let n = Notifier::new(Arc::new(s), wh.path(), chrono_tz::UTC).unwrap();
     let day = last.succ_opt().unwrap();
     n.tick(&w, at(last, "20:00:00")).await.unwrap();
@@ -241,16 +249,10 @@ async fn a_failing_webhook_is_retried_with_backoff_its_failure_shown_and_sent_on
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recipient_added_later_gets_the_digests_from_then_on_not_the_past_ones() {
-    let shop = common::shop(10, 1000);
-    let wh = tempfile::tempdir().unwrap();
-    common::import(shop.path(), wh.path()).await.unwrap();
-    let w = Warehouse::open(&Store::new(wh.path())).await.unwrap();
-    let last = last_day(&w).await;
+    let (_shop, wh, w, last) = imported(10, 1000).await;
     let r = receiver(0).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut s = hooks_schedule(dir.path(), &r.url, "");
-    s.alerts = None;
-    s.digests[0].recipients.webhooks = vec!["signed".into()];
+    let mut s = signed_only(hooks_schedule(dir.path(), &r.url, ""));
     let n = Notifier::new(Arc::new(s.clone()), wh.path(), chrono_tz::UTC).unwrap();
     let day = last.succ_opt().unwrap();
     n.tick(&w, at(last, "20:00:00")).await.unwrap();
