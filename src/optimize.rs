@@ -1,6 +1,7 @@
-//! Nelder-Mead minimisation, for the few parameters of the forecast's exponential smoothing and of
-//! the CLV models. (argmin has it too; its solver set-up costs more code than these fifty lines
-//! for fits of two to six parameters.)
+//! Minimisation of a few parameters: Nelder-Mead, for the forecast's exponential smoothing and as
+//! the CLV fits' fallback, and BFGS, for the CLV likelihoods, whose gradients are known. (argmin
+//! has both; its solver set-up costs more code than these lines for fits of two to six
+//! parameters.)
 
 /// Where a minimisation ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,6 +80,87 @@ pub(crate) fn minimize_within(
     Minimum { x, value, converged }
 }
 
+/// Minimises `f`, which gives its value and gradient, from `start` by BFGS: quasi-Newton steps
+/// along the inverse Hessian built from the gradients, with a backtracking (Armijo) line search;
+/// at most `iterations` steps. Converged when the decrease the model still predicts,
+/// ½ gᵀHg, is at most `tolerance(value)`, after the Hessian has been updated at least once per
+/// parameter; or when it is within a thousand times that and three steps in a row gained less
+/// than the tolerance (a sum over many terms, whose rounding then hides what is left). A value
+/// or gradient that is not finite is a point too far: the step is shortened.
+pub(crate) fn bfgs(
+    f: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    start: &[f64],
+    iterations: usize,
+    tolerance: &dyn Fn(f64) -> f64,
+) -> Minimum {
+    let n = start.len();
+    let identity =
+        || -> Vec<Vec<f64>> { (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect() };
+    let finite = |(v, g): &(f64, Vec<f64>)| v.is_finite() && g.iter().all(|x| x.is_finite());
+    let mut x = start.to_vec();
+    let (mut value, mut grad) = f(&x);
+    if !finite(&(value, grad.clone())) {
+        return Minimum { x, value: f64::INFINITY, converged: false };
+    }
+    let mut h = identity();
+    let (mut updates, mut stalled) = (0, 0);
+    for _ in 0..iterations {
+        let mut dir: Vec<f64> = h.iter().map(|row| -row.iter().zip(&grad).map(|(a, b)| a * b).sum::<f64>()).collect();
+        let mut slope: f64 = dir.iter().zip(&grad).map(|(d, g)| d * g).sum();
+        if slope >= 0.0 || !slope.is_finite() {
+            // not a descent direction: start the Hessian afresh
+            (h, updates) = (identity(), 0);
+            dir = grad.iter().map(|g| -g).collect();
+            slope = -grad.iter().map(|g| g * g).sum::<f64>();
+        }
+        if -slope / 2.0 <= tolerance(value) && updates >= n || stalled >= 3 && -slope / 2.0 <= 1e3 * tolerance(value) {
+            return Minimum { x, value, converged: true };
+        }
+        // no step longer than 4 in any coordinate (a factor e^4 on a log-parameter)
+        let longest = dir.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        let mut t = if longest > 4.0 { 4.0 / longest } else { 1.0 };
+        let next = loop {
+            let to: Vec<f64> = x.iter().zip(&dir).map(|(x, d)| x + t * d).collect();
+            let at = f(&to);
+            if finite(&at) && at.0 <= value + 1e-4 * t * slope {
+                break Some((to, at));
+            }
+            t *= 0.5;
+            if t < 1e-12 {
+                break None;
+            }
+        };
+        // the line search found nothing lower: as low as this method gets
+        let Some((to, (to_value, to_grad))) = next else {
+            return Minimum { x, value, converged: -slope / 2.0 <= 1e3 * tolerance(value) };
+        };
+        // steps that gain less than the tolerance: the sums' rounding hides what is left
+        stalled = if value - to_value <= tolerance(value) { stalled + 1 } else { 0 };
+        let s: Vec<f64> = to.iter().zip(&x).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = to_grad.iter().zip(&grad).map(|(a, b)| a - b).collect();
+        let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
+        if sy > 1e-12 * s.iter().map(|v| v * v).sum::<f64>().sqrt() * y.iter().map(|v| v * v).sum::<f64>().sqrt() {
+            if updates == 0 {
+                // scale the first inverse Hessian to the curvature just seen
+                let yy: f64 = y.iter().map(|v| v * v).sum();
+                h = identity().into_iter().map(|row| row.into_iter().map(|v| v * sy / yy).collect()).collect();
+            }
+            // H ← (I − ρsyᵀ) H (I − ρysᵀ) + ρssᵀ
+            let rho = 1.0 / sy;
+            let hy: Vec<f64> = h.iter().map(|row| row.iter().zip(&y).map(|(a, b)| a * b).sum()).collect();
+            let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
+            for i in 0..n {
+                for j in 0..n {
+                    h[i][j] += -rho * (hy[i] * s[j] + s[i] * hy[j]) + (rho * rho * yhy + rho) * s[i] * s[j];
+                }
+            }
+            updates += 1;
+        }
+        (x, value, grad) = (to, to_value, to_grad);
+    }
+    Minimum { x, value, converged: false }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -89,5 +171,27 @@ mod tests {
         let rosen = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
         let m = super::nelder_mead(&rosen, &[-1.0, 1.0], 0.5, 2000);
         assert!((m[0] - 1.0).abs() < 1e-3 && (m[1] - 1.0).abs() < 1e-3, "{m:?}");
+    }
+
+    #[test]
+    fn bfgs_finds_the_minimum_of_a_bowl_and_of_rosenbrock() {
+        let bowl =
+            |x: &[f64]| ((x[0] - 3.0).powi(2) + (x[1] + 1.0).powi(2), vec![2.0 * (x[0] - 3.0), 2.0 * (x[1] + 1.0)]);
+        let m = super::bfgs(&bowl, &[0.0, 0.0], 100, &|_| 1e-16);
+        assert!(m.converged && (m.x[0] - 3.0).abs() < 1e-6 && (m.x[1] + 1.0).abs() < 1e-6, "{m:?}");
+        let rosen = |x: &[f64]| {
+            let v = (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
+            let g0 = -2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]);
+            (v, vec![g0, 200.0 * (x[1] - x[0] * x[0])])
+        };
+        let m = super::bfgs(&rosen, &[-1.2, 1.0], 500, &|_| 1e-20);
+        assert!(m.converged && (m.x[0] - 1.0).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6, "{m:?}");
+        // a point where the function is not finite is stepped back from
+        let wall = |x: &[f64]| match x[0] {
+            v if v <= 0.0 => (f64::INFINITY, vec![f64::NAN]),
+            v => (v - v.ln(), vec![1.0 - 1.0 / v]),
+        };
+        let m = super::bfgs(&wall, &[5.0], 100, &|_| 1e-18);
+        assert!(m.converged && (m.x[0] - 1.0).abs() < 1e-6, "{m:?}");
     }
 }

@@ -171,6 +171,8 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
             client.simple_query(&prepared).await.unwrap();
             client.simple_query(&format!("CREATE TEMP TABLE {name} AS EXECUTE p_{name}{filter_args}")).await.unwrap();
         }
+        let customers = shoplens::metrics::postgres_sql(sql::REVENUE_CUSTOMERS);
+        client.simple_query(&format!("CREATE TEMP TABLE revenue_customers AS {customers}")).await.unwrap();
         let s = &run_pg(&client, "summary", "", sql::SUMMARY, "").await[0];
         assert_eq!(
             (cents_of(&s[0]), s[1].parse::<i64>().unwrap(), s[3].parse::<i64>().unwrap()),

@@ -44,6 +44,8 @@ pub mod sql {
     pub const REVENUE_LINES: &str = sql_text!(include_str!("sql/revenue_lines.sql"), PARTS);
     /// The revenue lines summed per order; the table the order-level KPIs read.
     pub const REVENUE_ORDERS: &str = sql_text!(include_str!("sql/revenue_orders.sql"), PARTS);
+    /// The revenue orders summed per customer; the table the customer-level KPIs read.
+    pub const REVENUE_CUSTOMERS: &str = include_str!("sql/revenue_customers.sql");
     /// Total revenue, orders, average order value, customers.
     pub const SUMMARY: &str = include_str!("sql/summary.sql");
     /// The monthly trend.
@@ -101,21 +103,22 @@ pub(crate) struct Filtered {
     _held: Vec<MemoryReservation>,
 }
 
-/// A session with the filter's revenue lines and orders.
+/// A session with the filter's revenue lines, orders and customers (`revenue_customers`, the
+/// orders summed per customer).
 ///
 /// Each is materialized in memory when it fits in a third of the session's memory (revenue orders
-/// first: five queries read them), its bytes reserved in the session's pool so the queries see
-/// them; otherwise it stays a view, which every query re-runs as a streaming plan over the
-/// Parquet facts (slower, but bounded in memory at any shop size). On a Ballista cluster both
-/// stay views.
+/// first: five queries and the customers read them), its bytes reserved in the session's pool so the
+/// queries see them; otherwise it stays a view, which every query re-runs as a streaming plan
+/// over the Parquet facts (slower, but bounded in memory at any shop size). On a Ballista cluster
+/// all stay views.
 pub(crate) async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
-    session_of(wh, filter, true).await
+    session_of(wh, filter, &["revenue_orders", "revenue_lines", "revenue_customers"]).await
 }
 
-/// Like [`filtered_session`], materializing only `revenue_orders` (`revenue_lines` stays a view):
-/// for analyses that read orders only, such as the customer analyses.
+/// Like [`filtered_session`], materializing only `revenue_orders` (the others stay views): for
+/// analyses that read orders only, such as the customer analyses.
 pub(crate) async fn orders_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
-    session_of(wh, filter, false).await
+    session_of(wh, filter, &["revenue_orders"]).await
 }
 
 /// The parameters of `revenue_lines.sql` (and the queries that share its filter) for `filter`.
@@ -156,20 +159,23 @@ pub(crate) async fn revenue_frames(
     Ok((lines, orders))
 }
 
-async fn session_of(wh: &Warehouse, filter: &Filter, with_lines: bool) -> Result<Filtered, MetricsError> {
+/// A session with the filter's tables, materializing those of them named in `keep`.
+async fn session_of(wh: &Warehouse, filter: &Filter, keep: &[&'static str]) -> Result<Filtered, MetricsError> {
     let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
     let wrap = |query| move |source| MetricsError { query, source };
     let (lines, orders) = revenue_frames(&ctx, filter).await?;
     let mut budget = wh.session_memory().bytes() / 3;
     let mut held = Vec::new();
-    let tables = if with_lines {
-        vec![("revenue_orders", orders), ("revenue_lines", lines)]
-    } else {
-        vec![("revenue_orders", orders)]
-    };
-    for (name, df) in tables {
+    // the customers before the lines: three queries read them, and they are the smaller
+    for name in ["revenue_orders", "revenue_customers", "revenue_lines"] {
+        let df = match name {
+            "revenue_orders" => orders.clone(),
+            "revenue_lines" => lines.clone(),
+            // planned over the revenue orders as registered just before: materialized if they are
+            _ => ctx.sql(sql::REVENUE_CUSTOMERS).await.map_err(wrap(name))?,
+        };
         // a cluster's executors cannot read this process's memory: there the views stay views
-        let materialized = match wh.engine().is_local() {
+        let materialized = match wh.engine().is_local() && keep.contains(&name) {
             true => materialize(&ctx, name, df.clone(), budget).await.map_err(wrap(name))?,
             false => None,
         };

@@ -1,9 +1,8 @@
 -- order frequency: customers by their number of revenue orders, in buckets 1, 2, 3, 4, 5+,
 -- each with its share of customers, and the repeat-customer rate (kpis.md).
 WITH per_customer AS (
-  SELECT customer_key, COUNT(*) AS n
-  FROM revenue_orders
-  GROUP BY customer_key
+  SELECT customer_key, orders AS n
+  FROM revenue_customers
 ),
 buckets (bucket, label) AS (
   VALUES (1, '1'), (2, '2'), (3, '3'), (4, '4'), (5, '5+')

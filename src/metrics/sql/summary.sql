@@ -1,7 +1,7 @@
 -- summary: total revenue, orders, average order value, customers (kpis.md).
 WITH customers AS (
   SELECT COUNT(*) AS customers
-  FROM (SELECT customer_key FROM revenue_orders GROUP BY customer_key) c
+  FROM revenue_customers
 ),
 totals AS (
   SELECT COALESCE(SUM(revenue), 0) AS total_revenue, COUNT(*) AS orders

@@ -4,14 +4,8 @@
 -- $1-th highest (ties included, since they are broken by customer_id). Joining every customer
 -- would hold two tables of the shop's size in memory at once.
 WITH per_customer AS (
-  SELECT
-    customer_key,
-    COUNT(*) AS orders,
-    SUM(revenue) AS revenue,
-    MIN(order_date) AS first_order_date,
-    MAX(order_date) AS last_order_date
-  FROM revenue_orders
-  GROUP BY customer_key
+  SELECT customer_key, orders, revenue, first_order_date, last_order_date
+  FROM revenue_customers
 ),
 candidates AS (
   SELECT *
