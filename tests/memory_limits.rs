@@ -119,9 +119,6 @@ async fn every_endpoint_and_filter_answers_in_a_pool_scaled_to_10m_orders() {
     let (mut asked, mut failed) = (0, Vec::new());
     for route in shoplens::analysis::routes() {
         let paths: Vec<String> = match route.path {
-            // the lifetime-value model fits every customer in Rust: minutes in a debug build, and
-            // its one query (a GROUP BY per customer) spills; `bench/latency.py` times it
-            "/api/customers/clv" => continue,
             "/api/kpis/{section}" => [
                 "summary",
                 "monthly",
