@@ -84,9 +84,10 @@ pub(crate) fn minimize_within(
 /// along the inverse Hessian built from the gradients, with a backtracking (Armijo) line search;
 /// at most `iterations` steps. Converged when the decrease the model still predicts,
 /// ½ gᵀHg, is at most `tolerance(value)`, after the Hessian has been updated at least once per
-/// parameter; or when it is within a thousand times that and three steps in a row gained less
-/// than the tolerance (a sum over many terms, whose rounding then hides what is left). A value
-/// or gradient that is not finite is a point too far: the step is shortened.
+/// parameter; or, when the search stalls (three steps in a row gained less than the tolerance,
+/// or no step finds a lower point), when that decrease is within a thousand times the tolerance
+/// or 1e-4: the rounding of a sum over many terms then hides what is left. A value or gradient
+/// that is not finite is a point too far: the step is shortened.
 pub(crate) fn bfgs(
     f: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
     start: &[f64],
@@ -97,6 +98,9 @@ pub(crate) fn bfgs(
     let identity =
         || -> Vec<Vec<f64>> { (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect() };
     let finite = |(v, g): &(f64, Vec<f64>)| v.is_finite() && g.iter().all(|x| x.is_finite());
+    // where the search stalls, what is left to gain may be this much: a thousand times the
+    // tolerance, or 1e-4 (a sum of many terms rounds away gains below that)
+    let stalled_tolerance = |value: f64| (1e3 * tolerance(value)).max(1e-4);
     let mut x = start.to_vec();
     let (mut value, mut grad) = f(&x);
     if !finite(&(value, grad.clone())) {
@@ -113,7 +117,8 @@ pub(crate) fn bfgs(
             dir = grad.iter().map(|g| -g).collect();
             slope = -grad.iter().map(|g| g * g).sum::<f64>();
         }
-        if -slope / 2.0 <= tolerance(value) && updates >= n || stalled >= 3 && -slope / 2.0 <= 1e3 * tolerance(value) {
+        let left = -slope / 2.0;
+        if left <= tolerance(value) && updates >= n || stalled >= 3 && left <= stalled_tolerance(value) {
             return Minimum { x, value, converged: true };
         }
         // no step longer than 4 in any coordinate (a factor e^4 on a log-parameter)
@@ -121,18 +126,19 @@ pub(crate) fn bfgs(
         let mut t = if longest > 4.0 { 4.0 / longest } else { 1.0 };
         let next = loop {
             let to: Vec<f64> = x.iter().zip(&dir).map(|(x, d)| x + t * d).collect();
+            if to == x || t < 1e-12 {
+                // steps too short to move: no lower point in this direction
+                break None;
+            }
             let at = f(&to);
             if finite(&at) && at.0 <= value + 1e-4 * t * slope {
                 break Some((to, at));
             }
             t *= 0.5;
-            if t < 1e-12 {
-                break None;
-            }
         };
         // the line search found nothing lower: as low as this method gets
         let Some((to, (to_value, to_grad))) = next else {
-            return Minimum { x, value, converged: -slope / 2.0 <= 1e3 * tolerance(value) };
+            return Minimum { x, value, converged: left <= stalled_tolerance(value) };
         };
         // steps that gain less than the tolerance: the sums' rounding hides what is left
         stalled = if value - to_value <= tolerance(value) { stalled + 1 } else { 0 };
@@ -193,5 +199,19 @@ mod tests {
         };
         let m = super::bfgs(&wall, &[5.0], 100, &|_| 1e-18);
         assert!(m.converged && (m.x[0] - 1.0).abs() < 1e-6, "{m:?}");
+    }
+
+    #[test]
+    fn bfgs_stops_where_rounding_leaves_nothing_to_gain() {
+        // a large value whose last bits are noise: a tolerance of 1e-20 cannot be met, and the
+        // search must stop at the floor rather than spend every iteration there
+        let calls = std::cell::Cell::new(0);
+        let noisy = |x: &[f64]| {
+            calls.set(calls.get() + 1);
+            let noise = f64::from(calls.get() % 7) * 1e-9;
+            (1e6 + 1e3 * (x[0] - 2.0).powi(2) + noise, vec![2e3 * (x[0] - 2.0) + noise])
+        };
+        let m = super::bfgs(&noisy, &[0.0], 500, &|_| 1e-20);
+        assert!(m.converged && (m.x[0] - 2.0).abs() < 1e-3 && calls.get() < 100, "{m:?} after {} calls", calls.get());
     }
 }
