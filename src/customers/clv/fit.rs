@@ -19,8 +19,8 @@ fn tolerance(best: f64) -> f64 {
 /// BFGS on the parameters' logarithms takes some tens of evaluations where Nelder-Mead takes
 /// thousands (each evaluation is a pass over every distinct customer summary). Should it stop
 /// short of the tolerance (a likelihood too flat, or rounding that leaves no lower point in
-/// sight), Nelder-Mead goes on from where it stopped, restarted with smaller simplexes until a
-/// restart gains nothing.
+/// sight) inside the parameter space, Nelder-Mead goes on from where it stopped, restarted with
+/// smaller simplexes until a restart gains nothing.
 fn maximize<const N: usize>(
     ll: &dyn Fn(&[f64]) -> (f64, [f64; N]),
     start: &[f64; N],
@@ -38,8 +38,12 @@ fn maximize<const N: usize>(
     };
     let start: Vec<f64> = start.iter().map(|x| x.ln()).collect();
     let quasi_newton = bfgs(&with_gradient, &start, 500, &tolerance);
-    if quasi_newton.converged {
-        return (quasi_newton.x.iter().map(|x| x.exp()).collect(), -quasi_newton.value, true);
+    // a parameter beyond e^±10 is running off to the edge of the space, where the likelihood
+    // climbs towards a limit it never reaches: Nelder-Mead would follow it for minutes, and
+    // the fit's boundary warning says what such parameters mean
+    let at_edge = quasi_newton.x.iter().any(|x| x.abs() > 10.0);
+    if quasi_newton.converged || at_edge && quasi_newton.value.is_finite() {
+        return (quasi_newton.x.iter().map(|x| x.exp()).collect(), -quasi_newton.value, quasi_newton.converged);
     }
     let cost = |at: &[f64]| {
         let v = with_gradient(at).0;

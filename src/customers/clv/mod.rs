@@ -99,6 +99,44 @@ mod tests {
     }
 
     #[test]
+    fn a_fit_running_off_to_infinity_ends_at_once_with_a_warning() {
+        // every customer drops out with the same chance after a purchase: the dropout beta's a
+        // and b grow without bound, the likelihood climbing towards a limit it never reaches.
+        // Nelder-Mead followed that ridge for minutes (the server's 30 s limit, at 1M orders)
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let rows: Vec<Summary> = (0..20_000)
+            .map(|i| {
+                let rate: f64 = 0.05 + 0.5 * rng.random::<f64>().powi(3);
+                let t = 20.0 + rng.random_range(0.0..80.0);
+                let (mut at, mut x, mut last) = (0.0, 0.0, 0.0);
+                loop {
+                    at += -(1.0 - rng.random::<f64>()).ln() / rate;
+                    if at > t {
+                        break;
+                    }
+                    (x, last) = (x + 1.0, at);
+                    if rng.random::<f64>() < 0.3 {
+                        break;
+                    }
+                }
+                Summary { id: i.to_string(), x, t_x: last, t, m: if x > 0.0 { 20.0 } else { 0.0 } }
+            })
+            .collect();
+        // the fit takes under a second here (debug build); Nelder-Mead on the ridge took 14 s
+        let options = ClvOptions {
+            deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(10)),
+            ..Default::default()
+        };
+        let clv = model(&rows, None, &options);
+        let bg = clv.bgnbd.as_ref().unwrap();
+        assert!(!clv.stopped, "{bg:?}");
+        assert!(bg.a > 1e3 && bg.b > 1e3, "{bg:?}");
+        assert!((bg.a / (bg.a + bg.b) - 0.3).abs() < 0.05, "{bg:?}");
+        assert!(clv.warnings.iter().any(|w| w.contains("the BG/NBD fit is at a boundary")), "{:?}", clv.warnings);
+    }
+
+    #[test]
     fn p_alive_and_expectations_behave() {
         let bg = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, log_likelihood: 0.0, converged: true };
         assert_eq!(bg.p_alive(0.0, 0.0, 30.0), 1.0);

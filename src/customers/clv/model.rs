@@ -84,7 +84,8 @@ pub fn model(rows: &[Summary], calibration_end: Option<NaiveDate>, options: &Clv
         ));
     } else {
         let fit = fit_bgnbd_until(rows, options.deadline);
-        if !fit.converged {
+        // at a boundary the likelihood only approaches its top: the boundary's warning says so
+        if !fit.converged && fit.at_boundary().is_none() {
             clv.warnings.push("the BG/NBD fit did not converge; its parameters are the best found".into());
         }
         clv.warnings.extend(fit.at_boundary());
