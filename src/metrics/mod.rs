@@ -232,7 +232,7 @@ fn month_span(filter: &Filter) -> Vec<ScalarValue> {
 /// # Errors
 /// A query fails.
 pub async fn monthly(wh: &Warehouse, filter: &Filter) -> Result<(Vec<MonthRow>, Option<NaiveDate>), MetricsError> {
-    let Filtered { ctx, .. } = &filtered_session(wh, filter).await?;
+    let Filtered { ctx, .. } = &orders_session(wh, filter).await?;
     let rows = run(ctx, "monthly", sql::MONTHLY, month_span(filter)).await?;
     let last = last_order_date(ctx).await?;
     let mut monthly = MonthRow::from_batches(&rows);
