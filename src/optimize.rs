@@ -80,6 +80,9 @@ pub(crate) fn minimize_within(
     Minimum { x, value, converged }
 }
 
+/// A function's value at a point and its gradient there.
+pub(crate) type ValueAndGradient = (f64, Vec<f64>);
+
 /// Minimises `f`, which gives its value and gradient, from `start` by BFGS: quasi-Newton steps
 /// along the inverse Hessian built from the gradients, with a backtracking (Armijo) line search;
 /// at most `iterations` steps. Converged when the decrease the model still predicts,
@@ -89,7 +92,7 @@ pub(crate) fn minimize_within(
 /// or 1e-4: the rounding of a sum over many terms then hides what is left. A value or gradient
 /// that is not finite is a point too far: the step is shortened.
 pub(crate) fn bfgs(
-    f: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    f: &dyn Fn(&[f64]) -> ValueAndGradient,
     start: &[f64],
     iterations: usize,
     tolerance: &dyn Fn(f64) -> f64,
@@ -97,7 +100,7 @@ pub(crate) fn bfgs(
     let n = start.len();
     let identity =
         || -> Vec<Vec<f64>> { (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect() };
-    let finite = |(v, g): &(f64, Vec<f64>)| v.is_finite() && g.iter().all(|x| x.is_finite());
+    let finite = |(v, g): &ValueAndGradient| v.is_finite() && g.iter().all(|x| x.is_finite());
     // where the search stalls, what is left to gain may be this much: a thousand times the
     // tolerance, or 1e-4 (a sum of many terms rounds away gains below that)
     let stalled_tolerance = |value: f64| (1e3 * tolerance(value)).max(1e-4);

@@ -2,7 +2,7 @@
 //! falling back to Nelder-Mead restarted from its own optimum until a restart gains nothing;
 //! within an optional deadline.
 
-use super::likelihood::{BgData, GgData, bgnbd_log_likelihood, gamma_gamma_log_likelihood};
+use super::likelihood::{BgData, GgData, WithGradient, bgnbd_log_likelihood, gamma_gamma_log_likelihood};
 use super::predict::{BgNbd, GammaGamma};
 use super::summary::Summary;
 use crate::optimize::{bfgs, minimize_within};
@@ -22,7 +22,7 @@ fn tolerance(best: f64) -> f64 {
 /// sight) inside the parameter space, Nelder-Mead goes on from where it stopped, restarted with
 /// smaller simplexes until a restart gains nothing.
 fn maximize<const N: usize>(
-    ll: &dyn Fn(&[f64]) -> (f64, [f64; N]),
+    ll: &dyn Fn(&[f64]) -> WithGradient<N>,
     start: &[f64; N],
     deadline: Option<std::time::Instant>,
 ) -> (Vec<f64>, f64, bool) {

@@ -6,6 +6,9 @@ use libm::lgamma;
 use statrs::function::gamma::digamma;
 use std::collections::HashMap;
 
+/// A log-likelihood's value and its gradient in the model's N parameters.
+pub(crate) type WithGradient<const N: usize> = (f64, [f64; N]);
+
 /// The BG/NBD data in the form its likelihood is fast on: customers with the same (x, t_x, T)
 /// counted once with a weight, and each distinct x, t_x and T listed once, so a likelihood
 /// evaluation takes one exponential and one logarithm per distinct summary.
@@ -44,11 +47,13 @@ impl BgData {
 /// The BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6), in log space, and its gradient
 /// in (r, alpha, a, b).
 ///
-/// Per customer, LL = ln Γ(r+x) − ln Γ(r) + r ln α + ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) − ln Γ(a+b+x)
-/// + ln(A + B), with A = (α+T)^−(r+x) and, for x > 0, B = a / (b+x−1) · (α+t_x)^−(r+x).
+///
+/// Per customer, LL = ln Γ(r+x) − ln Γ(r) + r ln α + ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) −
+/// ln Γ(a+b+x) + ln(A + B), with A = (α+T)^−(r+x) and, for x > 0,
+/// B = a / (b+x−1) · (α+t_x)^−(r+x).
 /// The gradient of ln(A + B) is the derivatives of ln A and ln B weighted by the share
 /// s = B / (A + B); the gamma functions' derivatives are digammas, one set per distinct x.
-pub(crate) fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, d: &BgData) -> (f64, [f64; 4]) {
+pub(crate) fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, d: &BgData) -> WithGradient<4> {
     let base = lgamma(a + b) - lgamma(b) - lgamma(r) + r * alpha.ln();
     let ln_t: Vec<f64> = d.ts.iter().map(|t| (alpha + t).ln()).collect();
     let ln_tx: Vec<f64> = d.txs.iter().map(|t| (alpha + t).ln()).collect();
@@ -124,7 +129,7 @@ impl GgData {
 ///
 /// Per customer, LL = −ln Γ(q) + q ln v + ln Γ(px+q) − ln Γ(px) + px ln x + (px−1) ln m
 /// − (px+q) ln(xm+v); the gamma functions' derivatives are digammas, one set per distinct x.
-pub(crate) fn gamma_gamma_log_likelihood(p: f64, q: f64, v: f64, d: &GgData) -> (f64, [f64; 3]) {
+pub(crate) fn gamma_gamma_log_likelihood(p: f64, q: f64, v: f64, d: &GgData) -> WithGradient<3> {
     let base = -lgamma(q) + q * v.ln();
     // per distinct x: customers, Σ ln m − ln(xm+v), Σ ln(xm+v), Σ 1 / (xm+v)
     let mut per_x = vec![(0.0f64, 0.0f64, 0.0f64, 0.0f64); d.xs.len()];
@@ -168,7 +173,7 @@ mod tests {
     }
 
     /// The analytic gradient against central differences of the value, at `p`.
-    fn check<const N: usize>(f: &dyn Fn(&[f64]) -> (f64, [f64; N]), p: [f64; N]) {
+    fn check<const N: usize>(f: &dyn Fn(&[f64]) -> WithGradient<N>, p: [f64; N]) {
         let (_, grad) = f(&p);
         for i in 0..N {
             let h = 1e-6 * p[i];
