@@ -3,7 +3,8 @@
 //! ([`flight`], for ADBC clients), beside the dashboard or alone.
 //!
 //! Both answer from one [`Live`] catalog: the star schema, the derived tables and the views
-//! (`order_lines`, and `revenue_lines`/`revenue_orders` for the default filter, all time) as
+//! (`order_lines`, and `revenue_lines`/`revenue_orders`/`revenue_customers` for the default
+//! filter, all time) as
 //! tables whose every scan reads the version served *now*, so a new import is picked up by the
 //! next statement without reconnecting, prepared statements included. The PostgreSQL catalog
 //! (`pg_catalog`, `information_schema`) that clients browse comes from `datafusion-pg-catalog`.

@@ -76,7 +76,8 @@ impl TableProvider for CurrentTable {
 
 /// A session over `state`'s served warehouse: every table as a [`CurrentTable`], the
 /// `order_lines` view, the revenue lines and orders of the default filter (all time, nothing
-/// filtered) as the views `revenue_lines` and `revenue_orders`, and the PostgreSQL catalog. Its
+/// filtered) as the views `revenue_lines`, `revenue_orders` and `revenue_customers`, and the
+/// PostgreSQL catalog. Its
 /// memory pool is one computation's share of the server's limit.
 pub(super) async fn catalog(state: Arc<AppState>) -> Result<SessionContext> {
     let loaded = state.loaded().await;
@@ -92,6 +93,8 @@ pub(super) async fn catalog(state: Arc<AppState>) -> Result<SessionContext> {
     ctx.sql(ORDER_LINES_VIEW).await?;
     let (_, orders) = revenue_frames(&ctx, &Filter::default()).await.map_err(|e| e.source)?;
     ctx.register_table("revenue_orders", orders.into_view())?;
+    let customers = ctx.sql(crate::metrics::sql::REVENUE_CUSTOMERS).await?;
+    ctx.register_table("revenue_customers", customers.into_view())?;
     setup_pg_catalog(&ctx, CATALOG, EmptyContextProvider).map_err(|e| *e)?;
     describe(&ctx).await?;
     Ok(ctx)
