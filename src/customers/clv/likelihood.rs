@@ -47,7 +47,6 @@ impl BgData {
 /// The BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6), in log space, and its gradient
 /// in (r, alpha, a, b).
 ///
-///
 /// Per customer, LL = ln Γ(r+x) − ln Γ(r) + r ln α + ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) −
 /// ln Γ(a+b+x) + ln(A + B), with A = (α+T)^−(r+x) and, for x > 0,
 /// B = a / (b+x−1) · (α+t_x)^−(r+x).
@@ -59,7 +58,7 @@ pub(crate) fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, d: &BgDat
     let ln_tx: Vec<f64> = d.txs.iter().map(|t| (alpha + t).ln()).collect();
     let inv_t: Vec<f64> = d.ts.iter().map(|t| 1.0 / (alpha + t)).collect();
     let inv_tx: Vec<f64> = d.txs.iter().map(|t| 1.0 / (alpha + t)).collect();
-    // per distinct x: its customers' weight, and their sums of s and s / (b + x - 1)
+    // per distinct x: its customers' weight, and their weighted sum of s
     let mut per_x = vec![(0.0f64, 0.0f64); d.xs.len()];
     let (mut total, mut d_r, mut d_alpha) = (0.0, 0.0, 0.0);
     for &(xi, txi, ti, w) in &d.groups {
@@ -131,7 +130,7 @@ impl GgData {
 /// − (px+q) ln(xm+v); the gamma functions' derivatives are digammas, one set per distinct x.
 pub(crate) fn gamma_gamma_log_likelihood(p: f64, q: f64, v: f64, d: &GgData) -> WithGradient<3> {
     let base = -lgamma(q) + q * v.ln();
-    // per distinct x: customers, Σ ln m − ln(xm+v), Σ ln(xm+v), Σ 1 / (xm+v)
+    // per distinct x: customers, Σ ln m − ln(xm+v), Σ ln(xm+v), Σ (px+q) / (xm+v)
     let mut per_x = vec![(0.0f64, 0.0f64, 0.0f64, 0.0f64); d.xs.len()];
     let mut total = 0.0;
     for &(xi, x, m, ln_m) in &d.pairs {
