@@ -409,6 +409,31 @@ impl Previous {
         parts::link_parts(&self.dir, version_dir, table, |name| !names.contains(name))
     }
 
+    /// Whether the staged version in `version_dir` gives a product of this version another
+    /// category: `agg_line` marks one line per order and category, so every month's marks must
+    /// then be made again, not only the touched months'.
+    ///
+    /// # Errors
+    /// A product table cannot be read.
+    pub(crate) fn recategorized(&self, version_dir: &Path) -> Result<bool, WriteError> {
+        let categories = |dir: &Path| -> Result<HashMap<i32, String>, WriteError> {
+            let b = read_table(dir, &schema::DIM_PRODUCT, &["product_key", "category"])?;
+            Ok(rows(&b).map(|r| (r.int("product_key"), r.text("category").unwrap_or_default())).collect())
+        };
+        let (before, now) = (categories(&self.dir)?, categories(version_dir)?);
+        Ok(before.iter().any(|(key, category)| now.get(key).is_some_and(|c| c != category)))
+    }
+
+    /// The months (`YYYYMM`) with orders in the staged version in `version_dir`, once its facts
+    /// are complete (the touched months written, the others linked).
+    ///
+    /// # Errors
+    /// The folder cannot be listed.
+    pub(crate) fn months_in(version_dir: &Path) -> Result<BTreeSet<i32>, WriteError> {
+        let files = parts::files(version_dir, &schema::FACT_ORDER)?;
+        Ok(files.iter().filter_map(|f| f.file_stem()?.to_str()?.replace('-', "").parse::<i32>().ok()).collect())
+    }
+
     /// Hard-links the months of `table` not in `months` into the new version.
     pub(crate) fn link_months(
         &self,

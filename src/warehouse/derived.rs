@@ -7,7 +7,8 @@
 
 use super::parts::month_file;
 use super::schema::{
-    AGG_LINE, AGG_ORDER, AGG_PAYMENT, DERIVED, DIM_PAYMENT_METHOD, FACT_ORDER, FACT_ORDER_LINE, FACT_PAYMENT, Table,
+    AGG_LINE, AGG_ORDER, AGG_PAYMENT, DERIVED, DIM_PAYMENT_METHOD, DIM_PRODUCT, FACT_ORDER, FACT_ORDER_LINE,
+    FACT_PAYMENT, Table,
 };
 use super::writer::{TableWriter, WriteError};
 use crate::model::MemoryLimit;
@@ -77,13 +78,15 @@ async fn build_month(dir: std::path::PathBuf, month: i32, runtime: Arc<RuntimeEn
         let path = fact.path(dir).join(month_file(month));
         register_month(&ctx, fact, &path).await.map_err(|e| WriteError::new(&path, e))?;
     }
-    // the staged version's methods (every method an append's old payments used included)
-    let methods = DIM_PAYMENT_METHOD.path(dir);
-    let schema = DIM_PAYMENT_METHOD.schema();
-    let options = ParquetReadOptions::default().schema(&schema);
-    ctx.register_parquet(DIM_PAYMENT_METHOD.name, methods.to_string_lossy().as_ref(), options)
-        .await
-        .map_err(|e| WriteError::new(&methods, e))?;
+    // the staged version's methods and products (every one an append's old facts name included)
+    for dim in [&DIM_PAYMENT_METHOD, &DIM_PRODUCT] {
+        let path = dim.path(dir);
+        let schema = dim.schema();
+        let options = ParquetReadOptions::default().schema(&schema);
+        ctx.register_parquet(dim.name, path.to_string_lossy().as_ref(), options)
+            .await
+            .map_err(|e| WriteError::new(&path, e))?;
+    }
     // computed once, read by each derived table
     let (name, sql) = ORDER_METHODS;
     let at = FACT_PAYMENT.path(dir).join(month_file(month));

@@ -249,7 +249,7 @@ pub(crate) const AGG_ORDER: Table = Table {
 
 pub(crate) const AGG_LINE: Table = Table {
     name: "agg_line",
-    grain: "derived: one order line of fact_order_line, with its order's payment methods",
+    grain: "derived: one order line of fact_order_line, with its order's payment methods and a mark per category",
     columns: &[
         ("date_key", Ty::Int, false, "order day in the shop's time zone"),
         ("order_key", Ty::Int, false, ""),
@@ -263,6 +263,12 @@ pub(crate) const AGG_LINE: Table = Table {
         ("line_revenue", Ty::Money, false, "quantity * unit_price - discount"),
         METHOD_KEYS,
         MAIN_METHOD_KEY,
+        (
+            "first_in_category",
+            Ty::Int,
+            false,
+            "derived: 1 for the first line of its order in its product's category, else 0",
+        ),
     ],
     sorted_by: &["date_key", "order_key", "line_no"],
     key: &["order_key", "line_no"],

@@ -96,8 +96,10 @@ fn default_key_chunk() -> i32 {
 /// per key chunk (`schema::Layout`).
 pub(crate) const LAYOUT_PARTS: u32 = 2;
 /// The layout this shoplens writes: [`LAYOUT_PARTS`] with the derived tables
-/// (`schema::DERIVED`) beside the facts. An older version reads them as views over its facts.
-pub(crate) const LAYOUT_DERIVED: u32 = 3;
+/// (`schema::DERIVED`) beside the facts, `agg_line` with its mark per category. An older version
+/// (3 had the derived tables without that mark) reads them as views over its facts, and an
+/// append onto it is refused until the export is imported whole once.
+pub(crate) const LAYOUT_DERIVED: u32 = 4;
 
 impl Version {
     /// Where `table` is in this version, and whether it is a folder of parts.

@@ -17,7 +17,8 @@ SELECT
   f.unit_price,
   f.discount,
   f.line_revenue,
-  f.main_method_key
+  f.main_method_key,
+  f.first_in_category
 FROM agg_line f
 WHERE ($3 IS NULL OR f.product_key IN (
         SELECT p.product_key FROM dim_product p WHERE p.category = $3))

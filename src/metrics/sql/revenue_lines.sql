@@ -14,7 +14,8 @@ SELECT
   d.month_start,
   f.quantity,
   f.line_revenue,
-  f.main_method_key
+  f.main_method_key,
+  f.first_in_category
 FROM filtered_lines f
 JOIN dim_date d ON d.date_key = f.date_key
 WHERE f.status IN ({revenue_statuses})
