@@ -38,12 +38,14 @@ pub fn definitions() -> Vec<(&'static str, String)> {
 /// `agg_line`'s rows before its mark per category, with each line's category
 /// (`sql/agg_line_rows.sql`).
 const LINE_ROWS: &str = include_str!("sql/agg_line_rows.sql");
+/// `agg_payment`'s rows before its mark per method (`sql/agg_payment_rows.sql`).
+const PAYMENT_ROWS: &str = include_str!("sql/agg_payment_rows.sql");
 
 /// The SQL that defines `table`, one of [`DERIVED`], over the fact tables.
 pub(crate) fn definition(table: &Table) -> &'static str {
     const ORDER: &str = include_str!("sql/agg_order.sql");
     const LINE: &str = sql_text!(include_str!("sql/agg_line.sql"), &[("{agg_line_rows}", LINE_ROWS)]);
-    const PAYMENT: &str = include_str!("sql/agg_payment.sql");
+    const PAYMENT: &str = sql_text!(include_str!("sql/agg_payment.sql"), &[("{agg_payment_rows}", PAYMENT_ROWS)]);
     match table.name {
         n if n == AGG_ORDER.name => ORDER,
         n if n == AGG_LINE.name => LINE,
@@ -52,32 +54,40 @@ pub(crate) fn definition(table: &Table) -> &'static str {
     }
 }
 
-/// What the build runs for `table`: its definition, but for `agg_line` the rows that
-/// [`CategoryMarks`] completes (its definition's window sorts every month by category: it
-/// doubled the import's time).
-fn build_query(table: &Table) -> &'static str {
+/// What the build runs for `table`, and the mark it completes the rows with: the definition's
+/// windows sort every month by category or method (the one of `agg_line` doubled the import's
+/// time), where [`FirstMarks`] needs one pass over the rows in their order.
+fn build_query(table: &Table) -> (&'static str, Option<FirstMarks>) {
     match table.name {
-        n if n == AGG_LINE.name => LINE_ROWS,
-        _ => definition(table),
+        n if n == AGG_LINE.name => (LINE_ROWS, Some(FirstMarks::of("category", false))),
+        n if n == AGG_PAYMENT.name => (PAYMENT_ROWS, Some(FirstMarks::of("method_key", true))),
+        _ => (definition(table), None),
     }
 }
 
-/// `agg_line`'s mark per category (`first_in_category`), computed over the rows of
-/// `agg_line_rows.sql` in their order: an order's lines come together (across batches too) and
-/// by line number, so the first line of each category is the first one seen. The same as the
-/// window of `agg_line.sql`, which `tests/append.rs` checks against the built files.
-#[derive(Default)]
-struct CategoryMarks {
+/// A derived table's mark of the first row of each order with each value of a column (the
+/// lines' category, the payments' method), computed over rows in the facts' order: an order's
+/// rows come together (across batches too) and in their sequence, so the first row of each value
+/// is the first one seen. The same as the window of the table's definition, which
+/// `tests/append.rs` checks against the built files.
+struct FirstMarks {
+    column: &'static str,
+    keep: bool,
     order: Option<(i32, i32)>,
     seen: Vec<Option<String>>,
 }
 
-impl CategoryMarks {
-    /// `batch`'s columns with its `category` replaced by the mark, as the last column.
+impl FirstMarks {
+    /// Marks by `column`, which stays among the table's columns when `keep`.
+    fn of(column: &'static str, keep: bool) -> FirstMarks {
+        FirstMarks { column, keep, order: None, seen: Vec::new() }
+    }
+
+    /// `batch`'s columns with the mark as the last one (`column` taken out unless kept).
     fn mark(&mut self, batch: &RecordBatch) -> Result<Vec<ArrayRef>, DataFusionError> {
-        let at = batch.schema().index_of("category")?;
-        let category = cast(batch.column(at), &DataType::Utf8)?;
-        let category = category.as_string::<i32>();
+        let at = batch.schema().index_of(self.column)?;
+        let values = cast(batch.column(at), &DataType::Utf8)?;
+        let values = values.as_string::<i32>();
         let key = |name: &str| -> Result<ArrayRef, DataFusionError> {
             let column = batch.column_by_name(name).ok_or_else(|| DataFusionError::Internal(format!("no {name}")))?;
             Ok(cast(column, &DataType::Int32)?)
@@ -91,15 +101,17 @@ impl CategoryMarks {
                 self.order = Some(order);
                 self.seen.clear();
             }
-            let c = category.is_valid(r).then(|| category.value(r));
-            let first = !self.seen.iter().any(|s| s.as_deref() == c);
+            let v = values.is_valid(r).then(|| values.value(r));
+            let first = !self.seen.iter().any(|s| s.as_deref() == v);
             if first {
-                self.seen.push(c.map(str::to_string));
+                self.seen.push(v.map(str::to_string));
             }
             marks.push(i32::from(first));
         }
         let mut columns = batch.columns().to_vec();
-        columns.remove(at);
+        if !self.keep {
+            columns.remove(at);
+        }
         columns.push(Arc::new(Int32Array::from(marks)));
         Ok(columns)
     }
@@ -160,11 +172,10 @@ async fn build_month(dir: std::path::PathBuf, month: i32, runtime: Arc<RuntimeEn
     for table in DERIVED {
         let file = month_file(month);
         let at = table.path(dir).join(&file);
-        let mut stream = async { ctx.sql(build_query(table)).await?.execute_stream().await }
-            .await
-            .map_err(|e| WriteError::new(&at, e))?;
+        let (query, mut marks) = build_query(table);
+        let mut stream =
+            async { ctx.sql(query).await?.execute_stream().await }.await.map_err(|e| WriteError::new(&at, e))?;
         let mut out: Option<TableWriter> = None;
-        let mut marks = (table.name == AGG_LINE.name).then(CategoryMarks::default);
         while let Some(batch) = stream.next().await {
             let batch = batch
                 .and_then(|b| match marks.as_mut() {
@@ -240,7 +251,7 @@ mod tests {
 
     #[test]
     fn each_order_marks_its_first_line_in_each_category_across_batches() {
-        let mut m = CategoryMarks::default();
+        let mut m = FirstMarks::of("category", false);
         let first = lines(&[(1, 1, Some("A")), (1, 1, Some("B")), (1, 1, Some("A")), (1, 2, Some("A")), (1, 2, None)]);
         let columns = m.mark(&first).unwrap();
         assert_eq!(columns.len(), 3, "the category gives way to the mark");

@@ -278,7 +278,7 @@ pub(crate) const AGG_LINE: Table = Table {
 
 pub(crate) const AGG_PAYMENT: Table = Table {
     name: "agg_payment",
-    grain: "derived: one payment of fact_payment, with its order's status, lines and payment methods",
+    grain: "derived: one payment of fact_payment, with its order's status, lines and payment methods and a mark per method",
     columns: &[
         ("date_key", Ty::Int, false, "the order's day"),
         ("order_key", Ty::Int, false, ""),
@@ -290,6 +290,7 @@ pub(crate) const AGG_PAYMENT: Table = Table {
         ("status", Ty::Text, false, "the order's status"),
         ("line_count", Ty::Int, false, "the order's loaded lines"),
         METHOD_KEYS,
+        ("first_of_method", Ty::Int, false, "derived: 1 for the first payment of its order by its method, else 0"),
     ],
     sorted_by: &["date_key", "order_key", "payment_seq"],
     key: &["order_key", "payment_seq"],

@@ -1,20 +1,15 @@
 -- agg_payment (derived): every payment of fact_payment with what the payment-method KPI asks of
 -- its order (its status, its line count, its payment methods as in agg_order.sql), so that the
--- payments of the orders a filter keeps are found without joining them to those orders. The
--- import runs this per month over the month's facts; a warehouse written before it existed reads
--- it as a view.
+-- payments of the orders a filter keeps are found without joining them to those orders, and
+-- whether it is the first payment of its order by its method. A filter keeps all of an order's
+-- payments or none, so the KPI's orders per method are a plain sum of that mark. The import runs
+-- this per month over the month's facts, computing the mark in one pass rather than by this
+-- window's sort; a warehouse written before it existed reads it as a view.
 SELECT
-  p.date_key,
-  p.order_key,
-  p.payment_seq,
-  p.customer_key,
-  p.method_key,
-  p.installments,
-  p.amount,
-  o.status,
-  o.line_count,
-  m.method_keys
-FROM fact_payment p
-JOIN fact_order o ON o.date_key = p.date_key AND o.order_key = p.order_key
-JOIN order_methods m ON m.date_key = p.date_key AND m.order_key = p.order_key
-ORDER BY p.date_key, p.order_key, p.payment_seq
+  *,
+  CASE WHEN ROW_NUMBER() OVER (PARTITION BY date_key, order_key, method_key ORDER BY payment_seq) = 1
+       THEN 1 ELSE 0 END AS first_of_method
+FROM (
+{agg_payment_rows}
+) r
+ORDER BY date_key, order_key, payment_seq
