@@ -503,22 +503,26 @@ pub(super) async fn finish_facts(
         debug_assert!(previous.is_none() || months.is_subset(touched), "an append wrote a month it did not touch");
         written.extend(months);
     }
-    // an append's untouched months keep their derived files (linked below), unless it gave a
-    // product another category (then every month is built again); a touched month may have lost
-    // its every order, and then gets none
-    let mut derived = written;
+    // an append's untouched months keep their derived files (linked below); a touched month may
+    // have lost its every order, and then gets none. When the append gives a product another
+    // category, agg_line's marks per category change in every month: its files are all rebuilt.
+    let mut recategorized = BTreeSet::new();
     if let Some(p) = previous {
         for table in [&schema::FACT_ORDER, &schema::FACT_ORDER_LINE, &schema::FACT_PAYMENT] {
             p.link_months(dir, table, touched)?;
         }
         if p.recategorized(dir)? {
-            derived.extend(Previous::months_in(dir)?);
+            recategorized = Previous::months_in(dir)?.difference(&written).copied().collect();
         }
     }
-    crate::warehouse::derived::build(dir, &derived, opts.memory).await?;
+    crate::warehouse::derived::build(dir, &written, &schema::DERIVED, opts.memory).await?;
+    crate::warehouse::derived::build(dir, &recategorized, &[&schema::AGG_LINE], opts.memory).await?;
     if let Some(p) = previous {
-        let rebuilt: BTreeSet<i32> = touched.union(&derived).copied().collect();
         for table in schema::DERIVED {
+            let rebuilt = match table.name == schema::AGG_LINE.name {
+                true => touched.union(&recategorized).copied().collect(),
+                false => touched.clone(),
+            };
             p.link_months(dir, table, &rebuilt)?;
         }
         // every order day, old and new, from the first and last months' files

@@ -117,23 +117,32 @@ impl FirstMarks {
     }
 }
 
-/// Writes the derived tables' files of `months` (`YYYYMM`) in the staged version folder `dir`,
-/// each from that month's fact files there, within `memory`. A month without orders gets no file.
+/// Writes the files of the derived `tables` (of [`DERIVED`]) for `months` (`YYYYMM`) in the staged
+/// version folder `dir`, each from that month's fact files there, within `memory`. A month
+/// without orders gets no file.
 ///
 /// # Errors
 /// A fact file cannot be read, or a derived file cannot be written.
-pub(crate) async fn build(dir: &Path, months: &BTreeSet<i32>, memory: MemoryLimit) -> Result<(), WriteError> {
+pub(crate) async fn build(
+    dir: &Path,
+    months: &BTreeSet<i32>,
+    tables: &'static [&'static Table],
+    memory: MemoryLimit,
+) -> Result<(), WriteError> {
+    if months.is_empty() {
+        return Ok(());
+    }
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(super::session::memory_pool(memory))
         .build_arc()
         .map_err(|e| WriteError::new(dir, e))?;
-    for table in DERIVED {
+    for table in tables {
         let folder = table.path(dir);
         std::fs::create_dir_all(&folder).map_err(|e| WriteError::new(&folder, e))?;
     }
     // a month is small: one partition each, two months at a time on tasks of their own
     let mut months = futures::stream::iter(months.iter().copied())
-        .map(|month| tokio::spawn(build_month(dir.to_path_buf(), month, runtime.clone())))
+        .map(|month| tokio::spawn(build_month(dir.to_path_buf(), month, tables, runtime.clone())))
         .buffer_unordered(2);
     while let Some(done) = months.next().await {
         done.map_err(|e| WriteError::new(dir, e))??;
@@ -142,7 +151,12 @@ pub(crate) async fn build(dir: &Path, months: &BTreeSet<i32>, memory: MemoryLimi
 }
 
 /// The derived tables' files of one month.
-async fn build_month(dir: std::path::PathBuf, month: i32, runtime: Arc<RuntimeEnv>) -> Result<(), WriteError> {
+async fn build_month(
+    dir: std::path::PathBuf,
+    month: i32,
+    tables: &'static [&'static Table],
+    runtime: Arc<RuntimeEnv>,
+) -> Result<(), WriteError> {
     let dir = dir.as_path();
     let ctx = SessionContext::new_with_config_rt(SessionConfig::new().with_target_partitions(1), runtime);
     for fact in [&FACT_ORDER, &FACT_ORDER_LINE, &FACT_PAYMENT] {
@@ -169,7 +183,7 @@ async fn build_month(dir: std::path::PathBuf, month: i32, runtime: Arc<RuntimeEn
     .await
     .map_err(|e| WriteError::new(&at, e))?;
     ctx.register_table(name, Arc::new(methods)).map_err(|e| WriteError::new(&at, e))?;
-    for table in DERIVED {
+    for table in tables {
         let file = month_file(month);
         let at = table.path(dir).join(&file);
         let (query, mut marks) = build_query(table);
