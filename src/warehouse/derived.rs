@@ -3,7 +3,9 @@
 //! facts and `order_methods` (`sql/order_methods.sql`, each order's payment methods). The import
 //! and the append run them month by month over the staged month's facts (an append only for the
 //! months it touched: the others are hard-linked with the facts), `order_methods` computed once
-//! per month; a version written before the derived tables existed reads the same SQL as views.
+//! per month, and the marks of `agg_line` and `agg_payment` in one pass over the ordered rows
+//! ([`FirstMarks`]) rather than by their definitions' windows; a version written before the
+//! derived tables existed reads the same SQL as views.
 
 use super::parts::month_file;
 use super::schema::{
