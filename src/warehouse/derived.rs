@@ -4,7 +4,7 @@
 //! and the append run them month by month over the staged month's facts (an append only for the
 //! months it touched: the others are hard-linked with the facts), `order_methods` computed once
 //! per month, and the marks of `agg_line` and `agg_payment` in one pass over the ordered rows
-//! ([`FirstMarks`]) rather than by their definitions' windows; a version written before the
+//! (`FirstMarks`) rather than by their definitions' windows; a version written before the
 //! derived tables existed reads the same SQL as views.
 
 use super::parts::month_file;
