@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 19's twelve attacks, replayed against the shoplens binary on loopback: one line per attack,
+"""Issue 19's twelve attacks and issue 33's live-surface attacks, replayed against the shoplens binary on loopback: one line per attack,
 `held` or `broke` (or `skipped`, with the reason and the test that covers it instead).
 
     python3 bench/attacks.py --exe target/debug/shoplens            # a 20k shop
@@ -358,18 +358,195 @@ def a12_login_csrf(exe, base, tmp, smoke):
     return ok, f"cross-site sign-in {evil[0]}, cross-site sign-out {out[0]}"
 
 
+# ---- issue 33: the live surfaces (PostgreSQL wire, Flight SQL, webhooks, the drop folder) ----
+# Each replays a break of the third attack round against `shoplens serve` with the limits the
+# round used (--memory-limit 512M --sql-timeout 5); the ones that need a Flight client, a webhook
+# receiver or a crafted schedule are covered by tests/live_hardening.rs and say so.
+
+import socket, struct
+
+
+class LiveServer(Server):
+    """`shoplens serve` with the PostgreSQL and Flight SQL ports on loopback."""
+
+    def __init__(self, exe, wh, *extra, memory="512M", timeout=5, max_connections=128):
+        self.pg, self.flight = free_port(), free_port()
+        super().__init__(exe, wh, "--pg-addr", f"127.0.0.1:{self.pg}", "--flight-addr", f"127.0.0.1:{self.flight}",
+                         "--sql-timeout", str(timeout), "--max-connections", str(max_connections), *extra,
+                         memory=memory)
+        time.sleep(0.3)
+
+    def alive(self):
+        return self.proc.poll() is None and get(self.port, "/healthz")[0] == 200
+
+
+class Wire:
+    """A bare PostgreSQL protocol client (no sign-in: an open server on loopback)."""
+
+    def __init__(self, port, timeout=20):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        body = struct.pack("!I", 196608) + b"user\0attacker\0database\0shop\0\0"
+        self.s.sendall(struct.pack("!I", len(body) + 4) + body)
+        self.until(b"Z")
+
+    def message(self):
+        head = self._exact(5)
+        tag, n = head[:1], struct.unpack("!I", head[1:])[0]
+        return tag, self._exact(n - 4)
+
+    def _exact(self, n):
+        out = b""
+        while len(out) < n:
+            part = self.s.recv(n - len(out))
+            if not part:
+                raise ConnectionError("closed")
+            out += part
+        return out
+
+    def until(self, tag):
+        seen = []
+        while True:
+            t, body = self.message()
+            seen.append((t, body))
+            if t == tag:
+                return seen
+
+    def send(self, tag, body):
+        self.s.sendall(tag + struct.pack("!I", len(body) + 4) + body)
+
+    def query(self, sql):
+        """The error's SQLSTATE, or None when the statement ran."""
+        self.send(b"Q", sql.encode() + b"\0")
+        code = None
+        for t, body in self.until(b"Z"):
+            if t == b"E":
+                code = dict((f[:1], f[1:]) for f in body.split(b"\0") if f).get(b"C", b"?").decode()
+        return code
+
+    def parse(self, sql, count=0):
+        self.send(b"P", b"\0" + sql.encode() + b"\0" + struct.pack("!h", count))
+        self.send(b"S", b"")
+        code = None
+        for t, body in self.until(b"Z"):
+            if t == b"E":
+                code = dict((f[:1], f[1:]) for f in body.split(b"\0") if f).get(b"C", b"?").decode()
+        return code
+
+    def close(self):
+        self.s.close()
+
+
+def b1_parameter_abort(exe, base, tmp, smoke):
+    s = LiveServer(exe, fresh(base, tmp, "b1"))
+    try:
+        w = Wire(s.pg)
+        code = w.parse("SELECT $99999999999")
+        alive = s.alive()
+    finally:
+        s.stop()
+    return alive and code is not None, f"Parse of SELECT $99999999999: {code}, server alive {alive}"
+
+
+def b2_allocation_bombs(exe, base, tmp, smoke):
+    s = LiveServer(exe, fresh(base, tmp, "b2"), timeout=1)
+    seen = []
+    try:
+        w = Wire(s.pg)
+        for sql in ["SELECT cardinality(array_repeat(1, 500000000))",
+                    "SELECT SUM(length(repeat('abcdefghij', 1500000 + x))) FROM generate_series(1, 200) AS t(x)",
+                    "SELECT length(replace(repeat('a', 16000000), 'a', 'aaaaaaaaaaaaaaaaaaaa'))",
+                    "SELECT 1" + " " * (20 << 20)]:
+            started = time.monotonic()
+            code = w.query(sql)
+            seen.append((code, round(time.monotonic() - started, 1)))
+        alive = s.alive()
+    except OSError as e:
+        alive, seen = False, seen + [str(e)]
+    finally:
+        s.stop()
+    ok = alive and all(isinstance(x, tuple) and x[0] not in (None, "57014") and x[1] < 3 for x in seen)
+    return ok, f"refused {seen}, server alive {alive}"
+
+
+def b3_connection_floods(exe, base, tmp, smoke):
+    s = LiveServer(exe, fresh(base, tmp, "b3"))
+    held = []
+    try:
+        for _ in range(300 if smoke else 1100):
+            c = socket.create_connection(("127.0.0.1", s.flight), timeout=5)
+            held.append(c)
+        for _ in range(200 if smoke else 600):
+            c = socket.create_connection(("127.0.0.1", s.pg), timeout=5)
+            try:
+                c.sendall(struct.pack("!II", 16, 80877102))
+            except OSError:
+                pass  # closed already: over the cap
+            held.append(c)
+        started = time.monotonic()
+        status = get(s.port, "/healthz")[0]
+        took = time.monotonic() - started
+        # the flood's slots come back as soon as it goes
+        for c in held:
+            c.close()
+        held = []
+        time.sleep(0.5)
+        w = Wire(s.pg)
+        code = w.query("SELECT 1")
+    except OSError as e:
+        status, took, code = f"{type(e).__name__}: {e}", 0, "?"
+    finally:
+        for c in held:
+            c.close()
+        s.stop()
+    return status == 200 and took < 2 and code is None, f"/healthz {status} in {took:.2f} s, a statement: {code or 'ran'}"
+
+
+def b4_parse_minus_one(exe, base, tmp, smoke):
+    s = LiveServer(exe, fresh(base, tmp, "b4"))
+    try:
+        w = Wire(s.pg)
+        try:
+            code = w.parse("SELECT 1", count=-1)
+        except ConnectionError:
+            code = "closed"
+        alive = s.alive()
+    finally:
+        s.stop()
+    return alive, f"Parse with -1 parameter types: {code}, server alive {alive}"
+
+
+def b5_scram_salted(exe, base, tmp, smoke):
+    wh = fresh(base, tmp, "b5")
+    add_user(exe, wh, "ana", ANA)
+    text = (Path(wh) / "access.json").read_text()
+    return "salted" not in text, "access.json keeps " + ("a salted password" if "salted" in text else "StoredKey and ServerKey only")
+
+
+def b6_covered(name, test):
+    def covered(exe, base, tmp, smoke):
+        return None, f"{name}: covered by tests/live_hardening.rs {test}"
+    covered.__name__ = "b_" + name.replace(" ", "_")
+    return covered
+
+
 def run_attacks(exe, smoke, orders=None):
-    """Runs the twelve; prints one line each; True when none broke."""
+    """Runs issue 19's twelve and issue 33's; prints one line each; True when none broke."""
     orders = orders or (3_000 if smoke else 20_000)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         shop, base = Path(tmp) / "shop", Path(tmp) / "base"
-        subprocess.run([exe, "generate", "--out", shop, "--orders", str(orders), "--seed", "12"], check=True, capture_output=True)
+        subprocess.run([exe, "generate", "--out", shop, "--orders", str(orders), "--seed", "12", "--plain"], check=True, capture_output=True)
         subprocess.run([exe, "import", shop, "--warehouse", base], check=True, capture_output=True)
         attacks = [
             (1, a1_deadlock, ()), (2, a2_parallel_guesses, ()), (3, a3_first_user_closes, ()), (4, a4_sessions_end, ()),
             (5, a5_lockout, ()), (6, a6_symlinks, (shop,)), (7, a7_versions, (shop,)), (8, a8_heavy_customers, ()),
             (9, a9_damaged, ()), (10, a10_disk_full, (shop,)), (11, a11_watermark, (shop,)), (12, a12_login_csrf, ()),
+            # issue 33
+            (13, b1_parameter_abort, ()), (14, b2_allocation_bombs, ()), (15, b3_connection_floods, ()),
+            (16, b6_covered("unread flight streams", "unread_flight_streams_give_their_permits_back_at_the_deadline"), ()),
+            (17, b6_covered("webhook markup", "shop_data_in_slack_and_teams_messages_is_shown_never_obeyed"), ()),
+            (18, b6_covered("drop folder links and fifos", "the_drop_folder_refuses_links_fifos_and_unreadable_names_and_says_so"), ()),
+            (19, b5_scram_salted, ()), (20, b4_parse_minus_one, ()),
         ]
         for n, attack, extra in attacks:
             try:

@@ -10,7 +10,10 @@ For each shop: checks that `shoplens kpi --json` equals `peers.py duckdb --json`
 from DuckDB; every number equal within 1e-9, or the run fails), then times, with peak memory from
 /usr/bin/time, shoplens's import and KPI suite and DuckDB's and Polars's load and KPI suite,
 interleaved over the rounds, and prints medians and the ratios shoplens / DuckDB. Every timed
-command's exit code is checked. Shops and warehouses go to --dir (default ~/.cache/shoplens-bench);
+command's exit code is checked. The shop of that comparison is generated `--plain` (the shared
+peers know no books); the same shop with its books (shipping, tax, codes, channels, refunds) is
+then imported and its suite timed against the plain one's, and its books and channels checked
+against `bench/books_peer.py`, DuckDB computing the same books, timed beside it. Shops and warehouses go to --dir (default ~/.cache/shoplens-bench);
 the peers run in a virtualenv made on first use (--venv).
 """
 import argparse, calendar, csv, json, os, shutil, statistics, subprocess, sys, tempfile
@@ -18,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT.parent / "shared" / "bench" / "peers.py"
+BOOKS_PEER = ROOT / "bench" / "books_peer.py"
 
 
 def run(cmd, out=None):
@@ -54,6 +58,17 @@ def same(a, b, path="kpis"):
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return None if abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)) else f"{path}: {a} vs {b}"
     return None if a == b else f"{path}: {a!r} vs {b!r}"
+
+
+BOOK_KEYS = ["gross_sales", "discounts", "returns", "shipping", "taxes", "duties", "total_sales"]
+
+
+def without_books(kpis):
+    """The KPIs that the shared peers compute: the books (`books`, `channels`, `discount_codes`,
+    each month's books) are checked against `books_peer.py` instead."""
+    k = {key: v for key, v in kpis.items() if key not in ("books", "channels", "discount_codes", "assumptions")}
+    k["monthly"] = [{key: v for key, v in m.items() if key not in BOOK_KEYS} for m in kpis["monthly"]]
+    return k
 
 
 def check_complete(kpis, shop):
@@ -94,7 +109,7 @@ def next_day_export(exe, shop, out, orders=10_000, recategorize=False):
     start = datetime.datetime.fromisoformat(last.decode()) + datetime.timedelta(days=1)
     raw = out.with_name(out.name + ".raw")
     shutil.rmtree(raw, ignore_errors=True)
-    run([exe, "generate", "--out", raw, "--orders", orders, "--seed", 99])
+    run([exe, "generate", "--out", raw, "--orders", orders, "--seed", 99, "--plain"])
     out.mkdir(parents=True, exist_ok=True)
     step = 86_400 / orders
     for name in ["customers.csv", "products.csv", "orders.csv", "order_items.csv", "payments.csv"]:
@@ -132,9 +147,9 @@ def bench_append(exe, work, shop, wh, orders):
 
 def bench_shop(exe, py, orders, work, rounds, peers):
     shop, wh = work / f"shop-{orders}", work / f"wh-{orders}"
-    if not (shop / "payments.csv").exists():
+    if not (shop / "payments.csv").exists() or (shop / "refunds.csv").exists():
         print(f"generating {orders:,} orders in {shop}", file=sys.stderr)
-        run([exe, "generate", "--out", shop, "--orders", orders, "--seed", 11])
+        run([exe, "generate", "--out", shop, "--orders", orders, "--seed", 11, "--plain"])
     mb = sum(f.stat().st_size for f in shop.glob("*.csv")) / 1e6
     rows = {k: [] for k in ["import", "kpi", "duck_load", "duck_kpis", "duck_total", "polars_load", "polars_kpis"]}
     peak = {k: 0.0 for k in ["import", "kpi", "duckdb", "polars"]}
@@ -153,7 +168,7 @@ def bench_shop(exe, py, orders, work, rounds, peers):
         peak["duckdb"] = max(peak["duckdb"], m)
         mine = json.loads(got)
         check_complete(mine, shop)
-        diff = same(mine, json.loads(ref.read_text()))
+        diff = same(without_books(mine), json.loads(ref.read_text()))
         if diff:
             sys.exit(f"{orders:,} orders: shoplens and DuckDB differ at {diff}")
         t, m, line = run([py, PEERS, "polars", shop])
@@ -176,6 +191,40 @@ def bench_shop(exe, py, orders, work, rounds, peers):
         print(f"| step | shoplens |\n|---|---|\n| import | {med['import']:.2f} s, peak {peak['import']:,.0f} MB |")
         print(f"| KPI suite | {med['kpi']:.2f} s, peak {peak['kpi']:,.0f} MB |")
         bench_append(exe, work, shop, wh, orders)
+    if peers:
+        bench_books(exe, py, orders, work, rounds, med)
+
+
+def bench_books(exe, py, orders, work, rounds, plain):
+    """The same shop with its books: import and suite against the plain shop's (`plain`, the
+    medians of `bench_shop`), the books checked against and timed beside DuckDB's."""
+    shop, wh = work / f"shop-books-{orders}", work / f"wh-books-{orders}"
+    if not (shop / "refunds.csv").exists():
+        print(f"generating {orders:,} orders with their books in {shop}", file=sys.stderr)
+        run([exe, "generate", "--out", shop, "--orders", orders, "--seed", 11])
+    rows = {k: [] for k in ["import", "kpi", "duck_load", "duck_books"]}
+    for _ in range(rounds):
+        shutil.rmtree(wh, ignore_errors=True)
+        t, _, _ = run([exe, "import", shop, "--warehouse", wh, "--json"])
+        rows["import"].append(t)
+        t, _, got = run([exe, "kpi", "--warehouse", wh, "--json"])
+        rows["kpi"].append(t)
+        ref = work / f"duckdb-books-{orders}.json"
+        _, _, line = run([py, BOOKS_PEER, shop, "--json", ref])
+        d = json.loads(line.strip().splitlines()[-1])
+        rows["duck_load"].append(d["load"]); rows["duck_books"].append(d["books"])
+        mine, theirs = json.loads(got), json.loads(ref.read_text())
+        diff = same(mine["books"], theirs["books"], "books") or same(
+            [{k: c[k] for k in ("channel", "revenue", "orders")} for c in mine["channels"]], theirs["channels"], "channels")
+        if diff:
+            sys.exit(f"{orders:,} orders with books: shoplens and DuckDB differ at {diff}")
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    refunds = sum(1 for _ in open(shop / "refunds.csv")) - 1
+    print(f"\n### the same shop with its books ({refunds:,} refund rows); books and channels equal DuckDB's: yes")
+    print("| step | plain shop | with its books | cost of the books |\n|---|---|---|---|")
+    print(f"| import | {plain['import']:.2f} s | {med['import']:.2f} s | {100 * (med['import'] / plain['import'] - 1):+.0f} % |")
+    print(f"| KPI suite (whole process) | {plain['kpi']:.2f} s | {med['kpi']:.2f} s | {100 * (med['kpi'] / plain['kpi'] - 1):+.0f} % |")
+    print(f"| DuckDB: load the CSV files, then the books alone | | {med['duck_load']:.2f} s + {med['duck_books']:.2f} s | |")
 
 
 def main():

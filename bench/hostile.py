@@ -146,7 +146,7 @@ def main():
     exe = str(a.exe)
     with tempfile.TemporaryDirectory() as tmp:
         shop, wh = Path(tmp) / "shop", Path(tmp) / "wh"
-        subprocess.run([exe, "generate", "--out", shop, "--orders", str(a.orders), "--seed", "12"], check=True, capture_output=True)
+        subprocess.run([exe, "generate", "--out", shop, "--orders", str(a.orders), "--seed", "12", "--plain"], check=True, capture_output=True)
         subprocess.run([exe, "import", shop, "--warehouse", wh], check=True, capture_output=True)
         port = free_port()
         server = subprocess.Popen([exe, "serve", "--warehouse", wh, "--addr", f"127.0.0.1:{port}"],

@@ -15,7 +15,7 @@ Both parts start once the dashboard's warm-up is done (`latency.py`'s `settle`).
    and the health check's latency (p50/p99/max).
 
 It starts `shoplens serve --warehouse WH --addr 127.0.0.1:PORT --pg-addr 127.0.0.1:PORT` itself
-(`--max-connections` above `--clients`) and stops it at the end. Needs psycopg (`pip install
+(`--max-connections` twice `--clients`: one address may hold three quarters of them) and stops it at the end. Needs psycopg (`pip install
 "psycopg[binary]"`). Prints a Markdown table for BENCHMARKS.md.
 """
 
@@ -66,7 +66,7 @@ def start(exe, warehouse, clients):
     http, pg = free_port(), free_port()
     proc = subprocess.Popen(
         [exe, "serve", "--warehouse", warehouse, "--addr", f"127.0.0.1:{http}", "--pg-addr", f"127.0.0.1:{pg}",
-         "--max-connections", str(clients + 16)],
+         "--max-connections", str(2 * clients + 16)],  # one address may hold three quarters
         stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 120

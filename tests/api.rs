@@ -200,6 +200,14 @@ async fn every_bad_parameter_gets_a_400_naming_it() {
         ("/api/forecast?horizon=0", "'horizon'"),
         ("/api/forecast?horizon=x", "'horizon'"),
         ("/api/dimensions?x=1", "parameter"),
+        // a value the warehouse does not have: tables of zeros would look like an answer
+        ("/api/kpis?country=de", "did you mean 'DE'?"),
+        ("/api/kpis?category=Elecronics", "did you mean 'Electronics'?"),
+        ("/api/kpis?category=Jeans", "no category 'Jeans' in the warehouse (it has 'Beauty', 'Books'"),
+        ("/api/kpis/summary?method=bitcoin", "no method 'bitcoin'"),
+        ("/api/kpis/compare?channel=Online%20Store", "did you mean 'online store'?"),
+        ("/api/customers/cohorts?country=Germany", "no country 'Germany'"),
+        ("/api/explain?category=toys", "did you mean 'Toys'?"),
     ] {
         let (status, body) = json(&a.app, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
@@ -238,7 +246,7 @@ async fn responses_are_compressed_cached_and_follow_a_new_import() {
         serde_json::from_str(&page[at..at + page[at..].find("</script>").unwrap()]).unwrap();
     let kpis = catalog.as_array().unwrap().iter().find(|a| a["name"] == "kpis").unwrap();
     assert_eq!(kpis["path"], "/api/kpis");
-    assert_eq!(kpis["params"], serde_json::json!(["from", "to", "category", "country", "method", "top"]));
+    assert_eq!(kpis["params"], serde_json::json!(["from", "to", "category", "country", "method", "channel", "top"]));
     assert!(page.contains("<script type=\"module\" src=\"/assets/js/main.js\">"));
     for module in ["/assets/js/main.js", "/assets/js/api.js", "/assets/js/views/overview.js", "/assets/js/views/map.js"]
     {

@@ -88,6 +88,12 @@ fn bad_input_gets_a_clear_error_and_exit_code() {
     stdout(&shoplens(&["import", p(shop.path()), "--warehouse", p(wh.path())]));
     fails_with(&shoplens(&["kpi", "--warehouse", p(wh.path()), "--from", "2024-13-01"]), "parameter 'from'");
     fails_with(&shoplens(&["kpi", "--warehouse", p(wh.path()), "--top=-1"]), "parameter 'top'");
+    // a filter value no row has would print tables of zeros: refused with the closest known value
+    fails_with(&shoplens(&["kpi", "--warehouse", p(wh.path()), "--country", "de"]), "did you mean 'DE'?");
+    fails_with(
+        &shoplens(&["customers", "cohorts", "--warehouse", p(wh.path()), "--category", "Jeans"]),
+        "no category 'Jeans'",
+    );
     fails_with(&shoplens(&["sql", "--warehouse", p(wh.path()), "DROP TABLE dim_date"]), "only read-only queries");
     fails_with(&shoplens(&["sql", "--warehouse", p(wh.path()), "DELETE FROM dim_date"]), "only read-only queries");
     fails_with(

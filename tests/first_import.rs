@@ -449,16 +449,25 @@ fn quote(s: &str) -> String {
 }
 
 /// Runs `--detect` on `file`, then imports it with the mapping it printed into a new warehouse
-/// in `dir`: the import's output, the mapping, the warehouse.
+/// in `dir`: the import's output, the mapping, the warehouse. A mapping that lists money columns
+/// as unused is refused first; the user then marks them ignored, as its comment says.
 fn detect_and_import(dir: &Path, file: &Path, name: &str) -> (Output, String, PathBuf) {
     let out = shoplens(&["import", file.to_str().unwrap(), "--warehouse", "unused", "--detect"]);
     assert!(out.status.success(), "{name}: {}", stderr(&out));
+    let proposed = String::from_utf8(out.stdout).unwrap();
     let mapping = dir.join(format!("{name}.toml"));
-    std::fs::write(&mapping, &out.stdout).unwrap();
+    std::fs::write(&mapping, &proposed).unwrap();
     let wh = dir.join(format!("wh-{name}"));
     let args =
         ["import", file.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--map", mapping.to_str().unwrap()];
-    (shoplens(&args), String::from_utf8(out.stdout).unwrap(), wh)
+    let mut out = shoplens(&args);
+    if proposed.contains("\nunused = ") {
+        assert!(stderr(&out).contains("[file] unused"), "{name}: {}", stderr(&out));
+        assert!(!wh.join("CURRENT").exists(), "{name}: published with unused money columns");
+        std::fs::write(&mapping, proposed.replace("\nunused = ", "\nignore = ")).unwrap();
+        out = shoplens(&args);
+    }
+    (out, proposed, wh)
 }
 
 /// The summary figures the oracles give.

@@ -238,7 +238,15 @@ async fn bridges_add_up_exactly_and_agree_with_the_kpis_on_a_generated_shop() {
     let wh = tempfile::tempdir().unwrap();
     common::import(src.path(), wh.path()).await.unwrap();
     let w = open(wh.path()).await;
-    let p = |from, to, category, country, method| FilterParams { from, to, category, country, method, top: None };
+    let p = |from, to, category, country, method| FilterParams {
+        from,
+        to,
+        category,
+        country,
+        method,
+        channel: None,
+        top: None,
+    };
     let filters = [
         p(Some("2024-06-01"), Some("2024-06-30"), None, None, None),
         p(Some("2024-01-01"), Some("2024-12-31"), None, None, None),

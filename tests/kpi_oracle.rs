@@ -68,6 +68,7 @@ async fn each_filter_matches_the_oracle() {
                 country: Some("US"),
                 method: Some("credit_card"),
                 top: Some("3"),
+                ..Default::default()
             },
             OracleFilter {
                 from: s("2022-06-01"),
@@ -76,6 +77,7 @@ async fn each_filter_matches_the_oracle() {
                 country: s("US"),
                 method: s("credit_card"),
                 top: 3,
+                ..Default::default()
             },
         ),
         // a range with no order at all: zeros and empty lists, months still listed

@@ -128,7 +128,10 @@ async fn run_pg(client: &tokio_postgres::Client, name: &str, types: &str, sql: &
 #[tokio::test]
 async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
     let Some(pg) = Pg::start() else { return };
-    let shop = common::shop(12, 3000);
+    // a shop with its books: refunds, shipping, tax, codes and channels
+    let shop = tempfile::tempdir().unwrap();
+    let books = shoplens::generate::GenerateOptions { orders: 3000, seed: 12, books: true, ..Default::default() };
+    shoplens::generate::generate(shop.path(), &books).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     common::import(shop.path(), &wh).await.unwrap();
@@ -143,7 +146,7 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
     use shoplens::metrics::sql;
     use shoplens::model::filter::FilterParams;
     let cases = [
-        (FilterParams::default(), "(20000101, 29991231, NULL, NULL, NULL)", "(NULL, NULL)"),
+        (FilterParams::default(), "(20000101, 29991231, NULL, NULL, NULL, NULL)", "(NULL, NULL, false)"),
         (
             FilterParams {
                 from: Some("2023-03-01"),
@@ -151,13 +154,18 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
                 country: Some("DE"),
                 ..Default::default()
             },
-            "(20230301, 20240229, NULL, 'DE', NULL)",
-            "('2023-03-01', '2024-02-01')",
+            "(20230301, 20240229, NULL, 'DE', NULL, NULL)",
+            "('2023-03-01', '2024-02-01', false)",
         ),
         (
             FilterParams { category: Some("Toys"), method: Some("paypal"), ..Default::default() },
-            "(20000101, 29991231, 'Toys', NULL, 'paypal')",
-            "(NULL, NULL)",
+            "(20000101, 29991231, 'Toys', NULL, 'paypal', NULL)",
+            "(NULL, NULL, true)",
+        ),
+        (
+            FilterParams { channel: Some("marketplace"), ..Default::default() },
+            "(20000101, 29991231, NULL, NULL, NULL, 'marketplace')",
+            "(NULL, NULL, false)",
         ),
     ];
     for (params, filter_args, span) in cases {
@@ -165,8 +173,12 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
         let (client, conn) = tokio_postgres::connect(&pg.url("postgres"), tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
         client.simple_query("SET search_path TO star").await.unwrap();
-        let filter_types = "(int, int, text, text, text)";
-        for (name, text) in [("revenue_lines", sql::REVENUE_LINES), ("revenue_orders", sql::REVENUE_ORDERS)] {
+        let filter_types = "(int, int, text, text, text, text)";
+        for (name, text) in [
+            ("revenue_lines", sql::REVENUE_LINES),
+            ("revenue_orders", sql::REVENUE_ORDERS),
+            ("revenue_returns", sql::REVENUE_RETURNS),
+        ] {
             let prepared = format!("PREPARE p_{name}{filter_types} AS {}", shoplens::metrics::postgres_sql(text));
             client.simple_query(&prepared).await.unwrap();
             client.simple_query(&format!("CREATE TEMP TABLE {name} AS EXECUTE p_{name}{filter_args}")).await.unwrap();
@@ -183,7 +195,42 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
             ),
             "summary {params:?}"
         );
-        let monthly: Vec<(String, i64)> = run_pg(&client, "monthly", "(date, date)", sql::MONTHLY, span)
+        let category = if params.category.is_some() { "(true)" } else { "(false)" };
+        let b = &run_pg(&client, "books", "(boolean)", sql::BOOKS, category).await[0];
+        let book = |i: usize| if b[i].is_empty() { None } else { Some(cents_of(&b[i])) };
+        let want = |key: &str| k["books"][key].as_f64().map(|_| json_cents(&k["books"][key]));
+        for (i, key) in
+            ["gross_sales", "discounts", "returns", "net_sales", "shipping", "taxes", "duties", "total_sales"]
+                .iter()
+                .enumerate()
+        {
+            assert_eq!(book(i), want(key), "books {key} {params:?}");
+        }
+        let channels: Vec<(String, i64)> = run_pg(&client, "channels", "", sql::CHANNELS, "")
+            .await
+            .iter()
+            .map(|r| (r[0].clone(), cents_of(&r[1])))
+            .collect();
+        let want_channels: Vec<(String, i64)> = k["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["channel"].as_str().unwrap().to_string(), json_cents(&c["revenue"])))
+            .collect();
+        assert_eq!(channels, want_channels, "channels {params:?}");
+        let codes: Vec<(String, i64)> = run_pg(&client, "discount_codes", "", sql::DISCOUNT_CODES, "")
+            .await
+            .iter()
+            .map(|r| (r[0].clone(), r[1].parse().unwrap()))
+            .collect();
+        let want_codes: Vec<(String, i64)> = k["discount_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["code"].as_str().unwrap().to_string(), c["orders"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(codes, want_codes, "discount codes {params:?}");
+        let monthly: Vec<(String, i64)> = run_pg(&client, "monthly", "(date, date, boolean)", sql::MONTHLY, span)
             .await
             .iter()
             .map(|r| (r[0][..7].to_string(), cents_of(&r[1])))

@@ -20,10 +20,21 @@ pub enum AnalysisError {
     TooLong,
     /// A query or the work around it failed: details for the log, not for a client.
     #[error(transparent)]
-    Failed(#[from] MetricsError),
+    Failed(MetricsError),
     /// Anything else that failed inside (a task that panicked, a value that would not serialize).
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<MetricsError> for AnalysisError {
+    /// A filter value the warehouse does not have is the client's mistake (400); any other
+    /// query's failure is the server's.
+    fn from(e: MetricsError) -> AnalysisError {
+        match e.bad_filter() {
+            Some(message) => AnalysisError::BadParameter(message),
+            None => AnalysisError::Failed(e),
+        }
+    }
 }
 
 impl AnalysisError {

@@ -121,7 +121,7 @@ pub fn canonical<Q: Query>(q: &Q) -> String {
     serde_urlencoded::to_string(q).expect("a parameter set of texts always encodes")
 }
 
-/// The selection's segment: which category, country and payment method.
+/// The selection's segment: which category, country, payment method and sales channel.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct SegmentQuery {
     /// Only lines of products in this category.
@@ -133,6 +133,9 @@ pub struct SegmentQuery {
     /// Only lines of orders with a payment of this method.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// Only lines of orders sold through this channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 /// A range of order days.
@@ -243,6 +246,7 @@ impl SegmentQuery {
             category: f.category().map(str::to_string),
             country: f.country().map(str::to_string),
             method: f.method().map(str::to_string),
+            channel: f.channel().map(str::to_string),
         }
     }
 }
@@ -261,6 +265,7 @@ fn filter(range: &RangeQuery, segment: &SegmentQuery, top: Option<&str>) -> Resu
         category: segment.category.as_deref(),
         country: segment.country.as_deref(),
         method: segment.method.as_deref(),
+        channel: segment.channel.as_deref(),
         top,
     })
     .map_err(|e| AnalysisError::BadParameter(e.to_string()))

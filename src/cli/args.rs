@@ -57,13 +57,21 @@ pub(super) struct SegmentArgs {
     /// Only orders with a payment of this method.
     #[arg(long)]
     pub(super) method: Option<String>,
+    /// Only orders sold through this channel.
+    #[arg(long)]
+    pub(super) channel: Option<String>,
 }
 
 // The options are the API's parameter sets (`analysis::query`), validated by the same code: a
 // value the API refuses, the CLI refuses with the same words.
 impl SegmentArgs {
     pub(super) fn query(&self) -> SegmentQuery {
-        SegmentQuery { category: self.category.clone(), country: self.country.clone(), method: self.method.clone() }
+        SegmentQuery {
+            category: self.category.clone(),
+            country: self.country.clone(),
+            method: self.method.clone(),
+            channel: self.channel.clone(),
+        }
     }
 
     /// The segment's filter (every day).

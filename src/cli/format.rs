@@ -71,6 +71,33 @@ impl std::fmt::Display for Grid {
 }
 
 /// Every KPI section as terminal tables.
+/// The books as a shop platform's finance summary: gross sales down to total sales.
+fn books(b: &crate::metrics::Books) -> String {
+    let none = || "-".to_string();
+    let neg = |c: crate::metrics::Cents| crate::metrics::Cents(-c.0).to_string();
+    let rows = [
+        ("Gross sales", b.gross_sales.to_string()),
+        ("Discounts", neg(b.discounts)),
+        ("Returns", neg(b.returns)),
+        ("Net sales", b.net_sales.to_string()),
+        ("Shipping", b.shipping.map_or_else(none, |c| c.to_string())),
+        ("Taxes", b.taxes.map_or_else(none, |c| c.to_string())),
+        ("Duties", b.duties.map_or_else(none, |c| c.to_string())),
+        ("Total sales", b.total_sales.map_or_else(none, |c| c.to_string())),
+    ];
+    let width = rows.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+    let mut out = String::from("Books\n");
+    for (name, value) in rows {
+        let _ = writeln!(out, "  {name:<12} {value:>width$}");
+    }
+    let _ = writeln!(out, "  Returned units {}", grouped(b.returned_units));
+    if b.shipping.is_none() {
+        out.push_str("  (shipping, taxes and duties are an order's, not a category's: none under a category filter)\n");
+    }
+    out.push('\n');
+    out
+}
+
 pub(super) fn kpis(k: &Kpis) -> String {
     let mut out = String::new();
     let s = &k.summary;
@@ -82,6 +109,30 @@ pub(super) fn kpis(k: &Kpis) -> String {
         s.average_order_value,
         grouped(s.customers)
     );
+    out.push_str(&books(&k.books));
+    if !k.assumptions.is_empty() {
+        out.push_str("The books rest on what the export does not say:\n");
+        for a in &k.assumptions {
+            let _ = writeln!(out, "  - {a}");
+        }
+        out.push('\n');
+    }
+    if k.channels.len() > 1 || k.channels.iter().any(|c| c.channel != "unspecified") {
+        let mut t = new_table(&["channel", "net sales", "orders", "share"]);
+        for c in &k.channels {
+            t.add_row(vec![c.channel.clone(), c.revenue.to_string(), grouped(c.orders), pct(c.share)]);
+        }
+        let _ = writeln!(out, "Sales by channel\n{t}\n");
+    }
+    if !k.discount_codes.is_empty() {
+        let mut t = new_table(&["code", "orders", "discounts", "net sales"]);
+        for c in k.discount_codes.iter().take(20) {
+            t.add_row(vec![c.code.clone(), grouped(c.orders), c.discounts.to_string(), c.revenue.to_string()]);
+        }
+        let more = k.discount_codes.len().saturating_sub(20);
+        let more = if more > 0 { format!("\n({more} more codes in --json)") } else { String::new() };
+        let _ = writeln!(out, "Sales by discount code\n{t}{more}\n");
+    }
     let mut t = new_table(&["month", "revenue", "orders", "customers", "avg order", "growth"]);
     for m in &k.monthly {
         t.add_row(vec![
@@ -147,7 +198,8 @@ pub(super) fn kpis(k: &Kpis) -> String {
 }
 
 /// An import's per-file counts and where its rejects are.
-pub(super) fn import_report(r: &ImportReport, took: Duration) -> String {
+/// `clock` says whose time the preview's times are.
+pub(super) fn import_report(r: &ImportReport, took: Duration, clock: &str) -> String {
     let mut t = new_table(&["file", "read", "loaded", "rejected"]);
     let mut rejected = 0;
     for (file, c) in &r.files {
@@ -170,7 +222,8 @@ pub(super) fn import_report(r: &ImportReport, took: Duration) -> String {
         }
     }
     if !r.published && !r.preview.is_empty() {
-        let mut p = new_table(&["order", "time", "customer", "status", "lines", "amount"]);
+        let time = format!("time ({clock})");
+        let mut p = new_table(&["order", &time, "customer", "status", "lines", "amount"]);
         for o in &r.preview {
             p.add_row(vec![
                 o.order_id.clone(),
@@ -524,8 +577,9 @@ fn driver_label(driver: &str) -> String {
         "gross" => "Gross merchandise value",
         "discounts" => "Discounts",
         "cancelled" => "Cancelled orders",
-        "returned" => "Returned orders",
+        "returned" => "Returned orders (no refund on record)",
         "pending" => "Pending orders",
+        "returns" => "Returns (refunded in the range)",
         "net_revenue" => "Net revenue",
         other => other,
     }

@@ -27,6 +27,9 @@ pub(super) struct GenerateArgs {
     /// Random seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 42)]
     pub(super) seed: u64,
+    /// Leave out the books: no shipping, tax, order discounts, codes, channels or refunds.csv.
+    #[arg(long)]
+    pub(super) plain: bool,
 }
 
 #[derive(Args, Debug)]
@@ -80,17 +83,23 @@ pub(super) struct ImportArgs {
     /// mapping's, or the previous import's.
     #[arg(long)]
     pub(super) currency: Option<Currency>,
+    /// The shop's prices, discounts and shipping include the tax (as in the EU): it is taken
+    /// out of them, so net sales never include tax. By default prices are before tax (or, for a
+    /// flat export, as its mapping says).
+    #[arg(long)]
+    pub(super) taxes_included: bool,
 }
 
 pub(super) fn generate_cmd(args: GenerateArgs) -> Result<()> {
-    let GenerateArgs { out, orders, seed } = args;
+    let GenerateArgs { out, orders, seed, plain } = args;
     let started = Instant::now();
-    let r = generate(&out, &GenerateOptions { orders, seed, ..Default::default() })?;
+    let r = generate(&out, &GenerateOptions { orders, seed, books: !plain, ..Default::default() })?;
     eprintln!(
-        "wrote {} orders, {} order lines, {} payments, {} customers, {} products to {} in {:.1} s",
+        "wrote {} orders, {} order lines, {} payments, {} refunds, {} customers, {} products to {} in {:.1} s",
         r.orders,
         r.order_items,
         r.payments,
+        r.refunds,
         r.customers,
         r.products,
         out.display(),
@@ -114,6 +123,7 @@ pub(super) async fn import_cmd(args: ImportArgs, memory: MemoryLimit) -> Result<
         check,
         max_rejects,
         currency,
+        taxes_included,
     } = args;
     let settings = ImportSettings {
         timezone: &timezone,
@@ -126,6 +136,7 @@ pub(super) async fn import_cmd(args: ImportArgs, memory: MemoryLimit) -> Result<
         check,
         max_rejects,
         currency,
+        taxes_included,
     };
     if let Some(url) = dir.to_str().filter(|s| postgres::is_url(s)) {
         let queries = match &query_file {
@@ -207,6 +218,7 @@ pub(super) struct ImportSettings<'a> {
     pub(super) check: bool,
     pub(super) max_rejects: RejectLimit,
     pub(super) currency: Option<Currency>,
+    pub(super) taxes_included: bool,
 }
 
 impl ImportSettings<'_> {
@@ -226,11 +238,13 @@ impl ImportSettings<'_> {
             max_rejects: self.max_rejects,
             dry_run: self.check,
             currency: self.currency.clone(),
+            taxes_included: self.taxes_included,
+            assumptions: Vec::new(),
         })
     }
 
     /// Prints what an import did (or, for a dry run, would do).
-    fn print(&self, report: &crate::import::ImportReport, took: Duration) -> Result<()> {
+    fn print(&self, report: &crate::import::ImportReport, took: Duration, clock: &str) -> Result<()> {
         if self.json && self.check {
             let out = serde_json::json!({
                 "published": false,
@@ -242,7 +256,7 @@ impl ImportSettings<'_> {
         } else if self.json {
             println!("{}", serde_json::to_string_pretty(&report.files)?);
         } else {
-            print!("{}", terminal_safe(&format::import_report(report, took)));
+            print!("{}", terminal_safe(&format::import_report(report, took, clock)));
         }
         Ok(())
     }
@@ -257,7 +271,8 @@ pub(super) async fn import(dir: &Path, warehouse: &Path, settings: ImportSetting
     let started = Instant::now();
     let report = import_export(dir, &Store::new(warehouse), &opts).await;
     bar.finish();
-    settings.print(&report?, started.elapsed())
+    let clock = settings.timezone.to_string();
+    settings.print(&report?, started.elapsed(), &clock)
 }
 
 /// Imports a flat file by its mapping.
@@ -279,5 +294,12 @@ async fn import_flat_file(
         format!(" (not in the file, left empty: {})", converted.missing.join(", "))
     };
     eprintln!("{}: {} rows, {} orders{missing}", file.display(), converted.rows, converted.orders);
-    settings.print(&report, started.elapsed())
+    for said in &converted.assumptions {
+        eprintln!("  {}", terminal_safe(said));
+    }
+    let clock = match converted.offsets.as_slice() {
+        [] => settings.timezone.to_string(),
+        offsets => format!("the shop's clock, UTC{}", offsets.join("/")),
+    };
+    settings.print(&report, started.elapsed(), &clock)
 }

@@ -53,7 +53,8 @@ pub(super) struct LiveArgs {
     /// Do not serve the dashboard, only live SQL.
     #[arg(long)]
     no_dashboard: bool,
-    /// Most PostgreSQL connections at once.
+    /// Most connections at once on each live SQL port (PostgreSQL, Flight SQL), three quarters
+    /// of them from one address.
     #[arg(long, default_value_t = 128)]
     max_connections: usize,
     /// Stop a live SQL statement after this many seconds.
@@ -125,7 +126,7 @@ pub(super) async fn demo(args: DemoArgs, memory: MemoryLimit) -> Result<()> {
     let shop = dir.join("shop");
     let wh = dir.join("warehouse");
     eprintln!("generating a demo shop of {orders} orders in {}", shop.display());
-    generate(&shop, &GenerateOptions { orders, ..Default::default() })?;
+    generate(&shop, &GenerateOptions { orders, books: true, ..Default::default() })?;
     super::imports::import(
         &shop,
         &wh,
@@ -140,6 +141,7 @@ pub(super) async fn demo(args: DemoArgs, memory: MemoryLimit) -> Result<()> {
             check: false,
             max_rejects: RejectLimit::DEFAULT,
             currency: Some(Currency::parse("EUR").expect("a valid code")),
+            taxes_included: false,
         },
     )
     .await?;

@@ -408,6 +408,7 @@ mod tests {
             average_order_value: Cents(c),
             growth: None,
             complete: true,
+            books: Default::default(),
         };
         let monthly = vec![row("2024-01", 100), row("2024-02", 200), row("2024-03", 50)];
         let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();

@@ -3,6 +3,12 @@
 //! (and many one-off ones), cancellations and returns, split payments and instalments, guests and
 //! retired products missing from their files, and names that test CSV quoting and UTF-8.
 //!
+//! With `books` it also keeps a shop's books: shipping, a sales tax on goods and shipping, order
+//! discounts with codes, sales channels, duties on some marketplace orders, and dated refunds
+//! (of a line, partial refunds of the order, whole refunds with shipping and tax, and most
+//! returned orders' refunds), drawn from a random stream of their own so that everything else is
+//! the same shop byte for byte.
+//!
 //! It streams: orders are written day by day and customers as they first appear, so memory does
 //! not grow with the number of orders. The same seed gives the same bytes.
 
@@ -27,6 +33,8 @@ pub struct GenerateOptions {
     pub start: NaiveDate,
     /// How many days of history.
     pub days: u32,
+    /// Also write the books: order money, codes, channels and refunds.csv.
+    pub books: bool,
 }
 
 impl Default for GenerateOptions {
@@ -36,6 +44,7 @@ impl Default for GenerateOptions {
             seed: 42,
             start: NaiveDate::from_ymd_opt(2022, 1, 1).expect("valid"),
             days: 1096,
+            books: false,
         }
     }
 }
@@ -53,6 +62,8 @@ pub struct GenerateReport {
     pub order_items: u64,
     /// Rows of payments.csv.
     pub payments: u64,
+    /// Rows of refunds.csv.
+    pub refunds: u64,
 }
 
 /// A deterministic hash of an index, for per-customer traits that need no memory.
@@ -84,6 +95,9 @@ struct Writers {
     orders: csv::Writer<BufWriter<File>>,
     items: csv::Writer<BufWriter<File>>,
     payments: csv::Writer<BufWriter<File>>,
+    /// With the books: refunds.csv and the books' own random stream.
+    books: Option<(csv::Writer<BufWriter<File>>, ChaCha8Rng)>,
+    last_day: NaiveDate,
 }
 
 fn writer(dir: &Path, name: &str, header: &[&str]) -> Result<csv::Writer<BufWriter<File>>> {
@@ -142,13 +156,27 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
             "customers.csv",
             &["customer_id", "customer_name", "city", "region", "country", "signup_date"],
         )?,
-        orders: writer(dir, "orders.csv", &["order_id", "customer_id", "order_ts", "status"])?,
+        orders: match opts.books {
+            false => writer(dir, "orders.csv", &["order_id", "customer_id", "order_ts", "status"])?,
+            true => writer(dir, "orders.csv", &crate::source::SourceFile::Orders.header())?,
+        },
         items: writer(
             dir,
             "order_items.csv",
             &["order_id", "line_no", "product_id", "quantity", "unit_price", "discount"],
         )?,
         payments: writer(dir, "payments.csv", &["order_id", "payment_seq", "method", "installments", "amount"])?,
+        books: match opts.books {
+            false => {
+                let _ = fs::remove_file(dir.join("refunds.csv"));
+                None
+            }
+            true => Some((
+                writer(dir, "refunds.csv", &crate::source::SourceFile::Refunds.header())?,
+                ChaCha8Rng::seed_from_u64(opts.seed ^ 0xB00C_5EED),
+            )),
+        },
+        last_day: opts.start + Duration::days(i64::from(opts.days.max(1)) - 1),
     };
 
     // orders per day: growth x season x weekday x noise, rounded so the total is exact
@@ -186,6 +214,9 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
     w.orders.flush()?;
     w.items.flush()?;
     w.payments.flush()?;
+    if let Some((refunds, _)) = w.books.as_mut() {
+        refunds.flush()?;
+    }
     Ok(report)
 }
 
@@ -261,7 +292,10 @@ fn write_order(
         }
     };
     let ts = o.day.and_hms_opt(o.sec / 3600, (o.sec / 60) % 60, o.sec % 60).expect("valid time");
-    w.orders.write_record([&order_id, &customer_id, &ts.format("%Y-%m-%dT%H:%M:%S").to_string(), status])?;
+    let ts_text = ts.format("%Y-%m-%dT%H:%M:%S").to_string();
+    if w.books.is_none() {
+        w.orders.write_record([&order_id, &customer_id, &ts_text, status])?;
+    }
 
     let lines = match rng.random_range(0..100) {
         0..=44 => 1,
@@ -272,6 +306,8 @@ fn write_order(
     };
     let mut chosen: Vec<usize> = Vec::with_capacity(lines);
     let mut total_cents: i64 = 0;
+    // (line_no, quantity, revenue in cents) of each line, for the books
+    let mut sold: Vec<(i64, i64, i64)> = Vec::with_capacity(lines);
     for line_no in 1..=lines {
         let mut p = pick(rng, popularity);
         for _ in 0..5 {
@@ -292,6 +328,7 @@ fn write_order(
         let discount =
             if rng.random::<f64>() < 0.12 { quantity * price * rng.random_range(1..=4) * 5 / 100 } else { 0 };
         total_cents += quantity * price - discount;
+        sold.push((line_no as i64, quantity, quantity * price - discount));
         w.items.write_record([
             order_id.as_str(),
             &line_no.to_string(),
@@ -301,6 +338,24 @@ fn write_order(
             &if discount > 0 { money(discount) } else { String::new() },
         ])?;
         report.order_items += 1;
+    }
+
+    if let Some((refunds, brng)) = w.books.as_mut() {
+        let books = Books::draw(brng, total_cents, status);
+        w.orders.write_record([
+            order_id.as_str(),
+            &customer_id,
+            &ts_text,
+            status,
+            &money(books.shipping),
+            &money(books.tax),
+            &if books.duties > 0 { money(books.duties) } else { String::new() },
+            &if books.order_discount > 0 { money(books.order_discount) } else { String::new() },
+            books.codes,
+            books.channel,
+        ])?;
+        report.refunds += books.write_refunds(brng, refunds, &order_id, ts, w.last_day, &sold)?;
+        total_cents = books.total;
     }
 
     // payments: most orders pay once; some split a gift card with a card; cards pay in instalments
@@ -342,4 +397,141 @@ fn write_order(
         }
     }
     Ok(())
+}
+
+/// An order's books: what it charges beyond its lines, and what it pays in all.
+struct Books {
+    shipping: i64,
+    tax: i64,
+    duties: i64,
+    order_discount: i64,
+    codes: &'static str,
+    channel: &'static str,
+    /// Goods after discounts, shipping, tax and duties: what the customer pays.
+    total: i64,
+    /// The order's goods after every discount.
+    goods: i64,
+    status: &'static str,
+}
+
+/// The sales tax on goods and shipping, in percent (prices before tax).
+const TAX_PERCENT: i64 = 19;
+
+impl Books {
+    fn draw(rng: &mut ChaCha8Rng, goods: i64, status: &'static str) -> Books {
+        let channel = match rng.random_range(0..100) {
+            0..=67 => "online store",
+            68..=79 => "point of sale",
+            80..=91 => "marketplace",
+            _ => "app",
+        };
+        let (codes, percent) = match rng.random_range(0..100) {
+            0..=5 => ("WELCOME10", 10),
+            6..=9 => ("SUMMER15", 15),
+            10..=11 => ("VIP20", 20),
+            12..=14 => ("FREESHIP", 0),
+            15 => ("WELCOME10,FREESHIP", 10),
+            _ => ("", 0),
+        };
+        let order_discount = goods * percent / 100;
+        let shipping = if codes.contains("FREESHIP") || channel == "point of sale" || goods >= 9000 { 0 } else { 490 };
+        let duties = if channel == "marketplace" && rng.random_range(0..100) < 5 { 500 } else { 0 };
+        let taxable = goods - order_discount + shipping;
+        let tax = taxable * TAX_PERCENT / 100;
+        let total = taxable + tax + duties;
+        Books { shipping, tax, duties, order_discount, codes, channel, total, goods: goods - order_discount, status }
+    }
+
+    /// Writes the order's refunds, if it gets any, dated after it and by the data's last day.
+    /// Returns how many rows.
+    fn write_refunds(
+        &self,
+        rng: &mut ChaCha8Rng,
+        out: &mut csv::Writer<BufWriter<File>>,
+        order_id: &str,
+        ts: chrono::NaiveDateTime,
+        last_day: NaiveDate,
+        lines: &[(i64, i64, i64)],
+    ) -> Result<u64> {
+        let roll = rng.random_range(0..100);
+        let kind = match self.status {
+            // most returned orders were refunded whole; the others' refunds are not in the export
+            "returned" if roll < 75 => 3,
+            "delivered" | "shipped" => match roll {
+                0..=3 => 1,
+                4..=6 => 2,
+                7 => 3,
+                _ => return Ok(0),
+            },
+            _ => return Ok(0),
+        };
+        let mut when = ts + Duration::days(rng.random_range(2..60)) + Duration::minutes(rng.random_range(0..600));
+        let mut rows: Vec<[String; 8]> = Vec::new();
+        let tax_of = |cents: i64| cents * TAX_PERCENT / 100;
+        // a line's goods after its share of the order discount, rounded down: never over the
+        // order's limit, however the import shares the discount
+        let before = (self.goods + self.order_discount).max(1);
+        let after = |revenue: i64| revenue - (revenue * self.order_discount + before - 1) / before;
+        match kind {
+            // units of one line, or of two on two days
+            1 => {
+                let n = if lines.len() > 1 && rng.random_range(0..4) == 0 { 2 } else { 1 };
+                for (k, &(line_no, quantity, revenue)) in lines.iter().take(n).enumerate() {
+                    let units = rng.random_range(1..=quantity);
+                    let amount = after(revenue) * units / quantity;
+                    rows.push([
+                        format!("R{order_id}-{}", k + 1),
+                        order_id.to_string(),
+                        when.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                        line_no.to_string(),
+                        units.to_string(),
+                        money(amount),
+                        String::new(),
+                        money(tax_of(amount)),
+                    ]);
+                    when += Duration::days(rng.random_range(1..20));
+                }
+            }
+            // a goodwill refund on the order: part of its goods, no line
+            2 => {
+                let amount = self.goods * rng.random_range(5..40) / 100;
+                rows.push([
+                    format!("R{order_id}-1"),
+                    order_id.to_string(),
+                    when.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    String::new(),
+                    String::new(),
+                    money(amount),
+                    String::new(),
+                    money(tax_of(amount)),
+                ]);
+            }
+            // everything back: every line, the shipping and the tax, in one refund
+            _ => {
+                let mut left = self.goods;
+                for (k, &(line_no, quantity, revenue)) in lines.iter().enumerate() {
+                    let amount = if k + 1 == lines.len() { left } else { after(revenue) };
+                    left -= amount;
+                    let last = k + 1 == lines.len();
+                    rows.push([
+                        format!("R{order_id}-1"),
+                        order_id.to_string(),
+                        when.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                        line_no.to_string(),
+                        quantity.to_string(),
+                        money(amount),
+                        if last { money(self.shipping) } else { String::new() },
+                        if last { money(self.tax) } else { String::new() },
+                    ]);
+                }
+            }
+        }
+        if when.date() > last_day {
+            return Ok(0);
+        }
+        for row in &rows {
+            out.write_record(row)?;
+        }
+        Ok(rows.len() as u64)
+    }
 }

@@ -50,7 +50,25 @@ pub async fn import_flat(
     let mut checksums = std::collections::BTreeMap::new();
     checksums.insert(converted.file_name.clone(), converted.sha256.clone());
     checksums.insert("mapping".to_string(), format!("{:x}", Sha256::digest(mapping.text.as_bytes())));
-    let currency = match (&opts.currency, &mapping.mapping.file.currency) {
+    let said = mapping.mapping.file.currency.as_ref().or(converted.currency.as_ref());
+    if let (Some(file), Some(column)) = (&mapping.mapping.file.currency, &converted.currency)
+        && !file.eq_ignore_ascii_case(column)
+    {
+        return Err(FlatError::Mapping(format!(
+            "[file] currency is {file} but the file's currency column says {column}: give one"
+        ))
+        .into());
+    }
+    if let (Some(given), Some(code)) = (&opts.currency, said)
+        && !code.eq_ignore_ascii_case(given.code())
+    {
+        return Err(FlatError::Mapping(format!(
+            "--currency {} but the export says {code}: amounts of one currency cannot be labelled another",
+            given.code()
+        ))
+        .into());
+    }
+    let currency = match (&opts.currency, said) {
         (Some(c), _) => Some(c.clone()),
         (None, Some(code)) => Some(crate::model::Currency::parse(code).map_err(FlatError::Mapping)?),
         (None, None) => None,
@@ -60,6 +78,9 @@ pub async fn import_flat(
         source_name: Some(opts.source_name.clone().unwrap_or_else(|| absolute.display().to_string())),
         origin: Some(Origin { file_name: converted.file_name.clone(), checksums, mapping: mapping.name }),
         currency,
+        // the flag said outright wins over what the mapping says or the file shows
+        taxes_included: opts.taxes_included || converted.taxes_included.unwrap_or(false),
+        assumptions: converted.assumptions.clone(),
         ..opts.clone()
     };
     let report = import_export(scratch.path(), store, &opts).await?;

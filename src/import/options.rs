@@ -50,6 +50,12 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// The shop's currency, recorded with the import (kept from the previous version if `None`).
     pub currency: Option<crate::model::Currency>,
+    /// The shop setting "taxes included" (source-format.md): unit prices, discounts and shipping
+    /// include the tax, which the import takes out of them.
+    pub taxes_included: bool,
+    /// What the books of the export rest on beyond its columns (a flat export without refund
+    /// dates, say), recorded with the version for every surface to say.
+    pub assumptions: Vec<String>,
 }
 
 /// The user's own export when the canonical files were converted from it.
@@ -213,6 +219,9 @@ pub enum ImportError {
          to date; import the whole export once without --append, then append to it"
     )]
     OldLayout(PathBuf),
+    /// An append that cannot keep the books right (refunds, a different tax setting).
+    #[error("cannot append: {0}")]
+    AppendRefunds(String),
     /// Too many rows rejected: nothing was published.
     #[error("{0}")]
     Refused(Box<Refusal>),

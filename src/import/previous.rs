@@ -4,9 +4,12 @@
 //! of the facts only the months the append touches. Everything else is hard-linked into the new
 //! version, so an append costs what it adds.
 
-use super::tables::{Dimension, LineBatch, OrderInfo, Orders, PackedCustomer, PaymentBatch, customer_batch};
+use super::tables::{
+    Dimension, LineBatch, LineFact, NO_EXTRA, OrderExtra, OrderInfo, Orders, PackedCustomer, PaymentBatch,
+    customer_batch,
+};
 use crate::model::{Money, Status};
-use crate::source::records::{ItemRec, PaymentRec, ProductRec};
+use crate::source::records::{ItemRec, OrderMoney, PaymentRec, ProductRec};
 use crate::source::{Encoding, SourceError, SourceFile, TableReader};
 use crate::warehouse::parts::{self, FactRows, MonthWriter, chunk_file, chunk_of, month_file, month_of};
 use crate::warehouse::schema::{self, Table};
@@ -69,10 +72,22 @@ pub struct Start {
     pub products: Dimension<ProductRec>,
     /// Payment methods, whole.
     pub methods: Dimension<()>,
+    /// Sales channels, whole.
+    pub channels: Dimension<()>,
     /// The orders the export names that the version has.
     pub orders: Orders,
     /// The highest order key.
     pub(crate) last_order_key: i32,
+}
+
+/// An order of the previous version that an append lists again, as its copied facts take it on.
+pub(crate) struct Relisted<'a> {
+    /// The order as this import has it.
+    pub(crate) info: &'a OrderInfo,
+    /// Whether it is a sale.
+    pub(crate) is_sale: bool,
+    /// Its codes.
+    pub(crate) codes: Option<&'a str>,
 }
 
 /// The current version, as far as an append needs it once the import has started.
@@ -197,6 +212,11 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
     for r in sorted_by_key(&b, "method_key") {
         methods.insert(&r.text("method").unwrap_or_default(), (), true);
     }
+    let mut channels = Dimension::default();
+    let b = read_table(&dir, &schema::DIM_CHANNEL, &[])?;
+    for r in sorted_by_key(&b, "channel_key") {
+        channels.insert(&r.text("channel").unwrap_or_default(), (), true);
+    }
 
     let (order_keys, last_order_key) = keys_of(&dir, &schema::FACT_ORDER, "order_id", "order_key", &named.orders)?;
     let wanted: HashSet<i32> = order_keys.values().copied().collect();
@@ -214,8 +234,22 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                     let status: Status = r.text("status").unwrap_or_default().parse().unwrap_or(Status::Pending);
                     let date_key = r.int("date_key");
                     months.insert(month_of(date_key));
+                    let money = |c: &str| r.money(c).unwrap_or_default();
+                    // an order's books as written: the shipping with any tax inside already out
+                    let extra = OrderExtra {
+                        money: OrderMoney {
+                            shipping: money("shipping"),
+                            tax: money("tax"),
+                            duties: money("duties"),
+                            order_discount: money("order_discount"),
+                        },
+                        shipping_tax: Money::ZERO,
+                        codes: r.text("discount_codes").map(String::into_boxed_str),
+                        refunds: 0,
+                    };
+                    let id = r.text("order_id").unwrap_or_default();
                     orders.insert(
-                        &r.text("order_id").unwrap_or_default(),
+                        &id,
                         OrderInfo {
                             order_key: r.int("order_key"),
                             customer_key: r.int("customer_key"),
@@ -223,17 +257,23 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                             date_key,
                             status,
                             line_count: r.int("line_count"),
+                            channel_key: r.int("channel_key"),
+                            extra: NO_EXTRA,
+                            discounts: i64::try_from(money("discounts").units()).unwrap_or(0),
                             revenue: r.money("order_revenue").and_then(|m| i64::try_from(m.units()).ok()).unwrap_or(0),
                             source_line: 0,
                             lines_seen: 0,
                             payments_seen: 0,
                         },
                     );
+                    if !extra.money.is_zero() || extra.codes.is_some() {
+                        *orders.extra_mut(&id).expect("just inserted") = extra;
+                    }
                 }
             }
         }
     }
-    let start = Start { customers, products, methods, orders, last_order_key };
+    let start = Start { customers, products, methods, channels, orders, last_order_key };
     Ok((start, Previous { months, key_chunk: version.manifest.key_chunk.max(1), dir }))
 }
 
@@ -315,24 +355,36 @@ impl Previous {
     pub(crate) fn copy_lines(
         &self,
         months: &BTreeSet<i32>,
-        by_key: &HashMap<i32, &OrderInfo>,
+        by_key: &HashMap<i32, Relisted<'_>>,
         replaced: &HashSet<i32>,
         out: &mut MonthWriter<LineBatch>,
     ) -> Result<(), WriteError> {
         let changed: HashSet<i32> = by_key.keys().copied().collect();
         self.copy_months(&schema::FACT_ORDER_LINE, months, replaced, &changed, out, |r, out| {
-            let order = by_key[&r.int("order_key")];
+            let relisted = &by_key[&r.int("order_key")];
+            let order = relisted.info;
+            let money = |c: &str| r.money(c).unwrap_or_default();
+            let (order_discount, tax) = (money("order_discount"), money("tax"));
             let item = ItemRec {
                 order_id: r.text("order_id").unwrap_or_default(),
                 line_no: r.int("line_no"),
                 product_id: String::new(),
                 quantity: r.int("quantity"),
-                unit_price: r.money("unit_price").unwrap_or_default(),
-                discount: r.money("discount").unwrap_or_default(),
-                line_revenue: r.money("line_revenue").unwrap_or_default(),
+                unit_price: money("unit_price"),
+                discount: money("discount"),
+                // before the shares, which the line keeps
+                line_revenue: Money::from_units(money("line_revenue").units() + order_discount.units() + tax.units())
+                    .unwrap_or_default(),
             };
-            let product_key = r.int("product_key");
-            out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&item, order, product_key))
+            let line = LineFact {
+                item: &item,
+                product_key: r.int("product_key"),
+                order_discount,
+                tax,
+                is_sale: relisted.is_sale,
+                codes: relisted.codes,
+            };
+            out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&line, order))
         })
     }
 
@@ -341,13 +393,13 @@ impl Previous {
     pub(crate) fn copy_payments(
         &self,
         months: &BTreeSet<i32>,
-        by_key: &HashMap<i32, &OrderInfo>,
+        by_key: &HashMap<i32, Relisted<'_>>,
         replaced: &HashSet<i32>,
         out: &mut MonthWriter<PaymentBatch>,
     ) -> Result<(), WriteError> {
         let changed: HashSet<i32> = by_key.keys().copied().collect();
         self.copy_months(&schema::FACT_PAYMENT, months, replaced, &changed, out, |r, out| {
-            let order = by_key[&r.int("order_key")];
+            let order = by_key[&r.int("order_key")].info;
             let p = PaymentRec {
                 order_id: r.text("order_id").unwrap_or_default(),
                 payment_seq: r.int("payment_seq"),

@@ -2,7 +2,8 @@
 //! file, writing small tables side by side, and the limits that bound its memory.
 
 use super::options::{ImportError, Progress};
-use super::tables::{OrderInfo, Orders};
+use super::previous::Relisted;
+use super::tables::Orders;
 use crate::model::text::csv_safe;
 use crate::source::{RawRows, Row, SourceError, SourceFile, TableReader};
 use crate::warehouse::parts;
@@ -264,6 +265,13 @@ pub(super) fn write_side_by_side(
 
 /// The orders of the previous version (`old`) that the import relisted, by surrogate key (an
 /// append's old facts name their order by key).
-pub(super) fn by_order_key<'a>(orders: &'a Orders, old: &HashSet<i32>) -> HashMap<i32, &'a OrderInfo> {
-    orders.values().filter(|o| old.contains(&o.order_key)).map(|o| (o.order_key, o)).collect()
+pub(super) fn by_order_key<'a>(orders: &'a Orders, old: &HashSet<i32>) -> HashMap<i32, Relisted<'a>> {
+    orders
+        .values()
+        .filter(|o| old.contains(&o.order_key))
+        .map(|o| {
+            let codes = orders.extra(o).and_then(|e| e.codes.as_deref());
+            (o.order_key, Relisted { info: o, is_sale: orders.is_sale(o), codes })
+        })
+        .collect()
 }

@@ -5,16 +5,21 @@
 
 use super::options::{ImportError, ImportOptions, OrderPreview, Progress, Refusal};
 use super::previous::{self, Previous, Start};
+use super::refunds::{self, RefundFact, RefundedLine, RefundedOrder};
 use super::rows::{
     CUSTOMER_ROW_BYTES, Chunk, ORDER_ROW_BYTES, PREVIEW_ORDERS, REFUSED_REJECTS, Rejects, by_order_key, read_rows,
     write_side_by_side,
 };
-use super::tables::{self, Dimension, LineBatch, OrderBatch, OrderInfo, Orders, PackedCustomer, PaymentBatch};
-use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
+use super::tables::{
+    self, Dimension, LineBatch, LineFact, NO_EXTRA, OrderBatch, OrderInfo, Orders, PackedCustomer, PaymentBatch,
+};
+use crate::model::Money;
+use crate::model::money::allocate;
+use crate::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec, RefundRec, UNSPECIFIED_CHANNEL};
 use crate::source::{Row, SourceFile, TableReader};
 use crate::warehouse::parts::{self, MonthWriter};
 use crate::warehouse::schema::{self, KEY_CHUNK, Table};
-use crate::warehouse::store::{FileCounts, ImportRecord, LAYOUT_DERIVED, Manifest, REJECTS, Staging, Store};
+use crate::warehouse::store::{FileCounts, ImportRecord, LAYOUT_BOOKS, Manifest, REJECTS, Staging, Store};
 use crate::warehouse::writer::{TableWriter, WriteError};
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use chrono::NaiveDate;
@@ -31,6 +36,11 @@ type Reasons = Vec<(String, u64)>;
 pub(super) fn check_headers(source: &Path, opts: &ImportOptions) -> Result<(), ImportError> {
     for file in SourceFile::ALL {
         TableReader::open(source, file, opts.encoding)?;
+    }
+    for file in SourceFile::OPTIONAL {
+        if source.join(file.file_name()).exists() {
+            TableReader::open(source, file, opts.encoding)?;
+        }
     }
     Ok(())
 }
@@ -51,8 +61,27 @@ pub(super) fn starting_point(
 ) -> Result<(Start, Option<Previous>), ImportError> {
     match (opts.append, store.current()) {
         (true, Ok(version)) => {
-            if version.manifest.layout < LAYOUT_DERIVED {
+            if version.manifest.layout < LAYOUT_BOOKS {
                 return Err(ImportError::OldLayout(store.root().to_path_buf()));
+            }
+            // refunds move money between months an append does not otherwise touch: until an
+            // append can rewrite them, it refuses rather than publish stale returns
+            if source.join(SourceFile::Refunds.file_name()).exists() {
+                return Err(ImportError::AppendRefunds(
+                    "the export has refunds.csv; import the whole export without --append".into(),
+                ));
+            }
+            if version.manifest.files.get(SourceFile::Refunds.file_name()).is_some_and(|c| c.loaded > 0) {
+                return Err(ImportError::AppendRefunds(
+                    "the warehouse holds refunds; import the whole export (with its refunds.csv) without --append"
+                        .into(),
+                ));
+            }
+            if version.manifest.taxes_included != opts.taxes_included {
+                return Err(ImportError::AppendRefunds(format!(
+                    "the warehouse was imported with taxes {} in prices; append with the same setting",
+                    if version.manifest.taxes_included { "included" } else { "not included" }
+                )));
             }
             if let Some(p) = opts.progress.as_deref() {
                 p.phase("finding the export's orders and customers in the warehouse");
@@ -85,7 +114,18 @@ pub(super) struct Reading<'a> {
     pub(super) customers: Dimension<PackedCustomer>,
     pub(super) products: Dimension<ProductRec>,
     pub(super) methods: Dimension<()>,
+    pub(super) channels: Dimension<()>,
     pub(super) orders: Orders,
+    /// The rows of refunds.csv that parse, read before the lines (their orders' lines are held
+    /// until the refunds are checked), with their line in the file.
+    refund_rows: Vec<(u64, RefundRec)>,
+    /// The orders refunds.csv names.
+    refund_orders: HashSet<String>,
+    /// The lines of the orders whose lines wait for their order's shares or refunds, with their
+    /// products' keys, by order id.
+    held: HashMap<String, Vec<(ItemRec, i32)>>,
+    /// The refunds kept, with what they return.
+    pub(super) refunds: Vec<RefundFact>,
     next_order_key: i32,
     /// The keys of the previous version's orders that the export names again.
     old_keys: HashSet<i32>,
@@ -96,7 +136,7 @@ pub(super) struct Reading<'a> {
 impl<'a> Reading<'a> {
     /// Starts reading from `start`, rejected rows going to `rejects`.
     pub(super) fn begin(source: &'a Path, opts: &'a ImportOptions, rejects: Rejects, start: Start) -> Reading<'a> {
-        let Start { mut customers, products, methods, mut orders, last_order_key } = start;
+        let Start { mut customers, products, methods, channels, mut orders, last_order_key } = start;
         // growing a map of millions of orders rehashes it again and again: size it from the file
         let file_bytes = |f: SourceFile| std::fs::metadata(source.join(f.file_name())).map_or(0, |m| m.len() as usize);
         // ids are about a fifth of a row's bytes
@@ -114,7 +154,12 @@ impl<'a> Reading<'a> {
             customers,
             products,
             methods,
+            channels,
             orders,
+            refund_rows: Vec::new(),
+            refund_orders: HashSet::new(),
+            held: HashMap::new(),
+            refunds: Vec::new(),
             next_order_key: last_order_key + 1,
             old_keys,
             preview: Vec::new(),
@@ -180,8 +225,8 @@ impl<'a> Reading<'a> {
     pub(super) fn orders(&mut self) -> Result<(), ImportError> {
         let opts = self.opts;
         let parse_order = |row: &Row| OrderRec::parse(row, opts.timezone);
-        let (orders, customers, preview, next_order_key) =
-            (&mut self.orders, &mut self.customers, &mut self.preview, &mut self.next_order_key);
+        let (orders, customers, channels, preview, next_order_key) =
+            (&mut self.orders, &mut self.customers, &mut self.channels, &mut self.preview, &mut self.next_order_key);
         let counts = read_rows(
             self.source,
             SourceFile::Orders,
@@ -195,7 +240,8 @@ impl<'a> Reading<'a> {
                 }
                 let date_key = crate::warehouse::keys::date_key(o.order_ts.date());
                 let status = o.status;
-                match orders.get_mut(&o.order_id) {
+                let channel_key = channels.key_or_insert(o.channel.as_deref().unwrap_or(UNSPECIFIED_CHANNEL), || ());
+                let outcome = match orders.get_mut(&o.order_id) {
                     Some(known) if known.source_line != 0 => {
                         let first = known.source_line;
                         Err(format!("column order_id: duplicate '{}' (first at line {first})", o.order_id))
@@ -208,6 +254,7 @@ impl<'a> Reading<'a> {
                         known.date_key = date_key;
                         known.status = status;
                         known.source_line = line;
+                        known.channel_key = channel_key;
                         Ok(())
                     }
                     None => {
@@ -220,6 +267,9 @@ impl<'a> Reading<'a> {
                             date_key,
                             status,
                             line_count: 0,
+                            channel_key,
+                            extra: NO_EXTRA,
+                            discounts: 0,
                             revenue: 0,
                             source_line: line,
                             lines_seen: 0,
@@ -229,16 +279,44 @@ impl<'a> Reading<'a> {
                         *next_order_key += 1;
                         Ok(())
                     }
+                };
+                if outcome.is_ok() {
+                    let has_extra = orders.get(&o.order_id).is_some_and(|k| k.extra != NO_EXTRA);
+                    if has_extra || !o.money.is_zero() || o.discount_codes.is_some() {
+                        let extra = orders.extra_mut(&o.order_id).expect("just loaded");
+                        extra.money = o.money;
+                        extra.codes = o.discount_codes.as_deref().map(Box::from);
+                    }
                 }
+                outcome
             },
         )?;
         self.record(SourceFile::Orders, counts);
         Ok(())
     }
 
+    /// Reads refunds.csv, if the export has one, before the lines: the orders it names keep their
+    /// lines in memory until their refunds are checked (`refunds`). Rows that do not parse are
+    /// left for `refunds`, which rejects them.
+    pub(super) fn scan_refunds(&mut self) -> Result<(), ImportError> {
+        if !self.source.join(SourceFile::Refunds.file_name()).exists() {
+            return Ok(());
+        }
+        let mut reader = TableReader::open(self.source, SourceFile::Refunds, self.opts.encoding)?;
+        while let Some(row) = reader.next_row()? {
+            let Ok(row) = row else { continue };
+            if let Ok(r) = RefundRec::parse(&row, self.opts.timezone) {
+                self.refund_orders.insert(r.order_id.clone());
+                self.refund_rows.push((row.line, r));
+            }
+        }
+        Ok(())
+    }
+
     /// order_items.csv into the fact lines of the staging folder `dir`, each line adding to its
     /// order's revenue; an append's lines of the `touched` months it does not replace are copied
-    /// from the previous version.
+    /// from the previous version. The lines of an order with an order discount, with the tax inside
+    /// its prices, or with refunds wait in memory for their shares and refunds (`refunds`).
     pub(super) fn order_lines(
         &mut self,
         dir: &Path,
@@ -249,7 +327,9 @@ impl<'a> Reading<'a> {
         let mut seen: HashSet<(i32, i32)> = HashSet::new();
         let mut replaced_lines: HashSet<i32> = HashSet::new();
         let mut write_error: Option<WriteError> = None;
-        let (orders, products, old_keys) = (&mut self.orders, &mut self.products, &self.old_keys);
+        let taxes_included = self.opts.taxes_included;
+        let (orders, products, old_keys, held, refund_orders) =
+            (&mut self.orders, &mut self.products, &self.old_keys, &mut self.held, &self.refund_orders);
         let counts = read_rows(
             self.source,
             SourceFile::OrderItems,
@@ -258,13 +338,15 @@ impl<'a> Reading<'a> {
             self.progress,
             ItemRec::parse,
             |_, item| {
-                let order = orders.get_mut(&item.order_id).ok_or_else(|| {
+                let (order, extra) = orders.with_extra_mut(&item.order_id).ok_or_else(|| {
                     format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id)
                 })?;
+                let extra = extra.as_deref();
                 if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
                     // the newer export lists this order's lines: they replace the old ones
                     order.line_count = 0;
                     order.revenue = 0;
+                    order.discounts = 0;
                 }
                 if !order.mark_line(item.line_no, &mut seen) {
                     return Err(format!(
@@ -272,14 +354,31 @@ impl<'a> Reading<'a> {
                         item.line_no, item.order_id
                     ));
                 }
-                order.add_revenue(item.line_revenue).ok_or_else(|| {
+                order.add_line(item.line_revenue, item.discount).ok_or_else(|| {
                     format!("column unit_price: order '{}' totals more than DECIMAL(18,4) holds", item.order_id)
                 })?;
                 order.line_count += 1;
                 let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
+                let shares = extra.is_some_and(|e| {
+                    e.money.order_discount > Money::ZERO || (taxes_included && e.money.tax > Money::ZERO)
+                });
+                if shares || refund_orders.contains(&item.order_id) {
+                    let mut item = item.clone();
+                    item.product_id = String::new();
+                    held.entry(item.order_id.clone()).or_default().push((item, product_key));
+                    return Ok(());
+                }
                 let order = &*order;
-                if let Err(e) =
-                    lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(item, order, product_key))
+                // no refund names it: a sale by its status alone
+                let line = LineFact {
+                    item,
+                    product_key,
+                    order_discount: Money::ZERO,
+                    tax: Money::ZERO,
+                    is_sale: order.status.is_revenue(),
+                    codes: extra.and_then(|e| e.codes.as_deref()),
+                };
+                if let Err(e) = lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&line, order))
                 {
                     write_error.get_or_insert(e);
                 }
@@ -294,6 +393,126 @@ impl<'a> Reading<'a> {
         }
         self.record(SourceFile::OrderItems, counts);
         Ok(lines_out)
+    }
+
+    /// Shares each held order's discount and the tax inside its prices over its lines (largest
+    /// remainder, kpis.md "Terms"), checks refunds.csv against the orders and their lines (every
+    /// rule of source-format.md; a row that breaks one goes to the rejects), keeps each refund
+    /// with the goods it returns on each line, and writes the held lines, now that their orders'
+    /// refunds say whether a returned order is a sale.
+    pub(super) fn refunds(&mut self, lines_out: &mut MonthWriter<LineBatch>) -> Result<(), ImportError> {
+        let taxes_included = self.opts.taxes_included;
+        // each held order's lines with their shares, by line number
+        let mut shared: HashMap<String, Vec<(ItemRec, i32, Money, Money)>> = HashMap::new();
+        for (id, mut lines) in std::mem::take(&mut self.held) {
+            lines.sort_by_key(|(item, _)| item.line_no);
+            let Some((order, extra)) = self.orders.with_extra_mut(&id) else { continue };
+            let money = extra.as_ref().map(|e| e.money).unwrap_or_default();
+            let weights: Vec<i128> = lines.iter().map(|(item, _)| item.line_revenue.units().max(0)).collect();
+            let discounts = allocate(money.order_discount.units(), &weights);
+            let mut taxes = vec![0; lines.len()];
+            if taxes_included && money.tax > Money::ZERO {
+                // the tax inside the prices, shared over the lines after discounts and the shipping
+                let mut weights: Vec<i128> = weights.iter().zip(&discounts).map(|(w, d)| (w - d).max(0)).collect();
+                weights.push(money.shipping.units());
+                let mut shares = allocate(money.tax.units(), &weights);
+                let shipping_tax = shares.pop().unwrap_or(0);
+                taxes = shares;
+                if let Some(e) = extra {
+                    e.shipping_tax = Money::from_units(shipping_tax).unwrap_or_default();
+                }
+            }
+            let units = |u: i128| Money::from_units(u).unwrap_or_default();
+            order.take_shares(units(discounts.iter().sum()), units(taxes.iter().sum()));
+            let lines = lines
+                .into_iter()
+                .zip(discounts.into_iter().zip(taxes))
+                .map(|((item, product), (d, t))| (item, product, units(d), units(t)))
+                .collect();
+            shared.insert(id, lines);
+        }
+
+        if self.source.join(SourceFile::Refunds.file_name()).exists() {
+            let refunded: HashMap<&str, Vec<RefundedLine>> = shared
+                .iter()
+                .filter(|(id, _)| self.refund_orders.contains(*id))
+                .map(|(id, lines)| {
+                    let lines = lines
+                        .iter()
+                        .map(|(item, product_key, d, t)| RefundedLine {
+                            line_no: item.line_no,
+                            product_key: *product_key,
+                            quantity: item.quantity,
+                            revenue: Money::from_units(item.line_revenue.units() - d.units() - t.units())
+                                .unwrap_or_default(),
+                        })
+                        .collect();
+                    (id.as_str(), lines)
+                })
+                .collect();
+            let orders = &self.orders;
+            let order_of = |id: &str| {
+                let o = orders.get(id)?;
+                let money = orders.extra(o).map(|e| e.money).unwrap_or_default();
+                Some(RefundedOrder {
+                    order_ts: o.order_ts,
+                    status: o.status,
+                    shipping: money.shipping,
+                    tax: money.tax,
+                    lines: refunded.get(id).map_or(&[][..], Vec::as_slice),
+                })
+            };
+            let rejected = refunds::rejected(&self.refund_rows, order_of);
+            let tz = self.opts.timezone;
+            let counts = read_rows(
+                self.source,
+                SourceFile::Refunds,
+                self.opts.encoding,
+                &mut self.rejects,
+                self.progress,
+                |row| RefundRec::parse(row, tz),
+                |line, _| rejected.get(&line).map_or(Ok(()), |reason| Err(reason.clone())),
+            )?;
+            for (line, rec) in std::mem::take(&mut self.refund_rows) {
+                if rejected.contains_key(&line) {
+                    continue;
+                }
+                let Some(o) = self.orders.get(&rec.order_id) else { continue };
+                let lines = refunded.get(rec.order_id.as_str()).map_or(&[][..], Vec::as_slice);
+                let returns = refunds::returns(&rec, lines);
+                self.refunds.push(RefundFact {
+                    order_key: o.order_key,
+                    order_date_key: o.date_key,
+                    customer_key: o.customer_key,
+                    returns,
+                    rec,
+                });
+            }
+            for r in &self.refunds {
+                if let Some(e) = self.orders.extra_mut(&r.rec.order_id) {
+                    e.refunds += 1;
+                }
+            }
+            self.record(SourceFile::Refunds, counts);
+        }
+
+        for (id, lines) in shared {
+            let Some(order) = self.orders.get(&id) else { continue };
+            let is_sale = self.orders.is_sale(order);
+            let codes = self.orders.extra(order).and_then(|e| e.codes.as_deref());
+            for (item, product_key, order_discount, tax) in &lines {
+                let line = LineFact {
+                    item,
+                    product_key: *product_key,
+                    order_discount: *order_discount,
+                    tax: *tax,
+                    is_sale,
+                    codes,
+                };
+                lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&line, order))?;
+            }
+        }
+        Ok(())
     }
 
     /// payments.csv into the fact payments of the staging folder `dir`; an append's payments of
@@ -444,17 +663,29 @@ pub(super) fn write_dimensions_and_orders(
     previous: Option<&Previous>,
     touched: &BTreeSet<i32>,
 ) -> Result<MonthWriter<OrderBatch>, ImportError> {
-    let Reading { customers, products, methods, orders, .. } = reading;
-    // an append's days are read off the finished facts (`finish_facts`)
-    let (first, last) = day_span(orders.values().map(|o| o.date_key).min(), orders.values().map(|o| o.date_key).max());
+    let Reading { customers, products, methods, channels, orders, mut refunds, .. } = reading;
+    // an append's days are read off the finished facts (`finish_facts`); the days run on to the
+    // last refund's, which a return's day joins
+    let keys = || orders.values().map(|o| o.date_key).chain(refunds.iter().map(RefundFact::date_key));
+    let (first, last) = day_span(keys().min(), keys().max());
     let mut orders_out = MonthWriter::<OrderBatch>::create(dir, &schema::FACT_ORDER)?;
     let date_rows = |_| tables::dim_date_batch(first, last);
     let product_rows = |_| products.to_batch();
-    let method_rows = |_| methods.to_batch();
+    let method_rows = |_| methods.to_batch(&schema::DIM_PAYMENT_METHOD);
+    let channel_rows = |_| channels.to_batch(&schema::DIM_CHANNEL);
+    let refund_batch = refunds::fact_refund_batch(&mut refunds);
+    let return_batch = refunds::fact_return_line_batch(&refunds);
+    let refund_rows = |_| refund_batch.clone();
+    let return_rows = |_| return_batch.clone();
     let customer_rows =
         |r: Range<usize>| tables::customer_batch(customers.rows_in(r.start as i32 + 1..r.end as i32 + 1));
-    let mut small: Vec<(&Table, usize, Chunk)> =
-        vec![(&schema::DIM_PRODUCT, 1, &product_rows), (&schema::DIM_PAYMENT_METHOD, 1, &method_rows)];
+    let mut small: Vec<(&Table, usize, Chunk)> = vec![
+        (&schema::DIM_PRODUCT, 1, &product_rows),
+        (&schema::DIM_PAYMENT_METHOD, 1, &method_rows),
+        (&schema::DIM_CHANNEL, 1, &channel_rows),
+        (&schema::FACT_REFUND, 1, &refund_rows),
+        (&schema::FACT_RETURN_LINE, 1, &return_rows),
+    ];
     // an append rewrites only the customer key chunks it changed (`write_customers`)
     if previous.is_none() {
         small.push((&schema::DIM_DATE, 1, &date_rows));
@@ -474,7 +705,8 @@ pub(super) fn write_dimensions_and_orders(
             p.copy_orders(touched, &relisted, &mut orders_out)?;
         }
         for (id, o) in tables::fact_order_rows(&orders) {
-            orders_out.row((o.date_key, o.order_key, o.order_key), |b| b.push(id, o))?;
+            let (extra, is_sale) = (orders.extra(o), orders.is_sale(o));
+            orders_out.row((o.date_key, o.order_key, o.order_key), |b| b.push(id, o, extra, is_sale))?;
         }
         dims.join().expect("a dimension writer panicked")?;
         Ok(())
@@ -532,6 +764,8 @@ pub(super) async fn finish_facts(
         out.write(&tables::dim_date_batch(first, last))?;
         out.close()?;
     }
+    // over every month's agg_order, an append's linked ones included
+    crate::warehouse::derived::build_returns(dir, opts.memory).await?;
     Ok(())
 }
 
@@ -567,9 +801,11 @@ pub(super) fn publish(
         timezone: opts.timezone.to_string(),
         files: files.clone(),
         imports,
-        layout: LAYOUT_DERIVED,
+        layout: LAYOUT_BOOKS,
         key_chunk: key_chunk(opts, previous),
         currency,
+        taxes_included: opts.taxes_included,
+        assumptions: opts.assumptions.clone(),
     };
     staging.publish(&manifest)?;
     Ok(manifest.version)

@@ -4,7 +4,7 @@
 use super::ids::IdIndex;
 use crate::model::money::{MONEY_PRECISION, MONEY_SCALE};
 use crate::model::{Money, Status};
-use crate::source::records::{CustomerRec, ItemRec, PaymentRec, ProductRec, UNCATEGORIZED};
+use crate::source::records::{CustomerRec, ItemRec, OrderMoney, PaymentRec, ProductRec, UNCATEGORIZED};
 use crate::warehouse::keys::{date_key, date32};
 use crate::warehouse::parts::FactRows;
 use crate::warehouse::schema::{self, Table};
@@ -263,15 +263,16 @@ impl Dimension<ProductRec> {
 }
 
 impl Dimension<()> {
-    /// The `dim_payment_method` batch.
-    pub(crate) fn to_batch(&self) -> RecordBatch {
+    /// The batch of `table`, a dimension of a key and a name (`dim_payment_method`,
+    /// `dim_channel`).
+    pub(crate) fn to_batch(&self, table: &Table) -> RecordBatch {
         let mut key = Int32Builder::new();
-        let mut method = StringBuilder::new();
+        let mut name = StringBuilder::new();
         for (k, m) in self.keys() {
             key.append_value(k);
-            method.append_value(m);
+            name.append_value(m);
         }
-        batch(&schema::DIM_PAYMENT_METHOD, vec![Arc::new(key.finish()), Arc::new(method.finish())])
+        batch(table, vec![Arc::new(key.finish()), Arc::new(name.finish())])
     }
 }
 
@@ -335,6 +336,13 @@ pub struct OrderInfo {
     pub status: Status,
     /// Lines loaded so far.
     pub(crate) line_count: i32,
+    /// The key of its sales channel.
+    pub(crate) channel_key: i32,
+    /// Its index in [`Orders`]' extras, or [`NO_EXTRA`]: most orders of most exports have no
+    /// order-level money and no codes, and pay nothing for them.
+    pub(crate) extra: u32,
+    /// Its lines' discounts and its order discount so far, in `Money` units.
+    pub(crate) discounts: i64,
     /// Their revenue so far, in `Money` units (an `i64`: `DECIMAL(18,4)` always fits, and the
     /// record stays 64 bytes instead of 80 with an `i128`; at 10M orders that is 160 MB).
     pub revenue: i64,
@@ -346,6 +354,22 @@ pub struct OrderInfo {
     pub(crate) lines_seen: u64,
     /// Likewise for its payment numbers.
     pub(crate) payments_seen: u64,
+}
+
+/// An order without [`OrderExtra`].
+pub(crate) const NO_EXTRA: u32 = u32::MAX;
+
+/// What some orders have beyond [`OrderInfo`]: order-level money, discount codes, refunds.
+#[derive(Clone, Debug, Default)]
+pub struct OrderExtra {
+    /// Shipping, tax, duties and the order discount, as exported.
+    pub money: OrderMoney,
+    /// The tax inside its shipping (taxes included in prices), taken out of the books' shipping.
+    pub shipping_tax: Money,
+    /// Its discount codes, joined by `,`.
+    pub codes: Option<Box<str>>,
+    /// The refund rows loaded for it.
+    pub refunds: u32,
 }
 
 /// Marks number `n` of order `key` seen in `bits` (numbers 1 to 64) or `others` (the rest);
@@ -368,11 +392,26 @@ impl OrderInfo {
         Money::from_units(self.revenue.into()).unwrap_or_default()
     }
 
-    /// Adds a line's revenue; `None` (and no change) if the total would not fit `DECIMAL(18,4)`.
-    pub(crate) fn add_revenue(&mut self, line: Money) -> Option<()> {
-        let total = self.revenue().checked_add(line)?;
-        self.revenue = i64::try_from(total.units()).ok()?;
+    /// Adds a line's revenue and discount; `None` (and no change) if a total would not fit
+    /// `DECIMAL(18,4)`.
+    pub(crate) fn add_line(&mut self, revenue: Money, discount: Money) -> Option<()> {
+        let total = i64::try_from(self.revenue().checked_add(revenue)?.units()).ok()?;
+        let discounts = Money::from_units(i128::from(self.discounts))?.checked_add(discount)?;
+        self.discounts = i64::try_from(discounts.units()).ok()?;
+        self.revenue = total;
         Some(())
+    }
+
+    /// Moves `amount` of its revenue to its discounts (`discount`) or takes it out as tax: an
+    /// order discount's or the tax's shares of its lines, which never exceed its revenue.
+    pub(crate) fn take_shares(&mut self, discount: Money, tax: Money) {
+        self.revenue -= (discount.units() + tax.units()) as i64;
+        self.discounts += discount.units() as i64;
+    }
+
+    /// Its gross sales: revenue and discounts (the tax inside prices is in neither).
+    pub(crate) fn gross_sales(&self) -> i128 {
+        i128::from(self.revenue) + i128::from(self.discounts)
     }
 
     /// Marks line `line_no` loaded; false if it already was.
@@ -393,6 +432,7 @@ impl OrderInfo {
 pub struct Orders {
     index: IdIndex,
     rows: Vec<OrderInfo>,
+    extras: Vec<OrderExtra>,
 }
 
 impl Orders {
@@ -416,6 +456,35 @@ impl Orders {
     pub fn insert(&mut self, id: &str, info: OrderInfo) {
         self.index.insert(id);
         self.rows.push(info);
+    }
+
+    /// The extra of an order, if it has one.
+    pub fn extra(&self, o: &OrderInfo) -> Option<&OrderExtra> {
+        self.extras.get(o.extra as usize)
+    }
+
+    /// The extra of order `id` to change, made if it has none.
+    pub(crate) fn extra_mut(&mut self, id: &str) -> Option<&mut OrderExtra> {
+        let i = self.index.get(id)? as usize;
+        if self.rows[i].extra == NO_EXTRA {
+            self.rows[i].extra = self.extras.len() as u32;
+            self.extras.push(OrderExtra::default());
+        }
+        self.extras.get_mut(self.rows[i].extra as usize)
+    }
+
+    /// The order `id` and its extra, if known.
+    pub(crate) fn with_extra_mut(&mut self, id: &str) -> Option<(&mut OrderInfo, Option<&mut OrderExtra>)> {
+        let i = self.index.get(id)? as usize;
+        let o = &mut self.rows[i];
+        let e = self.extras.get_mut(o.extra as usize);
+        Some((o, e))
+    }
+
+    /// Whether order `o` is a sale (kpis.md, "Terms"): a revenue status, or returned with at
+    /// least one refund loaded.
+    pub fn is_sale(&self, o: &OrderInfo) -> bool {
+        o.status.is_revenue() || (o.status == Status::Returned && self.extra(o).is_some_and(|e| e.refunds > 0))
     }
 
     /// Every order's record.
@@ -450,12 +519,16 @@ pub(crate) struct OrderBatch {
     status: StringBuilder,
     lines: Int32Builder,
     revenue: Option<Decimal128Builder>,
+    is_sale: BooleanBuilder,
+    channel: Int32Builder,
+    codes: StringBuilder,
+    money: [Option<Decimal128Builder>; 6],
     rows: usize,
 }
 
 impl OrderBatch {
-    /// Adds order `id`.
-    pub(crate) fn push(&mut self, id: &str, o: &OrderInfo) {
+    /// Adds order `id`, with its extra and whether it is a sale.
+    pub(crate) fn push(&mut self, id: &str, o: &OrderInfo, extra: Option<&OrderExtra>, is_sale: bool) {
         self.date.append_value(o.date_key);
         self.key.append_value(o.order_key);
         self.customer.append_value(o.customer_key);
@@ -464,6 +537,22 @@ impl OrderBatch {
         self.status.append_value(o.status.as_str());
         self.lines.append_value(o.line_count);
         self.revenue.get_or_insert_with(money_builder).append_value(o.revenue.into());
+        self.is_sale.append_value(is_sale);
+        self.channel.append_value(o.channel_key);
+        self.codes.append_option(extra.and_then(|e| e.codes.as_deref()));
+        let m = extra.map(|e| e.money).unwrap_or_default();
+        let shipping_tax = extra.map_or(0, |e| e.shipping_tax.units());
+        let values = [
+            o.gross_sales(),
+            i128::from(o.discounts),
+            m.order_discount.units(),
+            m.shipping.units() - shipping_tax,
+            m.tax.units(),
+            m.duties.units(),
+        ];
+        for (b, v) in self.money.iter_mut().zip(values) {
+            b.get_or_insert_with(money_builder).append_value(v);
+        }
         self.rows += 1;
     }
 }
@@ -475,9 +564,8 @@ impl FactRows for OrderBatch {
 
     fn take(&mut self) -> RecordBatch {
         self.rows = 0;
-        batch(
-            &schema::FACT_ORDER,
-            vec![
+        batch(&schema::FACT_ORDER, {
+            let mut columns: Vec<ArrayRef> = vec![
                 Arc::new(self.date.finish()),
                 Arc::new(self.key.finish()),
                 Arc::new(self.customer.finish()),
@@ -486,8 +574,15 @@ impl FactRows for OrderBatch {
                 Arc::new(self.status.finish()),
                 Arc::new(self.lines.finish()),
                 Arc::new(self.revenue.get_or_insert_with(money_builder).finish()),
-            ],
-        )
+                Arc::new(self.is_sale.finish()),
+                Arc::new(self.channel.finish()),
+                Arc::new(self.codes.finish()),
+            ];
+            columns.extend(
+                self.money.iter_mut().map(|b| Arc::new(b.get_or_insert_with(money_builder).finish()) as ArrayRef),
+            );
+            columns
+        })
     }
 }
 
@@ -505,12 +600,35 @@ pub(crate) struct LineBatch {
     unit_price: Option<Decimal128Builder>,
     discount: Option<Decimal128Builder>,
     revenue: Option<Decimal128Builder>,
+    is_sale: BooleanBuilder,
+    channel: Int32Builder,
+    codes: StringBuilder,
+    order_discount: Option<Decimal128Builder>,
+    tax: Option<Decimal128Builder>,
     rows: usize,
+}
+
+/// A loaded line with what fact_order_line adds to it: its product's key, its shares of the
+/// order discount and of the tax inside prices, and what it carries of its order.
+pub(crate) struct LineFact<'a> {
+    /// The row of order_items.csv.
+    pub(crate) item: &'a ItemRec,
+    /// Its product.
+    pub(crate) product_key: i32,
+    /// Its share of the order discount.
+    pub(crate) order_discount: Money,
+    /// Its share of the tax inside the order's prices.
+    pub(crate) tax: Money,
+    /// Whether its order is a sale.
+    pub(crate) is_sale: bool,
+    /// Its order's codes.
+    pub(crate) codes: Option<&'a str>,
 }
 
 impl LineBatch {
     /// Adds one loaded line of `order`.
-    pub(crate) fn push(&mut self, item: &ItemRec, order: &OrderInfo, product_key: i32) {
+    pub(crate) fn push(&mut self, line: &LineFact<'_>, order: &OrderInfo) {
+        let (item, product_key) = (line.item, line.product_key);
         self.date.append_value(order.date_key);
         self.order.append_value(order.order_key);
         self.line_no.append_value(item.line_no);
@@ -521,7 +639,14 @@ impl LineBatch {
         self.quantity.append_value(item.quantity);
         self.unit_price.get_or_insert_with(money_builder).append_value(item.unit_price.units());
         self.discount.get_or_insert_with(money_builder).append_value(item.discount.units());
-        self.revenue.get_or_insert_with(money_builder).append_value(item.line_revenue.units());
+        self.revenue
+            .get_or_insert_with(money_builder)
+            .append_value(item.line_revenue.units() - line.order_discount.units() - line.tax.units());
+        self.is_sale.append_value(line.is_sale);
+        self.channel.append_value(order.channel_key);
+        self.codes.append_option(line.codes);
+        self.order_discount.get_or_insert_with(money_builder).append_value(line.order_discount.units());
+        self.tax.get_or_insert_with(money_builder).append_value(line.tax.units());
         self.rows += 1;
     }
 }
@@ -535,8 +660,13 @@ impl FactRows for LineBatch {
         self.rows = 0;
         let money =
             |b: &mut Option<Decimal128Builder>| -> ArrayRef { Arc::new(b.get_or_insert_with(money_builder).finish()) };
-        let (unit_price, discount, revenue) =
-            (money(&mut self.unit_price), money(&mut self.discount), money(&mut self.revenue));
+        let (unit_price, discount, revenue, order_discount, tax) = (
+            money(&mut self.unit_price),
+            money(&mut self.discount),
+            money(&mut self.revenue),
+            money(&mut self.order_discount),
+            money(&mut self.tax),
+        );
         batch(
             &schema::FACT_ORDER_LINE,
             vec![
@@ -551,6 +681,11 @@ impl FactRows for LineBatch {
                 unit_price,
                 discount,
                 revenue,
+                Arc::new(self.is_sale.finish()),
+                Arc::new(self.channel.finish()),
+                Arc::new(self.codes.finish()),
+                order_discount,
+                tax,
             ],
         )
     }
@@ -616,8 +751,8 @@ mod tests {
     use chrono::NaiveDate;
 
     #[test]
-    fn an_order_record_is_64_bytes() {
-        assert_eq!(std::mem::size_of::<OrderInfo>(), 64);
+    fn an_order_record_is_80_bytes() {
+        assert_eq!(std::mem::size_of::<OrderInfo>(), 80);
     }
 
     #[test]
@@ -630,17 +765,25 @@ mod tests {
             date_key: 20240101,
             status: Status::Delivered,
             line_count: 0,
+            channel_key: 1,
+            extra: super::NO_EXTRA,
+            discounts: 0,
             revenue: 0,
             source_line: 1,
             lines_seen: 0,
             payments_seen: 0,
         };
         let big = Money::from_units(900_000_000_000_000_000).unwrap();
-        assert_eq!(o.add_revenue(big), Some(()));
-        assert_eq!(o.add_revenue(big), None, "1.8e18 units is past DECIMAL(18,4)");
+        assert_eq!(o.add_line(big, Money::ZERO), Some(()));
+        assert_eq!(o.add_line(big, Money::ZERO), None, "1.8e18 units is past DECIMAL(18,4)");
         assert_eq!(o.revenue(), big);
-        assert_eq!(o.add_revenue(Money::from_cents(-5)), Some(()));
+        assert_eq!(o.add_line(Money::from_cents(-5), Money::from_cents(7)), Some(()));
         assert_eq!(o.revenue().units(), 900_000_000_000_000_000 - 500);
+        assert_eq!(o.discounts, 700);
+        // an order discount's share moves revenue to discounts; the tax inside leaves both
+        o.take_shares(Money::from_cents(3), Money::from_cents(2));
+        assert_eq!((o.revenue().units(), o.discounts), (900_000_000_000_000_000 - 1000, 1000));
+        assert_eq!(o.gross_sales(), 900_000_000_000_000_000);
     }
 
     #[test]

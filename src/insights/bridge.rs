@@ -8,7 +8,6 @@ use crate::metrics::compare::{Versus, comparison_range};
 use crate::metrics::results::Cols;
 use crate::metrics::{Cents, MetricsError, round6, run};
 use crate::model::Filter;
-use crate::model::status::Status;
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -146,7 +145,7 @@ pub struct Views {
 /// One step from gross merchandise value to net revenue.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Step {
-    /// `gross`, `discounts`, `cancelled`, `returned`, `pending`, `net_revenue`.
+    /// `gross`, `discounts`, `cancelled`, `returned`, `pending`, `returns`, `net_revenue`.
     pub step: &'static str,
     /// The amount: the first and last are totals, the others what the step takes away (negative).
     pub amount: Cents,
@@ -191,19 +190,24 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
     let ctx = two_periods(wh, &current, &previous).await?;
 
     let totals = run(&ctx, "bridge_totals", sql::BRIDGE_TOTALS, vec![]).await?;
-    let (mut r1, mut o1, mut r0, mut o0) = (0, 0, 0, 0);
+    // sales, orders and returns of each period
+    let (mut r1, mut o1, mut x1, mut r0, mut o0, mut x0) = (0, 0, 0, 0, 0, 0);
     for b in &totals {
         let c = Cols(b);
         for row in 0..b.num_rows() {
-            let (r, o) = (c.units4("revenue", row), c.int("orders", row));
+            let (r, o, x) = (c.units4("revenue", row), c.int("orders", row), c.units4("returns", row));
             if c.text("period", row).as_deref() == Some("current") {
-                (r1, o1) = (r, o);
+                (r1, o1, x1) = (r, o, x);
             } else {
-                (r0, o0) = (r, o);
+                (r0, o0, x0) = (r, o, x);
             }
         }
     }
-    let change = cents(r1) - cents(r0);
+    // the change of revenue (net of returns); each view splits the change of sales by its
+    // drivers, and the change of returns is a driver of its own beside them
+    let change = cents(r1 - x1) - cents(r0 - x0);
+    let sales_change = cents(r1) - cents(r0);
+    let returns = change - sales_change;
     let key = crate::warehouse::keys::key_param;
     let customer_rows =
         run(&ctx, "bridge_customers", sql::BRIDGE_CUSTOMERS, vec![key(first), key(last), key(cf), key(ct)]).await?;
@@ -212,28 +216,50 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
     let methods = read_segments(&run(&ctx, "bridge_methods", sql::BRIDGE_METHODS, vec![]).await?);
     let statuses = run(&ctx, "gross_to_net", sql::GROSS_TO_NET, crate::metrics::filter_params(&current)).await?;
 
-    let period = |from, to, r: i128, o: i64| PeriodTotals {
+    let period = |from, to, r: i128, o: i64, x: i128| PeriodTotals {
         from,
         to,
-        revenue: Cents(cents(r)),
+        revenue: Cents(cents(r - x)),
         orders: o,
-        // ten-thousandths per order, to cents
+        // ten-thousandths per order, to cents: sales, before returns (kpis.md)
         average_order_value: Cents(if o == 0 { 0 } else { crate::model::money::round_ratio(r, o as i128 * 10_000, 2) }),
     };
-    let views = Views {
-        volume_value: volume_value(r1, o1, r0, o0, change),
-        customers: customer_view(&customer_rows, change),
-        categories: category_view(&products, change),
-        price_volume: price_volume(&products, change),
-        countries: segment_view(&countries, change),
-        methods: segment_view(&methods, change),
+    let returned = (returns != 0 || x1 != 0 || x0 != 0).then(|| component("returns", returns, Some((-x1, -x0)), None));
+    let with_returns = |mut v: Vec<Component>| {
+        v.extend(returned.clone());
+        v
     };
-    let range = period(first, last, r1, o1);
-    let comparison = period(cf, ct, r0, o0);
-    let change_ratio = (r0 != 0).then(|| round6(r1 as f64 / r0 as f64 - 1.0));
+    let mut customers = customer_view(&customer_rows, sales_change);
+    customers.components = with_returns(customers.components);
+    let mut price_volume = price_volume(&products, sales_change);
+    price_volume.components = with_returns(price_volume.components);
+    let mut categories = category_view(&products, sales_change);
+    if let Some(r) = &returned {
+        categories.push(CategoryChange {
+            category: r.driver.clone(),
+            amount: r.amount,
+            revenue: Cents(cents(-x1)),
+            previous_revenue: Cents(cents(-x0)),
+            new_products: Cents(0),
+            stopped_products: Cents(0),
+            top_up: Vec::new(),
+            top_down: Vec::new(),
+        });
+    }
+    let views = Views {
+        volume_value: with_returns(volume_value(r1, o1, r0, o0, sales_change)),
+        customers,
+        categories,
+        price_volume,
+        countries: with_returns(segment_view(&countries, sales_change)),
+        methods: with_returns(segment_view(&methods, sales_change)),
+    };
+    let range = period(first, last, r1, o1, x1);
+    let comparison = period(cf, ct, r0, o0, x0);
+    let change_ratio = (r0 != x0).then(|| round6((r1 - x1) as f64 / (r0 - x0) as f64 - 1.0));
     let summary = summary(&range, &comparison, change, change_ratio, &views);
     Ok(Some(Explanation {
-        gross_to_net: gross_to_net(&statuses),
+        gross_to_net: gross_to_net(&statuses, x1),
         range,
         comparison,
         change: Cents(change),
@@ -243,14 +269,17 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
     }))
 }
 
-/// A session with both periods' revenue lines and orders as `cur_lines`, `cur_orders`,
-/// `prev_lines` and `prev_orders` (plans, run by each query that reads them).
+/// A session with both periods' revenue lines, orders and returns as `cur_lines`, `cur_orders`,
+/// `cur_returns`, `prev_lines`, `prev_orders` and `prev_returns` (plans, run by each query that
+/// reads them; the returns in memory).
 async fn two_periods(wh: &Warehouse, current: &Filter, previous: &Filter) -> Result<SessionContext, MetricsError> {
     let ctx = wh.session().await.map_err(query_error("session"))?;
     for (prefix, f) in [("cur", current), ("prev", previous)] {
         let (lines, orders) = crate::metrics::revenue_frames(&ctx, f).await?;
         let wrap = query_error("bridge periods");
         ctx.deregister_table("revenue_lines").map_err(&wrap)?;
+        let returns = ctx.deregister_table("revenue_returns").map_err(&wrap)?.expect("registered with the frames");
+        ctx.register_table(format!("{prefix}_returns").as_str(), returns).map_err(&wrap)?;
         ctx.register_table(format!("{prefix}_lines").as_str(), lines.into_view()).map_err(&wrap)?;
         ctx.register_table(format!("{prefix}_orders").as_str(), orders.into_view()).map_err(&wrap)?;
     }
@@ -519,10 +548,11 @@ fn price_volume(products: &[ProductRow], change: i128) -> PriceVolume {
     PriceVolume { components, top_price: top(|c| c.price.0), top_volume: top(|c| c.volume.0) }
 }
 
-/// Gross merchandise value → discounts → cancelled → returned → pending → net revenue, from
-/// the per-status sums of `gross_to_net.sql`. Each step is exact; the last is the range's
-/// total revenue.
-fn gross_to_net(batches: &[RecordBatch]) -> Vec<Step> {
+/// Gross merchandise value → discounts → cancelled → returned → pending → returns → net
+/// revenue, from the per-kind sums of `gross_to_net.sql` and the range's `returns` (refunded in
+/// it). `returned` is the orders returned whole without a refund on record; `returns`, the goods
+/// refunded in the range. Each step is exact; the last is the range's total revenue.
+fn gross_to_net(batches: &[RecordBatch], returns: i128) -> Vec<Step> {
     let (mut gross, mut discount) = (0i128, 0i128);
     let mut revenue: BTreeMap<String, i128> = BTreeMap::new();
     for b in batches {
@@ -534,12 +564,16 @@ fn gross_to_net(batches: &[RecordBatch]) -> Vec<Step> {
         }
     }
     let of = |s: &str| revenue.get(s).copied().unwrap_or(0);
-    let net: i128 = Status::ALL.iter().filter(|s| s.is_revenue()).map(|s| of(s.as_str())).sum();
-    let exact = [-discount, -of("cancelled"), -of("returned"), -of("pending")];
+    // what is not a sale: cancelled, returned without a refund, pending (processing, shipped and
+    // delivered orders are always sales)
+    let net = of("sale") - returns;
+    let exact = [-discount, -of("cancelled"), -of("returned"), -of("pending"), -returns];
     // the steps between the two totals add up to their (rounded) difference
     let steps = apportion(&exact.map(|e| (e, cents(e))), cents(net) - cents(gross));
     let mut out = vec![Step { step: "gross", amount: Cents(cents(gross)) }];
-    for (name, a) in ["discounts", "cancelled", "returned", "pending"].iter().zip(steps) {
+    // a shop without refunds in the range has no returns step, as before the books
+    let names = ["discounts", "cancelled", "returned", "pending", "returns"];
+    for (name, a) in names.iter().zip(steps).filter(|(n, a)| **n != "returns" || *a != 0 || returns != 0) {
         out.push(Step { step: name, amount: Cents(a) });
     }
     out.push(Step { step: "net_revenue", amount: Cents(cents(net)) });

@@ -44,6 +44,8 @@ pub struct Period {
     pub to: NaiveDate,
     /// The summary KPIs.
     pub summary: Summary,
+    /// The books.
+    pub books: super::Books,
     /// The repeat-customer rate.
     pub repeat_customer_rate: f64,
 }
@@ -85,6 +87,7 @@ pub fn compare(filter: &Filter, now: &Kpis, comparison_filter: &Filter, before: 
         from: f.from().expect("comparisons have bounded ranges"),
         to: f.to().expect("comparisons have bounded ranges"),
         summary: k.summary.clone(),
+        books: k.books.clone(),
         repeat_customer_rate: k.order_frequency.repeat_customer_rate,
     };
     let (a, b) = (&now.summary, &before.summary);

@@ -5,6 +5,7 @@
 pub mod compare;
 mod range;
 pub mod results;
+pub mod values;
 
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
@@ -44,10 +45,18 @@ pub mod sql {
     pub const REVENUE_LINES: &str = sql_text!(include_str!("sql/revenue_lines.sql"), PARTS);
     /// The revenue lines summed per order; the table the order-level KPIs read.
     pub const REVENUE_ORDERS: &str = sql_text!(include_str!("sql/revenue_orders.sql"), PARTS);
+    /// The returns a filter keeps, on their own days; the table every net figure reads.
+    pub const REVENUE_RETURNS: &str = sql_text!(include_str!("sql/revenue_returns.sql"), PARTS);
     /// The revenue orders summed per customer; the table the customer-level KPIs read.
     pub const REVENUE_CUSTOMERS: &str = include_str!("sql/revenue_customers.sql");
     /// Total revenue, orders, average order value, customers.
     pub const SUMMARY: &str = include_str!("sql/summary.sql");
+    /// The books: gross sales to total sales.
+    pub const BOOKS: &str = include_str!("sql/books.sql");
+    /// Net sales by channel.
+    pub const CHANNELS: &str = include_str!("sql/channels.sql");
+    /// Sales by discount code.
+    pub const DISCOUNT_CODES: &str = include_str!("sql/discount_codes.sql");
     /// The monthly trend.
     pub const MONTHLY: &str = include_str!("sql/monthly.sql");
     /// Revenue by category.
@@ -112,13 +121,13 @@ pub(crate) struct Filtered {
 /// over the Parquet facts (slower, but bounded in memory at any shop size). On a Ballista cluster
 /// all stay views.
 pub(crate) async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
-    session_of(wh, filter, &["revenue_orders", "revenue_lines", "revenue_customers"]).await
+    session_of(wh, filter, &["revenue_returns", "revenue_orders", "revenue_lines", "revenue_customers"]).await
 }
 
 /// Like [`filtered_session`], materializing only `revenue_orders` (the others stay views): for
 /// analyses that read orders only, such as the customer analyses.
 pub(crate) async fn orders_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
-    session_of(wh, filter, &["revenue_orders"]).await
+    session_of(wh, filter, &["revenue_returns", "revenue_orders"]).await
 }
 
 /// The parameters of `revenue_lines.sql` (and the queries that share its filter) for `filter`.
@@ -132,15 +141,25 @@ pub(crate) fn filter_params(filter: &Filter) -> Vec<ScalarValue> {
         text_param(filter.category()),
         text_param(filter.country()),
         text_param(filter.method()),
+        text_param(filter.channel()),
     ]
 }
 
+/// The parameter of the books' queries: whether a category filter is set (shipping, taxes and
+/// duties are then none).
+pub(crate) fn category_set(filter: &Filter) -> ScalarValue {
+    ScalarValue::Boolean(Some(filter.category().is_some()))
+}
+
 /// The plans (not run) of the filter's revenue lines and orders in `ctx`; the lines stay
-/// registered as the view `revenue_lines`, which the orders' plan reads.
+/// registered as the view `revenue_lines`, which the orders' plan reads. The filter's returns
+/// are registered as the view `revenue_returns`.
 pub(crate) async fn revenue_frames(
     ctx: &SessionContext,
     filter: &Filter,
 ) -> Result<(DataFrame, DataFrame), MetricsError> {
+    values::check(ctx, filter).await?;
+    register_returns(ctx, filter).await?;
     let params = filter_params(filter);
     let wrap = |query| move |source| MetricsError { query, source };
     let lines = ctx
@@ -159,6 +178,18 @@ pub(crate) async fn revenue_frames(
     Ok((lines, orders))
 }
 
+/// Registers the filter's returns (`revenue_returns.sql`) as the view `revenue_returns`
+/// (`session_of` keeps them in memory where it can).
+async fn register_returns(ctx: &SessionContext, filter: &Filter) -> Result<(), MetricsError> {
+    let wrap = |source| MetricsError { query: "revenue_returns", source };
+    let returns =
+        ctx.sql(sql::REVENUE_RETURNS).await.map_err(wrap)?.with_param_values(filter_params(filter)).map_err(wrap)?;
+    // a session may plan a second filter's tables (a comparison's): the last one's are read
+    ctx.deregister_table("revenue_returns").map_err(wrap)?;
+    ctx.register_table("revenue_returns", returns.into_view()).map_err(wrap)?;
+    Ok(())
+}
+
 /// A session with the filter's tables, materializing those of them named in `keep`.
 async fn session_of(wh: &Warehouse, filter: &Filter, keep: &[&'static str]) -> Result<Filtered, MetricsError> {
     let ctx = wh.session().await.map_err(|source| MetricsError { query: "session", source })?;
@@ -168,11 +199,13 @@ async fn session_of(wh: &Warehouse, filter: &Filter, keep: &[&'static str]) -> R
     // a view, which three queries then computed again, each a GROUP BY of 10M orders
     let mut budget = wh.session_memory().bytes() / 2;
     let mut held = Vec::new();
+    // the returns first: every net figure reads them, and they are a small part of the lines;
     // the customers before the lines: three queries read them, and they are the smaller
-    for name in ["revenue_orders", "revenue_customers", "revenue_lines"] {
+    for name in ["revenue_returns", "revenue_orders", "revenue_customers", "revenue_lines"] {
         let df = match name {
             "revenue_orders" => orders.clone(),
             "revenue_lines" => lines.clone(),
+            "revenue_returns" => ctx.table(name).await.map_err(wrap(name))?,
             // planned over the revenue orders as registered just before: materialized if they are
             _ => ctx.sql(sql::REVENUE_CUSTOMERS).await.map_err(wrap(name))?,
         };
@@ -226,6 +259,7 @@ fn month_span(filter: &Filter) -> Vec<ScalarValue> {
     vec![
         date_param(filter.from().map(|d| crate::model::Month::of(d).first_day())),
         date_param(filter.to().map(|d| crate::model::Month::of(d).first_day())),
+        category_set(filter),
     ]
 }
 
@@ -265,6 +299,9 @@ pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsErr
     // one query at a time: each uses every core through its partitions, and its operators get
     // the session's whole pool instead of a seventh of it
     let summary = run(ctx, "summary", sql::SUMMARY, vec![]).await?;
+    let books = run(ctx, "books", sql::BOOKS, vec![category_set(filter)]).await?;
+    let channels = run(ctx, "channels", sql::CHANNELS, vec![]).await?;
+    let codes = run(ctx, "discount_codes", sql::DISCOUNT_CODES, vec![]).await?;
     let monthly = run(ctx, "monthly", sql::MONTHLY, span).await?;
     let categories = run(ctx, "categories", sql::CATEGORIES, vec![]).await?;
     let products = run(ctx, "top_products", sql::TOP_PRODUCTS, top()).await?;
@@ -275,12 +312,16 @@ pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsErr
     MonthRow::mark_in_progress(&mut monthly, last_order_date(ctx).await?);
     Ok(Kpis {
         summary: Summary::from_batches(&summary),
+        books: Books::from_batches(&books),
+        channels: ChannelRow::from_batches(&channels),
+        discount_codes: CodeRow::from_batches(&codes),
         monthly,
         categories: CategoryRow::from_batches(&categories),
         top_products: ProductRow::from_batches(&products),
         order_frequency: OrderFrequency::from_batches(&frequency),
         top_customers: CustomerRow::from_batches(&customers),
         payment_methods: MethodRow::from_batches(&payments),
+        assumptions: wh.version.manifest.assumptions.clone(),
     })
 }
 
@@ -293,6 +334,8 @@ pub struct Dimensions {
     pub countries: Vec<String>,
     /// Payment methods.
     pub methods: Vec<String>,
+    /// Sales channels.
+    pub channels: Vec<String>,
     /// The first order day.
     pub first_date: Option<NaiveDate>,
     /// The last order day.
@@ -326,6 +369,7 @@ pub async fn dimensions(wh: &Warehouse) -> Result<Dimensions, MetricsError> {
                 "category" => d.categories.push(v),
                 "country" => d.countries.push(v),
                 "method" => d.methods.push(v),
+                "channel" => d.channels.push(v),
                 "first_date" => d.first_date = v.parse().ok(),
                 _ => d.last_date = v.parse().ok(),
             }

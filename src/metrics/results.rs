@@ -77,6 +77,12 @@ pub(crate) fn round6(x: f64) -> f64 {
 pub struct Kpis {
     /// Headline figures.
     pub summary: Summary,
+    /// The shop's books: gross sales to total sales.
+    pub books: Books,
+    /// Net sales by channel.
+    pub channels: Vec<ChannelRow>,
+    /// Sales by discount code.
+    pub discount_codes: Vec<CodeRow>,
     /// Monthly trend.
     pub monthly: Vec<MonthRow>,
     /// Revenue by category.
@@ -89,16 +95,70 @@ pub struct Kpis {
     pub top_customers: Vec<CustomerRow>,
     /// Payment methods.
     pub payment_methods: Vec<MethodRow>,
+    /// What the books rest on beyond the export's columns (as its import recorded), in words:
+    /// none for an export that says everything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
+}
+
+/// `books`: the shop's finance summary (kpis.md, "the books"), each figure on the day of its sale
+/// or refund. Shipping, taxes, duties and total sales are none under a category filter.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Books {
+    /// Quantity * unit price, the tax inside taken out.
+    pub gross_sales: Cents,
+    /// Line discounts and order-discount shares.
+    pub discounts: Cents,
+    /// Goods refunded in the range.
+    pub returns: Cents,
+    /// gross_sales - discounts - returns (= total_revenue).
+    pub net_sales: Cents,
+    /// Shipping charged less shipping refunded.
+    pub shipping: Option<Cents>,
+    /// Tax charged less tax refunded.
+    pub taxes: Option<Cents>,
+    /// Duties.
+    pub duties: Option<Cents>,
+    /// net_sales + shipping + taxes + duties.
+    pub total_sales: Option<Cents>,
+    /// Units returned in the range.
+    pub returned_units: i64,
+}
+
+/// One channel of `channels`.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ChannelRow {
+    /// The channel's name (`unspecified` for orders without one).
+    pub channel: String,
+    /// Net sales.
+    pub revenue: Cents,
+    /// Orders placed in it.
+    pub orders: i64,
+    /// Share of net sales.
+    pub share: f64,
+}
+
+/// One code of `discount_codes`.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CodeRow {
+    /// The code, as the export writes it.
+    pub code: String,
+    /// Orders that used it.
+    pub orders: i64,
+    /// Their discounts.
+    pub discounts: Cents,
+    /// Their net sales.
+    pub revenue: Cents,
 }
 
 /// `summary`.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
-    /// Sum of line revenue over revenue lines.
+    /// Net sales: line revenue over revenue lines less the returns in the range.
     pub total_revenue: Cents,
     /// Distinct revenue orders with a revenue line.
     pub orders: i64,
-    /// total_revenue / orders.
+    /// Line revenue (before returns) / orders.
     pub average_order_value: Cents,
     /// Distinct customers.
     pub customers: i64,
@@ -109,7 +169,7 @@ pub struct Summary {
 pub struct MonthRow {
     /// `YYYY-MM`.
     pub month: Month,
-    /// Revenue.
+    /// Net sales: the sales placed in it less the returns refunded in it.
     pub revenue: Cents,
     /// Orders.
     pub orders: i64,
@@ -122,6 +182,30 @@ pub struct MonthRow {
     /// False for the month in progress: the month of the latest order (of any status) unless that
     /// order is on the month's last day (kpis.md).
     pub complete: bool,
+    /// The month's books (net sales are `revenue`).
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub books: MonthBooks,
+}
+
+/// The books of one month of `monthly`: its sales' gross sales and discounts, the returns,
+/// shipping, taxes and duties of its days (none of the last four under a category filter).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MonthBooks {
+    /// Gross sales.
+    pub gross_sales: Cents,
+    /// Discounts.
+    pub discounts: Cents,
+    /// Returns.
+    pub returns: Cents,
+    /// Shipping less shipping refunded.
+    pub shipping: Option<Cents>,
+    /// Taxes less taxes refunded.
+    pub taxes: Option<Cents>,
+    /// Duties.
+    pub duties: Option<Cents>,
+    /// Net sales + shipping + taxes + duties.
+    pub total_sales: Option<Cents>,
 }
 
 /// One category of `categories`.
@@ -235,6 +319,11 @@ impl<'a> Cols<'a> {
         }
     }
 
+    /// Money that may be none (a figure a filter leaves out).
+    pub(crate) fn maybe_cents(&self, name: &str, row: usize) -> Option<Cents> {
+        (!self.col(name).is_null(row)).then(|| self.cents(name, row))
+    }
+
     /// An exact amount in ten-thousandths (the warehouse's money scale), unrounded.
     pub(crate) fn units4(&self, name: &str, row: usize) -> i128 {
         let a = self.col(name);
@@ -302,6 +391,49 @@ impl Summary {
     }
 }
 
+impl Books {
+    pub(crate) fn from_batches(b: &[RecordBatch]) -> Books {
+        let (c, r) = rows(b).next().expect("an aggregate returns one row");
+        Books {
+            gross_sales: c.cents("gross_sales", r),
+            discounts: c.cents("discounts", r),
+            returns: c.cents("returns", r),
+            net_sales: c.cents("net_sales", r),
+            shipping: c.maybe_cents("shipping", r),
+            taxes: c.maybe_cents("taxes", r),
+            duties: c.maybe_cents("duties", r),
+            total_sales: c.maybe_cents("total_sales", r),
+            returned_units: c.int("returned_units", r),
+        }
+    }
+}
+
+impl ChannelRow {
+    pub(crate) fn from_batches(b: &[RecordBatch]) -> Vec<ChannelRow> {
+        rows(b)
+            .map(|(c, r)| ChannelRow {
+                channel: c.text("channel", r).unwrap_or_default(),
+                revenue: c.cents("revenue", r),
+                orders: c.int("orders", r),
+                share: c.ratio("share", r).unwrap_or(0.0),
+            })
+            .collect()
+    }
+}
+
+impl CodeRow {
+    pub(crate) fn from_batches(b: &[RecordBatch]) -> Vec<CodeRow> {
+        rows(b)
+            .map(|(c, r)| CodeRow {
+                code: c.text("code", r).unwrap_or_default(),
+                orders: c.int("orders", r),
+                discounts: c.cents("discounts", r),
+                revenue: c.cents("revenue", r),
+            })
+            .collect()
+    }
+}
+
 impl MonthRow {
     pub(crate) fn from_batches(b: &[RecordBatch]) -> Vec<MonthRow> {
         rows(b)
@@ -313,6 +445,15 @@ impl MonthRow {
                 average_order_value: c.cents("average_order_value", r),
                 growth: c.ratio("growth", r),
                 complete: true,
+                books: MonthBooks {
+                    gross_sales: c.cents("gross_sales", r),
+                    discounts: c.cents("discounts", r),
+                    returns: c.cents("returns", r),
+                    shipping: c.maybe_cents("shipping", r),
+                    taxes: c.maybe_cents("taxes", r),
+                    duties: c.maybe_cents("duties", r),
+                    total_sales: c.maybe_cents("total_sales", r),
+                },
             })
             .collect()
     }

@@ -58,11 +58,15 @@ pub struct Mover {
 
 /// `filter`'s selection in words.
 pub fn selection(filter: &Filter) -> String {
-    let parts: Vec<String> =
-        [("category", filter.category()), ("country", filter.country()), ("method", filter.method())]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
-            .collect();
+    let parts: Vec<String> = [
+        ("category", filter.category()),
+        ("country", filter.country()),
+        ("method", filter.method()),
+        ("channel", filter.channel()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
+    .collect();
     if parts.is_empty() { "all orders".into() } else { parts.join(", ") }
 }
 

@@ -5,7 +5,7 @@
 
 use super::digest::DigestContent;
 use crate::insights::alerts::Alert;
-use crate::metrics::results::Cents;
+use crate::metrics::results::{Books, Cents};
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -69,6 +69,34 @@ fn kpi_rows(d: &DigestContent) -> Vec<[String; 4]> {
             points(c.change.repeat_customer_rate),
         ],
     ]
+    .into_iter()
+    .chain(book_rows(&c.range.books, &c.comparison.books, cur))
+    .collect()
+}
+
+/// The books' rows of a digest (kpis.md, "the books"), for a shop that has them: its returns,
+/// shipping, taxes and total sales beside the revenue (its net sales). None for a shop whose
+/// export has no refunds, shipping, tax or duties, whose digest stays as it was.
+fn book_rows(a: &Books, b: &Books, cur: Option<&str>) -> Vec<[String; 4]> {
+    let any =
+        |k: &Books| k.returns.0 != 0 || [k.shipping, k.taxes, k.duties].iter().any(|v| v.is_some_and(|c| c.0 != 0));
+    if !any(a) && !any(b) {
+        return Vec::new();
+    }
+    let shown = |v: Option<Cents>| v.map_or_else(|| "n/a".to_string(), |c| money(c, cur));
+    let change = |x: Option<Cents>, y: Option<Cents>| match (x, y) {
+        (Some(x), Some(y)) if y.0 != 0 => percent(Some(x.0 as f64 / y.0 as f64 - 1.0)),
+        _ => "n/a".into(),
+    };
+    [
+        ("Returns", Some(a.returns), Some(b.returns)),
+        ("Shipping", a.shipping, b.shipping),
+        ("Taxes", a.taxes, b.taxes),
+        ("Total sales", a.total_sales, b.total_sales),
+    ]
+    .into_iter()
+    .map(|(name, x, y)| [name.to_string(), shown(x), shown(y), change(x, y)])
+    .collect()
 }
 
 fn alert_line(a: &Alert, currency: Option<&str>) -> String {
@@ -227,30 +255,109 @@ pub fn alert(a: &Alert, currency: Option<&str>) -> Message {
     Message { subject, text, html, json }
 }
 
-/// Slack's incoming-webhook body: a `text` fallback and the message as `mrkdwn` blocks.
+/// Text for Slack's `mrkdwn` (and the `text` fallback, which Slack reads the same way): `&`, `<`
+/// and `>` escaped as Slack requires, so a category or country named
+/// `<!channel> <https://evil.example|Verify>` is shown, not obeyed; and no run of backticks, so a
+/// name cannot close the code block it is shown in. Shop data is often named by outsiders
+/// (marketplace sellers, customers).
+pub fn slack_escape(s: &str) -> String {
+    // U+02CB looks like a backtick and is not one
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('`', "\u{2cb}")
+}
+
+/// Slack's incoming-webhook body: a `text` fallback and the message as `mrkdwn` blocks, every
+/// piece of shop data escaped ([`slack_escape`]).
 pub fn slack(m: &Message) -> Value {
     let body = m.text.lines().skip(2).collect::<Vec<_>>().join("\n");
     json!({
-        "text": m.subject,
+        "text": slack_escape(&m.subject),
         "blocks": [
+            // plain text: Slack reads no markup in it
             {"type": "header", "text": {"type": "plain_text", "text": truncate(&m.subject, 150)}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(&format!("```{body}```"), 3000)}}
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("```{}```", truncate_escaped(&body, 2990))}}
         ]
     })
 }
 
-/// Microsoft Teams' incoming-webhook body: a message card.
+/// Escapes `s` for Slack and keeps at most `max` characters of the result without cutting an
+/// escape in two.
+fn truncate_escaped(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let piece = slack_escape(c.encode_utf8(&mut [0; 4]));
+        let n = piece.chars().count();
+        if used + n > max.saturating_sub(1) {
+            out.push('…');
+            return out;
+        }
+        used += n;
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// Text Teams shows as it is: HTML's special characters escaped, and Markdown's with a
+/// backslash (a card's title is read as Markdown).
+pub fn teams_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Microsoft Teams' incoming-webhook body: a message card whose shop data is plain text (its
+/// section's Markdown off, every piece escaped: [`teams_escape`]).
 pub fn teams(m: &Message) -> Value {
-    let body = m.text.lines().skip(2).collect::<Vec<_>>().join("  \n");
+    let body = m.text.lines().skip(2).map(teams_escape).collect::<Vec<_>>().join("<br>");
     json!({
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
         "summary": m.subject,
-        "title": m.subject,
-        "text": body,
+        "title": teams_escape(&m.subject),
+        "sections": [{"markdown": false, "text": body}],
     })
 }
 
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max { s.to_string() } else { s.chars().take(max - 1).collect::<String>() + "…" }
+}
+
+#[cfg(test)]
+mod book_tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_shows_the_books_only_for_a_shop_that_has_them() {
+        let plain = Books { gross_sales: Cents(10_000), net_sales: Cents(10_000), ..Default::default() };
+        assert!(book_rows(&plain, &plain, None).is_empty());
+        let now = Books {
+            returns: Cents(1_500),
+            shipping: Some(Cents(490)),
+            taxes: Some(Cents(1_900)),
+            duties: Some(Cents(0)),
+            total_sales: Some(Cents(10_890)),
+            ..plain.clone()
+        };
+        let rows = book_rows(&now, &plain, None);
+        assert_eq!(
+            rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
+            ["Returns", "Shipping", "Taxes", "Total sales"]
+        );
+        assert_eq!(rows[0][3], "n/a", "no returns before: no ratio");
+        // under a category filter an order's shipping is not the category's
+        let category = Books { shipping: None, ..now };
+        assert_eq!(book_rows(&category, &plain, None)[1][1], "n/a");
+    }
 }

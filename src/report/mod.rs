@@ -192,7 +192,9 @@ pub fn describe(f: &Filter) -> String {
         (None, Some(b)) => parts.push(format!("up to {b}")),
         (None, None) => parts.push("all dates".into()),
     }
-    for (name, v) in [("category", f.category()), ("country", f.country()), ("payment method", f.method())] {
+    for (name, v) in
+        [("category", f.category()), ("country", f.country()), ("payment method", f.method()), ("channel", f.channel())]
+    {
         if let Some(v) = v {
             parts.push(format!("{name} {v}"));
         }

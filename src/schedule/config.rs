@@ -305,6 +305,7 @@ struct RawFilter {
     category: Option<String>,
     country: Option<String>,
     method: Option<String>,
+    channel: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -521,6 +522,7 @@ impl Schedule {
                     category: f.category.as_deref(),
                     country: f.country.as_deref(),
                     method: f.method.as_deref(),
+                    channel: f.channel.as_deref(),
                     ..Default::default()
                 })
                 .map_err(|e| format!("{at}: filter: {e}"))?,

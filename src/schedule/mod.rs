@@ -194,6 +194,9 @@ impl Scheduler {
     }
 }
 
+/// The least time a source's run is given before it is stopped (at least its interval).
+const RUN_LIMIT: Duration = Duration::from_secs(30 * 60);
+
 /// One run of source `i`: returns how long to wait before the next.
 async fn run_source(
     run: &mut SourceRun,
@@ -206,7 +209,14 @@ async fn run_source(
 ) -> Duration {
     let _one = importing.lock().await;
     let mut rec = record.lock().await;
-    let outcome = run.run(&mut rec, clock.now()).await;
+    // a read that hangs (a file on a stalled mount) must not stop the source's later runs
+    let limit = run.source.every.max(RUN_LIMIT);
+    let outcome = match tokio::time::timeout(limit, run.run(&mut rec, clock.now())).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            Err(format!("the run took longer than {} s and was stopped; the next run tries again", limit.as_secs()))
+        }
+    };
     let now = clock.now();
     let name = run.source.name.clone();
     let every = run.source.every;

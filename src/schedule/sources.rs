@@ -91,12 +91,13 @@ pub struct SourceRun {
 }
 
 fn fingerprint(path: &Path) -> std::io::Result<Fingerprint> {
+    // the entry itself, never what a link points to
     let one = |p: &Path| -> std::io::Result<String> {
-        let m = std::fs::metadata(p)?;
+        let m = std::fs::symlink_metadata(p)?;
         let mtime = m.modified()?.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Ok(format!("{}:{}", m.len(), mtime.as_nanos()))
     };
-    if path.is_dir() {
+    if std::fs::symlink_metadata(path)?.is_dir() {
         let mut parts = Vec::new();
         for e in std::fs::read_dir(path)? {
             let e = e?;
@@ -107,6 +108,73 @@ fn fingerprint(path: &Path) -> std::io::Result<Fingerprint> {
     } else {
         one(path)
     }
+}
+
+/// How deep a drop folder's entry may nest folders.
+const MAX_DEPTH: usize = 4;
+
+/// Why a drop folder's entry at `path` is not read, if it is not: only regular files, and
+/// folders of them, inside the drop folder are (a symbolic link would import what lies
+/// elsewhere; a FIFO or a device would hang the read or never end). Each file is opened as the
+/// import will open it, without following a link and without waiting on a FIFO
+/// (`O_NOFOLLOW | O_NONBLOCK`), and checked to be a regular file.
+fn unreadable(path: &Path, depth: usize) -> Option<String> {
+    let shown = path.display();
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("{shown}: {e}")),
+    };
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Some(format!(
+            "{shown}: a symbolic link; a drop folder reads only the files and folders inside it: copy or move the export in"
+        ));
+    }
+    if kind.is_dir() {
+        if depth >= MAX_DEPTH {
+            return Some(format!("{shown}: folders nested too deeply"));
+        }
+        let entries = match std::fs::read_dir(path) {
+            Ok(e) => e,
+            Err(e) => return Some(format!("{shown}: {e}")),
+        };
+        for e in entries {
+            let e = match e {
+                Ok(e) => e,
+                Err(e) => return Some(format!("{shown}: {e}")),
+            };
+            if e.file_name().to_str().is_none() {
+                return Some(format!("{}: the name is not valid UTF-8: rename it", e.path().display()));
+            }
+            if let Some(why) = unreadable(&e.path(), depth + 1) {
+                return Some(why);
+            }
+        }
+        return None;
+    }
+    if !kind.is_file() {
+        return Some(format!(
+            "{shown}: not a regular file (a FIFO, a socket or a device): a drop folder reads only files and folders"
+        ));
+    }
+    match open_no_follow(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(_) => Some(format!("{shown}: not a regular file")),
+        Err(e) => Some(format!("{shown}: {e}")),
+    }
+}
+
+/// Opens `path` without following a link or waiting on a FIFO, and returns what it is.
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::Metadata> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    file.metadata()
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::Metadata> {
+    std::fs::symlink_metadata(path)
 }
 
 /// An import that failed: why, and whether the export itself is at fault (then it is not tried
@@ -166,6 +234,9 @@ impl SourceRun {
             max_rejects: crate::import::RejectLimit::DEFAULT,
             dry_run: false,
             currency: None,
+            // an append keeps the warehouse's setting
+            taxes_included: current.as_ref().is_some_and(|v| v.manifest.taxes_included),
+            assumptions: Vec::new(),
         }
     }
 
@@ -209,18 +280,41 @@ impl SourceRun {
         let mut outcome = RunOutcome::default();
         match self.source.kind.clone() {
             SourceKind::Drop { folder, complete, map } => {
-                let mut entries: Vec<String> = std::fs::read_dir(&folder)
+                // (name, the entry's own name when it is not UTF-8)
+                let mut entries: Vec<(String, Option<std::ffi::OsString>)> = std::fs::read_dir(&folder)
                     .map_err(|e| format!("{}: {e}", folder.display()))?
                     .filter_map(Result::ok)
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !in_progress(n))
-                    .filter(|n| !matches!(&complete, Completion::Marker(s) if n.ends_with(s.as_str())))
+                    .map(|e| {
+                        let raw = e.file_name();
+                        match raw.to_str() {
+                            Some(n) => (n.to_string(), None),
+                            None => (raw.to_string_lossy().into_owned(), Some(raw)),
+                        }
+                    })
+                    .filter(|(n, _)| !in_progress(n))
+                    .filter(|(n, _)| !matches!(&complete, Completion::Marker(s) if n.ends_with(s.as_str())))
                     .collect();
                 entries.sort();
-                for entry in entries {
-                    let path = folder.join(&entry);
+                for (entry, raw) in entries {
+                    let path = match &raw {
+                        Some(raw) => folder.join(raw),
+                        None => folder.join(&entry),
+                    };
                     let Ok(print) = fingerprint(&path) else { continue };
                     if record.done.get(&name).and_then(|d| d.get(&entry)) == Some(&print) {
+                        continue;
+                    }
+                    // refused, and shown on the status, rather than skipped in silence
+                    let why = match raw {
+                        Some(_) => Some(format!(
+                            "{}: the name is not valid UTF-8: rename it to have it imported",
+                            path.display()
+                        )),
+                        None => unreadable(&path, 0),
+                    };
+                    if let Some(why) = why {
+                        self.pending.remove(&entry);
+                        settle(record, &name, entry, print, Err(Failure::of_export(why)), &mut outcome);
                         continue;
                     }
                     if let Some(wait) = self.complete(&folder, &entry, &print, now, &complete) {

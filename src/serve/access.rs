@@ -82,17 +82,27 @@ pub struct Token {
     pub scram: Option<ScramKey>,
 }
 
-/// What a SCRAM-SHA-256 server keeps of a secret (RFC 5802): a random salt and
-/// `SaltedPassword = PBKDF2-HMAC-SHA-256(secret, salt, SCRAM_ITERATIONS)`, both base64. The
-/// PostgreSQL wire server (`pgwire`) proves a client against it; like the file's other
-/// entries it is a secret of the warehouse's owner (the file is readable by its owner only):
-/// whoever reads it can sign in over the wire protocol, not on the dashboard.
+/// What a SCRAM-SHA-256 server keeps of a secret (RFC 5802), as PostgreSQL keeps it: a random
+/// salt, `StoredKey = H(HMAC(SaltedPassword, "Client Key"))` and
+/// `ServerKey = HMAC(SaltedPassword, "Server Key")`, all base64, where
+/// `SaltedPassword = PBKDF2-HMAC-SHA-256(secret, salt, SCRAM_ITERATIONS)`. The keys let the
+/// server check a client's proof and prove itself, but not sign in: a proof needs `ClientKey`,
+/// which `StoredKey` is a hash of. (The salted password, which earlier versions kept, is a
+/// password equivalent; a file that has it is converted when read, see [`ScramKey::upgrade`].)
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScramKey {
     /// The salt, base64.
     pub salt: String,
-    /// The salted secret, base64.
-    pub salted: String,
+    /// StoredKey, base64.
+    #[serde(default)]
+    pub stored_key: String,
+    /// ServerKey, base64.
+    #[serde(default)]
+    pub server_key: String,
+    /// The salted password of a file written before the keys were kept: read, converted to the
+    /// keys, never written again.
+    #[serde(default, skip_serializing)]
+    pub salted: Option<String>,
 }
 
 /// PBKDF2 rounds of a [`ScramKey`]: the wire protocol's default, which clients are told.
@@ -105,13 +115,40 @@ impl ScramKey {
         let salt: [u8; 16] = rand::rng().random();
         let salted =
             datafusion_postgres::pgwire::api::auth::sasl::scram::gen_salted_password(secret, &salt, SCRAM_ITERATIONS);
-        ScramKey { salt: STANDARD.encode(salt), salted: STANDARD.encode(salted) }
+        let (stored, server) = datafusion_postgres::pgwire::api::auth::sasl::scram::server_keys(&salted);
+        ScramKey {
+            salt: STANDARD.encode(salt),
+            stored_key: STANDARD.encode(stored),
+            server_key: STANDARD.encode(server),
+            salted: None,
+        }
     }
 
-    /// The salt and salted secret as bytes (`None` if the file's text is damaged).
+    /// Converts a key read with only a salted password to the two keys (which is all the
+    /// conversion needs: no password); whether it changed.
+    pub fn upgrade(&mut self) -> bool {
+        use base64::engine::general_purpose::STANDARD;
+        let Some(salted) = self.salted.take() else { return false };
+        if self.stored_key.is_empty() || self.server_key.is_empty() {
+            let Ok(bytes) = STANDARD.decode(&salted) else { return true };
+            let (stored, server) = datafusion_postgres::pgwire::api::auth::sasl::scram::server_keys(&bytes);
+            self.stored_key = STANDARD.encode(stored);
+            self.server_key = STANDARD.encode(server);
+        }
+        true
+    }
+
+    /// The salt, and StoredKey followed by ServerKey, as bytes: what the wire server proves a
+    /// client against (`None` if the file's text is damaged or the keys are missing).
     pub fn bytes(&self) -> Option<(Vec<u8>, Vec<u8>)> {
         use base64::engine::general_purpose::STANDARD;
-        Some((STANDARD.decode(&self.salt).ok()?, STANDARD.decode(&self.salted).ok()?))
+        let mut keys = STANDARD.decode(&self.stored_key).ok()?;
+        let server = STANDARD.decode(&self.server_key).ok()?;
+        if keys.len() != 32 || server.len() != 32 {
+            return None;
+        }
+        keys.extend_from_slice(&server);
+        Some((STANDARD.decode(&self.salt).ok()?, keys))
     }
 }
 
@@ -165,7 +202,21 @@ impl Credentials {
         let path = Self::path(root);
         let err = |message: String| AccessError::File { path: path.clone(), message };
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
+            Ok(text) => {
+                let mut c: Credentials = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+                // a file with salted passwords is rewritten with the keys alone at once
+                let mut changed = false;
+                for key in c.users.values_mut().filter_map(|u| u.scram.as_mut()) {
+                    changed |= key.upgrade();
+                }
+                for key in c.tokens.values_mut().filter_map(|t| t.scram.as_mut()) {
+                    changed |= key.upgrade();
+                }
+                if changed && let Err(e) = c.save(root) {
+                    tracing::warn!(error = %e, "the access file's SCRAM keys could not be rewritten without the salted passwords");
+                }
+                Ok(c)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Credentials::default()),
             Err(e) => Err(err(e.to_string())),
         }

@@ -206,12 +206,15 @@ pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
         presets.iter().map(range).map(|(from, to, vs)| (Filter::default().with_range(from, to), vs)).collect();
     // the page opens on the default range when there is one, else on all time
     let (from, to, vs) = range(&presets[0]);
-    for (key, values) in [("category", &d.categories), ("country", &d.countries), ("method", &d.methods)] {
+    for (key, values) in
+        [("category", &d.categories), ("country", &d.countries), ("method", &d.methods), ("channel", &d.channels)]
+    {
         for v in values {
             let v = Some(v.as_str());
             let p = match key {
                 "category" => FilterParams { category: v, ..Default::default() },
                 "country" => FilterParams { country: v, ..Default::default() },
+                "channel" => FilterParams { channel: v, ..Default::default() },
                 _ => FilterParams { method: v, ..Default::default() },
             };
             if let Ok(f) = Filter::parse(p) {

@@ -303,9 +303,9 @@ impl Server {
             tasks.spawn_on(serve, &on_live);
         }
         if let (Some(listener), Some(live)) = (self.flight, self.live) {
-            let (tls, stop) = (self.tls_files, until(stopped.clone()));
+            let (tls, max, stop) = (self.tls_files, self.max_connections, until(stopped.clone()));
             let serve =
-                async move { live::flight::serve(listener, live, tls, stop).await.map_err(std::io::Error::other) };
+                async move { live::flight::serve(listener, live, tls, max, stop).await.map_err(std::io::Error::other) };
             tasks.spawn_on(serve, &on_live);
         }
         if let Some(scheduler) = self.scheduler {

@@ -13,6 +13,9 @@ use std::path::Path;
 
 /// The record sets, in the order they are read, and their canonical file names.
 pub(crate) const RECORD_SETS: [&str; 5] = ["customers", "products", "orders", "order_items", "payments"];
+/// The record set a database may have: read from the query file's `[refunds]`, or from a table
+/// `refunds` when there is one.
+pub(crate) const REFUNDS: &str = "refunds";
 
 /// Where one record set comes from, as written in the query file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -83,9 +86,9 @@ impl PgSource {
             None => BTreeMap::new(),
             Some(text) => toml::from_str(text).map_err(|e| PgError::Config(format!("query file: {e}")))?,
         };
-        if let Some(unknown) = sets.keys().find(|k| !RECORD_SETS.contains(&k.as_str())) {
+        if let Some(unknown) = sets.keys().find(|k| !RECORD_SETS.contains(&k.as_str()) && k.as_str() != REFUNDS) {
             return Err(PgError::Config(format!(
-                "query file: [{unknown}] is not a record set ({})",
+                "query file: [{unknown}] is not a record set ({}, {REFUNDS})",
                 RECORD_SETS.join(", ")
             )));
         }
@@ -94,7 +97,11 @@ impl PgSource {
         if let Some((set, _)) = sets.iter().find(|(k, s)| k.as_str() != "orders" && s.updated_at.is_some()) {
             return Err(PgError::Config(format!("query file: [{set}]: updated_at belongs to [orders]")));
         }
-        for set in RECORD_SETS {
+        for set in RECORD_SETS.into_iter().chain([REFUNDS]) {
+            if set == REFUNDS && !sets.contains_key(set) {
+                // read from a table of its name only when the database has one (`stage`)
+                continue;
+            }
             let s = sets.get(set).cloned().unwrap_or_default();
             let query = match (s.table, s.query) {
                 (Some(_), Some(_)) => {
@@ -179,12 +186,24 @@ impl PgSource {
             _ => None,
         };
         let mut counts = Vec::new();
-        for set in RECORD_SETS {
+        // refunds: the query file's, else a table `refunds` if the database has one
+        let refunds = match self.queries.get(REFUNDS) {
+            Some(q) => Some(q.clone()),
+            None => {
+                let row = client
+                    .query_one("SELECT to_regclass('refunds') IS NOT NULL", &[])
+                    .await
+                    .map_err(|e| self.server_error(REFUNDS, e))?;
+                row.get::<_, bool>(0).then(|| "SELECT * FROM refunds".to_string())
+            }
+        };
+        let sets = RECORD_SETS.into_iter().map(|s| (s, self.queries[s].clone())).chain(refunds.map(|q| (REFUNDS, q)));
+        for (set, query) in sets {
             let query = match (&changed, set) {
-                (Some(ids), "orders" | "order_items" | "payments") => {
-                    format!("SELECT * FROM ({}) s WHERE s.order_id IN ({ids})", self.queries[set])
+                (Some(ids), "orders" | "order_items" | "payments" | REFUNDS) => {
+                    format!("SELECT * FROM ({query}) s WHERE s.order_id IN ({ids})")
                 }
-                _ => self.queries[set].clone(),
+                _ => query,
             };
             let copy = format!("COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)");
             let stream = client.copy_out(copy.as_str()).await.map_err(|e| self.server_error(set, e))?;
@@ -250,7 +269,7 @@ mod tests {
         assert_eq!(s.query("orders"), Some("SELECT * FROM \"sales\".\"\"\"Orders\"\"\""));
         assert_eq!(s.query("payments"), Some("SELECT 1"));
         for (bad, says) in [
-            ("[refunds]\ntable = 'x'\n", "[refunds] is not a record set"),
+            ("[returns]\ntable = 'x'\n", "[returns] is not a record set"),
             ("[orders]\ntable = 'x'\nquery = 'y'\n", "both table and query"),
             ("[orders]\ntable = 'a.b.c'\n", "is not a table name"),
             ("[orders]\ncolumns = 1\n", "query file"),

@@ -9,8 +9,8 @@
 
 use super::parts::month_file;
 use super::schema::{
-    AGG_LINE, AGG_ORDER, AGG_PAYMENT, DERIVED, DIM_PAYMENT_METHOD, DIM_PRODUCT, FACT_ORDER, FACT_ORDER_LINE,
-    FACT_PAYMENT, Table,
+    AGG_LINE, AGG_ORDER, AGG_PAYMENT, AGG_RETURN, DERIVED, DIM_PAYMENT_METHOD, DIM_PRODUCT, FACT_ORDER,
+    FACT_ORDER_LINE, FACT_PAYMENT, FACT_REFUND, FACT_RETURN_LINE, Layout, Table,
 };
 use super::sql_text::sql_text;
 use super::writer::{TableWriter, WriteError};
@@ -150,6 +150,50 @@ pub(crate) async fn build(
         done.map_err(|e| WriteError::new(dir, e))??;
     }
     Ok(())
+}
+
+/// Writes `agg_return` (`sql/agg_return.sql`) in the staged version folder `dir`: the refunds'
+/// goods, shipping and tax with their orders' filter columns, from the staged refund facts and
+/// every month of `agg_order` (which must be complete).
+///
+/// # Errors
+/// A file cannot be read, or the table cannot be written.
+pub(crate) async fn build_returns(dir: &Path, memory: MemoryLimit) -> Result<(), WriteError> {
+    let at = AGG_RETURN.path(dir);
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(super::session::memory_pool(memory))
+        .build_arc()
+        .map_err(|e| WriteError::new(dir, e))?;
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
+    let batches = async {
+        for table in [&FACT_REFUND, &FACT_RETURN_LINE, &AGG_ORDER] {
+            let path = table.path(dir);
+            let schema = table.schema();
+            let options = ParquetReadOptions::default().schema(&schema);
+            match (table.layout, path.exists()) {
+                (Layout::Single, _) => {
+                    ctx.register_parquet(table.name, path.to_string_lossy().as_ref(), options).await?;
+                }
+                // a folder of parts: every Parquet file in it
+                (_, true) => {
+                    ctx.register_parquet(table.name, &format!("{}/", path.to_string_lossy()), options).await?;
+                }
+                // no order at all
+                (_, false) => {
+                    ctx.register_table(table.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+                }
+            }
+        }
+        ctx.sql(include_str!("sql/agg_return.sql")).await?.collect().await
+    }
+    .await
+    .map_err(|e| WriteError::new(&at, e))?;
+    let mut out = TableWriter::create(dir, &format!("{}.parquet", AGG_RETURN.name), &AGG_RETURN)?;
+    for b in &batches {
+        let batch = conform(b.columns(), &AGG_RETURN).map_err(|e| WriteError::new(&at, e))?;
+        out.write(&batch)?;
+    }
+    out.close()
 }
 
 /// The derived tables' files of one month.

@@ -52,14 +52,47 @@ pub async fn read_only(wh: &Warehouse, sql: &str, limit: Duration) -> Result<Vec
     tokio::time::timeout(limit, run).await.map_err(|_| QueryError::Timeout(limit))?
 }
 
-/// A KPI query failed (any analysis query run by [`run`]).
-#[derive(Debug, thiserror::Error)]
-#[error("KPI query {query}: {source}")]
+/// A KPI query failed (any analysis query run by [`run`]), or a filter's value is none of the
+/// warehouse's ([`FILTER_VALUES`]).
+#[derive(Debug)]
 pub struct MetricsError {
     /// Which query.
     pub query: &'static str,
     /// The engine's error.
     pub source: DataFusionError,
+}
+
+impl std::error::Error for MetricsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // a filter value's message is whole: the engine's wrapping of it would say it twice
+        match self.bad_filter() {
+            Some(_) => None,
+            None => Some(&self.source),
+        }
+    }
+}
+
+/// The query that holds a filter's values against the warehouse's (`metrics::values`): its error
+/// is the user's mistake, already worded for them.
+pub const FILTER_VALUES: &str = "filter values";
+
+impl MetricsError {
+    /// The message of a filter value the warehouse does not have, if this is that.
+    pub fn bad_filter(&self) -> Option<String> {
+        match (&self.source, self.query) {
+            (DataFusionError::External(e), FILTER_VALUES) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for MetricsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.bad_filter() {
+            Some(message) => f.write_str(&message),
+            None => write!(f, "KPI query {}: {}", self.query, self.source),
+        }
+    }
 }
 
 /// A text, or NULL, as a query parameter.

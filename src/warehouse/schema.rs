@@ -143,6 +143,29 @@ pub(crate) const DIM_PAYMENT_METHOD: Table = Table {
     layout: Layout::Single,
 };
 
+/// Sales channels, as the export names them (`unspecified` for an order with none).
+pub(crate) const DIM_CHANNEL: Table = Table {
+    name: "dim_channel",
+    grain: "one sales channel",
+    columns: &[
+        ("channel_key", Ty::Int, false, "surrogate key"),
+        ("channel", Ty::Text, false, "as the export names it; 'unspecified' when it names none"),
+    ],
+    sorted_by: &["channel_key"],
+    key: &["channel_key"],
+    references: &[],
+    layout: Layout::Single,
+};
+
+/// Whether an order is a sale (kpis.md, "Terms").
+const IS_SALE: (&str, Ty, bool, &str) =
+    ("is_sale", Ty::Bool, false, "a sale: processing, shipped, delivered, or returned with at least one refund");
+/// The order's sales channel.
+const CHANNEL_KEY: (&str, Ty, bool, &str) = ("channel_key", Ty::Int, false, "the order's sales channel");
+/// The order's discount codes.
+const DISCOUNT_CODES: (&str, Ty, bool, &str) =
+    ("discount_codes", Ty::Text, true, "the codes the order used, joined by ','; none without one");
+
 /// Orders: the per-order aggregate the facts share.
 pub(crate) const FACT_ORDER: Table = Table {
     name: "fact_order",
@@ -156,10 +179,19 @@ pub(crate) const FACT_ORDER: Table = Table {
         ("status", Ty::Text, false, "pending, processing, shipped, delivered, cancelled, returned"),
         ("line_count", Ty::Int, false, "loaded order lines"),
         ("order_revenue", Ty::Money, false, "sum of its line revenue"),
+        IS_SALE,
+        CHANNEL_KEY,
+        DISCOUNT_CODES,
+        ("gross_sales", Ty::Money, false, "sum of quantity * unit_price over its lines, the tax inside taken out"),
+        ("discounts", Ty::Money, false, "its lines' discounts plus the order discount (gross_sales - order_revenue)"),
+        ("order_discount", Ty::Money, false, "the discount on the whole order, as exported"),
+        ("shipping", Ty::Money, false, "shipping charged (the tax inside taken out when prices include tax)"),
+        ("tax", Ty::Money, false, "the order's tax, on goods and shipping"),
+        ("duties", Ty::Money, false, ""),
     ],
     sorted_by: &["date_key", "order_key"],
     key: &["order_key"],
-    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer")],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer"), ("channel_key", "dim_channel")],
     layout: Layout::Monthly,
 };
 
@@ -178,7 +210,12 @@ pub(crate) const FACT_ORDER_LINE: Table = Table {
         ("quantity", Ty::Int, false, ">= 1"),
         ("unit_price", Ty::Money, false, ""),
         ("discount", Ty::Money, false, ""),
-        ("line_revenue", Ty::Money, false, "quantity * unit_price - discount"),
+        ("line_revenue", Ty::Money, false, "quantity * unit_price - discount - order_discount - tax"),
+        IS_SALE,
+        CHANNEL_KEY,
+        DISCOUNT_CODES,
+        ("order_discount", Ty::Money, false, "its share of the order's order_discount (largest remainder)"),
+        ("tax", Ty::Money, false, "the tax inside its price when prices include tax (its share), else 0"),
     ],
     sorted_by: &["date_key", "order_key", "line_no"],
     key: &["order_key", "line_no"],
@@ -216,7 +253,50 @@ pub(crate) const FACT_PAYMENT: Table = Table {
     layout: Layout::Monthly,
 };
 
-/// Every table of the warehouse, dimensions first.
+/// Refunds, as refunds.csv lists them: money given back on a day.
+pub(crate) const FACT_REFUND: Table = Table {
+    name: "fact_refund",
+    grain: "one refund row: goods of a line or of the order, shipping and tax given back on a day",
+    columns: &[
+        ("date_key", Ty::Int, false, "the refund's day in the shop's time zone"),
+        ("order_key", Ty::Int, false, ""),
+        ("refund_id", Ty::Text, false, "the shop's id"),
+        ("line_no", Ty::Int, true, "the line it returns; none for a refund tied to no line"),
+        ("order_date_key", Ty::Int, false, "the order's day"),
+        ("customer_key", Ty::Int, false, ""),
+        ("refunded_at", Ty::Timestamp, false, "shop-local time"),
+        ("quantity", Ty::Int, false, "units returned (0 without a line)"),
+        ("amount", Ty::Money, false, "goods refunded, without shipping and tax"),
+        ("shipping", Ty::Money, false, "shipping refunded"),
+        ("tax", Ty::Money, false, "tax refunded"),
+    ],
+    sorted_by: &["date_key", "order_key", "refund_id", "line_no"],
+    key: &["refund_id", "line_no"],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer")],
+    layout: Layout::Single,
+};
+
+/// Returns: each refund's goods on the order lines they belong to.
+pub(crate) const FACT_RETURN_LINE: Table = Table {
+    name: "fact_return_line",
+    grain: "the goods of one refund on one order line: all of a line's refund, or a share of an unsplit one",
+    columns: &[
+        ("date_key", Ty::Int, false, "the refund's day in the shop's time zone"),
+        ("order_key", Ty::Int, false, ""),
+        ("line_no", Ty::Int, false, ""),
+        ("refund_id", Ty::Text, false, "the shop's id"),
+        ("order_date_key", Ty::Int, false, "the order's day"),
+        ("customer_key", Ty::Int, false, ""),
+        ("product_key", Ty::Int, false, ""),
+        ("quantity", Ty::Int, false, "units returned (0 for a share of a refund tied to no line)"),
+        ("amount", Ty::Money, false, "goods returned; an unsplit refund shared over the lines by line revenue"),
+    ],
+    sorted_by: &["date_key", "order_key", "line_no", "refund_id"],
+    key: &["refund_id", "order_key", "line_no"],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer"), ("product_key", "dim_product")],
+    layout: Layout::Single,
+};
+
 /// The payment methods an order used, as its derived rows carry them (`derived.rs`).
 const METHOD_KEYS: (&str, Ty, bool, &str) =
     ("method_keys", Ty::Text, false, "derived: the order's payment method keys between bars, '|1|3|' ('|' for none)");
@@ -240,6 +320,14 @@ pub(crate) const AGG_ORDER: Table = Table {
         ("order_revenue", Ty::Money, false, "sum of its line revenue"),
         METHOD_KEYS,
         MAIN_METHOD_KEY,
+        IS_SALE,
+        CHANNEL_KEY,
+        DISCOUNT_CODES,
+        ("gross_sales", Ty::Money, false, ""),
+        ("discounts", Ty::Money, false, ""),
+        ("shipping", Ty::Money, false, ""),
+        ("tax", Ty::Money, false, ""),
+        ("duties", Ty::Money, false, ""),
     ],
     sorted_by: &["date_key", "order_key"],
     key: &["order_key"],
@@ -260,9 +348,14 @@ pub(crate) const AGG_LINE: Table = Table {
         ("quantity", Ty::Int, false, ">= 1"),
         ("unit_price", Ty::Money, false, ""),
         ("discount", Ty::Money, false, ""),
-        ("line_revenue", Ty::Money, false, "quantity * unit_price - discount"),
+        ("line_revenue", Ty::Money, false, "quantity * unit_price - discount - order_discount - tax"),
         METHOD_KEYS,
         MAIN_METHOD_KEY,
+        IS_SALE,
+        CHANNEL_KEY,
+        DISCOUNT_CODES,
+        ("gross_sales", Ty::Money, false, "quantity * unit_price - tax"),
+        ("discounts", Ty::Money, false, "discount + order_discount"),
         (
             "first_in_category",
             Ty::Int,
@@ -290,6 +383,8 @@ pub(crate) const AGG_PAYMENT: Table = Table {
         ("status", Ty::Text, false, "the order's status"),
         ("line_count", Ty::Int, false, "the order's loaded lines"),
         METHOD_KEYS,
+        IS_SALE,
+        CHANNEL_KEY,
         ("first_of_method", Ty::Int, false, "derived: 1 for the first payment of its order by its method, else 0"),
     ],
     sorted_by: &["date_key", "order_key", "payment_seq"],
@@ -298,27 +393,58 @@ pub(crate) const AGG_PAYMENT: Table = Table {
     layout: Layout::Monthly,
 };
 
+/// Returns and refunded shipping and tax with what a filter asks of their order.
+pub(crate) const AGG_RETURN: Table = Table {
+    name: "agg_return",
+    grain: "derived: a refund's goods on one order line (fact_return_line), or its shipping and tax (line_no none), with its order's filter columns",
+    columns: &[
+        ("date_key", Ty::Int, false, "the refund's day"),
+        ("order_key", Ty::Int, false, ""),
+        ("line_no", Ty::Int, true, "none for a refund's shipping and tax"),
+        ("order_date_key", Ty::Int, false, "the order's day"),
+        ("customer_key", Ty::Int, false, ""),
+        ("product_key", Ty::Int, true, "none for a refund's shipping and tax"),
+        ("quantity", Ty::Int, false, "units returned"),
+        ("amount", Ty::Money, false, "goods returned"),
+        ("shipping", Ty::Money, false, "shipping refunded"),
+        ("tax", Ty::Money, false, "tax refunded"),
+        METHOD_KEYS,
+        MAIN_METHOD_KEY,
+        CHANNEL_KEY,
+        DISCOUNT_CODES,
+    ],
+    sorted_by: &["date_key", "order_key"],
+    // no key: a refund may return a line in several rows, and its shipping and tax rows have none
+    key: &[],
+    references: &[("date_key", "dim_date"), ("customer_key", "dim_customer"), ("product_key", "dim_product")],
+    layout: Layout::Single,
+};
+
 /// The derived tables: what a request's filter asks of an order, kept beside the facts by the
 /// import and the append (`warehouse::derived`), so that no filter joins a fact to a fact.
 pub(crate) const DERIVED: [&Table; 3] = [&AGG_ORDER, &AGG_LINE, &AGG_PAYMENT];
 
-/// Every table of a version: the star schema, then the derived tables.
 /// The names of the warehouse's tables: the star schema's and the derived ones.
 pub fn table_names() -> impl Iterator<Item = &'static str> {
     TABLES.iter().map(|t| t.name)
 }
 
-pub(crate) const TABLES: [&Table; 10] = [
+/// Every table of a version: the star schema, then the derived tables.
+pub(crate) const TABLES: [&Table; 14] = [
     &DIM_DATE,
     &DIM_CUSTOMER,
     &DIM_PRODUCT,
     &DIM_PAYMENT_METHOD,
+    &DIM_CHANNEL,
     &FACT_ORDER,
     &FACT_ORDER_LINE,
     &FACT_PAYMENT,
+    &FACT_REFUND,
+    &FACT_RETURN_LINE,
     &AGG_ORDER,
     &AGG_LINE,
     &AGG_PAYMENT,
+    &AGG_RETURN,
 ];
 
 impl Table {
@@ -355,7 +481,13 @@ impl Table {
                 l
             })
             .collect();
-        lines.push(format!("  PRIMARY KEY ({})", self.key.join(", ")));
+        // a key with a column that may be none (a refund tied to no line) is unique, not primary
+        let nullable = self.key.iter().any(|k| self.columns.iter().any(|(n, _, null, _)| n == k && *null));
+        match (self.key.is_empty(), nullable) {
+            (true, _) => {}
+            (false, false) => lines.push(format!("  PRIMARY KEY ({})", self.key.join(", "))),
+            (false, true) => lines.push(format!("  UNIQUE ({})", self.key.join(", "))),
+        }
         // a comment can't end a line that a comma must follow, so put the comma before it
         let with_commas: Vec<String> = lines
             .iter()

@@ -9,8 +9,8 @@
 //! exhausted" although the process used half the limit. A pool of its own cannot be taken.
 
 use super::engine::Engine;
-use super::schema::{DERIVED, ORDER_LINES_VIEW, TABLES};
-use super::store::LAYOUT_DERIVED;
+use super::schema::{ORDER_LINES_VIEW, TABLES};
+use super::store::LAYOUT_BOOKS;
 use super::store::{Store, StoreError, Version};
 use crate::model::MemoryLimit;
 use datafusion::catalog::TableProvider;
@@ -34,6 +34,11 @@ pub enum OpenError {
     /// A file of the version is damaged, or is not of its table's shape.
     #[error(transparent)]
     Damaged(#[from] super::check::Damaged),
+    /// A version written by an older shoplens, without the tables of the books.
+    #[error(
+        "{0}: this warehouse was written by an older shoplens (layout {1}), which kept no refunds, shipping, taxes or channels; import the export again to read it"
+    )]
+    OldLayout(std::path::PathBuf, u32),
     /// The cluster's scheduler does not answer.
     #[error("cannot reach the Ballista scheduler at {engine}: {reason}")]
     Cluster {
@@ -100,18 +105,10 @@ impl Warehouse {
         let runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(session_memory)).build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config(), runtime.clone());
         let mut tables = Vec::new();
+        if version.manifest.layout < LAYOUT_BOOKS {
+            return Err(OpenError::OldLayout(store.root().to_path_buf(), version.manifest.layout));
+        }
         for t in TABLES {
-            if DERIVED.iter().any(|d| d.name == t.name) && version.manifest.layout < LAYOUT_DERIVED {
-                // written before the derived tables: their definitions, as views over the facts
-                let (name, sql) = super::derived::ORDER_METHODS;
-                if !ctx.table_exist(name)? {
-                    ctx.register_table(name, ctx.sql(sql).await?.into_view())?;
-                }
-                let view = ctx.sql(super::derived::definition(t)).await?.into_view();
-                ctx.register_table(t.name, view.clone())?;
-                tables.push((t.name, view));
-                continue;
-            }
             super::check::table_files(&version, t)?;
             let (path, folder) = version.table_path(t);
             // absolute: a cluster's executors do not share this process's working folder

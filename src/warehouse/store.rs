@@ -75,7 +75,7 @@ pub struct Manifest {
     /// Every import into this warehouse, oldest first, this version's last.
     #[serde(default)]
     pub imports: Vec<ImportRecord>,
-    /// How the version stores its tables: [`LAYOUT_DERIVED`], [`LAYOUT_PARTS`] for a version
+    /// How the version stores its tables: [`LAYOUT_BOOKS`], [`LAYOUT_PARTS`] for a version
     /// written before the derived tables, or 0 for one written before tables had parts (every
     /// table one file).
     #[serde(default)]
@@ -86,6 +86,14 @@ pub struct Manifest {
     /// The shop's currency, as the import recorded it (none for an import that did not say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<crate::model::Currency>,
+    /// The shop setting "taxes included": unit prices, discounts and shipping already include
+    /// the tax, which the import took out of them (source-format.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub taxes_included: bool,
+    /// What the books rest on beyond the export's columns (refunds without dates counted on
+    /// their order's day, say), in words for the user; empty when nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
 }
 
 fn default_key_chunk() -> i32 {
@@ -95,11 +103,11 @@ fn default_key_chunk() -> i32 {
 /// The layout that split tables into parts: the facts one file per month, the customers one file
 /// per key chunk (`schema::Layout`).
 pub(crate) const LAYOUT_PARTS: u32 = 2;
-/// The layout this shoplens writes: [`LAYOUT_PARTS`] with the derived tables
-/// (`schema::DERIVED`) beside the facts, `agg_line` with its mark per category. An older version
-/// (3 had the derived tables without that mark) reads them as views over its facts, and an
-/// append onto it is refused until the export is imported whole once.
-pub(crate) const LAYOUT_DERIVED: u32 = 4;
+/// The layout this shoplens writes: the derived tables (`schema::DERIVED`, layout 4) with the shop's books (the order money
+/// columns, sales channels, discount codes, refunds and returns, `is_sale`). A version of an
+/// older layout has none of them, and reading it as if its orders had no refunds could count a
+/// returned order wrongly: it is refused with a message to import the export again.
+pub(crate) const LAYOUT_BOOKS: u32 = 5;
 
 impl Version {
     /// Where `table` is in this version, and whether it is a folder of parts.

@@ -14,10 +14,17 @@ pub struct OracleFilter {
     pub category: Option<String>,
     pub country: Option<String>,
     pub method: Option<String>,
+    pub channel: Option<String>,
     pub top: usize,
+    /// The shop setting "taxes included" (not a filter): prices hold the tax, taken out of them.
+    pub taxes_included: bool,
 }
 
 fn read(dir: &Path, file: &str) -> Vec<HashMap<String, String>> {
+    if !dir.join(file).exists() {
+        // refunds.csv is optional
+        return Vec::new();
+    }
     let mut r = csv::Reader::from_path(dir.join(file)).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(|h| h.trim().to_lowercase()).collect();
     r.records()
@@ -62,18 +69,79 @@ pub struct Line {
     /// `YYYY-MM-DD`.
     pub date: String,
     pub quantity: i64,
-    /// Ten-thousandths.
+    /// Ten-thousandths: after every discount, the tax inside prices taken out.
     pub revenue: i128,
+    /// quantity * unit_price, the tax inside taken out.
+    pub gross: i128,
+    /// The line's discount and its share of the order discount.
+    pub discounts: i128,
+}
+
+/// A return a filter keeps: a refund's goods on one line, on the refund's day.
+pub struct Return {
+    pub order: String,
+    pub customer: String,
+    pub product: String,
+    /// The refund's `YYYY-MM-DD`.
+    pub date: String,
+    /// Its order's `YYYY-MM-DD`.
+    pub order_date: String,
+    pub quantity: i64,
+    pub amount: i128,
+}
+
+/// A line's product, quantity, revenue, gross sales and discounts, by (order, line_no).
+type LineFigures = (String, i64, i128, i128, i128);
+
+/// Splits `total` over `weights` by the largest remainder (ties: the earlier part); with no
+/// weight at all, equally. Written here again, apart from the engine's.
+fn largest_remainder(total: i128, weights: &[i128]) -> Vec<i128> {
+    let sum: i128 = weights.iter().sum();
+    let w: Vec<i128> = if sum == 0 { vec![1; weights.len()] } else { weights.to_vec() };
+    let sum: i128 = w.iter().sum();
+    if w.is_empty() {
+        return vec![];
+    }
+    let mut out: Vec<i128> = w.iter().map(|x| total * x / sum).collect();
+    let mut order: Vec<usize> = (0..w.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(total * w[i] % sum), i));
+    let mut left = total - out.iter().sum::<i128>();
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        out[i] += 1;
+        left -= 1;
+    }
+    out
 }
 
 /// Every KPI of kpis.md for `f`, in its JSON shape.
 pub fn kpis(dir: &Path, f: &OracleFilter) -> Value {
-    let lines = revenue_lines(dir, f);
-    kpis_of(dir, f, lines)
+    let books = books_rows(dir, f);
+    kpis_of(dir, f, books)
 }
 
 /// The revenue lines `f` keeps (kpis.md, "Terms").
 pub fn revenue_lines(dir: &Path, f: &OracleFilter) -> Vec<Line> {
+    books_rows(dir, f).lines
+}
+
+/// What the books are made of under a filter: the kept revenue lines, the kept returns, and the
+/// order-level money of the kept orders and of the kept refunds.
+pub struct BookRows {
+    pub lines: Vec<Line>,
+    pub returns: Vec<Return>,
+    /// Per kept order (by id): its date, shipping (tax inside out), tax, duties, channel, codes.
+    pub order_money: HashMap<String, (String, i128, i128, i128)>,
+    /// Per kept refund: its date, its order, shipping refunded, tax refunded.
+    pub refund_money: Vec<(String, String, i128, i128)>,
+    pub channel_of: HashMap<String, String>,
+    pub codes_of: HashMap<String, Vec<String>>,
+}
+
+/// The rows of the books `f` keeps.
+pub fn books_rows(dir: &Path, f: &OracleFilter) -> BookRows {
     let customers: HashMap<String, HashMap<String, String>> =
         read(dir, "customers.csv").into_iter().map(|r| (r["customer_id"].clone(), r)).collect();
     let products: HashMap<String, HashMap<String, String>> =
@@ -90,43 +158,165 @@ pub fn revenue_lines(dir: &Path, f: &OracleFilter) -> Vec<Line> {
             payments.iter().filter(|p| p["method"].to_lowercase() == *m).map(|p| p["order_id"].clone()).collect()
         }
     };
+    let refunds = read(dir, "refunds.csv");
+    let refunded: HashSet<&str> = refunds.iter().map(|r| r["order_id"].as_str()).collect();
+    let get = |r: &HashMap<String, String>, c: &str| r.get(c).cloned().unwrap_or_default();
+    let channel_of: HashMap<String, String> = orders
+        .iter()
+        .map(|(id, o)| {
+            let c = get(o, "channel");
+            (id.clone(), if c.is_empty() { "unspecified".to_string() } else { c })
+        })
+        .collect();
+    let codes_of: HashMap<String, Vec<String>> = orders
+        .iter()
+        .map(|(id, o)| {
+            let mut codes: Vec<String> = Vec::new();
+            for c in get(o, "discount_code").split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                if !codes.iter().any(|k| k == c) {
+                    codes.push(c.to_string());
+                }
+            }
+            (id.clone(), codes)
+        })
+        .collect();
+    let is_sale = |id: &str| {
+        let status = orders[id]["status"].to_lowercase();
+        ["processing", "shipped", "delivered"].contains(&status.as_str())
+            || (status == "returned" && refunded.contains(id))
+    };
+    // the order-level part of the filter
+    let keeps_order = |id: &str| {
+        let o = &orders[id];
+        let country = customers.get(&o["customer_id"]).map(|c| c["country"].clone()).unwrap_or_default();
+        !(f.country.as_ref().is_some_and(|c| country.is_empty() || country != *c)
+            || (f.method.is_some() && !method_orders.contains(id))
+            || f.channel.as_ref().is_some_and(|c| channel_of[id] != *c))
+    };
+    let in_range = |date: &str| {
+        !(f.from.as_ref().is_some_and(|d| date < d.as_str()) || f.to.as_ref().is_some_and(|d| date > d.as_str()))
+    };
+
+    // every line of every order, with its shares of the order discount and of the tax inside prices
+    let mut by_order: BTreeMap<String, Vec<HashMap<String, String>>> = BTreeMap::new();
+    for item in read(dir, "order_items.csv") {
+        by_order.entry(item["order_id"].clone()).or_default().push(item);
+    }
+    let mut all_lines: BTreeMap<(String, i64), LineFigures> = BTreeMap::new();
+    let mut shipping_tax: HashMap<String, i128> = HashMap::new();
+    for (id, items) in by_order.iter_mut() {
+        items.sort_by_key(|i| i["line_no"].parse::<i64>().unwrap());
+        let o = &orders[id];
+        let after: Vec<i128> = items
+            .iter()
+            .map(|i| units(&i["unit_price"]) * i["quantity"].parse::<i128>().unwrap() - units(&i["discount"]))
+            .collect();
+        let od = largest_remainder(units(&get(o, "order_discount")), &after);
+        let mut tax = vec![0; items.len()];
+        if f.taxes_included {
+            let mut w: Vec<i128> = after.iter().zip(&od).map(|(a, d)| a - d).collect();
+            w.push(units(&get(o, "shipping")));
+            let mut t = largest_remainder(units(&get(o, "tax")), &w);
+            shipping_tax.insert(id.clone(), t.pop().unwrap());
+            tax = t;
+        }
+        for (k, i) in items.iter().enumerate() {
+            let q: i64 = i["quantity"].parse().unwrap();
+            let gross = units(&i["unit_price"]) * q as i128 - tax[k];
+            let discounts = units(&i["discount"]) + od[k];
+            all_lines.insert(
+                (id.clone(), i["line_no"].parse().unwrap()),
+                (i["product_id"].clone(), q, gross - discounts, gross, discounts),
+            );
+        }
+    }
+    if f.taxes_included {
+        // an order without lines: its tax is all its shipping's
+        for (id, o) in &orders {
+            shipping_tax.entry(id.clone()).or_insert_with(|| units(&get(o, "tax")));
+        }
+    }
 
     let mut lines = Vec::new();
-    for item in read(dir, "order_items.csv") {
-        let o = &orders[&item["order_id"]];
-        let status = o["status"].to_lowercase();
-        if !["processing", "shipped", "delivered"].contains(&status.as_str()) {
+    let mut order_money = HashMap::new();
+    for ((id, _), (product, q, revenue, gross, discounts)) in &all_lines {
+        let o = &orders[id];
+        if !is_sale(id) {
             continue;
         }
         let date = o["order_ts"][..10].to_string();
-        if f.from.as_ref().is_some_and(|d| date < *d) || f.to.as_ref().is_some_and(|d| date > *d) {
+        if !in_range(&date) || !keeps_order(id) {
             continue;
         }
-        if f.category.as_ref().is_some_and(|c| category(&item["product_id"]) != *c) {
+        if f.category.as_ref().is_some_and(|c| category(product) != *c) {
             continue;
         }
-        let country = customers.get(&o["customer_id"]).map(|c| c["country"].clone()).unwrap_or_default();
-        if f.country.as_ref().is_some_and(|c| country.is_empty() || country != *c) {
-            continue;
-        }
-        if f.method.is_some() && !method_orders.contains(&item["order_id"]) {
-            continue;
-        }
-        let q: i64 = item["quantity"].parse().unwrap();
+        order_money.entry(id.clone()).or_insert_with(|| {
+            let st = shipping_tax.get(id).copied().unwrap_or(0);
+            (date.clone(), units(&get(o, "shipping")) - st, units(&get(o, "tax")), units(&get(o, "duties")))
+        });
         lines.push(Line {
-            order: item["order_id"].clone(),
+            order: id.clone(),
             customer: o["customer_id"].clone(),
-            product: item["product_id"].clone(),
+            product: product.clone(),
             date,
-            quantity: q,
-            revenue: units(&item["unit_price"]) * q as i128 - units(&item["discount"]),
+            quantity: *q,
+            revenue: *revenue,
+            gross: *gross,
+            discounts: *discounts,
         });
     }
 
-    lines
+    let mut returns = Vec::new();
+    let mut refund_money = Vec::new();
+    for r in &refunds {
+        let id = r["order_id"].as_str();
+        let date = r["refunded_at"][..10].to_string();
+        if !in_range(&date) || !keeps_order(id) {
+            continue;
+        }
+        let o = &orders[id];
+        refund_money.push((date.clone(), id.to_string(), units(&get(r, "shipping")), units(&get(r, "tax"))));
+        let lines_of: Vec<(&i64, &LineFigures)> = all_lines
+            .range((id.to_string(), i64::MIN)..=(id.to_string(), i64::MAX))
+            .map(|((_, n), v)| (n, v))
+            .collect();
+        let amount = units(&r["amount"]);
+        let parts: Vec<(String, i64, i128)> = match get(r, "line_no").as_str() {
+            "" => {
+                let w: Vec<i128> = lines_of.iter().map(|(_, v)| v.2).collect();
+                largest_remainder(amount, &w)
+                    .into_iter()
+                    .zip(&lines_of)
+                    .map(|(a, (_, v))| (v.0.clone(), 0, a))
+                    .collect()
+            }
+            n => {
+                let n: i64 = n.parse().unwrap();
+                let v = lines_of.iter().find(|(k, _)| **k == n).unwrap().1;
+                vec![(v.0.clone(), get(r, "quantity").parse().unwrap_or(0), amount)]
+            }
+        };
+        for (product, quantity, amount) in parts {
+            if f.category.as_ref().is_some_and(|c| category(&product) != *c) {
+                continue;
+            }
+            returns.push(Return {
+                order: id.to_string(),
+                customer: o["customer_id"].clone(),
+                product,
+                date: date.clone(),
+                order_date: o["order_ts"][..10].to_string(),
+                quantity,
+                amount,
+            });
+        }
+    }
+    BookRows { lines, returns, order_money, refund_money, channel_of, codes_of }
 }
 
-fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
+fn kpis_of(dir: &Path, f: &OracleFilter, rows: BookRows) -> Value {
+    let BookRows { lines, returns, order_money, refund_money, channel_of, codes_of } = rows;
     let customers: HashMap<String, HashMap<String, String>> =
         read(dir, "customers.csv").into_iter().map(|r| (r["customer_id"].clone(), r)).collect();
     let products: HashMap<String, HashMap<String, String>> =
@@ -135,27 +325,81 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
     let category = |p: &str| -> String {
         products.get(p).map(|r| r["category"].clone()).filter(|c| !c.is_empty()).unwrap_or("Uncategorized".into())
     };
-    let total: i128 = lines.iter().map(|l| l.revenue).sum();
+    let sales: i128 = lines.iter().map(|l| l.revenue).sum();
+    let returned: i128 = returns.iter().map(|r| r.amount).sum();
+    let total = sales - returned;
     let order_set: BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
     let customer_set: BTreeSet<&str> = lines.iter().map(|l| l.customer.as_str()).collect();
     let n_orders = order_set.len() as i128;
     let summary = json!({
         "total_revenue": money(total),
         "orders": n_orders,
-        "average_order_value": if n_orders == 0 { 0.0 } else { ratio(total, n_orders * 10_000, 2) },
+        "average_order_value": if n_orders == 0 { 0.0 } else { ratio(sales, n_orders * 10_000, 2) },
         "customers": customer_set.len(),
     });
+    let category_filter = f.category.is_some();
+    let nullable = |v: i128| if category_filter { Value::Null } else { json!(money(v)) };
+    let ship: i128 = order_money.values().map(|m| m.1).sum::<i128>() - refund_money.iter().map(|r| r.2).sum::<i128>();
+    let taxes: i128 = order_money.values().map(|m| m.2).sum::<i128>() - refund_money.iter().map(|r| r.3).sum::<i128>();
+    let duties: i128 = order_money.values().map(|m| m.3).sum();
+    let books = json!({
+        "gross_sales": money(lines.iter().map(|l| l.gross).sum()),
+        "discounts": money(lines.iter().map(|l| l.discounts).sum()),
+        "returns": money(returned),
+        "net_sales": money(total),
+        "shipping": nullable(ship),
+        "taxes": nullable(taxes),
+        "duties": nullable(duties),
+        "total_sales": nullable(total + ship + taxes + duties),
+        "returned_units": returns.iter().map(|r| r.quantity).sum::<i64>(),
+    });
 
-    // months: the span rule of kpis.md
-    let mut per_month: BTreeMap<String, (i128, BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    // months: the span rule of kpis.md, over the months with a sale or a return
+    #[derive(Default)]
+    struct Month<'a> {
+        sales: i128,
+        orders: BTreeSet<&'a str>,
+        customers: BTreeSet<&'a str>,
+        gross: i128,
+        discounts: i128,
+        returns: i128,
+        shipping: i128,
+        tax: i128,
+        duties: i128,
+    }
+    let mut per_month: BTreeMap<String, Month> = BTreeMap::new();
     for l in &lines {
         let e = per_month.entry(l.date[..7].to_string()).or_default();
-        e.0 += l.revenue;
-        e.1.insert(&l.order);
-        e.2.insert(&l.customer);
+        e.sales += l.revenue;
+        e.gross += l.gross;
+        e.discounts += l.discounts;
+        e.orders.insert(&l.order);
+        e.customers.insert(&l.customer);
     }
-    let first = f.from.as_ref().map(|d| d[..7].to_string()).or_else(|| per_month.keys().next().cloned());
-    let last = f.to.as_ref().map(|d| d[..7].to_string()).or_else(|| per_month.keys().last().cloned());
+    for r in &returns {
+        per_month.entry(r.date[..7].to_string()).or_default().returns += r.amount;
+    }
+    for (date, s, t, d) in order_money.values() {
+        let e = per_month.entry(date[..7].to_string()).or_default();
+        e.shipping += s;
+        e.tax += t;
+        e.duties += d;
+    }
+    for (date, _, s, t) in &refund_money {
+        let e = per_month.entry(date[..7].to_string()).or_default();
+        e.shipping -= s;
+        e.tax -= t;
+    }
+    let has_data = |m: &Month| !m.orders.is_empty() || m.returns != 0;
+    let first = f
+        .from
+        .as_ref()
+        .map(|d| d[..7].to_string())
+        .or_else(|| per_month.iter().find(|(_, m)| has_data(m)).map(|(k, _)| k.clone()));
+    let last =
+        f.to.as_ref()
+            .map(|d| d[..7].to_string())
+            .or_else(|| per_month.iter().rev().find(|(_, m)| has_data(m)).map(|(k, _)| k.clone()));
     // the month in progress: the latest order's (any status), unless it is the month's last day
     let latest = read(dir, "orders.csv").iter().map(|o| o["order_ts"][..10].to_string()).max();
     let in_progress = latest.and_then(|d| {
@@ -164,6 +408,7 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
         let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1];
         (day != days).then(|| d[..7].to_string())
     });
+    let empty = Month::default();
     let mut monthly = Vec::new();
     if let (Some(first), Some(last)) = (first, last) {
         let (mut y, mut m): (i32, u32) = (first[..4].parse().unwrap(), first[5..].parse().unwrap());
@@ -173,15 +418,20 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
             if key > last {
                 break;
             }
-            let (rev, o, c) = per_month.get(&key).map(|(r, o, c)| (*r, o.len() as i128, c.len())).unwrap_or((0, 0, 0));
+            let e = per_month.get(&key).unwrap_or(&empty);
+            let rev = e.sales - e.returns;
+            let o = e.orders.len() as i128;
             let growth = match prev {
                 Some(p) if p != 0 => json!(ratio(rev - p, p, 6)),
                 _ => Value::Null,
             };
             monthly.push(json!({
-                "month": key, "revenue": money(rev), "orders": o, "customers": c,
-                "average_order_value": if o == 0 { 0.0 } else { ratio(rev, o * 10_000, 2) },
+                "month": key, "revenue": money(rev), "orders": o, "customers": e.customers.len(),
+                "average_order_value": if o == 0 { 0.0 } else { ratio(e.sales, o * 10_000, 2) },
                 "growth": growth, "complete": in_progress.as_deref() != Some(key.as_str()),
+                "gross_sales": money(e.gross), "discounts": money(e.discounts), "returns": money(e.returns),
+                "shipping": nullable(e.shipping), "taxes": nullable(e.tax), "duties": nullable(e.duties),
+                "total_sales": nullable(rev + e.shipping + e.tax + e.duties),
             }));
             prev = Some(rev);
             (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
@@ -196,6 +446,11 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
         e.1.insert(&l.order);
         e.2 += l.quantity;
     }
+    for r in &returns {
+        let e = cats.entry(category(&r.product)).or_default();
+        e.0 -= r.amount;
+        e.2 -= r.quantity;
+    }
     let mut cats: Vec<_> = cats.into_iter().collect();
     cats.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
     let categories: Vec<Value> = cats
@@ -209,6 +464,11 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
         e.0 += l.revenue;
         e.1 += l.quantity;
     }
+    for r in &returns {
+        let e = prods.entry(&r.product).or_default();
+        e.0 -= r.amount;
+        e.1 -= r.quantity;
+    }
     let mut prods: Vec<_> = prods.into_iter().collect();
     prods.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
     let mut cumulative = 0;
@@ -221,6 +481,43 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
             json!({"product_id": p, "product_name": name, "category": category(p), "revenue": money(*r),
                    "units": u, "share": share(*r), "cumulative_share": share(cumulative)})
         })
+        .collect();
+
+    // channels and codes: each order's sales and returns
+    let mut chans: BTreeMap<&str, (i128, BTreeSet<&str>)> = BTreeMap::new();
+    let mut codes: BTreeMap<&str, (BTreeSet<&str>, i128, i128)> = BTreeMap::new();
+    for l in &lines {
+        let e = chans.entry(&channel_of[&l.order]).or_default();
+        e.0 += l.revenue;
+        e.1.insert(&l.order);
+        for c in &codes_of[&l.order] {
+            let e = codes.entry(c).or_default();
+            e.0.insert(&l.order);
+            e.1 += l.discounts;
+            e.2 += l.revenue;
+        }
+    }
+    for r in &returns {
+        chans.entry(&channel_of[&r.order]).or_default().0 -= r.amount;
+        for c in &codes_of[&r.order] {
+            codes.entry(c).or_default().2 -= r.amount;
+        }
+    }
+    let mut chans: Vec<_> = chans.into_iter().collect();
+    chans.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    let chan_total: i128 = chans.iter().map(|c| c.1.0).sum();
+    let channels: Vec<Value> = chans
+        .iter()
+        .map(|(c, (r, o))| {
+            json!({"channel": c, "revenue": money(*r), "orders": o.len(),
+                                  "share": if chan_total == 0 { 0.0 } else { ratio(*r, chan_total, 6) }})
+        })
+        .collect();
+    let mut codes: Vec<_> = codes.into_iter().collect();
+    codes.sort_by(|a, b| b.1.0.len().cmp(&a.1.0.len()).then(a.0.cmp(b.0)));
+    let discount_codes: Vec<Value> = codes
+        .iter()
+        .map(|(c, (o, d, r))| json!({"code": c, "orders": o.len(), "discounts": money(*d), "revenue": money(*r)}))
         .collect();
 
     let mut per_customer: BTreeMap<&str, (BTreeSet<&str>, i128, String, String)> = BTreeMap::new();
@@ -242,14 +539,19 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
             "share": if n_customers == 0 { 0.0 } else { ratio(buckets[i], n_customers, 6) }})).collect::<Vec<_>>(),
         "repeat_customer_rate": if n_customers == 0 { 0.0 } else { ratio(n_customers - buckets[0], n_customers, 6) },
     });
+    let mut customer_returns: HashMap<&str, i128> = HashMap::new();
+    for r in &returns {
+        *customer_returns.entry(&r.customer).or_default() += r.amount;
+    }
+    let net = |c: &str, sales: i128| sales - customer_returns.get(c).copied().unwrap_or(0);
     let mut custs: Vec<_> = per_customer.into_iter().collect();
-    custs.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
+    custs.sort_by(|a, b| net(b.0, b.1.1).cmp(&net(a.0, a.1.1)).then(a.0.cmp(b.0)));
     let top_customers: Vec<Value> = custs
         .iter()
         .take(f.top)
         .map(|(c, (o, r, first, last))| {
             let name = customers.get(*c).map(|r| r["customer_name"].clone()).filter(|n| !n.is_empty());
-            json!({"customer_id": c, "customer_name": name, "orders": o.len(), "revenue": money(*r),
+            json!({"customer_id": c, "customer_name": name, "orders": o.len(), "revenue": money(net(c, *r)),
                    "average_order_value": ratio(*r, o.len() as i128 * 10_000, 2),
                    "first_order_date": first, "last_order_date": last})
         })
@@ -279,7 +581,8 @@ fn kpis_of(dir: &Path, f: &OracleFilter, lines: Vec<Line>) -> Value {
         .collect();
 
     json!({
-        "summary": summary, "monthly": monthly, "categories": categories, "top_products": top_products,
+        "summary": summary, "books": books, "channels": channels, "discount_codes": discount_codes,
+        "monthly": monthly, "categories": categories, "top_products": top_products,
         "order_frequency": frequency, "top_customers": top_customers, "payment_methods": payment_methods,
     })
 }
@@ -337,10 +640,14 @@ fn last_order_day(dir: &Path) -> String {
 /// Cohort retention (customers.md) for `f` (its dates choose the cohorts).
 pub fn cohorts(dir: &Path, f: &OracleFilter) -> Value {
     let all = OracleFilter { from: None, to: None, ..f.clone() };
-    let lines = revenue_lines(dir, &all);
+    let BookRows { lines, returns, .. } = books_rows(dir, &all);
     let mut per: BTreeMap<&str, BTreeMap<i64, i128>> = BTreeMap::new();
     for l in &lines {
         *per.entry(&l.customer).or_default().entry(month_index(&l.date)).or_default() += l.revenue;
+    }
+    // a purchase is valued net of its order's returns, whenever refunded (customers.md)
+    for r in &returns {
+        *per.entry(&r.customer).or_default().entry(month_index(&r.order_date)).or_default() -= r.amount;
     }
     let Some(last) = lines.iter().map(|l| month_index(&l.date)).max() else { return json!({"cohorts": []}) };
     let last_day = last_order_day(dir);
@@ -461,11 +768,18 @@ pub fn rfm(dir: &Path, f: &OracleFilter, as_of: Option<&str>) -> (Value, Vec<Val
         .map(|r| (r["customer_id"].clone(), r.get("customer_name").cloned().unwrap_or_default()))
         .collect();
     let mut per: BTreeMap<String, (String, BTreeSet<String>, i128)> = BTreeMap::new();
-    for l in revenue_lines(dir, &all) {
+    let rows = books_rows(dir, &OracleFilter { to: None, ..all.clone() });
+    for l in rows.lines.into_iter().filter(|l| l.date <= as_of) {
         let e = per.entry(l.customer.clone()).or_default();
         e.0 = e.0.clone().max(l.date.clone());
         e.1.insert(l.order.clone());
         e.2 += l.revenue;
+    }
+    // a purchase is valued net of its order's returns, whenever refunded (customers.md)
+    for r in rows.returns.iter().filter(|r| r.order_date <= as_of) {
+        if let Some(e) = per.get_mut(&r.customer) {
+            e.2 -= r.amount;
+        }
     }
     let recency = |id: &str| days(&as_of) - days(&per[id].0);
     let ids: Vec<&str> = per.keys().map(String::as_str).collect();

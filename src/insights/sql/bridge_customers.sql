@@ -18,7 +18,7 @@ either AS (
 firsts AS (
   SELECT o.customer_key, MIN(o.date_key) AS first_key
   FROM fact_order o
-  WHERE o.status IN ({revenue_statuses})
+  WHERE o.is_sale
     AND o.line_count > 0
     AND o.customer_key IN (SELECT customer_key FROM either)
   GROUP BY o.customer_key

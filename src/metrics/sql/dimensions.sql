@@ -5,7 +5,11 @@ SELECT 'country' AS kind, country AS value FROM dim_customer WHERE country IS NO
 UNION ALL
 SELECT 'method' AS kind, method AS value FROM dim_payment_method
 UNION ALL
+SELECT 'channel' AS kind, channel AS value FROM dim_channel
+UNION ALL
 SELECT 'first_date' AS kind, CAST(MIN(date) AS VARCHAR) AS value FROM dim_date
 UNION ALL
+-- the last order's day: dim_date runs on to the last refund's
 SELECT 'last_date' AS kind, CAST(MAX(date) AS VARCHAR) AS value FROM dim_date
+WHERE date_key <= (SELECT MAX(date_key) FROM agg_order)
 ORDER BY kind, value

@@ -6,18 +6,24 @@
 -- payment method), which `revenue_orders.sql` applies to whole orders too.
 -- Parameters: $1 first day, $2 last day (both included, as date keys YYYYMMDD: the facts are
 -- sorted by them, so a range reads only its part of the file), $3 category, $4 country,
--- $5 payment method; a NULL text parameter keeps everything (and its subquery is never run).
+-- $5 payment method, $6 sales channel; a NULL text parameter keeps everything (and its subquery
+-- is never run).
 SELECT
   f.date_key,
   f.order_key,
   f.customer_key,
   f.product_key,
   f.status,
+  f.is_sale,
   f.quantity,
   f.unit_price,
   f.discount,
   f.line_revenue,
+  f.gross_sales,
+  f.discounts,
   f.main_method_key,
+  f.channel_key,
+  f.discount_codes,
   f.first_in_category
 FROM agg_line f
 WHERE ($3 IS NULL OR f.product_key IN (

@@ -1,12 +1,11 @@
 //! The PostgreSQL catalog functions BI clients call that `datafusion-pg-catalog` lacks, each
 //! answered as PostgreSQL would for this warehouse: [`register`] adds them to a session.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, StringArray};
+use datafusion::arrow::array::{Array, AsArray, Int32Array, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, FieldRef, Int32Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
@@ -30,141 +29,8 @@ pub(super) async fn register(ctx: &SessionContext, comments: Comments) -> Result
     ctx.register_udf(ScalarUDF::from(SizePretty { signature: Signature::any(1, Volatility::Immutable) }));
     ctx.register_udf(ScalarUDF::from(Comment::new("col_description", comments.clone(), true)));
     ctx.register_udf(ScalarUDF::from(Comment::new("obj_description", comments, false)));
-    for (name, check) in CAPPED {
-        if let Ok(inner) = ctx.udf(name) {
-            ctx.register_udf(ScalarUDF::from(Capped { inner: inner.inner().clone(), check: *check }));
-        }
-    }
+    super::bounds::wrap_functions(ctx)?;
     Ok(())
-}
-
-/// A check of a function's arguments before it runs.
-type Check = fn(&[ArrayRef]) -> Result<()>;
-
-/// The longest text one value may grow to through `repeat`, `lpad` or `rpad`.
-const MAX_TEXT: i64 = 16 << 20;
-/// The most elements `range` or `generate_series` may put in one array.
-const MAX_ELEMENTS: i64 = 10_000_000;
-
-/// The functions whose output a statement sizes with its arguments, and the check that bounds
-/// them: DataFusion computes a constant call while it plans, on the server's own threads, where
-/// neither the time limit nor the memory pool reaches (`repeat('a', 1e9)` would stall the server
-/// and take a gigabyte).
-const CAPPED: &[(&str, Check)] = &[
-    ("repeat", check_repeat),
-    ("lpad", check_pad),
-    ("rpad", check_pad),
-    ("range", check_series),
-    ("generate_series", check_series),
-];
-
-fn too_large(what: &str) -> DataFusionError {
-    DataFusionError::Execution(format!(
-        "{what}: over what one value may hold here (16 MB of text, 10 million elements)"
-    ))
-}
-
-fn ints(a: &ArrayRef) -> Option<ArrayRef> {
-    a.data_type().is_integer().then(|| cast(a, &DataType::Int64).ok()).flatten()
-}
-
-fn check_repeat(args: &[ArrayRef]) -> Result<()> {
-    let (Some(text), Some(n)) =
-        (args.first().and_then(|a| cast(a, &DataType::LargeUtf8).ok()), args.get(1).and_then(ints))
-    else {
-        return Ok(());
-    };
-    let (text, n) = (text.as_string::<i64>(), n.as_primitive::<Int64Type>());
-    for r in 0..text.len().max(n.len()) {
-        let (t, k) = (text.value(r.min(text.len() - 1)), n.value(r.min(n.len() - 1)));
-        if (t.len() as i64).saturating_mul(k) > MAX_TEXT {
-            return Err(too_large("repeat() would build a text too long"));
-        }
-    }
-    Ok(())
-}
-
-fn check_pad(args: &[ArrayRef]) -> Result<()> {
-    let Some(n) = args.get(1).and_then(ints) else { return Ok(()) };
-    match datafusion::arrow::compute::max(n.as_primitive::<Int64Type>()) {
-        Some(m) if m > MAX_TEXT => Err(too_large("lpad()/rpad() would build a text too long")),
-        _ => Ok(()),
-    }
-}
-
-fn check_series(args: &[ArrayRef]) -> Result<()> {
-    let bounds: Vec<_> = args.iter().map(ints).collect();
-    let [Some(start), Some(stop), step @ ..] = bounds.as_slice() else { return Ok(()) };
-    let (start, stop) = (start.as_primitive::<Int64Type>(), stop.as_primitive::<Int64Type>());
-    let step = step.first().cloned().flatten();
-    let step = step.as_ref().map(|s| s.as_primitive::<Int64Type>());
-    let rows = start.len().max(stop.len());
-    for r in 0..rows {
-        let at = |a: &datafusion::arrow::array::Int64Array| a.value(r.min(a.len().saturating_sub(1)));
-        if start.is_empty() || stop.is_empty() {
-            return Ok(());
-        }
-        let by = step.map(at).unwrap_or(1).unsigned_abs().max(1) as i128;
-        let span = (at(stop) as i128 - at(start) as i128).unsigned_abs() as i128;
-        if span / by > MAX_ELEMENTS as i128 {
-            return Err(too_large("range()/generate_series() would build an array too large"));
-        }
-    }
-    Ok(())
-}
-
-/// A DataFusion function run only after [`CAPPED`]'s check of its arguments.
-#[derive(Debug)]
-struct Capped {
-    inner: Arc<dyn ScalarUDFImpl>,
-    check: Check,
-}
-
-impl PartialEq for Capped {
-    fn eq(&self, other: &Self) -> bool {
-        self.inner.name() == other.inner.name()
-    }
-}
-
-impl Eq for Capped {}
-
-impl std::hash::Hash for Capped {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.inner.name().hash(state);
-    }
-}
-
-impl ScalarUDFImpl for Capped {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(args)
-    }
-
-    fn return_field_from_args(&self, args: datafusion::logical_expr::ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-
-    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(args)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows.max(1);
-        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.clone().into_array(rows)).collect::<Result<_>>()?;
-        (self.check)(&arrays)?;
-        self.inner.invoke_with_args(args)
-    }
 }
 
 /// A catalog function with one answer whatever its arguments: what a client asks of PostgreSQL

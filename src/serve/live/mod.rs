@@ -14,10 +14,12 @@
 //! computation's share of the server's limit), take one of the server's computation permits, and
 //! stop at the time limit.
 
+pub mod bounds;
 pub mod compat;
 pub mod flight;
 mod functions;
 pub mod pg;
+pub mod slots;
 mod tables;
 
 use super::state::{AppState, Loaded};
@@ -35,7 +37,10 @@ pub struct LiveOptions {
     pub pg: Option<SocketAddr>,
     /// Serve Arrow Flight SQL here.
     pub flight: Option<SocketAddr>,
-    /// Most PostgreSQL connections open at once; one more is refused with SQLSTATE 53300.
+    /// Most connections open at once on each port, counted from when they are accepted; three
+    /// quarters of them from one address ([`slots::Slots`]). One more is refused over PostgreSQL
+    /// with SQLSTATE 53300 (or closed at once when many are refused together), and closed at once
+    /// over Flight SQL.
     pub max_connections: usize,
     /// How long one statement may run (a client's `statement_timeout` can only lower it).
     pub timeout: Duration,

@@ -14,7 +14,12 @@
 //! - **limits**: each statement holds one of the server's computation permits and runs in the
 //!   live catalog's memory pool; it is cancelled at the time limit (SQLSTATE 57014) or by the
 //!   protocol's cancel request, and a result over [`MAX_RESULT_BYTES`] is refused (54000); the
-//!   connection stays usable after each; connections beyond the maximum get SQLSTATE 53300;
+//!   connection stays usable after each; every connection holds a slot from the moment it is
+//!   accepted (a cancel request's too: a few over the limit are read for one, each for a second
+//!   at most), three quarters of them at most from one address ([`super::slots::Slots`]);
+//!   connections beyond get SQLSTATE 53300, or are closed at once when many come together;
+//!   statements over 1 MB or naming a parameter above `$65535` are refused before they are
+//!   parsed ([`super::bounds`]);
 //! - **logging** of every connection and statement with its user (never a password).
 
 use super::compat::compat;
@@ -289,7 +294,7 @@ fn check_principal(live: &Live, who: &Who) -> PgWireResult<()> {
     let meta = &who.metadata;
     let valid = match (meta.get(PRINCIPAL), meta.get(KEY_DIGEST)) {
         (Some(name), Some(digest)) => {
-            gate.credentials().scram_key(name).is_some_and(|k| key_digest(&k.salted) == *digest)
+            gate.credentials().scram_key(name).is_some_and(|k| key_digest(&k.stored_key) == *digest)
         }
         _ => false,
     };
@@ -439,6 +444,8 @@ impl SimpleQueryHandler for Limited {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let who = Who::of(client);
+        // before the parser sees it: a long text or `$99999999999` costs memory to parse or plan
+        super::bounds::check_text(query).map_err(|(code, message)| sql_error("ERROR", code, message))?;
         let text = compat(query);
         let work = SimpleQueryHandler::do_query(&self.inner, client, &text);
         self.limited(&who, query, work).await
@@ -501,6 +508,7 @@ impl QueryParser for CompatParser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         check_principal(&self.live, &Who::of(client))?;
+        super::bounds::check_text(sql).map_err(|(code, message)| sql_error("ERROR", code, message))?;
         self.inner.parse_sql(client, &compat(sql), types).await
     }
 
@@ -619,7 +627,7 @@ impl AuthSource for GateKeys {
             sql_error("FATAL", "28000", format!("too many failed sign-ins: try again in {} s", wait.as_secs().max(1)))
         })?;
         let credentials = gate.credentials();
-        let key = credentials.scram_key(user).and_then(|k| Some((k.bytes()?, key_digest(&k.salted))));
+        let key = credentials.scram_key(user).and_then(|k| Some((k.bytes()?, key_digest(&k.stored_key))));
         match key {
             Some(((salt, salted), digest)) => {
                 *self.attempt.lock().expect("attempt lock") = Some((attempt, digest));
@@ -801,7 +809,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let handlers = Arc::new(Handlers::new(live));
-    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
+    let slots = super::slots::Slots::new(max_connections);
+    let overflow = Arc::new(tokio::sync::Semaphore::new(OVERFLOW));
     tokio::pin!(shutdown);
     loop {
         let (socket, peer) = tokio::select! {
@@ -817,18 +826,33 @@ pub async fn serve(
             () = &mut shutdown => return,
         };
         let _ = socket.set_nodelay(true);
-        let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => Some(slot),
-            // a cancel request comes on a connection of its own: it must pass a full server
-            Err(_) if is_cancel_request(&socket).await => None,
-            Err(_) => {
-                tracing::warn!(target: "shoplens::pg", %peer, max_connections, "connection refused: too many");
-                tokio::spawn(too_many(socket));
+        let connection = |signed_in: &Arc<AtomicBool>| {
+            Arc::new(Connection { shared: handlers.clone(), signed_in: signed_in.clone() })
+        };
+        // every connection counts from the moment it is accepted, whatever it will say
+        let Some(slot) = slots.take(peer.ip()) else {
+            // over the limit: a few at once are read for a cancel request (a full server must
+            // still take one) or told 53300, each for a moment; any more are closed at once
+            let Ok(permit) = overflow.clone().try_acquire_owned() else {
+                tracing::warn!(target: "shoplens::pg", %peer, max_connections, "connection closed: too many");
                 continue;
-            }
+            };
+            let connection = connection(&Arc::new(AtomicBool::new(false)));
+            tokio::spawn(async move {
+                let _permit = permit;
+                if is_cancel_request(&socket).await {
+                    let _ =
+                        tokio::time::timeout(OVERFLOW_TIME, pgwire::tokio::process_socket(socket, None, connection))
+                            .await;
+                } else {
+                    tracing::warn!(target: "shoplens::pg", %peer, max_connections, "connection refused: too many");
+                    too_many(socket).await;
+                }
+            });
+            continue;
         };
         let signed_in = Arc::new(AtomicBool::new(false));
-        let connection = Arc::new(Connection { shared: handlers.clone(), signed_in: signed_in.clone() });
+        let connection = connection(&signed_in);
         let tls = tls.clone();
         let mut task = tokio::spawn(async move {
             if let Err(e) = pgwire::tokio::process_socket(socket, tls, connection).await {
@@ -849,6 +873,12 @@ pub async fn serve(
     }
 }
 
+/// How many connections over the limit are read at once (for a cancel request, or to be told
+/// 53300); any more are closed without a word.
+const OVERFLOW: usize = 16;
+/// How long a connection over the limit is kept at most.
+const OVERFLOW_TIME: Duration = Duration::from_secs(1);
+
 /// How long a connection may take to sign in before it is closed.
 const SIGN_IN_TIME: Duration = Duration::from_secs(10);
 
@@ -856,7 +886,7 @@ const SIGN_IN_TIME: Duration = Duration::from_secs(10);
 async fn is_cancel_request(socket: &TcpStream) -> bool {
     const CANCEL_REQUEST: u32 = 80_877_102;
     let mut head = [0u8; 8];
-    let peeked = tokio::time::timeout(Duration::from_secs(2), async {
+    let peeked = tokio::time::timeout(OVERFLOW_TIME, async {
         loop {
             match socket.peek(&mut head).await {
                 Ok(8) => return true,
@@ -892,7 +922,7 @@ async fn too_many(mut socket: TcpStream) {
         socket.write_all(&error_message("53300", "sorry, too many clients already")).await?;
         socket.shutdown().await
     };
-    let _ = tokio::time::timeout(Duration::from_secs(5), exchange).await;
+    let _ = tokio::time::timeout(OVERFLOW_TIME * 2, exchange).await;
 }
 
 /// A FATAL `ErrorResponse` message, encoded.

@@ -76,12 +76,17 @@ impl TableProvider for CurrentTable {
 
 /// A session over `state`'s served warehouse: every table as a [`CurrentTable`], the
 /// `order_lines` view, the revenue lines and orders of the default filter (all time, nothing
-/// filtered) as the views `revenue_lines`, `revenue_orders` and `revenue_customers`, and the
+/// filtered) as the views `revenue_lines`, `revenue_orders`, `revenue_returns` and
+/// `revenue_customers`, and the
 /// PostgreSQL catalog. Its
 /// memory pool is one computation's share of the server's limit.
 pub(super) async fn catalog(state: Arc<AppState>) -> Result<SessionContext> {
     let loaded = state.loaded().await;
-    let ctx = SessionContext::new_with_state(loaded.warehouse.session_state());
+    // every plan's operators check what their expressions would build (`bounds`)
+    let session = datafusion::execution::SessionStateBuilder::new_from_existing(loaded.warehouse.session_state())
+        .with_physical_optimizer_rule(Arc::new(super::bounds::GuardInputs))
+        .build();
+    let ctx = SessionContext::new_with_state(session);
     for t in TABLES {
         let provider = loaded
             .warehouse

@@ -15,6 +15,11 @@ SELECT
   l.line_revenue,
   COALESCE(m.method_keys, '|') AS method_keys,
   m.main_method_key,
+  l.is_sale,
+  l.channel_key,
+  l.discount_codes,
+  l.quantity * l.unit_price - l.tax AS gross_sales,
+  l.discount + l.order_discount AS discounts,
   p.category
 FROM fact_order_line l
 JOIN dim_product p ON p.product_key = l.product_key

@@ -12,7 +12,15 @@ SELECT
   o.line_count,
   o.order_revenue,
   COALESCE(m.method_keys, '|') AS method_keys,
-  m.main_method_key
+  m.main_method_key,
+  o.is_sale,
+  o.channel_key,
+  o.discount_codes,
+  o.gross_sales,
+  o.discounts,
+  o.shipping,
+  o.tax,
+  o.duties
 FROM fact_order o
 LEFT JOIN order_methods m ON m.date_key = o.date_key AND m.order_key = o.order_key
 ORDER BY o.date_key, o.order_key

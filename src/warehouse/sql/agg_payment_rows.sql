@@ -13,7 +13,9 @@ SELECT
   p.amount,
   o.status,
   o.line_count,
-  m.method_keys
+  m.method_keys,
+  o.is_sale,
+  o.channel_key
 FROM fact_payment p
 JOIN fact_order o ON o.date_key = p.date_key AND o.order_key = p.order_key
 JOIN order_methods m ON m.date_key = p.date_key AND m.order_key = p.order_key

@@ -25,12 +25,13 @@ pub struct Filter {
     category: Option<String>,
     country: Option<String>,
     method: Option<String>,
+    channel: Option<String>,
     top: usize,
 }
 
 impl Default for Filter {
     fn default() -> Self {
-        Filter { from: None, to: None, category: None, country: None, method: None, top: DEFAULT_TOP }
+        Filter { from: None, to: None, category: None, country: None, method: None, channel: None, top: DEFAULT_TOP }
     }
 }
 
@@ -38,7 +39,7 @@ impl Default for Filter {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("parameter '{param}': {message}")]
 pub struct FilterError {
-    /// The parameter's name (`from`, `to`, `category`, `country`, `method`, `top`).
+    /// The parameter's name (`from`, `to`, `category`, `country`, `method`, `channel`, `top`).
     pub param: &'static str,
     /// What is wrong with it.
     pub message: String,
@@ -57,6 +58,8 @@ pub struct FilterParams<'a> {
     pub country: Option<&'a str>,
     /// A payment method.
     pub method: Option<&'a str>,
+    /// A sales channel.
+    pub channel: Option<&'a str>,
     /// How many top products and customers.
     pub top: Option<&'a str>,
 }
@@ -104,6 +107,7 @@ impl Filter {
             country: text("country", p.country)?,
             // methods are compared lower-cased and trimmed, as in the source format
             method: text("method", p.method)?.map(|m| m.to_lowercase()),
+            channel: text("channel", p.channel)?,
             top,
         })
     }
@@ -127,6 +131,10 @@ impl Filter {
     /// The payment method kept (lower-case), if any.
     pub fn method(&self) -> Option<&str> {
         self.method.as_deref()
+    }
+    /// The sales channel kept, if any.
+    pub fn channel(&self) -> Option<&str> {
+        self.channel.as_deref()
     }
     /// Length of the top lists.
     pub fn top(&self) -> usize {

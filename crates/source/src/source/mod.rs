@@ -1,4 +1,4 @@
-//! The canonical source format (`shared/spec/source-format.md`): its five files, their columns,
+//! The canonical source format (`shared/spec/source-format.md`): its five files and `refunds.csv`, their columns,
 //! and how one row becomes a typed record. Cross-file rules (duplicates, unknown orders) belong to
 //! `import`, which sees all files.
 
@@ -43,6 +43,8 @@ pub enum SourceFile {
     OrderItems,
     /// `payments.csv`
     Payments,
+    /// `refunds.csv`, the one optional file: dated refunds, of a line or of an order.
+    Refunds,
 }
 
 /// A canonical column of a source file.
@@ -66,6 +68,10 @@ impl SourceFile {
     pub const ALL: [SourceFile; 5] =
         [SourceFile::Customers, SourceFile::Products, SourceFile::Orders, SourceFile::OrderItems, SourceFile::Payments];
 
+    /// The files an export may add: read when present, and an export without them has no
+    /// refunds.
+    pub const OPTIONAL: [SourceFile; 1] = [SourceFile::Refunds];
+
     /// The file's name in an export folder.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -74,7 +80,14 @@ impl SourceFile {
             SourceFile::Orders => "orders.csv",
             SourceFile::OrderItems => "order_items.csv",
             SourceFile::Payments => "payments.csv",
+            SourceFile::Refunds => "refunds.csv",
         }
+    }
+
+    /// The names of the file's canonical columns, in the format's order: the header a writer of
+    /// the format (the generator, a conversion) writes.
+    pub fn header(self) -> Vec<&'static str> {
+        self.columns().iter().map(|c| c.name).collect()
     }
 
     /// The canonical columns of the file.
@@ -83,17 +96,39 @@ impl SourceFile {
             &[req("customer_id"), opt("customer_name"), opt("city"), opt("region"), opt("country"), opt("signup_date")];
         const PRODUCTS: &[ColumnSpec] =
             &[req("product_id"), opt("product_name"), opt("category"), opt("unit_cost"), opt("list_price")];
-        const ORDERS: &[ColumnSpec] = &[req("order_id"), req("customer_id"), req("order_ts"), req("status")];
+        const ORDERS: &[ColumnSpec] = &[
+            req("order_id"),
+            req("customer_id"),
+            req("order_ts"),
+            req("status"),
+            opt("shipping"),
+            opt("tax"),
+            opt("duties"),
+            opt("order_discount"),
+            opt("discount_code"),
+            opt("channel"),
+        ];
         const ORDER_ITEMS: &[ColumnSpec] =
             &[req("order_id"), req("line_no"), req("product_id"), req("quantity"), req("unit_price"), opt("discount")];
         const PAYMENTS: &[ColumnSpec] =
             &[req("order_id"), req("payment_seq"), req("method"), opt("installments"), req("amount")];
+        const REFUNDS: &[ColumnSpec] = &[
+            req("refund_id"),
+            req("order_id"),
+            req("refunded_at"),
+            opt("line_no"),
+            opt("quantity"),
+            req("amount"),
+            opt("shipping"),
+            opt("tax"),
+        ];
         match self {
             SourceFile::Customers => CUSTOMERS,
             SourceFile::Products => PRODUCTS,
             SourceFile::Orders => ORDERS,
             SourceFile::OrderItems => ORDER_ITEMS,
             SourceFile::Payments => PAYMENTS,
+            SourceFile::Refunds => REFUNDS,
         }
     }
 }

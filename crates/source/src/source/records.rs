@@ -1,4 +1,4 @@
-//! Typed records of the five source files, parsed from one row each. A parse error is the reject
+//! Typed records of the source files, parsed from one row each. A parse error is the reject
 //! reason and always names the column.
 
 use super::Row;
@@ -52,6 +52,58 @@ pub struct OrderRec {
     pub order_ts: NaiveDateTime,
     /// The order's status.
     pub status: Status,
+    /// The order-level money (all >= 0, 0 when empty): shipping charged, tax, duties, and a
+    /// discount on the whole order that no line's `discount` holds.
+    pub money: OrderMoney,
+    /// The codes the order used, trimmed, each once, joined by `,`; `None` without one.
+    pub discount_codes: Option<String>,
+    /// Where it was sold; `None` when empty (`unspecified`).
+    pub channel: Option<String>,
+}
+
+/// The order-level money columns of `orders.csv`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrderMoney {
+    /// Shipping charged, after shipping discounts.
+    pub shipping: Money,
+    /// The order's tax, on goods and shipping.
+    pub tax: Money,
+    /// Duties.
+    pub duties: Money,
+    /// A discount on the whole order.
+    pub order_discount: Money,
+}
+
+impl OrderMoney {
+    /// Whether every amount is 0 (an order of an export without these columns).
+    pub fn is_zero(&self) -> bool {
+        *self == OrderMoney::default()
+    }
+}
+
+/// The channel of an order with none.
+pub const UNSPECIFIED_CHANNEL: &str = "unspecified";
+
+/// A row of `refunds.csv`: money given back on a day, for goods of one line or of the order, and
+/// for shipping and tax.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefundRec {
+    /// Required; (refund_id, line_no) unique.
+    pub refund_id: String,
+    /// An order of orders.csv.
+    pub order_id: String,
+    /// Shop-local time, not before the order's.
+    pub refunded_at: NaiveDateTime,
+    /// The line it returns; `None` for a refund tied to no line.
+    pub line_no: Option<i32>,
+    /// Units returned (0 without a line).
+    pub quantity: i32,
+    /// Goods refunded, without shipping and tax.
+    pub amount: Money,
+    /// Shipping refunded.
+    pub shipping: Money,
+    /// Tax refunded.
+    pub tax: Money,
 }
 
 /// A row of `order_items.csv`.
@@ -171,6 +223,61 @@ impl OrderRec {
             customer_id: id(row, "customer_id")?,
             order_ts: parse_timestamp(ts, tz).map_err(|e| format!("column order_ts: {e}"))?,
             status: row.get("status")?.parse().map_err(|e| format!("column status: {e}"))?,
+            money: OrderMoney {
+                shipping: optional_money(row, "shipping")?,
+                tax: optional_money(row, "tax")?,
+                duties: optional_money(row, "duties")?,
+                order_discount: optional_money(row, "order_discount")?,
+            },
+            discount_codes: codes(row.get("discount_code")?),
+            channel: text(row, "channel")?,
+        })
+    }
+}
+
+/// An optional money column: 0 when absent from the header or empty.
+fn optional_money(row: &Row, col: &str) -> Result<Money, String> {
+    Ok(money(row, col)?.unwrap_or(Money::ZERO))
+}
+
+/// Discount codes separated by `,`: trimmed, empty ones dropped, each once in first-seen order.
+pub fn codes(text: &str) -> Option<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for c in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        if !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
+    (!seen.is_empty()).then(|| seen.join(","))
+}
+
+impl RefundRec {
+    /// Parses a `refunds.csv` row; the time is converted to the shop's time zone.
+    pub fn parse(row: &Row, tz: ShopTz) -> Result<Self, String> {
+        let at = row.get("refunded_at")?;
+        if at.is_empty() {
+            return Err("column refunded_at: is empty, a value is required".into());
+        }
+        let line_no = match row.get("line_no")? {
+            "" => None,
+            _ => Some(positive(row, "line_no", None)?),
+        };
+        let quantity = match row.get("quantity")? {
+            "" => 0,
+            q if line_no.is_none() => {
+                return Err(format!("column quantity: '{q}' without a line_no (units returned belong to a line)"));
+            }
+            _ => positive(row, "quantity", None)?,
+        };
+        Ok(RefundRec {
+            refund_id: id(row, "refund_id")?,
+            order_id: id(row, "order_id")?,
+            refunded_at: parse_timestamp(at, tz).map_err(|e| format!("column refunded_at: {e}"))?,
+            line_no,
+            quantity,
+            amount: required_money(row, "amount")?,
+            shipping: optional_money(row, "shipping")?,
+            tax: optional_money(row, "tax")?,
         })
     }
 }

@@ -130,6 +130,7 @@ async function start() {
   fillSelect("category", dims.categories, s.category);
   fillSelect("country", dims.countries, s.country);
   fillSelect("method", dims.methods, s.method);
+  fillSelect("channel", dims.channels, s.channel);
   for (const id of ["from", "to"]) {
     document.getElementById(id).min = dims.first_date || "";
     document.getElementById(id).max = dims.last_date || "";

@@ -114,6 +114,11 @@ const HINTS: [(&str, &[&str]); 17] = [
             "amazon-order-id",
             "order-id",
             "transaction id",
+            "invoice number",
+            "receipt number",
+            "receipt no",
+            "receipt",
+            "ticket",
         ],
     ),
     (
@@ -149,12 +154,43 @@ const HINTS: [(&str, &[&str]); 17] = [
             "buyer",
             "customer number",
             "customer reference id",
+            "customer user id",
+            "user id",
+            "customer no",
+            "client id",
+            "buyer id",
+            "email (billing)",
+            "billing email address",
+            "customer e-mail",
         ],
     ),
     ("customer_name", &["customer_name", "customer name", "billing name", "buyer name", "buyer-name", "full name"]),
-    ("city", &["city", "billing city", "ship city", "ship-city", "shipping city"]),
-    ("region", &["region", "state", "billing province", "ship state", "ship-state", "province", "billing state"]),
-    ("country", &["country", "billing country", "ship country", "ship-country", "shipping country"]),
+    ("city", &["city", "billing city", "ship city", "ship-city", "shipping city", "city (billing)"]),
+    (
+        "region",
+        &[
+            "region",
+            "state",
+            "billing province",
+            "ship state",
+            "ship-state",
+            "province",
+            "billing state",
+            "state code (billing)",
+        ],
+    ),
+    (
+        "country",
+        &[
+            "country",
+            "billing country",
+            "ship country",
+            "ship-country",
+            "shipping country",
+            "country code (billing)",
+            "ship country code",
+        ],
+    ),
     (
         "product_id",
         &[
@@ -210,6 +246,8 @@ const HINTS: [(&str, &[&str]); 17] = [
             "lineitem price",
             "price each",
             "item cost",
+            "item price",
+            "sale price",
             "product unit price",
             "product price",
             "base price",
@@ -234,7 +272,19 @@ const HINTS: [(&str, &[&str]); 17] = [
             "item-price",
         ],
     ),
-    ("discount", &["discount", "discount amount", "lineitem discount", "item discount", "discounts", "discount rate"]),
+    (
+        "discount",
+        &[
+            "discount",
+            "discount amount",
+            "lineitem discount",
+            "item discount",
+            "discounts",
+            "discount rate",
+            "coupon amount",
+            "coupon discount",
+        ],
+    ),
     (
         "method",
         &[
@@ -249,6 +299,60 @@ const HINTS: [(&str, &[&str]); 17] = [
         ],
     ),
     ("installments", &["installments", "instalments"]),
+];
+
+/// Header names (lower case) of order-level money, best first: a column of them is mapped when
+/// its values are one per order (repeated on the order's rows, or on its first row only).
+const ORDER_MONEY_HINTS: [(&str, &[&str]); 6] = [
+    (
+        "order_discount",
+        &[
+            "order discount",
+            "cart discount",
+            "cart discount amount",
+            "coupon amount",
+            "coupon discount",
+            "discount amount",
+            "discount total",
+            "order discount amount",
+        ],
+    ),
+    (
+        "shipping",
+        &[
+            "shipping",
+            "shipping amount",
+            "order shipping",
+            "order shipping amount",
+            "shipping total",
+            "shipping cost",
+            "shipping price",
+        ],
+    ),
+    (
+        "tax",
+        &[
+            "tax",
+            "taxes",
+            "tax amount",
+            "tax total",
+            "order total tax amount",
+            "order tax",
+            "order sales tax",
+            "vat",
+            "sales tax",
+        ],
+    ),
+    ("duties", &["duties", "duty", "import duties"]),
+    ("order_total", &["order total", "order total amount", "total", "grand total", "order amount", "total paid"]),
+    ("refunded_amount", &["refunded amount", "order refund amount", "refund amount", "refunded", "refund total"]),
+];
+
+/// Words of a header that say its column is money (an unused one is listed, never dropped
+/// silently).
+const MONEY_WORDS: [&str; 14] = [
+    "price", "total", "amount", "discount", "coupon", "tax", "vat", "shipping", "fee", "refund", "cost", "paid",
+    "revenue", "sales",
 ];
 
 /// A column's values, read every way a field may need.
@@ -331,12 +435,28 @@ fn by_name(field: &str, lower: &[String], used: &[usize], accept: impl Fn(usize)
     let hints = HINTS.iter().find(|(f, _)| *f == field).map_or(&[][..], |h| h.1);
     let free = |i: &usize| !used.contains(i) && accept(*i);
     // the name as written first (Amazon's `item-price` is a line's total, an `Item Price` is not)
-    hints.iter().find_map(|h| lower.iter().position(|c| c == h).filter(free)).or_else(|| {
-        hints.iter().find_map(|h| {
-            let h = normalize(h);
-            lower.iter().position(|c| normalize(c) == h).filter(free)
+    hints
+        .iter()
+        .find_map(|h| lower.iter().position(|c| c == h).filter(free))
+        .or_else(|| {
+            hints.iter().find_map(|h| {
+                let h = normalize(h);
+                lower.iter().position(|c| normalize(c) == h).filter(free)
+            })
         })
-    })
+        // then run together (Online Retail's `InvoiceNo`, `UnitPrice`, `CustomerID`)
+        .or_else(|| {
+            hints.iter().find_map(|h| {
+                let h = compact(h);
+                lower.iter().position(|c| compact(c) == h).filter(free)
+            })
+        })
+}
+
+/// A header name with only its letters and digits, lower case: `Customer ID` and `CustomerID`
+/// are one name.
+fn compact(name: &str) -> String {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 /// How a line's amount columns relate, tested row by row on the sample.
@@ -463,6 +583,15 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
     {
         let text_like = |i: usize| profiles[i].filled > 0 && profiles[i].timestamp.is_none();
         match by_name(field, &lower, &used, text_like) {
+            // numeric customer ids with a 0 among them: a shop system's guest (WooCommerce's)
+            Some(i) if field == "customer_id" && profiles[i].integers && profiles[i].distinct.contains_key("0") => {
+                used.push(i);
+                fields.push((
+                    field.into(),
+                    format!("{{ column = {}, map = {{ \"0\" = \"\" }} }}", q(header[i].trim())),
+                    Some("0 is a guest: each such order a customer of its own".into()),
+                ));
+            }
             Some(i) => take(field, i, &mut used, &mut fields),
             None if field == "customer_id" => {
                 fields.push((
@@ -492,7 +621,18 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
     let quantity = by_name("quantity", &lower, &used, |i| profiles[i].integers);
     match quantity {
         Some(i) => take("quantity", i, &mut used, &mut fields),
-        None => undecided.push("quantity: no column of whole numbers named like a quantity".into()),
+        None => match by_name("quantity", &lower, &used, |_| true) {
+            Some(i) => undecided.push(format!(
+                "quantity: '{}' is named like a quantity but its values are not whole numbers",
+                header[i].trim()
+            )),
+            // a till's or a sold-items list's rows: one item each
+            None => fields.push((
+                "quantity".into(),
+                "{ constant = \"1\" }".into(),
+                Some("no quantity column: each row is one item".into()),
+            )),
+        },
     }
     // negative quantities: cancellations when their order ids, and only theirs, share a prefix
     // (Online Retail's `C` invoices); otherwise rows the import would reject, said here
@@ -507,11 +647,15 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
             let prefix = minus[0].chars().next().filter(|c| c.is_ascii_alphabetic());
             match prefix {
                 Some(c) if minus.iter().all(|m| m.starts_with(c)) && !plus.iter().any(|p| p.starts_with(c)) => {
-                    file_lines.push(format!("cancel_prefix = {}", q(&c.to_string())));
+                    file_lines.push(format!(
+                        "# orders numbered {c}… have negative quantities: returns of earlier purchases, on their own \
+                         dates\n# (cancel_prefix instead would count them as cancelled orders)\nreturns_prefix = {}",
+                        q(&c.to_string())
+                    ));
                 }
                 _ => undecided.push(format!(
                     "quantity: {} of the first {} rows have a negative quantity (returns?), which the import \
-                     rejects; set [file] cancel_prefix if cancelled orders' ids start with one",
+                     rejects; set [file] returns_prefix if returns' order ids start with one",
                     minus.len(),
                     sample.len()
                 )),
@@ -519,13 +663,40 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
         }
     }
 
+    // a column with one value per order (repeated on its rows, or on its first row only) in a
+    // file whose orders have several rows is the order's, not the line's
+    let rows = sample.len();
+    let order_of = |r: usize| order_col.and_then(|c| sample[r].get(c)).unwrap_or("").trim().to_string();
+    let mut rows_per_order: BTreeMap<String, usize> = BTreeMap::new();
+    for r in 0..rows {
+        *rows_per_order.entry(order_of(r)).or_insert(0) += 1;
+    }
+    let multi_row = rows_per_order.values().any(|n| *n > 1);
+    let per_order = |i: usize| {
+        let mut seen: BTreeMap<String, Option<Money>> = BTreeMap::new();
+        (0..rows).all(|r| {
+            let v = profiles[i].amounts[r];
+            let raw = sample[r].get(i).unwrap_or("").trim();
+            match seen.get(&order_of(r)) {
+                // a later row may leave it empty (Shopify's) or repeat it
+                Some(first) => raw.is_empty() || *first == v,
+                None => {
+                    seen.insert(order_of(r), v);
+                    true
+                }
+            }
+        })
+    };
+    let order_level = |i: usize| multi_row && per_order(i) && profiles[i].distinct.len() > 1;
+
     // amounts: a unit price, a line total, a discount (amount or rate); the values say which
     let amount = |i: usize| profiles[i].all_amounts;
     // the total first, so that a name only a total has (`item-price`) is not taken for a price;
     // where both are found the price is mapped and the total only checks it
     let total = by_name("line_total", &lower, &used, amount);
     let price = by_name("unit_price", &lower, &used, |i| amount(i) && Some(i) != total);
-    let discount = by_name("discount", &lower, &used, |i| amount(i) && Some(i) != price && Some(i) != total);
+    let discount =
+        by_name("discount", &lower, &used, |i| amount(i) && Some(i) != price && Some(i) != total && !order_level(i));
     // a rate: every value in [0, 1] with some fractional, or named with a percent sign
     let rate = discount.filter(|&i| {
         let p = &profiles[i];
@@ -535,7 +706,6 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
             || named("rate")
             || named("percent")
     });
-    let rows = sample.len();
     let val = |col: Option<usize>, r: usize| col.and_then(|c| profiles[c].amounts[r]).map(|m| m.units() as f64);
     let qty = |r: usize| quantity.and_then(|c| sample[r].get(c)).and_then(|v| v.trim().parse::<f64>().ok());
     let rate_of = |r: usize| {
@@ -550,7 +720,9 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
         (Some(p), _) => {
             money_fields.push(("unit_price".into(), q(header[p].trim()), None));
             used.push(p);
-            if let Some(t) = total {
+            if let Some(t) = total.filter(|t| !order_level(*t)) {
+                // accounted for: it checks the price (or is said not to)
+                used.push(t);
                 // a total is only a check on the price here: which discount makes them agree?
                 let gross = share(rows, |r| Some(near(val(Some(t), r)?, qty(r)? * val(Some(p), r)?)));
                 let by_rate =
@@ -625,6 +797,37 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
     }
     fields.extend(money_fields);
 
+    // order-level money: one value per order
+    for (field, hints) in ORDER_MONEY_HINTS {
+        if fields.iter().any(|f| f.0 == field) {
+            continue;
+        }
+        let found = hints.iter().find_map(|h| {
+            lower
+                .iter()
+                .position(|c| normalize(c) == normalize(h) || compact(c) == compact(h))
+                .filter(|i| !used.contains(i) && profiles[*i].all_amounts && per_order(*i))
+        });
+        if let Some(i) = found {
+            used.push(i);
+            let comment = (field == "order_total" && multi_row)
+                .then(|| "the order's total, repeated on its rows: not a line's amount, never summed".to_string());
+            fields.push((field.into(), q(header[i].trim()), comment));
+        }
+    }
+    // a line total that is one per order in orders of several rows is the order's total repeated
+    if let Some(t) = total.filter(|t| used.contains(t) && order_level(*t) && price.is_none()) {
+        let line_total = fields.iter().position(|f| f.0 == "line_total" && f.1 == q(header[t].trim()));
+        if let Some(at) = line_total {
+            fields.remove(at);
+            undecided.push(format!(
+                "line_total: '{}' is the same on every row of an order: the order's total repeated, not the line's \
+                 amount; the file has no line amount to map (map unit_price to a price column, if it has one)",
+                header[t].trim()
+            ));
+        }
+    }
+
     if let Some(i) = by_name("method", &lower, &used, |i| profiles[i].filled > 0 && !profiles[i].all_amounts) {
         take("method", i, &mut used, &mut fields);
     }
@@ -644,6 +847,26 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
                 many.iter().take(5).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             )),
         }
+    }
+
+    // a money column the mapping leaves out would change the books without a word: listed, and
+    // the import refuses until each is mapped or marked ignored
+    let unused: Vec<String> = (0..header.len())
+        .filter(|i| !used.contains(i) && profiles[*i].all_amounts && profiles[*i].filled > 0)
+        .filter(|i| {
+            let name = normalize(&header[*i]);
+            MONEY_WORDS
+                .iter()
+                .any(|w| name.split(' ').any(|part| part.trim_matches(|c: char| !c.is_alphanumeric()).starts_with(w)))
+        })
+        .map(|i| header[i].trim().to_string())
+        .collect();
+    if !unused.is_empty() {
+        let list = unused.iter().map(|u| q(u)).collect::<Vec<_>>().join(", ");
+        file_lines.push(format!(
+            "# money columns no field takes: map each above, or move it to ignore = [...] to say it does not\n\
+             # count; the import refuses this mapping until then\nunused = [{list}]"
+        ));
     }
 
     let mut out = String::from(
@@ -676,16 +899,7 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
 /// The file cannot be read as CSV.
 pub fn detect_file(path: &std::path::Path) -> Result<Detected, super::FlatError> {
     let err = |message: String| super::FlatError::File { file: path.display().to_string(), message };
-    let mut first = Vec::new();
-    {
-        use std::io::{BufRead, Read};
-        let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-        std::io::BufReader::new(file).take(1 << 20).read_until(b'\n', &mut first).map_err(|e| err(e.to_string()))?;
-    }
-    let delimiter = [',', ';', '\t', '|']
-        .into_iter()
-        .max_by_key(|d| first.iter().filter(|b| **b == *d as u8).count())
-        .unwrap_or(',');
+    let delimiter = sniff_delimiter(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter as u8)
         .flexible(true)
@@ -698,4 +912,21 @@ pub fn detect_file(path: &std::path::Path) -> Result<Detected, super::FlatError>
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| err(e.to_string()))?;
     Ok(detect(&header, &sample, delimiter))
+}
+
+/// The separator of the flat file at `path`: the one of `,` `;` tab `|` that its header line has
+/// most of.
+///
+/// # Errors
+/// The file cannot be read.
+pub(super) fn sniff_delimiter(path: &std::path::Path) -> Result<char, super::FlatError> {
+    use std::io::{BufRead, Read};
+    let err = |message: String| super::FlatError::File { file: path.display().to_string(), message };
+    let mut first = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    std::io::BufReader::new(file).take(1 << 20).read_until(b'\n', &mut first).map_err(|e| err(e.to_string()))?;
+    Ok([',', ';', '\t', '|']
+        .into_iter()
+        .max_by_key(|d| first.iter().filter(|b| **b == *d as u8).count())
+        .unwrap_or(','))
 }

@@ -16,6 +16,9 @@ pub mod detect;
 
 pub use check::check;
 pub use convert::{Converted, convert};
+
+/// The order-level money fields of a mapping, in the canonical orders.csv's column order.
+pub const ORDER_MONEY: [&str; 4] = ["shipping", "tax", "duties", "order_discount"];
 pub use detect::detect;
 
 use crate::model::{Money, Status};
@@ -70,12 +73,48 @@ pub struct FileSettings {
     /// Orders whose id starts with this are cancellations (Online Retail II's `C` invoices);
     /// their negative quantities are read as positive and their status is `cancelled`.
     pub cancel_prefix: Option<String>,
-    /// The shop's currency (ISO 4217, e.g. `EUR`; any case), recorded with the import.
+    /// Orders whose id starts with this are returns (Online Retail's `C` invoices, negative
+    /// quantities): each of their lines becomes a refund, on its own date, of the same customer's
+    /// latest earlier purchase of that product with units left to return. A return that matches
+    /// no purchase in the file is left out and said.
+    pub returns_prefix: Option<String>,
+    /// The shop's currency (ISO 4217, e.g. `EUR`; any case), recorded with the import. A
+    /// `currency` field names a column of it instead.
     pub currency: Option<String>,
+    /// The timestamps' offsets are the shop's own (a Shopify export writes each order's time in
+    /// the shop's zone, `2023-04-09 19:46:45 -0700`): an order is bucketed by that clock, its
+    /// wall time as written, never moved to UTC or another zone.
+    #[serde(default)]
+    pub shop_offsets: bool,
     /// The line total is after the discount (a Superstore's `Sales`): the discount, given as a
     /// rate or an amount, is added back to find the gross amount instead of taken off again.
     #[serde(default)]
     pub line_total_after_discount: bool,
+    /// The `order_discount` column is the order's whole discount, its lines' discounts included
+    /// (Shopify's `Discount Amount`): the conversion takes the lines' out of it.
+    #[serde(default)]
+    pub order_discount_includes_lines: bool,
+    /// Whether prices, discounts and shipping include the tax: `true`, `false` (the default), or
+    /// `"auto"`, decided from the first rows' `order_total` (total = goods + shipping: included;
+    /// total = goods + shipping + tax: not).
+    pub taxes_included: Option<TaxesIncluded>,
+    /// Money columns a detected mapping found no field for (`--detect` writes them): the import
+    /// refuses while any is listed, so that no amount of the file is dropped without a word.
+    #[serde(default)]
+    pub unused: Vec<String>,
+    /// Columns the user says do not count (moved here from `unused`).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+/// The `[file] taxes_included` setting.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TaxesIncluded {
+    /// Said outright.
+    Flag(bool),
+    /// `"auto"`: decided from the file.
+    Auto(String),
 }
 
 /// A mapping from a flat export to the canonical fields.
@@ -94,7 +133,7 @@ pub struct Mapping {
 }
 
 /// The canonical fields a mapping may name.
-pub const FIELDS: [&str; 18] = [
+pub const FIELDS: [&str; 27] = [
     "order_id",
     "order_ts",
     "status",
@@ -113,6 +152,15 @@ pub const FIELDS: [&str; 18] = [
     "discount_rate",
     "method",
     "installments",
+    "shipping",
+    "tax",
+    "duties",
+    "order_discount",
+    "discount_code",
+    "channel",
+    "order_total",
+    "refunded_amount",
+    "currency",
 ];
 
 /// The fields a mapping must name, and whose column the file must have.
@@ -166,9 +214,35 @@ impl Mapping {
         if m.file.line_total_after_discount && !m.fields.contains_key("line_total") {
             return Err(FlatError::Mapping("[file] line_total_after_discount needs a line_total field".into()));
         }
+        if m.file.cancel_prefix.is_some() && m.file.returns_prefix.is_some() {
+            return Err(FlatError::Mapping(
+                "[file] cancel_prefix and returns_prefix: give one (are those orders cancelled, or returns?)".into(),
+            ));
+        }
+        if m.file.shop_offsets && m.file.timezone.is_some() {
+            return Err(FlatError::Mapping(
+                "[file] shop_offsets and timezone: give one (the offsets are the shop's clock, or the zone is)".into(),
+            ));
+        }
+        if !m.file.unused.is_empty() {
+            let list = m.file.unused.iter().map(|u| format!("'{u}'")).collect::<Vec<_>>().join(", ");
+            return Err(FlatError::Mapping(format!(
+                "[file] unused: the file's money columns {list} are in no field; map each to a field (order_discount, \
+                 shipping, tax, duties, order_total, refunded_amount, discount…) or move it to [file] ignore = [...] \
+                 to say it does not count"
+            )));
+        }
         if let Some(tz) = &m.file.timezone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| FlatError::Mapping(format!("[file] timezone: '{tz}' is not an IANA time zone name")))?;
+        }
+        if let Some(TaxesIncluded::Auto(a)) = &m.file.taxes_included
+            && a != "auto"
+        {
+            return Err(FlatError::Mapping(format!("[file] taxes_included: '{a}' is not true, false or \"auto\"")));
+        }
+        if matches!(m.file.taxes_included, Some(TaxesIncluded::Auto(_))) && !m.fields.contains_key("order_total") {
+            return Err(FlatError::Mapping("[file] taxes_included = \"auto\" needs an order_total field".into()));
         }
         if let Some(c) = &m.file.currency {
             crate::model::Currency::parse(c).map_err(|e| FlatError::Mapping(format!("[file] currency: {e}")))?;
@@ -196,8 +270,11 @@ impl Mapping {
         if format.is_some() && name != "order_ts" {
             return Err("only order_ts takes a format".into());
         }
-        if REQUIRED.contains(&name) && name != "order_ts" && constant.is_some() {
-            return Err("must come from a column: a constant would make every row the same".into());
+        // one item per row (a till's export): the only constant a required field may take
+        let one_each = name == "quantity" && constant.as_deref().is_some_and(|c| c.trim() == "1");
+        if REQUIRED.contains(&name) && name != "order_ts" && constant.is_some() && !one_each {
+            let also = if name == "quantity" { " (or \"1\": one item per row)" } else { "" };
+            return Err(format!("must come from a column: a constant would make every row the same{also}"));
         }
         let kind = Kind::of(name);
         if let Some(c) = constant {
@@ -256,7 +333,8 @@ impl Kind {
             "order_ts" => Kind::Timestamp,
             "status" => Kind::Status,
             "quantity" | "installments" => Kind::Integer,
-            "unit_price" | "line_total" | "discount" => Kind::Amount,
+            "unit_price" | "line_total" | "discount" | "shipping" | "tax" | "duties" | "order_discount"
+            | "order_total" | "refunded_amount" => Kind::Amount,
             "discount_rate" => Kind::Rate,
             _ => Kind::Text,
         }

@@ -8,7 +8,7 @@ import { read, navigate, drill, versus, shiftYears } from "../state.js";
 
 export const name = "overview";
 export const title = "Overview";
-export const params = ["from", "to", "category", "country", "method"];
+export const params = ["from", "to", "category", "country", "method", "channel"];
 
 // what is drawn: the CSV buttons and the bridge read it
 let shown = null;
@@ -46,6 +46,9 @@ export function render(d) {
   const panel = document.getElementById("explain-panel");
   if (api.report || !panel.hidden) openExplain();
   renderTrend(d);
+  renderBooks(d);
+  renderChannels(d.kpis);
+  renderCodes(d.kpis);
   renderCategories(d.kpis);
   renderMethods(d.kpis);
   renderFrequency(d.kpis);
@@ -58,7 +61,9 @@ export function init() {
     b.addEventListener("click", () => {
       if (!shown) return;
       const section = b.dataset.csv;
-      saveCsv(section === "order_frequency" ? shown.kpis.order_frequency.buckets : shown.kpis[section], `${section}.csv`);
+      const rows = section === "order_frequency" ? shown.kpis.order_frequency.buckets
+        : section === "books" ? booksRows(shown.kpis.books) : shown.kpis[section];
+      saveCsv(rows, `${section}.csv`);
     });
   }
   // the revenue card's change opens the bridge that explains it
@@ -66,6 +71,85 @@ export function init() {
   document.getElementById("explain-view").addEventListener("change", () => { if (explanation) renderExplain(explanation); });
   document.getElementById("explain-close").addEventListener("click", () => { document.getElementById("explain-panel").hidden = true; });
   document.getElementById("prev-year").addEventListener("change", (e) => navigate({ ...read(), py: e.target.checked ? "1" : "" }));
+  document.getElementById("books-series").addEventListener("change", () => { if (shown) renderBooks(shown); });
+}
+
+// The books as a shop platform's finance summary, top to bottom: gross sales, what comes off it,
+// net sales, what is added to it, total sales. Shipping, taxes and duties are an order's, not a
+// category's: none under a category filter.
+const BOOK_LINES = [
+  ["gross_sales", "Gross sales", 1],
+  ["discounts", "Discounts", -1],
+  ["returns", "Returns", -1],
+  ["net_sales", "Net sales", 1, "total"],
+  ["shipping", "Shipping", 1],
+  ["taxes", "Taxes", 1],
+  ["duties", "Duties", 1],
+  ["total_sales", "Total sales", 1, "total"],
+];
+
+function booksRows(b) {
+  return BOOK_LINES.map(([key, label, sign]) => ({ line: label, amount: b[key] === null ? null : sign * b[key] }));
+}
+
+function renderBooks({ kpis: k, compare: cmp, vs }) {
+  const b = k.books;
+  const before = cmp && cmp.comparison.summary.orders > 0 ? cmp.comparison.books : null;
+  document.getElementById("books-vs").textContent = before ? versusWords(vs) : "Compared";
+  const body = document.querySelector("#books-table tbody");
+  body.replaceChildren(...BOOK_LINES.map(([key, label, sign, total]) => {
+    const tr = document.createElement("tr");
+    if (total) tr.className = "total";
+    const amount = (x) => (x === null || x === undefined ? "–" : money.format(sign * x));
+    const now = b[key];
+    const then = before ? before[key] : null;
+    const change = now !== null && then !== null && then !== undefined && then !== 0 ? now / then - 1 : null;
+    tr.append(cell(label), cell(amount(now)), cell(before ? amount(then) : "–"), cell(change === null ? "–" : pct(change)));
+    for (const td of [...tr.children].slice(1)) td.className = "num";
+    return tr;
+  }));
+  const notes = [];
+  if (b.returned_units) notes.push(`${count.format(b.returned_units)} units returned`);
+  if (b.shipping === null) notes.push("shipping, taxes and duties are an order's, not a category's: not shown for a category");
+  for (const a of k.assumptions || []) notes.push(a);
+  document.getElementById("books-note").textContent = notes.join("; ");
+  const series = document.getElementById("books-series").value;
+  const pick = { net: ["Net sales", (m) => m.revenue, colour("accent")], gross: ["Gross sales", (m) => m.gross_sales, "#2b8a3e"], returns: ["Returns", (m) => m.returns, "#e03131"] }[series];
+  chart("books-chart", {
+    type: "bar",
+    data: { labels: k.monthly.map((m) => m.month), datasets: [{ label: pick[0], data: k.monthly.map(pick[1]), backgroundColor: pick[2] }] },
+    options: { maintainAspectRatio: false, plugins: { legend: { display: false },
+      tooltip: { callbacks: { label: (c) => `${pick[0]}: ${money.format(c.raw)}` } } },
+      scales: { y: { ticks: moneyTick } } },
+  });
+}
+
+// Net sales per channel; a row drills down to its channel.
+function renderChannels(k) {
+  const body = document.querySelector("#channels-table tbody");
+  body.replaceChildren(...k.channels.map((c) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(c.channel), cell(money.format(c.revenue)), cell(count.format(c.orders)), cell(pct(c.share)));
+    for (const td of [...tr.children].slice(1)) td.className = "num";
+    if (!api.report) {
+      tr.className = "drill";
+      tr.title = `Filter by ${c.channel}`;
+      tr.addEventListener("click", () => drill("channel", c.channel));
+    }
+    return tr;
+  }));
+}
+
+// The discount codes of the selection's orders: the twenty most used (every one in the CSV).
+function renderCodes(k) {
+  const body = document.querySelector("#codes-table tbody");
+  document.getElementById("codes-empty").hidden = k.discount_codes.length > 0;
+  body.replaceChildren(...k.discount_codes.slice(0, 20).map((c) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(c.code), cell(count.format(c.orders)), cell(money.format(c.discounts)), cell(money.format(c.revenue)));
+    for (const td of [...tr.children].slice(1)) td.className = "num";
+    return tr;
+  }));
 }
 
 function comparable() {
