@@ -33,7 +33,8 @@ async fn kpis(wh: &Path) -> serde_json::Value {
 #[tokio::test]
 async fn online_retail_ii_preset_imports_its_sample() {
     let (wh, counts) = import_flat(&sample("online_retail_ii.csv"), &["--preset", "online-retail-ii"]);
-    assert_eq!(counts["order_items.csv"], json!({"read": 5, "loaded": 5, "rejected": 0}));
+    // the return C489449 is no order line: a refund, or (as here) left out and said
+    assert_eq!(counts["order_items.csv"], json!({"read": 4, "loaded": 4, "rejected": 0}));
     let k = kpis(wh.path()).await;
     // 489434: 12 x 6.95 + 12 x 6.75 = 164.40; 489435: 12 x 2.55 = 30.60; 489450 (a guest): 7.50;
     // C489449 returns what its customer never bought in the file: left out, and said; the latest
@@ -81,6 +82,34 @@ async fn shopify_preset_imports_its_sample() {
         json!({"product_id": "TEA", "product_name": "Tea", "category": "Uncategorized", "revenue": 15.0, "units": 4, "share": 0.375, "cumulative_share": 1.0})
     );
     assert_eq!(k["top_customers"][0]["customer_name"], "Ann Müller");
+}
+
+#[tokio::test]
+async fn shopify_test_orders_are_left_out_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("orders_export.csv");
+    // #2 is tagged test among other tags, on its first row only (as Shopify writes order columns)
+    std::fs::write(
+        &data,
+        "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Tags\n\
+         #1,a@example.com,paid,2024-03-01 10:00:00 -0500,1,Mug,10.00,MUG,vip\n\
+         #2,t@example.com,paid,2024-03-02 10:00:00 -0500,3,Mug,10.00,MUG,\"wholesale, Test\"\n\
+         #2,,,,1,Lamp,50.00,LAMP,\n\
+         #3,b@example.com,paid,2024-03-03 10:00:00 -0500,2,Mug,10.00,MUG,\n",
+    )
+    .unwrap();
+    let (wh, counts) = import_flat(&data, &["--preset", "shopify"]);
+    assert_eq!(counts["orders.csv"], json!({"read": 2, "loaded": 2, "rejected": 0}));
+    let k = kpis(wh.path()).await;
+    // #1 10.00 + #3 20.00; t@example.com is no customer, the lamp no product
+    assert_eq!(k["summary"], json!({"total_revenue": 30.0, "orders": 2, "average_order_value": 15.0, "customers": 2}));
+    assert_eq!(k["top_products"].as_array().unwrap().len(), 1);
+    let said = k["assumptions"].as_array().unwrap();
+    assert!(
+        said.iter().any(|a| a.as_str().unwrap().starts_with("1 test orders (column 'Tags' says test) are left out")
+            && a.as_str().unwrap().contains("#2")),
+        "{said:?}"
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! type (serializable, with a schema) and its run over the warehouse. [`visit`] walks the one list;
 //! the server's routes, the OpenAPI document and the page's route table all come from that walk.
 //!
-//! How to add an analysis: the README's "How to add an analysis".
+//! How to add an analysis: `docs/architecture.md`, "How to add an analysis".
 
 pub mod countries;
 pub mod customers;

@@ -19,7 +19,7 @@ pub(super) struct KpiArgs {
     pub(super) warehouse: PathBuf,
     #[command(flatten)]
     pub(super) filter: FilterArgs,
-    /// Print the JSON of kpis.md instead of tables.
+    /// Print JSON instead of tables (the shape of /api/kpis; docs/import.md).
     #[arg(long)]
     pub(super) json: bool,
     #[command(flatten)]
@@ -39,7 +39,7 @@ pub(super) struct ForecastArgs {
     pub(super) horizon: usize,
     #[command(flatten)]
     pub(super) filter: FilterArgs,
-    /// Print the JSON of kpis.md.
+    /// Print JSON (the shape of /api/forecast).
     #[arg(long)]
     pub(super) json: bool,
 }
@@ -268,7 +268,7 @@ pub(super) enum CustomersCmd {
         warehouse: PathBuf,
         #[command(flatten)]
         filter: FilterArgs,
-        /// Print the JSON of customers.md.
+        /// Print JSON (the shape of the API's customer answers).
         #[arg(long)]
         json: bool,
     },

@@ -31,13 +31,23 @@ pub struct Converted {
     pub currency: Option<String>,
     /// The UTC offsets of the shop's clock (`[file] shop_offsets`) the file's times carry.
     pub offsets: Vec<String>,
+    /// Test orders (the `test` field's column says so) left out with all their rows.
+    pub test_orders: u64,
     /// What the books of this export rest on beyond its columns, in words for the user.
     pub assumptions: Vec<String>,
 }
 
+/// Whether a `test` column's value marks a test order: a flag (`true`, `yes`, `1`) or a list of
+/// tags one of which is `test` (Shopify's `Tags`: `test, wholesale`).
+fn is_test(value: &str) -> bool {
+    let v = value.trim();
+    ["true", "yes", "y", "1"].iter().any(|t| v.eq_ignore_ascii_case(t))
+        || v.split(',').any(|tag| tag.trim().eq_ignore_ascii_case("test"))
+}
+
 /// Fields whose empty value has a meaning of its own (no discount, one installment, no code, no
 /// refund), so a column empty in every row is not a mistake.
-const MAY_BE_EMPTY: [&str; 11] = [
+const MAY_BE_EMPTY: [&str; 12] = [
     "discount",
     "discount_rate",
     "installments",
@@ -49,6 +59,7 @@ const MAY_BE_EMPTY: [&str; 11] = [
     "refunded_amount",
     "channel",
     "currency",
+    "test",
 ];
 
 /// An order as the conversion gathers it from its rows: its first row's fields, and its lines'
@@ -295,6 +306,7 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
     let (mut seen_customers, mut seen_products) = (HashSet::new(), HashSet::new());
     // per order: its next line number, and its payment (method, installments, total, line)
     let mut line_no: HashMap<String, i32> = HashMap::new();
+    let mut test_orders: HashSet<String> = HashSet::new();
     let mut pay: BTreeMap<String, (String, String, Money, u64)> = BTreeMap::new();
     // rows in which each bound column has a value
     let mut filled: BTreeMap<&str, u64> = fields.iter().filter(|(_, b)| b.at.is_some()).map(|(f, _)| (*f, 0)).collect();
@@ -332,6 +344,14 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
                 ts,
                 line,
             });
+            continue;
+        }
+        // a test order is left out whole: its first row says so, its other rows follow it
+        if test_orders.contains(&order_id) {
+            continue;
+        }
+        if !line_no.contains_key(&order_id) && is_test(&get("test", &record)) {
+            test_orders.insert(order_id);
             continue;
         }
         let (unit_price, discount) = line_amounts(
@@ -477,6 +497,18 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
             "order times are the shop's own clock, as the export writes them (UTC offsets {}): days and months are \
              the shop's",
             offsets.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    converted.test_orders = test_orders.len() as u64;
+    if !test_orders.is_empty() {
+        let mut ids: Vec<&String> = test_orders.iter().collect();
+        ids.sort();
+        let column = fields.get("test").and_then(|b| b.source.column()).unwrap_or("test");
+        converted.assumptions.push(format!(
+            "{} test orders (column '{column}' says test) are left out of every figure: {}{}",
+            ids.len(),
+            ids.iter().take(5).map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            if ids.len() > 5 { ", …" } else { "" }
         ));
     }
     use super::TaxesIncluded;
@@ -707,4 +739,19 @@ fn match_returns<'r>(
         out.push((r, pieces, left));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_test;
+
+    #[test]
+    fn a_flag_or_a_test_tag_marks_a_test_order() {
+        for v in ["true", "TRUE", " yes ", "1", "test", "wholesale, Test", "test,vip"] {
+            assert!(is_test(v), "{v}");
+        }
+        for v in ["", "false", "0", "no", "testing", "contest, vip", "latest"] {
+            assert!(!is_test(v), "{v}");
+        }
+    }
 }

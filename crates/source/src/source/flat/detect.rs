@@ -98,7 +98,7 @@ pub fn status_guess(value: &str) -> Option<&'static str> {
 }
 
 /// Header names (lower case) that suggest each field, best first.
-const HINTS: [(&str, &[&str]); 17] = [
+const HINTS: [(&str, &[&str]); 20] = [
     (
         "order_id",
         &[
@@ -299,6 +299,12 @@ const HINTS: [(&str, &[&str]); 17] = [
         ],
     ),
     ("installments", &["installments", "instalments"]),
+    ("channel", &["channel", "sales channel", "source", "order source", "source name", "sales-channel"]),
+    (
+        "discount_code",
+        &["discount code", "discount codes", "coupon code", "coupon codes", "coupon", "promo code", "voucher code"],
+    ),
+    ("test", &["test", "is test", "test order"]),
 ];
 
 /// Header names (lower case) of order-level money, best first: a column of them is mapped when
@@ -830,6 +836,12 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
 
     if let Some(i) = by_name("method", &lower, &used, |i| profiles[i].filled > 0 && !profiles[i].all_amounts) {
         take("method", i, &mut used, &mut fields);
+    }
+    // the books' dimensions and the test flag, by name alone
+    for field in ["channel", "discount_code", "test"] {
+        if let Some(i) = by_name(field, &lower, &used, |i| profiles[i].filled > 0 && !profiles[i].all_amounts) {
+            take(field, i, &mut used, &mut fields);
+        }
     }
     // a currency column with one code is the shop's currency
     let currency_names = ["currency", "currency code", "order currency", "order currency code"];

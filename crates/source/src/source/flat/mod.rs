@@ -133,7 +133,7 @@ pub struct Mapping {
 }
 
 /// The canonical fields a mapping may name.
-pub const FIELDS: [&str; 27] = [
+pub const FIELDS: [&str; 28] = [
     "order_id",
     "order_ts",
     "status",
@@ -161,6 +161,7 @@ pub const FIELDS: [&str; 27] = [
     "order_total",
     "refunded_amount",
     "currency",
+    "test",
 ];
 
 /// The fields a mapping must name, and whose column the file must have.
