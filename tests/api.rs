@@ -203,7 +203,7 @@ async fn every_bad_parameter_gets_a_400_naming_it() {
         // a value the warehouse does not have: tables of zeros would look like an answer
         ("/api/kpis?country=de", "did you mean 'DE'?"),
         ("/api/kpis?category=Elecronics", "did you mean 'Electronics'?"),
-        ("/api/kpis?category=Jeans", "no category 'Jeans' in the warehouse (it has 'Beauty', 'Books'"),
+        ("/api/kpis?category=Jeans", "no category 'Jeans' in the warehouse (it has 11: 'Beauty', 'Books'"),
         ("/api/kpis/summary?method=bitcoin", "no method 'bitcoin'"),
         ("/api/kpis/compare?channel=Online%20Store", "did you mean 'online store'?"),
         ("/api/customers/cohorts?country=Germany", "no country 'Germany'"),

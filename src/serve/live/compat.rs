@@ -12,9 +12,19 @@
 //! - `CASE WHEN c THEN (such a subquery) [ELSE NULL] END` becomes the subquery with `c` added to
 //!   its `WHERE`: the same answer (no row when `c` is false or NULL, so NULL), and a form
 //!   DataFusion can decorrelate (it cannot inside a `CASE`).
+//! - `information_schema._pg_expandarray(a)`, a set-returning function in a select list (pgjdbc's
+//!   primary keys and indexes), becomes `unnest(_pg_expandarray(a))`: the same rows, one per
+//!   element, zipped with any other `unnest` of the list as PostgreSQL zips set-returning
+//!   functions. `_pg_expandarray` gives the list of `(x, n)` records (`keys.rs`).
+//! - A record's field, `(expr).name`, becomes `get_field(expr, 'name')`: DataFusion has no dot
+//!   access on an expression.
+//! - A column cast to `regclass` in a select list becomes `relation_name(column)`, the name
+//!   PostgreSQL prints (`keys.rs`).
+//! - `ARRAY(SELECT … FROM unnest(….reloptions))` (psql's `\d+`) becomes NULL.
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, GroupByExpr, Query, Select, SelectItem, SetExpr, TableFactor, visit_expressions_mut,
+    AccessExpr, Expr, FunctionArguments, GroupByExpr, Query, Select, SelectItem, SetExpr, TableFactor, VisitMut,
+    VisitorMut, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -24,15 +34,26 @@ use std::ops::ControlFlow;
 /// `sql`, rewritten where a client's catalog query needs it; unchanged otherwise.
 pub fn compat(sql: &str) -> Cow<'_, str> {
     let text = regproc_names(sql);
-    if !text.to_ascii_lowercase().contains("(select") {
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains("(select") && !lower.contains("_pg_expandarray") && !lower.contains("regclass") {
         return text;
     }
     let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, &text) else { return text };
-    let mut changed = false;
+    let mut names = RegclassNames(false);
+    let _ = statements.visit(&mut names);
+    let mut changed = names.0;
     let _ = visit_expressions_mut(&mut statements, |e| {
         match e {
             Expr::Subquery(q) => changed |= aggregate_catalog_lookup(q),
             Expr::Case { .. } => changed |= case_into_lookup(e),
+            _ if is_expandarray(e) => {
+                changed |= replace(e, |text| {
+                    let args = text.split_once('(').map_or("", |(_, rest)| rest);
+                    format!("unnest(_pg_expandarray({args})")
+                })
+            }
+            Expr::CompoundFieldAccess { .. } => changed |= field_access(e),
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("array") => changed |= array_of_subquery(e),
             _ => {}
         }
         ControlFlow::<()>::Continue(())
@@ -42,6 +63,79 @@ pub fn compat(sql: &str) -> Cow<'_, str> {
     }
     let joined: Vec<String> = statements.iter().map(ToString::to_string).collect();
     Cow::Owned(joined.join("; "))
+}
+
+/// Turns a column cast to `regclass` in a select list (`conrelid::pg_catalog.regclass AS
+/// ontable`, psql's "Referenced by") into the relation's name, as PostgreSQL prints a regclass:
+/// `relation_name(conrelid)`. A cast of a literal (`'fact_order'::regclass`, a lookup by name)
+/// is `datafusion-pg-catalog`'s. Its flag says whether it changed anything.
+struct RegclassNames(bool);
+
+impl VisitorMut for RegclassNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+        let SetExpr::Select(select) = q.body.as_mut() else { return ControlFlow::Continue(()) };
+        for item in &mut select.projection {
+            let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
+            let Expr::Cast { expr, data_type, .. } = &*e else { continue };
+            if data_type.to_string().to_ascii_lowercase().ends_with("regclass")
+                && !matches!(expr.as_ref(), Expr::Value(_))
+            {
+                let column = expr.to_string();
+                self.0 |= replace(e, |_| format!("relation_name({column})"));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Whether `e` calls pgjdbc's `information_schema._pg_expandarray`.
+fn is_expandarray(e: &Expr) -> bool {
+    matches!(e, Expr::Function(f)
+        if f.name.to_string().replace('"', "").eq_ignore_ascii_case("information_schema._pg_expandarray"))
+}
+
+/// Replaces `e` with the expression `rewrite` makes of its text; whether it did.
+fn replace(e: &mut Expr, rewrite: impl FnOnce(&str) -> String) -> bool {
+    let text = rewrite(&e.to_string());
+    match Parser::new(&PostgreSqlDialect {}).try_with_sql(&text).and_then(|mut p| p.parse_expr()) {
+        Ok(new) => {
+            *e = new;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// `(expr).a.b` → `get_field(get_field(expr, 'a'), 'b')`; whether it did (only an access by
+/// names: a subscript stays).
+fn field_access(e: &mut Expr) -> bool {
+    let Expr::CompoundFieldAccess { root, access_chain } = e else { return false };
+    let root = match root.as_ref() {
+        Expr::Nested(inner) => inner.as_ref(),
+        other => other,
+    };
+    let mut text = root.to_string();
+    for access in access_chain.iter() {
+        let AccessExpr::Dot(Expr::Identifier(name)) = access else { return false };
+        text = format!("get_field({text}, '{}')", name.value.replace('\'', "''"));
+    }
+    replace(e, |_| text)
+}
+
+/// `ARRAY(SELECT … FROM unnest(….reloptions) …)` (psql's `\d+`) → NULL: no relation here has
+/// storage options, and DataFusion cannot plan the correlated `unnest`. Other `ARRAY(…)`
+/// subqueries are `datafusion-pg-catalog`'s to rewrite. Whether it did.
+fn array_of_subquery(e: &mut Expr) -> bool {
+    let Expr::Function(f) = e else { return false };
+    let FunctionArguments::Subquery(q) = &f.args else { return false };
+    let SetExpr::Select(select) = q.body.as_ref() else { return false };
+    let from = select.from.iter().map(|t| t.relation.to_string().to_ascii_lowercase()).collect::<Vec<_>>().join(",");
+    if from.contains("unnest(") && from.contains(".reloptions)") {
+        return replace(e, |_| "CAST(NULL AS VARCHAR[])".into());
+    }
+    false
 }
 
 /// `'pg_catalog.name'::regproc` → `'name'`.
@@ -183,5 +277,42 @@ mod tests {
         // an aggregating subquery: as sent
         let counted = "SELECT (SELECT COUNT(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid) FROM pg_catalog.pg_namespace n";
         assert_eq!(compat(counted), counted);
+    }
+
+    #[test]
+    fn pgjdbc_expanded_arrays_become_unnested_lists_and_fields_get_field() {
+        // the shape of pgjdbc 42's getPrimaryKeys
+        let keys = compat(
+            "SELECT (information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, \
+             information_schema._pg_expandarray(i.indkey) AS KEYS FROM pg_catalog.pg_index i",
+        );
+        assert_eq!(
+            keys,
+            "SELECT get_field(unnest(_pg_expandarray(i.indkey)), 'n') AS KEY_SEQ, \
+             unnest(_pg_expandarray(i.indkey)) AS KEYS FROM pg_catalog.pg_index i"
+        );
+        let outer = compat(
+            "SELECT r.k FROM (SELECT information_schema._pg_expandarray(i.indkey) AS keys FROM pg_catalog.pg_index i) r \
+             WHERE r.a = (r.keys).x",
+        );
+        assert!(outer.ends_with("WHERE r.a = get_field(r.keys, 'x')"), "{outer}");
+    }
+
+    #[test]
+    fn storage_options_are_null() {
+        // psql's \d+
+        let options = compat(
+            "SELECT pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from \
+             pg_catalog.unnest(tc.reloptions) x), ', ') FROM pg_catalog.pg_class c",
+        );
+        assert!(options.contains("c.reloptions || CAST(NULL AS VARCHAR[])"), "{options}");
+        let roles = "SELECT array(SELECT rolname FROM pg_catalog.pg_roles WHERE oid = 1) FROM pg_policy";
+        assert_eq!(compat(roles), roles);
+        // "Referenced by": the table's name, not its number; a lookup by name stays
+        let referenced =
+            compat("SELECT conname, conrelid::pg_catalog.regclass AS ontable FROM pg_catalog.pg_constraint c");
+        assert_eq!(referenced, "SELECT conname, relation_name(conrelid) AS ontable FROM pg_catalog.pg_constraint c");
+        let by_name = "SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = 'fact_order'::regclass";
+        assert_eq!(compat(by_name), by_name);
     }
 }

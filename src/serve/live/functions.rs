@@ -24,6 +24,8 @@ pub(super) async fn register(ctx: &SessionContext, comments: Comments) -> Result
     ctx.register_udf(Constant::udf("pg_get_serial_sequence", 2, ScalarValue::Utf8(None)));
     ctx.register_udf(Constant::udf("pg_collation_is_visible", 1, ScalarValue::Boolean(Some(true))));
     ctx.register_udf(Constant::udf("pg_table_size", 1, ScalarValue::Int64(None)));
+    // no triggers: pg_trigger is empty, but psql's `\d` names the function in its query
+    ctx.register_udf(Constant::udf("pg_get_triggerdef", 2, ScalarValue::Utf8(None)));
     ctx.register_udf(ScalarUDF::from(ToRegtype::read(ctx).await?));
     ctx.register_udf(ScalarUDF::from(JsonBuildObject { signature: Signature::variadic_any(Volatility::Immutable) }));
     ctx.register_udf(ScalarUDF::from(SizePretty { signature: Signature::any(1, Volatility::Immutable) }));

@@ -18,6 +18,7 @@ pub mod bounds;
 pub mod compat;
 pub mod flight;
 mod functions;
+mod keys;
 pub mod pg;
 pub mod slots;
 mod tables;

@@ -177,17 +177,20 @@ async fn describe(ctx: &SessionContext) -> Result<()> {
         }
         None => return Err(DataFusionError::Plan("pg_catalog has no pg_description".into())),
     };
-    let described = Described { inner: pg, description };
+    let mut overrides = super::keys::tables(ctx, &pg).await?;
+    overrides.insert("pg_description", description);
+    let described = Described { inner: pg, overrides };
     catalog.register_schema("pg_catalog", Arc::new(described))?;
     super::functions::register(ctx, comments).await?;
     Ok(())
 }
 
-/// `pg_catalog` with the schema's comments among `pg_description`'s rows.
+/// `pg_catalog` with the schema's comments among `pg_description`'s rows, and its keys in
+/// `pg_class`, `pg_index` and `pg_constraint` (`keys.rs`).
 #[derive(Debug)]
 struct Described {
     inner: Arc<dyn SchemaProvider>,
-    description: Arc<dyn TableProvider>,
+    overrides: HashMap<&'static str, Arc<dyn TableProvider>>,
 }
 
 #[async_trait]
@@ -197,8 +200,8 @@ impl SchemaProvider for Described {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if name.eq_ignore_ascii_case("pg_description") {
-            return Ok(Some(self.description.clone()));
+        if let Some(table) = self.overrides.get(name.to_ascii_lowercase().as_str()) {
+            return Ok(Some(table.clone()));
         }
         self.inner.table(name).await
     }
