@@ -1,6 +1,8 @@
 //! Live SQL over the PostgreSQL wire protocol and Arrow Flight SQL, with real clients on
 //! loopback: tokio-postgres here (SCRAM, the extended protocol with bound parameters, cancel),
-//! psql, and `tests/live_clients.py` (psycopg, SQLAlchemy, ADBC Flight SQL).
+//! psql (`\d+` on every table), pgjdbc (`tests/jdbc/Browse.java`: what Metabase's sync and
+//! DBeaver ask) and `tests/live_clients.py` (psycopg, SQLAlchemy's inspector, asyncpg, ADBC
+//! Flight SQL).
 
 mod common;
 
@@ -418,11 +420,26 @@ async fn psql_lists_the_tables_describes_one_and_runs_a_kpi_query_over_tls() {
     }
     let (ok, d) = psql(&["-c", "\\d fact_order_line"], "127.0.0.1", false);
     assert!(ok && d.contains("line_revenue") && d.contains("numeric"), "{d}");
-    // the schema's comments, as psql's `\d+` reads them (it does not run here: see the README)
-    let comments = "SELECT a.attname || ': ' || col_description(a.attrelid, a.attnum) FROM pg_catalog.pg_attribute a \
-                    JOIN pg_catalog.pg_class c ON a.attrelid = c.oid WHERE c.relname = 'fact_order'";
-    let (ok, described) = psql(&["-At", "-c", comments], "127.0.0.1", true);
-    assert!(ok && described.contains("order_key: surrogate key"), "{described}");
+    // `\d+` on every table and view: columns with their comments, keys, foreign keys both ways
+    let views = ["order_lines", "revenue_lines", "revenue_orders", "revenue_returns", "revenue_customers"];
+    for t in shoplens::warehouse::schema::table_names().chain(views) {
+        let (ok, d) = psql(&["-c", &format!("\\d+ {t}")], "127.0.0.1", false);
+        assert!(ok && d.contains(&format!("\"public.{t}\"")), "\\d+ {t}:\n{d}");
+    }
+    let (_, d) = psql(&["-c", "\\d+ fact_order"], "127.0.0.1", false);
+    for shown in [
+        "order_key      | integer",
+        "surrogate key",
+        "\"fact_order_pkey\" PRIMARY KEY, btree (order_key)",
+        "\"fact_order_customer_key_fkey\" FOREIGN KEY (customer_key) REFERENCES dim_customer(customer_key)",
+        "TABLE \"fact_order_line\" CONSTRAINT \"fact_order_line_order_key_fkey\" FOREIGN KEY (order_key) REFERENCES fact_order(order_key)",
+    ] {
+        assert!(d.contains(shown), "\\d+ fact_order lacks {shown}:\n{d}");
+    }
+    let (_, d) = psql(&["-c", "\\d+ fact_order_line"], "127.0.0.1", false);
+    assert!(d.contains("\"fact_order_line_pkey\" PRIMARY KEY, btree (order_key, line_no)"), "{d}");
+    let (_, v) = psql(&["-c", "\\d+ revenue_customers"], "127.0.0.1", false);
+    assert!(v.contains("View definition:") && v.contains("FROM revenue_orders"), "{v}");
     let (ok, listed) = psql(&["-c", "\\dt+"], "127.0.0.1", true);
     assert!(ok && listed.contains("one order line"), "{listed}");
     let (ok, n) = psql(&["-At", "-c", "SELECT COUNT(*) FROM revenue_orders"], "127.0.0.1", true);
@@ -442,7 +459,7 @@ async fn psql_lists_the_tables_describes_one_and_runs_a_kpi_query_over_tls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_clients_psycopg_sqlalchemy_and_adbc_flight_sql() {
-    let probe = ["-c", "import psycopg, sqlalchemy, adbc_driver_flightsql, pyarrow"];
+    let probe = ["-c", "import psycopg, sqlalchemy, adbc_driver_flightsql, pyarrow, asyncpg"];
     if !have("python3", &probe) {
         return;
     }
@@ -514,4 +531,50 @@ async fn serve_logs_each_connection_and_statement_with_its_user_never_a_password
     assert!(text.contains("sign-in failed"), "{text}");
     assert!(!text.contains(PASSWORD) && !text.contains("a wrong password"), "a password in the log:\n{text}");
     assert!(text.contains("ALTER USER ana") && !text.contains("hunter2"), "a password in the log:\n{text}");
+}
+
+/// Debian's pgjdbc (`libpostgresql-jdbc-java`).
+const PGJDBC: &str = "/usr/share/java/postgresql.jar";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pgjdbc_browses_every_table_as_metabase_and_dbeaver_do() {
+    let ready = Path::new(PGJDBC).exists() && have("javac", &["-version"]);
+    if !ready {
+        assert!(std::env::var_os("CI").is_none(), "CI lacks a JDK or pgjdbc: scripts/test.sh installs them");
+        eprintln!("skipped: needs a JDK and {PGJDBC} (apt-get install default-jdk-headless libpostgresql-jdbc-java)");
+        return;
+    }
+    let s = live(2000, true, options(60, 16)).await;
+    let url = format!("jdbc:postgresql://127.0.0.1:{}/shop?sslmode=disable", s.pg.port());
+    let out =
+        Command::new("java").args(["-cp", PGJDBC, "tests/jdbc/Browse.java", &url, "ana", PASSWORD]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    // every table: its columns, and its key as primary key and unique index
+    for t in shoplens::warehouse::schema::TABLES {
+        let summary = lines.iter().find(|l| l.starts_with(&format!("table {} ", t.name)));
+        let summary = summary.unwrap_or_else(|| panic!("no answer for {}:\n{text}", t.name));
+        assert!(summary.contains(&format!(" pk {} ", t.key.len())), "{summary}");
+        assert!(summary.ends_with(&format!(" indexes {}", t.key.len())), "{summary}");
+        for (i, column) in t.key.iter().enumerate() {
+            let pk = format!("pk {}.{column} {}_pkey {}", t.name, t.name, i + 1);
+            assert!(lines.contains(&pk.as_str()), "no {pk}:\n{text}");
+        }
+    }
+    // the joins Metabase and DBeaver draw
+    for fk in [
+        "fk fact_order.customer_key -> dim_customer.customer_key",
+        "fk fact_order.channel_key -> dim_channel.channel_key",
+        "fk fact_order_line.order_key -> fact_order.order_key",
+        "fk fact_order_line.product_key -> dim_product.product_key",
+        "fk fact_payment.method_key -> dim_payment_method.method_key",
+        "fk fact_refund.date_key -> dim_date.date_key",
+    ] {
+        assert!(lines.contains(&fk), "no {fk}:\n{text}");
+    }
+    // a bound parameter and a fetch size: every line with at least one unit, streamed
+    let expected = shoplens_sql_json(&s.wh, "SELECT COUNT(*) AS n, SUM(quantity) AS units FROM fact_order_line");
+    let query = lines.iter().find(|l| l.starts_with("query ")).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(*query, format!("query {} {}", expected[0]["n"], expected[0]["units"]), "{text}");
 }

@@ -4,7 +4,9 @@ the environment):
 
 - psycopg 3: SCRAM sign-in, prepared statements with bound parameters (the extended protocol),
   types (DECIMAL as Decimal, dates, timestamps), a server-side cancel;
-- SQLAlchemy with the PostgreSQL dialect: reflects every table and its columns, as Superset does;
+- SQLAlchemy with the PostgreSQL dialect: its inspector on every table and view (columns, primary
+  key, foreign keys, indexes), as Superset does;
+- asyncpg: a prepared statement with a bound parameter;
 - ADBC Flight SQL: a query's Arrow table equals `shoplens sql --format json`'s rows.
 
 Prints "all client checks passed" at the end; any failed check raises.
@@ -18,7 +20,10 @@ import threading
 import time
 import urllib.parse
 
+import asyncio
+
 import adbc_driver_flightsql.dbapi as flight
+import asyncpg
 import psycopg
 import sqlalchemy
 
@@ -82,9 +87,22 @@ def sqlalchemy_checks():
     names = set(inspector.get_table_names(schema="public")) | set(inspector.get_view_names(schema="public"))
     missing = [t for t in TABLES if t not in names]
     check(not missing, f"SQLAlchemy reflects every table (missing: {missing})")
-    for t in TABLES:
+    keys = {}
+    for t in sorted(names):
         columns = inspector.get_columns(t, schema="public")
         check(len(columns) > 0, f"SQLAlchemy reflects the columns of {t} ({len(columns)})")
+        pk = inspector.get_pk_constraint(t, schema="public")
+        fks = inspector.get_foreign_keys(t, schema="public")
+        inspector.get_indexes(t, schema="public")
+        inspector.get_unique_constraints(t, schema="public")
+        keys[t] = (pk["constrained_columns"], {(tuple(f["constrained_columns"]), f["referred_table"]) for f in fks})
+    check(keys["fact_order"][0] == ["order_key"], f"SQLAlchemy: fact_order's primary key ({keys['fact_order']})")
+    check(keys["fact_order_line"][0] == ["order_key", "line_no"], f"SQLAlchemy: a key of two columns ({keys['fact_order_line']})")
+    check(
+        {(("product_key",), "dim_product"), (("order_key",), "fact_order")} <= keys["fact_order_line"][1],
+        f"SQLAlchemy: fact_order_line's foreign keys ({keys['fact_order_line']})",
+    )
+    check(keys["revenue_orders"] == ([], set()), f"SQLAlchemy: a view has no keys ({keys['revenue_orders']})")
     columns = {c["name"]: c for c in inspector.get_columns("fact_order", schema="public")}
     check(columns["order_key"]["comment"] == "surrogate key", f"SQLAlchemy sees column comments ({columns['order_key']})")
     check(inspector.get_table_comment("fact_order", schema="public")["text"] == "one order", "SQLAlchemy sees table comments")
@@ -92,6 +110,21 @@ def sqlalchemy_checks():
     with engine.connect() as conn:
         n = conn.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(order)).scalar()
     check(n == sum(e["orders"] for e in EXPECTED), f"SQLAlchemy: a Core query on the reflected columns ({n})")
+
+
+def asyncpg_checks():
+    async def run():
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=PG_PORT, user=USER, password=PASSWORD, database="shop", ssl=False
+        )
+        try:
+            statement = await conn.prepare("SELECT COUNT(*) FROM fact_order WHERE date_key >= $1")
+            return await statement.fetchval(10101)
+        finally:
+            await conn.close()
+
+    n = asyncio.run(run())
+    check(n == sum(e["orders"] for e in EXPECTED), f"asyncpg: a prepared statement with a bound parameter ({n})")
 
 
 def adbc_checks():
@@ -128,5 +161,6 @@ def adbc_checks():
 
 psycopg_checks()
 sqlalchemy_checks()
+asyncpg_checks()
 adbc_checks()
 print("all client checks passed")

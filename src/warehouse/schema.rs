@@ -430,7 +430,7 @@ pub fn table_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// Every table of a version: the star schema, then the derived tables.
-pub(crate) const TABLES: [&Table; 14] = [
+pub const TABLES: [&Table; 14] = [
     &DIM_DATE,
     &DIM_CUSTOMER,
     &DIM_PRODUCT,

@@ -21,6 +21,8 @@
 //! - A column cast to `regclass` in a select list becomes `relation_name(column)`, the name
 //!   PostgreSQL prints (`keys.rs`).
 //! - `ARRAY(SELECT … FROM unnest(….reloptions))` (psql's `\d+`) becomes NULL.
+//! - `generate_subscripts(a, 1)` in a select list (SQLAlchemy's inspector) becomes
+//!   `unnest(generate_series(1, cardinality(a)))`.
 
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, Expr, FunctionArguments, GroupByExpr, Query, Select, SelectItem, SetExpr, TableFactor, VisitMut,
@@ -35,7 +37,8 @@ use std::ops::ControlFlow;
 pub fn compat(sql: &str) -> Cow<'_, str> {
     let text = regproc_names(sql);
     let lower = text.to_ascii_lowercase();
-    if !lower.contains("(select") && !lower.contains("_pg_expandarray") && !lower.contains("regclass") {
+    let shapes = ["(select", "_pg_expandarray", "regclass", "generate_subscripts"];
+    if !shapes.iter().any(|s| lower.contains(s)) {
         return text;
     }
     let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, &text) else { return text };
@@ -53,6 +56,7 @@ pub fn compat(sql: &str) -> Cow<'_, str> {
                 })
             }
             Expr::CompoundFieldAccess { .. } => changed |= field_access(e),
+            _ if is_function(e, "generate_subscripts") => changed |= subscripts(e),
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("array") => changed |= array_of_subquery(e),
             _ => {}
         }
@@ -88,6 +92,26 @@ impl VisitorMut for RegclassNames {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// Whether `e` calls the function `name` (with or without `pg_catalog.`).
+fn is_function(e: &Expr, name: &str) -> bool {
+    matches!(e, Expr::Function(f)
+        if f.name.to_string().replace('"', "").to_ascii_lowercase().trim_start_matches("pg_catalog.") == name)
+}
+
+/// `generate_subscripts(a, 1)`, a set-returning function in a select list (SQLAlchemy's keys
+/// and indexes, beside `unnest(a)`) → `unnest(generate_series(1, cardinality(a)))`: the same
+/// subscripts, zipped with the `unnest` as PostgreSQL zips them. Whether it did.
+fn subscripts(e: &mut Expr) -> bool {
+    let Expr::Function(f) = &*e else { return false };
+    let FunctionArguments::List(list) = &f.args else { return false };
+    let [array, dim] = list.args.as_slice() else { return false };
+    if dim.to_string().trim() != "1" && !dim.to_string().starts_with('$') {
+        return false;
+    }
+    let array = array.to_string();
+    replace(e, |_| format!("unnest(generate_series(1, CAST(cardinality({array}) AS BIGINT)))"))
 }
 
 /// Whether `e` calls pgjdbc's `information_schema._pg_expandarray`.
