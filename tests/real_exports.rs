@@ -230,3 +230,36 @@ async fn each_order_is_on_the_day_the_shop_saw_and_the_currency_is_recorded() {
         assert!(notes.contains("the shop's own clock"), "{name}: {notes}");
     }
 }
+
+#[tokio::test]
+async fn detect_then_map_gives_each_real_export_the_presets_books() {
+    let Some(dir) = exports() else {
+        eprintln!("skipped: ../shared/data/real-exports is not beside the project");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    for name in ["shopify_monfrere_usd.csv", "shopify_paramx_usd.csv", "shopify_looker_eur.csv", "shopify_dna_eur.csv"] {
+        let file = dir.join(name);
+        // as a user would: import FILE --detect > m.toml && import FILE --map m.toml
+        let detected = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+            .args(["import", file.to_str().unwrap(), "--warehouse", "unused", "--detect"])
+            .output()
+            .unwrap();
+        assert!(detected.status.success(), "{name}: {}", String::from_utf8_lossy(&detected.stderr));
+        let mapping = work.path().join(format!("{name}.toml"));
+        std::fs::write(&mapping, &detected.stdout).unwrap();
+        let wh = work.path().join(name);
+        let out = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+            .args(["import", file.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--map"])
+            .arg(&mapping)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let preset = import(&file);
+        let filter = shoplens::model::Filter::default();
+        let (mapped, preset) = (common::kpis(&wh, &filter).await, common::kpis(preset.path(), &filter).await);
+        for key in ["summary", "books", "channels", "discount_codes", "monthly"] {
+            assert_eq!(mapped[key], preset[key], "{name}: {key}");
+        }
+    }
+}

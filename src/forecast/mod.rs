@@ -281,7 +281,7 @@ pub fn forecast(series: &Series, horizon: usize) -> Result<Forecast, ForecastErr
     // are positive, on the plain scale otherwise
     // The spread is estimated from a dozen errors, so the bands use Student's t with k - 1
     // degrees of freedom and the unbiased variance, not the normal's z: with the normal the
-    // 95 % band held only 83 % of one series' backtest actuals (BENCHMARKS.md).
+    // 95 % band held only 83 % of one series' backtest actuals (docs/bench-log.md).
     let k = choice.errors.len();
     let (t80, t95) = t_quantiles(k.saturating_sub(1));
     let dof = k.saturating_sub(1).max(1) as f64;

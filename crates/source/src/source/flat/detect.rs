@@ -484,6 +484,9 @@ fn near(a: f64, b: f64) -> bool {
 
 /// Proposes a mapping for a flat file with this `header` (after `delimiter`), from its first rows.
 pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) -> Detected {
+    if let Some(known) = known_layout(header) {
+        return known;
+    }
     let lower: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
     // a decimal comma: amounts such as 12,50 in a file separated by semicolons
     let decimal_comma = delimiter == ';'
@@ -902,6 +905,40 @@ pub fn detect(header: &[String], sample: &[csv::StringRecord], delimiter: char) 
         }
     }
     Detected { toml: out, undecided }
+}
+
+/// A header that is a preset's format (every column its required fields name, and most of its
+/// others): that preset's mapping, which knows the format's meaning beyond what values show (a
+/// Shopify export's statuses, its order-level money, its refunds), without the fields whose
+/// column the file lacks.
+fn known_layout(header: &[String]) -> Option<Detected> {
+    let has = |c: &str| header.iter().any(|h| h.trim() == c);
+    for (name, text) in super::PRESETS {
+        let Ok(mapping) = super::Mapping::parse(text) else { continue };
+        let columns: Vec<&str> = mapping.fields.values().filter_map(|f| f.column()).collect();
+        let required = super::REQUIRED.iter().all(|f| mapping.fields.get(*f).and_then(|s| s.column()).is_none_or(has));
+        let present = columns.iter().filter(|c| has(c)).count();
+        if !required || present * 5 < columns.len() * 4 {
+            continue;
+        }
+        let mut out = format!(
+            "# The header is the {name} preset's format: its mapping (as --preset {name} reads the file), \
+             checked with --map\n"
+        );
+        let mut in_fields = false;
+        for line in text.lines() {
+            in_fields |= line.trim() == "[fields]";
+            let field = line.split_once(" = ").map(|(f, _)| f.trim());
+            let lacking = in_fields
+                && field.and_then(|f| mapping.fields.get(f)).and_then(|s| s.column()).is_some_and(|c| !has(c));
+            if !lacking {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        return Some(Detected { toml: out, undecided: Vec::new() });
+    }
+    None
 }
 
 /// Proposes a mapping for the flat file at `path`: its separator is the one of `,` `;` tab `|`
