@@ -205,7 +205,10 @@ async fn every_bad_parameter_gets_a_400_naming_it() {
         ("/api/kpis?category=Elecronics", "did you mean 'Electronics'?"),
         ("/api/kpis?category=Jeans", "no category 'Jeans' in the warehouse (it has 11: 'Beauty', 'Books'"),
         ("/api/kpis/summary?method=bitcoin", "no method 'bitcoin'"),
-        ("/api/kpis/compare?channel=Online%20Store", "no channel 'Online Store' in the warehouse (it has 'unspecified')"),
+        (
+            "/api/kpis/compare?channel=Online%20Store",
+            "no channel 'Online Store' in the warehouse (it has 'unspecified')",
+        ),
         ("/api/customers/cohorts?country=Germany", "no country 'Germany'"),
         ("/api/explain?category=toys", "did you mean 'Toys'?"),
     ] {

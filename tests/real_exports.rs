@@ -238,7 +238,8 @@ async fn detect_then_map_gives_each_real_export_the_presets_books() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    for name in ["shopify_monfrere_usd.csv", "shopify_paramx_usd.csv", "shopify_looker_eur.csv", "shopify_dna_eur.csv"] {
+    for name in ["shopify_monfrere_usd.csv", "shopify_paramx_usd.csv", "shopify_looker_eur.csv", "shopify_dna_eur.csv"]
+    {
         let file = dir.join(name);
         // as a user would: import FILE --detect > m.toml && import FILE --map m.toml
         let detected = Command::new(env!("CARGO_BIN_EXE_shoplens"))
