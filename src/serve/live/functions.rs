@@ -35,6 +35,28 @@ pub(super) async fn register(ctx: &SessionContext, comments: Comments) -> Result
     Ok(())
 }
 
+/// `PartialEq`, `Eq` and `Hash` for a catalog function whose identity is its name: a session
+/// has one function of each name.
+macro_rules! identity_by_name {
+    ($t:ty) => {
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                datafusion::logical_expr::ScalarUDFImpl::name(self)
+                    == datafusion::logical_expr::ScalarUDFImpl::name(other)
+            }
+        }
+
+        impl Eq for $t {}
+
+        impl std::hash::Hash for $t {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                datafusion::logical_expr::ScalarUDFImpl::name(self).hash(state);
+            }
+        }
+    };
+}
+pub(super) use identity_by_name;
+
 /// A catalog function with one answer whatever its arguments: what a client asks of PostgreSQL
 /// that has a fixed answer here.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -100,20 +122,7 @@ impl Comment {
     }
 }
 
-// one function of each name exists: the name is its identity
-impl PartialEq for Comment {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-
-impl Eq for Comment {}
-
-impl std::hash::Hash for Comment {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-    }
-}
+identity_by_name!(Comment);
 
 impl ScalarUDFImpl for Comment {
     fn name(&self) -> &str {
@@ -159,19 +168,7 @@ struct ToRegtype {
     signature: Signature,
 }
 
-impl PartialEq for ToRegtype {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for ToRegtype {}
-
-impl std::hash::Hash for ToRegtype {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "to_regtype".hash(state);
-    }
-}
+identity_by_name!(ToRegtype);
 
 impl ToRegtype {
     async fn read(ctx: &SessionContext) -> Result<ToRegtype> {

@@ -529,20 +529,7 @@ impl Definition {
     }
 }
 
-// one function of each name exists: the name is its identity
-impl PartialEq for Definition {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-
-impl Eq for Definition {}
-
-impl std::hash::Hash for Definition {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-    }
-}
+super::functions::identity_by_name!(Definition);
 
 impl ScalarUDFImpl for Definition {
     fn name(&self) -> &str {
@@ -604,20 +591,7 @@ struct RelationName {
     signature: Signature,
 }
 
-// one function of the name exists
-impl PartialEq for RelationName {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for RelationName {}
-
-impl std::hash::Hash for RelationName {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "relation_name".hash(state);
-    }
-}
+super::functions::identity_by_name!(RelationName);
 
 impl ScalarUDFImpl for RelationName {
     fn name(&self) -> &str {
