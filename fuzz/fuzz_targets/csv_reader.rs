@@ -1,10 +1,10 @@
-//! Any bytes as any of the five source files: the reader and the row parsers must answer with a
+//! Any bytes as any of the six source files (the five and `refunds.csv`): the reader and the row parsers must answer with a
 //! row, a reject reason or a file error — never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use shoplens_source::model::ShopTz;
-use shoplens_source::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec};
+use shoplens_source::source::records::{CustomerRec, ItemRec, OrderRec, PaymentRec, ProductRec, RefundRec};
 use shoplens_source::source::{Encoding, SourceFile, TableReader};
 use std::sync::OnceLock;
 
@@ -16,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
         d
     });
     let (selector, bytes) = data.split_first().unwrap_or((&0, &[]));
-    let file = SourceFile::ALL[*selector as usize % 5];
+    let files = [SourceFile::ALL.as_slice(), SourceFile::OPTIONAL.as_slice()].concat();
+    let file = files[*selector as usize % files.len()];
     let encoding = if selector & 0x80 != 0 { Encoding::Latin1 } else { Encoding::Utf8 };
     std::fs::write(dir.join(file.file_name()), bytes).unwrap();
     let Ok(mut reader) = TableReader::open(dir, file, encoding) else { return };
@@ -28,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
             SourceFile::Orders => OrderRec::parse(&row, ShopTz::default()).map(|_| ()),
             SourceFile::OrderItems => ItemRec::parse(&row).map(|_| ()),
             SourceFile::Payments => PaymentRec::parse(&row).map(|_| ()),
+            SourceFile::Refunds => RefundRec::parse(&row, ShopTz::default()).map(|_| ()),
         };
     }
 });
