@@ -2,7 +2,7 @@
 # The tests, with their set-up: protoc for the build (scripts/build-deps.sh), Chromium and
 # playwright-core for the browser test, PostgreSQL's server and psql for the PostgreSQL tests (each
 # starts a throwaway cluster of its own), a JDK and Debian's pgjdbc for the JDBC test,
-# openapi-spec-validator for the OpenAPI test, psycopg, SQLAlchemy, asyncpg and ADBC's Flight SQL
+# openapi-spec-validator for the OpenAPI test, mlxtend for the pair measures, psycopg, SQLAlchemy, asyncpg and ADBC's Flight SQL
 # driver for the live SQL tests, then cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,8 @@ python3 -c "import openapi_spec_validator" 2>/dev/null || pip install -q --disab
 python3 -c "import psycopg, sqlalchemy, adbc_driver_flightsql, pyarrow, asyncpg" 2>/dev/null \
   || pip install -q --disable-pip-version-check "psycopg[binary]==3.3.9" "sqlalchemy==2.1.9" \
        "adbc-driver-flightsql==1.13.0" "pyarrow==26.0.1" "asyncpg==0.31.0"
+# the pair measures' oracle (tests/pairs_mlxtend.py)
+python3 -c "import mlxtend, pandas" 2>/dev/null || pip install -q --disable-pip-version-check "mlxtend==0.25.0"
 # the notification tests' SMTP server (tests/notify_smtp.py)
 python3 -c "import aiosmtpd" 2>/dev/null || pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
 cargo test --locked --workspace "$@"

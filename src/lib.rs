@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notify;
 pub use shoplens_source::model;
 pub mod optimize;
+pub mod products;
 pub mod pg;
 pub mod report;
 pub mod schedule;

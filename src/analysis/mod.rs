@@ -13,6 +13,7 @@ pub mod insights;
 pub mod kpis;
 pub mod openapi;
 pub mod presets;
+pub mod products;
 pub mod query;
 
 pub use error::AnalysisError;
@@ -175,6 +176,9 @@ pub fn visit(v: &mut impl Visitor) {
     v.visit::<presets::PresetsAnalysis>();
     v.visit::<kpis::Forecast>();
     v.visit::<countries::CountriesAnalysis>();
+    v.visit::<products::ProductsAnalysis>();
+    v.visit::<products::PairsAnalysis>();
+    v.visit::<products::JourneyAnalysis>();
     v.visit::<customers::Cohorts>();
     v.visit::<customers::Returning>();
     v.visit::<customers::Rfm>();

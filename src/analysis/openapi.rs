@@ -212,6 +212,6 @@ pub fn document() -> OpenApi {
             SecurityRequirement::new("session", Vec::<String>::new()),
             SecurityRequirement::default(),
         ]))
-        .tags(Some(["KPIs", "customers", "insights", "server"].map(|t| TagBuilder::new().name(t).build())))
+        .tags(Some(["KPIs", "products", "customers", "insights", "server"].map(|t| TagBuilder::new().name(t).build())))
         .build()
 }

@@ -431,3 +431,95 @@ pub(super) async fn customers(analysis: CustomersCmd, memory: MemoryLimit) -> Re
     }
     Ok(())
 }
+
+/// `shoplens products …`: the products analyses, each asked of the catalog with the API's
+/// parameters (so the CLI validates exactly as the server does).
+#[derive(Subcommand, Debug)]
+pub(super) enum ProductsCmd {
+    /// Per product (variants rolled up), variant or category: net sales, units, orders, average
+    /// price, share, returns and return rate, first-time buyers' share, the change against the
+    /// comparison period with its trend test.
+    Performance {
+        #[command(flatten)]
+        common: ProductsArgs,
+        /// What the range is compared with: previous_period (default), previous_year, or FROM:TO.
+        #[arg(long)]
+        vs: Option<String>,
+    },
+    /// Items bought in the same order, by lift: support, confidence, lift, leverage, conviction.
+    Pairs {
+        #[command(flatten)]
+        common: ProductsArgs,
+        /// The least share of orders holding both (0 to 1; default 0).
+        #[arg(long)]
+        min_support: Option<String>,
+        /// The least number of orders holding both (default 3).
+        #[arg(long)]
+        min_orders: Option<String>,
+    },
+    /// Customers by the items of their first purchase day (--from/--to choose them): what their
+    /// second purchase holds, their repeat rate and a year's net sales.
+    Journey {
+        #[command(flatten)]
+        common: ProductsArgs,
+    },
+}
+
+/// What every products command takes.
+#[derive(Args, Debug)]
+pub(super) struct ProductsArgs {
+    /// The warehouse folder.
+    #[arg(long)]
+    warehouse: PathBuf,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// product (variants rolled up; the default), variant or category.
+    #[arg(long)]
+    level: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+pub(super) async fn products(cmd: ProductsCmd, memory: MemoryLimit) -> Result<()> {
+    use crate::analysis::products::{
+        JourneyAnalysis, JourneyQuery, LevelQuery, PairsAnalysis, PairsQuery, ProductsAnalysis, ProductsQuery,
+    };
+    use crate::analysis::{Analysis, Ctx, kpis::VersusQuery};
+    let common = match &cmd {
+        ProductsCmd::Performance { common, .. } | ProductsCmd::Pairs { common, .. } | ProductsCmd::Journey { common } => {
+            common
+        }
+    };
+    let wh = Warehouse::open_limited(&Store::new(&common.warehouse), memory, 1).await?;
+    let ctx = Ctx::new(&wh);
+    let level = LevelQuery { level: common.level.clone() };
+    let filter = common.filter.query();
+    let out = match cmd {
+        ProductsCmd::Performance { ref common, vs } => {
+            let q = ProductsQuery { versus: VersusQuery { filter, vs }, level };
+            let o = ProductsAnalysis::options(q)?;
+            match common.format {
+                OutputFormat::Csv => String::from_utf8(ProductsAnalysis::csv(&ctx, &o).await?)?,
+                OutputFormat::Json => serde_json::to_string_pretty(&*ctx.run::<ProductsAnalysis>(&o).await?)? + "\n",
+                OutputFormat::Table => format::products(&*ctx.run::<ProductsAnalysis>(&o).await?, o.0.top()),
+            }
+        }
+        ProductsCmd::Pairs { ref common, min_support, min_orders } => {
+            let p = ctx.answer::<PairsAnalysis>(PairsQuery { filter, level, min_support, min_orders }).await?;
+            match common.format {
+                OutputFormat::Table => format::pairs(&p),
+                _ => serde_json::to_string_pretty(&*p)? + "\n",
+            }
+        }
+        ProductsCmd::Journey { ref common } => {
+            let j = ctx.answer::<JourneyAnalysis>(JourneyQuery { filter, level }).await?;
+            match common.format {
+                OutputFormat::Table => format::journey(&j),
+                _ => serde_json::to_string_pretty(&*j)? + "\n",
+            }
+        }
+    };
+    print!("{}", terminal_safe(&out));
+    Ok(())
+}

@@ -634,3 +634,93 @@ pub(super) fn alerts(a: &crate::insights::Alerts) -> String {
     }
     out
 }
+
+/// Product performance: the first `top` items.
+pub(super) fn products(p: &crate::products::Performance, top: usize) -> String {
+    let opt_pct = |x: Option<f64>| x.map_or_else(|| "–".to_string(), pct);
+    let mut t = new_table(&[
+        p.level.as_str(),
+        "net sales",
+        "units",
+        "orders",
+        "avg price",
+        "share",
+        "returned",
+        "return rate",
+        "first-time",
+        "change",
+        "trend",
+    ]);
+    for r in p.items.iter().take(top) {
+        let trend = r.trend.as_ref().map_or("–".to_string(), |t| format!("{:?}", t.direction).to_lowercase());
+        t.add_row(vec![
+            r.name.clone(),
+            r.net_sales.to_string(),
+            grouped(r.units),
+            grouped(r.orders),
+            r.average_price.map_or_else(|| "–".to_string(), |c| c.to_string()),
+            opt_pct(r.share),
+            grouped(r.returned_units),
+            opt_pct(r.return_rate),
+            opt_pct(r.first_time_share),
+            opt_pct(r.change),
+            trend,
+        ]);
+    }
+    let range = match (p.from, p.to) {
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        _ => "no orders".into(),
+    };
+    let vs = match (&p.comparison, &p.no_comparison) {
+        (Some(c), _) => format!("against {} to {}", c.from, c.to),
+        (None, Some(why)) => format!("no comparison: {why}"),
+        (None, None) => "no comparison".into(),
+    };
+    format!(
+        "Products by {} ({range}, {vs}; the first {} of {}; --format csv has all)\n{t}\n",
+        p.level,
+        top.min(p.items.len()),
+        p.items.len()
+    )
+}
+
+/// Items bought together.
+pub(super) fn pairs(p: &crate::products::Pairs) -> String {
+    let mut t = new_table(&["bought", "also bought", "orders", "support", "confidence", "lift", "leverage", "conviction"]);
+    for r in &p.rules {
+        t.add_row(vec![
+            r.antecedent_name.clone(),
+            r.consequent_name.clone(),
+            grouped(r.orders),
+            format!("{:.4}", r.support),
+            pct(r.confidence),
+            format!("{:.2}", r.lift),
+            format!("{:.5}", r.leverage),
+            r.conviction.map_or_else(|| "∞".to_string(), |c| format!("{c:.2}")),
+        ]);
+    }
+    format!(
+        "Bought together ({} orders; {} pairs with at least {} orders and support {}; by lift)\n{t}\n",
+        grouped(p.orders),
+        grouped(p.pairs as i64),
+        grouped(p.min_orders),
+        p.min_support
+    )
+}
+
+/// The product journey.
+pub(super) fn journey(j: &crate::products::Journey) -> String {
+    let mut t = new_table(&["first purchase", "customers", "came back", "repeat rate", "year net / customer", "next"]);
+    for r in std::iter::once(&j.all).chain(&j.items) {
+        let next: Vec<String> = r.next.iter().take(3).map(|n| format!("{} ({})", n.name, pct(n.share))).collect();
+        t.add_row(vec![
+            r.name.clone(),
+            grouped(r.customers),
+            grouped(r.came_back),
+            pct(r.repeat_rate),
+            r.year_net_sales_per_customer.map_or_else(|| "–".to_string(), |c| c.to_string()),
+            next.join(", "),
+        ]);
+    }
+    format!("Product journey by {} of the first purchase day\n{t}\n", j.level)
+}

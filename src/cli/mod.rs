@@ -67,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         role: ClusterCmd,
     },
+    /// Product analytics: performance and trends, items bought together, the product journey.
+    Products {
+        #[command(subcommand)]
+        analysis: analyses::ProductsCmd,
+    },
     /// Customer analytics: cohorts, returning rate, RFM segments, lifetime value.
     Customers {
         #[command(subcommand)]
@@ -141,6 +146,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => analyses::report(args, memory).await?,
         Command::Serve(args) => serving::serve_cmd(args, memory).await?,
         Command::Cluster { role } => serving::cluster(role, memory).await?,
+        Command::Products { analysis } => analyses::products(analysis, memory).await?,
         Command::Customers { analysis } => analyses::customers(analysis, memory).await?,
         Command::Users { action } => admin::users(action)?,
         Command::Tokens { action } => admin::tokens(action)?,

@@ -120,7 +120,7 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
     // the catalogue: a long tail of popularity, a few retired products absent from products.csv
     let n_products = (opts.orders / 200).clamp(40, 2000) as usize;
     let mut products_csv =
-        writer(dir, "products.csv", &["product_id", "product_name", "category", "unit_cost", "list_price"])?;
+        writer(dir, "products.csv", &["product_id", "product_name", "category", "unit_cost", "list_price", "variant_of"])?;
     let mut catalogue = Vec::with_capacity(n_products);
     for i in 0..n_products {
         let (category, low, high) = names::CATEGORIES[rng.random_range(0..names::CATEGORIES.len())];
@@ -131,12 +131,18 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
             let cost = price_cents * rng.random_range(40..70) / 100;
             // about one product in 60 has no category: it reads as Uncategorized
             let category = if i % 61 == 7 { "" } else { category };
+            // of every five products, the second and third are variants of the first (sizes)
+            let variant_of = match i % 5 {
+                1 | 2 => format!("SKU-{:06}", i - i % 5 + 1),
+                _ => String::new(),
+            };
             products_csv.write_record([
                 &id,
                 &names::product_name(&mut rng, category),
                 category,
                 &money(cost),
                 &money(price_cents),
+                &variant_of,
             ])?;
             report.products += 1;
         }

@@ -5,11 +5,11 @@
 //! version, so an append costs what it adds.
 
 use super::tables::{
-    Dimension, LineBatch, LineFact, NO_EXTRA, OrderExtra, OrderInfo, Orders, PackedCustomer, PaymentBatch,
+    Dimension, LineBatch, LineFact, LineFigures, NO_EXTRA, OrderExtra, OrderInfo, Orders, PackedCustomer, PaymentBatch,
     customer_batch,
 };
 use crate::model::{Money, Status};
-use crate::source::records::{ItemRec, OrderMoney, PaymentRec, ProductRec};
+use crate::source::records::{OrderMoney, PaymentRec, ProductRec};
 use crate::source::{Encoding, SourceError, SourceFile, TableReader};
 use crate::warehouse::parts::{self, FactRows, MonthWriter, chunk_file, chunk_of, month_file, month_of};
 use crate::warehouse::schema::{self, Table};
@@ -131,6 +131,9 @@ impl Row<'_> {
     fn col(&self, name: &str) -> &dyn Array {
         self.0.column_by_name(name).unwrap_or_else(|| panic!("warehouse table lacks {name}")).as_ref()
     }
+    fn has(&self, name: &str) -> bool {
+        self.0.column_by_name(name).is_some()
+    }
     fn int(&self, name: &str) -> i32 {
         self.col(name).as_primitive::<Int32Type>().value(self.1)
     }
@@ -202,6 +205,8 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
             product_id: id.clone(),
             product_name: r.text("product_name"),
             category: r.text("category").unwrap_or_default(),
+            // a warehouse written before variants has no such column
+            variant_of: r.has("variant_of").then(|| r.text("variant_of")).flatten(),
             unit_cost: r.money("unit_cost"),
             list_price: r.money("list_price"),
         };
@@ -365,26 +370,26 @@ impl Previous {
             let order = relisted.info;
             let money = |c: &str| r.money(c).unwrap_or_default();
             let (order_discount, tax) = (money("order_discount"), money("tax"));
-            let item = ItemRec {
-                order_id: r.text("order_id").unwrap_or_default(),
-                line_no: r.int("line_no"),
-                product_id: String::new(),
-                quantity: r.int("quantity"),
-                unit_price: money("unit_price"),
-                discount: money("discount"),
+            let order_id = r.text("order_id").unwrap_or_default();
+            let figures = LineFigures::new(
+                r.int("line_no"),
+                r.int("quantity"),
+                money("unit_price"),
+                money("discount"),
                 // before the shares, which the line keeps
-                line_revenue: Money::from_units(money("line_revenue").units() + order_discount.units() + tax.units())
+                Money::from_units(money("line_revenue").units() + order_discount.units() + tax.units())
                     .unwrap_or_default(),
-            };
+            );
             let line = LineFact {
-                item: &item,
+                order_id: &order_id,
+                figures,
                 product_key: r.int("product_key"),
                 order_discount,
                 tax,
                 is_sale: relisted.is_sale,
                 codes: relisted.codes,
             };
-            out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&line, order))
+            out.row((order.date_key, order.order_key, figures.line_no), |b| b.push(&line, order))
         })
     }
 

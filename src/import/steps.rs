@@ -11,7 +11,8 @@ use super::rows::{
     write_side_by_side,
 };
 use super::tables::{
-    self, Dimension, LineBatch, LineFact, NO_EXTRA, OrderBatch, OrderInfo, Orders, PackedCustomer, PaymentBatch,
+    self, Dimension, LineBatch, LineFact, LineFigures, NO_EXTRA, OrderBatch, OrderInfo, Orders, PackedCustomer,
+    PaymentBatch,
 };
 use crate::model::Money;
 use crate::model::money::allocate;
@@ -121,9 +122,9 @@ pub(super) struct Reading<'a> {
     refund_rows: Vec<(u64, RefundRec)>,
     /// The orders refunds.csv names.
     refund_orders: HashSet<String>,
-    /// The lines of the orders whose lines wait for their order's shares or refunds, with their
-    /// products' keys, by order id.
-    held: HashMap<String, Vec<(ItemRec, i32)>>,
+    /// The lines that wait for their order's shares or refunds: the order's position, the
+    /// product's key and the line's figures (40 bytes a line), in the file's order.
+    held: Vec<HeldLine>,
     /// The refunds kept, with what they return.
     pub(super) refunds: Vec<RefundFact>,
     next_order_key: i32,
@@ -131,6 +132,32 @@ pub(super) struct Reading<'a> {
     old_keys: HashSet<i32>,
     /// The first orders read: id and customer id.
     preview: Vec<(String, String)>,
+}
+
+/// A line that waits for its order's shares or refunds.
+struct HeldLine {
+    /// Its order's position in [`Orders`].
+    position: u32,
+    /// Its product's key.
+    product_key: i32,
+    figures: LineFigures,
+    /// Its shares of the order discount and of the tax inside the prices once shared, in units
+    /// (each at most the line's revenue, an i64: 16 bytes a line instead of 32).
+    shares: [i64; 2],
+}
+
+impl HeldLine {
+    /// Its shares of the order discount and of the tax inside the prices.
+    fn shares(&self) -> (Money, Money) {
+        let units = |u: i64| Money::from_units(i128::from(u)).unwrap_or_default();
+        (units(self.shares[0]), units(self.shares[1]))
+    }
+
+    /// Its line revenue after the shares.
+    fn revenue(&self) -> Money {
+        let (d, t) = self.shares();
+        Money::from_units(self.figures.line_revenue().units() - d.units() - t.units()).unwrap_or_default()
+    }
 }
 
 impl<'a> Reading<'a> {
@@ -158,7 +185,7 @@ impl<'a> Reading<'a> {
             orders,
             refund_rows: Vec::new(),
             refund_orders: HashSet::new(),
-            held: HashMap::new(),
+            held: Vec::new(),
             refunds: Vec::new(),
             next_order_key: last_order_key + 1,
             old_keys,
@@ -338,9 +365,10 @@ impl<'a> Reading<'a> {
             self.progress,
             ItemRec::parse,
             |_, item| {
-                let (order, extra) = orders.with_extra_mut(&item.order_id).ok_or_else(|| {
+                let position = orders.position(&item.order_id).ok_or_else(|| {
                     format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id)
                 })?;
+                let (order, extra) = orders.at_mut(position);
                 let extra = extra.as_deref();
                 if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
                     // the newer export lists this order's lines: they replace the old ones
@@ -362,16 +390,16 @@ impl<'a> Reading<'a> {
                 let shares = extra.is_some_and(|e| {
                     e.money.order_discount > Money::ZERO || (taxes_included && e.money.tax > Money::ZERO)
                 });
+                let figures = LineFigures::of(item);
                 if shares || refund_orders.contains(&item.order_id) {
-                    let mut item = item.clone();
-                    item.product_id = String::new();
-                    held.entry(item.order_id.clone()).or_default().push((item, product_key));
+                    held.push(HeldLine { position, product_key, figures, shares: [0, 0] });
                     return Ok(());
                 }
                 let order = &*order;
                 // no refund names it: a sale by its status alone
                 let line = LineFact {
-                    item,
+                    order_id: &item.order_id,
+                    figures,
                     product_key,
                     order_discount: Money::ZERO,
                     tax: Money::ZERO,
@@ -402,52 +430,49 @@ impl<'a> Reading<'a> {
     /// refunds say whether a returned order is a sale.
     pub(super) fn refunds(&mut self, lines_out: &mut MonthWriter<LineBatch>) -> Result<(), ImportError> {
         let taxes_included = self.opts.taxes_included;
-        // each held order's lines with their shares, by line number
-        let mut shared: HashMap<String, Vec<(ItemRec, i32, Money, Money)>> = HashMap::new();
-        for (id, mut lines) in std::mem::take(&mut self.held) {
-            lines.sort_by_key(|(item, _)| item.line_no);
-            let Some((order, extra)) = self.orders.with_extra_mut(&id) else { continue };
+        // each held order's lines together, by line number
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_unstable_by_key(|h| (h.position, h.figures.line_no));
+        for lines in held.chunk_by_mut(|a, b| a.position == b.position) {
+            let (order, extra) = self.orders.at_mut(lines[0].position);
             let money = extra.as_ref().map(|e| e.money).unwrap_or_default();
-            let weights: Vec<i128> = lines.iter().map(|(item, _)| item.line_revenue.units().max(0)).collect();
+            let weights: Vec<i128> = lines.iter().map(|h| h.figures.line_revenue().units().max(0)).collect();
             let discounts = allocate(money.order_discount.units(), &weights);
             let mut taxes = vec![0; lines.len()];
             if taxes_included && money.tax > Money::ZERO {
                 // the tax inside the prices, shared over the lines after discounts and the shipping
                 let mut weights: Vec<i128> = weights.iter().zip(&discounts).map(|(w, d)| (w - d).max(0)).collect();
                 weights.push(money.shipping.units());
-                let mut shares = allocate(money.tax.units(), &weights);
-                let shipping_tax = shares.pop().unwrap_or(0);
-                taxes = shares;
+                let mut parts = allocate(money.tax.units(), &weights);
+                let shipping_tax = parts.pop().unwrap_or(0);
+                taxes = parts;
                 if let Some(e) = extra {
                     e.shipping_tax = Money::from_units(shipping_tax).unwrap_or_default();
                 }
             }
             let units = |u: i128| Money::from_units(u).unwrap_or_default();
             order.take_shares(units(discounts.iter().sum()), units(taxes.iter().sum()));
-            let lines = lines
-                .into_iter()
-                .zip(discounts.into_iter().zip(taxes))
-                .map(|((item, product), (d, t))| (item, product, units(d), units(t)))
-                .collect();
-            shared.insert(id, lines);
+            for (h, (d, t)) in lines.iter_mut().zip(discounts.into_iter().zip(taxes)) {
+                h.shares = [d as i64, t as i64];
+            }
         }
+        let by_order = || held.chunk_by(|a, b| a.position == b.position);
 
         if self.source.join(SourceFile::Refunds.file_name()).exists() {
-            let refunded: HashMap<&str, Vec<RefundedLine>> = shared
-                .iter()
-                .filter(|(id, _)| self.refund_orders.contains(*id))
-                .map(|(id, lines)| {
-                    let lines = lines
+            // by the order's position
+            let refunded: HashMap<u32, Vec<RefundedLine>> = by_order()
+                .filter(|lines| self.refund_orders.contains(self.orders.at(lines[0].position).0))
+                .map(|lines| {
+                    let refunded = lines
                         .iter()
-                        .map(|(item, product_key, d, t)| RefundedLine {
-                            line_no: item.line_no,
-                            product_key: *product_key,
-                            quantity: item.quantity,
-                            revenue: Money::from_units(item.line_revenue.units() - d.units() - t.units())
-                                .unwrap_or_default(),
+                        .map(|h| RefundedLine {
+                            line_no: h.figures.line_no,
+                            product_key: h.product_key,
+                            quantity: h.figures.quantity,
+                            revenue: h.revenue(),
                         })
                         .collect();
-                    (id.as_str(), lines)
+                    (lines[0].position, refunded)
                 })
                 .collect();
             let orders = &self.orders;
@@ -459,7 +484,7 @@ impl<'a> Reading<'a> {
                     status: o.status,
                     shipping: money.shipping,
                     tax: money.tax,
-                    lines: refunded.get(id).map_or(&[][..], Vec::as_slice),
+                    lines: orders.position(id).and_then(|p| refunded.get(&p)).map_or(&[][..], Vec::as_slice),
                 })
             };
             let rejected = refunds::rejected(&self.refund_rows, order_of);
@@ -478,7 +503,8 @@ impl<'a> Reading<'a> {
                     continue;
                 }
                 let Some(o) = self.orders.get(&rec.order_id) else { continue };
-                let lines = refunded.get(rec.order_id.as_str()).map_or(&[][..], Vec::as_slice);
+                let lines = self.orders.position(&rec.order_id).and_then(|p| refunded.get(&p));
+                let lines = lines.map_or(&[][..], Vec::as_slice);
                 let returns = refunds::returns(&rec, lines);
                 self.refunds.push(RefundFact {
                     order_key: o.order_key,
@@ -496,20 +522,22 @@ impl<'a> Reading<'a> {
             self.record(SourceFile::Refunds, counts);
         }
 
-        for (id, lines) in shared {
-            let Some(order) = self.orders.get(&id) else { continue };
+        for lines in by_order() {
+            let (order_id, order) = self.orders.at(lines[0].position);
             let is_sale = self.orders.is_sale(order);
             let codes = self.orders.extra(order).and_then(|e| e.codes.as_deref());
-            for (item, product_key, order_discount, tax) in &lines {
+            for h in lines {
+                let (order_discount, tax) = h.shares();
                 let line = LineFact {
-                    item,
-                    product_key: *product_key,
-                    order_discount: *order_discount,
-                    tax: *tax,
+                    order_id,
+                    figures: h.figures,
+                    product_key: h.product_key,
+                    order_discount,
+                    tax,
                     is_sale,
                     codes,
                 };
-                lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&line, order))?;
+                lines_out.row((order.date_key, order.order_key, h.figures.line_no), |b| b.push(&line, order))?;
             }
         }
         Ok(())

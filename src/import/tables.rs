@@ -201,6 +201,7 @@ pub(crate) fn bare_product(id: &str) -> ProductRec {
         product_id: id.to_string(),
         product_name: None,
         category: UNCATEGORIZED.into(),
+        variant_of: None,
         unit_cost: None,
         list_price: None,
     }
@@ -229,7 +230,7 @@ pub(crate) fn customer_batch<'a>(rows: impl Iterator<Item = (i32, &'a PackedCust
 impl Dimension<ProductRec> {
     /// The `dim_product` batch.
     pub(crate) fn to_batch(&self) -> RecordBatch {
-        let (mut key, mut id, mut name, mut category, mut cost, mut price, mut listed) = (
+        let (mut key, mut id, mut name, mut category, mut cost, mut price, mut listed, mut variant_of) = (
             Int32Builder::new(),
             StringBuilder::new(),
             StringBuilder::new(),
@@ -237,6 +238,7 @@ impl Dimension<ProductRec> {
             money_builder(),
             money_builder(),
             BooleanBuilder::new(),
+            StringBuilder::new(),
         );
         for (i, (p, l)) in self.rows.iter().enumerate() {
             key.append_value(i as i32 + 1);
@@ -246,6 +248,7 @@ impl Dimension<ProductRec> {
             cost.append_option(p.unit_cost.map(Money::units));
             price.append_option(p.list_price.map(Money::units));
             listed.append_value(*l);
+            variant_of.append_option(p.variant_of.as_deref());
         }
         batch(
             &schema::DIM_PRODUCT,
@@ -257,6 +260,7 @@ impl Dimension<ProductRec> {
                 Arc::new(cost.finish()),
                 Arc::new(price.finish()),
                 Arc::new(listed.finish()),
+                Arc::new(variant_of.finish()),
             ],
         )
     }
@@ -487,6 +491,23 @@ impl Orders {
         o.status.is_revenue() || (o.status == Status::Returned && self.extra(o).is_some_and(|e| e.refunds > 0))
     }
 
+    /// The position of order `id` among the orders, if known: a 4-byte handle on it.
+    pub(crate) fn position(&self, id: &str) -> Option<u32> {
+        self.index.get(id)
+    }
+
+    /// The id and record of the order at `position`.
+    pub(crate) fn at(&self, position: u32) -> (&str, &OrderInfo) {
+        (self.index.id(position), &self.rows[position as usize])
+    }
+
+    /// The order at `position` and its extra, to change.
+    pub(crate) fn at_mut(&mut self, position: u32) -> (&mut OrderInfo, Option<&mut OrderExtra>) {
+        let o = &mut self.rows[position as usize];
+        let e = self.extras.get_mut(o.extra as usize);
+        (o, e)
+    }
+
     /// Every order's record.
     pub fn values(&self) -> impl Iterator<Item = &OrderInfo> {
         self.rows.iter()
@@ -608,11 +629,52 @@ pub(crate) struct LineBatch {
     rows: usize,
 }
 
+/// A line's own figures as order_items.csv gives them, in 32 bytes: what the import keeps of
+/// the lines that wait for their order's shares or refunds (millions of them in a large shop).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineFigures {
+    /// >= 1, unique within the order.
+    pub(crate) line_no: i32,
+    /// >= 1.
+    pub(crate) quantity: i32,
+    /// In units of 10^-4 (DECIMAL(18,4) fits an i64).
+    unit_price: i64,
+    discount: i64,
+    line_revenue: i64,
+}
+
+impl LineFigures {
+    /// The figures of a row of order_items.csv.
+    pub(crate) fn of(item: &ItemRec) -> LineFigures {
+        LineFigures::new(item.line_no, item.quantity, item.unit_price, item.discount, item.line_revenue)
+    }
+
+    /// quantity * unit_price - discount, before the order's shares.
+    pub(crate) fn line_revenue(&self) -> Money {
+        Money::from_units(i128::from(self.line_revenue)).unwrap_or_default()
+    }
+
+    /// A line's figures; `line_revenue` is before the order's shares.
+    pub(crate) fn new(line_no: i32, quantity: i32, unit_price: Money, discount: Money, line_revenue: Money) -> Self {
+        // a checked amount is at most DECIMAL(18,4)'s largest, which fits an i64
+        let units = |m: Money| m.units() as i64;
+        LineFigures {
+            line_no,
+            quantity,
+            unit_price: units(unit_price),
+            discount: units(discount),
+            line_revenue: units(line_revenue),
+        }
+    }
+}
+
 /// A loaded line with what fact_order_line adds to it: its product's key, its shares of the
 /// order discount and of the tax inside prices, and what it carries of its order.
 pub(crate) struct LineFact<'a> {
-    /// The row of order_items.csv.
-    pub(crate) item: &'a ItemRec,
+    /// Its order's id.
+    pub(crate) order_id: &'a str,
+    /// Its figures from order_items.csv.
+    pub(crate) figures: LineFigures,
     /// Its product.
     pub(crate) product_key: i32,
     /// Its share of the order discount.
@@ -628,20 +690,20 @@ pub(crate) struct LineFact<'a> {
 impl LineBatch {
     /// Adds one loaded line of `order`.
     pub(crate) fn push(&mut self, line: &LineFact<'_>, order: &OrderInfo) {
-        let (item, product_key) = (line.item, line.product_key);
+        let f = &line.figures;
         self.date.append_value(order.date_key);
         self.order.append_value(order.order_key);
-        self.line_no.append_value(item.line_no);
+        self.line_no.append_value(f.line_no);
         self.customer.append_value(order.customer_key);
-        self.product.append_value(product_key);
-        self.order_id.append_value(&item.order_id);
+        self.product.append_value(line.product_key);
+        self.order_id.append_value(line.order_id);
         self.status.append_value(order.status.as_str());
-        self.quantity.append_value(item.quantity);
-        self.unit_price.get_or_insert_with(money_builder).append_value(item.unit_price.units());
-        self.discount.get_or_insert_with(money_builder).append_value(item.discount.units());
+        self.quantity.append_value(f.quantity);
+        self.unit_price.get_or_insert_with(money_builder).append_value(f.unit_price.into());
+        self.discount.get_or_insert_with(money_builder).append_value(f.discount.into());
         self.revenue
             .get_or_insert_with(money_builder)
-            .append_value(item.line_revenue.units() - line.order_discount.units() - line.tax.units());
+            .append_value(i128::from(f.line_revenue) - line.order_discount.units() - line.tax.units());
         self.is_sale.append_value(line.is_sale);
         self.channel.append_value(order.channel_key);
         self.codes.append_option(line.codes);

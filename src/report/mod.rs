@@ -11,7 +11,10 @@ use crate::analysis::customers::{ClvQuery, Cohorts, Returning, Rfm};
 use crate::analysis::insights::{Alerts, Explain, Projection};
 use crate::analysis::kpis::{Compare, Dimensions, Forecast, ForecastQuery, Kpis, Section, SectionQuery, VersusQuery};
 use crate::analysis::presets::PresetsAnalysis;
-use crate::analysis::query::{AsOfQuery, FilterQuery, NoQuery};
+use crate::analysis::products::{
+    JourneyAnalysis, JourneyQuery, LevelQuery, PairsAnalysis, PairsQuery, ProductsAnalysis, ProductsQuery,
+};
+use crate::analysis::query::{AsOfQuery, FilterQuery, NoQuery, TopQuery};
 use crate::analysis::{self, Analysis, AnalysisError, Ctx, Memo};
 use crate::metrics::compare::{Comparison, Versus};
 use crate::model::Filter;
@@ -99,6 +102,16 @@ pub async fn gather(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Repor
     a.add::<CountriesAnalysis>(FilterQuery::of(filter)).await?;
     let atlas = serde_json::from_str(page::WORLD_ATLAS).map_err(|e| AnalysisError::Internal(e.to_string()))?;
     a.answers.insert(page::WORLD_ATLAS_URL.to_string(), atlas);
+    // the products, as the page asks for them (the product level, its variants beside it)
+    for level in ["product", "variant"] {
+        let level = LevelQuery { level: Some(level.into()) };
+        a.add::<ProductsAnalysis>(ProductsQuery { versus: VersusQuery::of(filter, vs), level }).await?;
+    }
+    let with_top = |top: &str| FilterQuery { top: TopQuery { top: Some(top.into()) }, ..FilterQuery::of(filter) };
+    let level = LevelQuery { level: Some("product".into()) };
+    let pairs = PairsQuery { filter: with_top("20"), level: level.clone(), min_support: None, min_orders: None };
+    a.add::<PairsAnalysis>(pairs).await?;
+    a.add::<JourneyAnalysis>(JourneyQuery { filter: with_top("10"), level }).await?;
     // the customers
     a.add::<Cohorts>(FilterQuery::of(filter)).await?;
     a.add::<Returning>(FilterQuery::of(filter)).await?;

@@ -11,7 +11,7 @@ const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The page's ES modules, by path under `/assets/js/`: the served page loads them by URL, a
 /// report inlines them (`report::render`).
-pub(crate) const MODULES: [(&str, &str); 12] = [
+pub(crate) const MODULES: [(&str, &str); 13] = [
     ("main.js", include_str!("assets/js/main.js")),
     ("api.js", include_str!("assets/js/api.js")),
     ("state.js", include_str!("assets/js/state.js")),
@@ -24,6 +24,7 @@ pub(crate) const MODULES: [(&str, &str); 12] = [
     ("views/overview.js", include_str!("assets/js/views/overview.js")),
     ("views/customers.js", include_str!("assets/js/views/customers.js")),
     ("views/map.js", include_str!("assets/js/views/map.js")),
+    ("views/products.js", include_str!("assets/js/views/products.js")),
 ];
 
 /// The world map's shapes (world-atlas's `countries-110m.json`), which a report embeds.

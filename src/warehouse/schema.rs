@@ -125,6 +125,7 @@ pub(crate) const DIM_PRODUCT: Table = Table {
         ("unit_cost", Ty::Money, true, ""),
         ("list_price", Ty::Money, true, ""),
         ("listed", Ty::Bool, false, "false when only an order line names it (a retired product)"),
+        ("variant_of", Ty::Text, true, "the product it is a variant of; none: a product of its own"),
     ],
     sorted_by: &["product_key"],
     key: &["product_key"],

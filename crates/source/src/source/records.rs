@@ -35,6 +35,9 @@ pub struct ProductRec {
     pub product_name: Option<String>,
     /// `Uncategorized` when missing.
     pub category: String,
+    /// Optional: the product it is a variant of (a size, a colour); the products view rolls
+    /// variants up to it.
+    pub variant_of: Option<String>,
     /// Optional, >= 0.
     pub unit_cost: Option<Money>,
     /// Optional, >= 0.
@@ -205,6 +208,7 @@ impl ProductRec {
             product_id: id(row, "product_id")?,
             product_name: text(row, "product_name")?,
             category: text(row, "category")?.unwrap_or_else(|| UNCATEGORIZED.to_string()),
+            variant_of: text(row, "variant_of")?,
             unit_cost: money(row, "unit_cost")?,
             list_price: money(row, "list_price")?,
         })

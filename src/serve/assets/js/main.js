@@ -150,6 +150,8 @@ async function start() {
   document.getElementById("filters").addEventListener("change", onFilterChange);
   listen(load);
   window.addEventListener("popstate", load);
+  // a view's own control (the products' level) asks for its answers again
+  document.addEventListener("shoplens:reload", load);
   load();
 }
 

@@ -281,7 +281,9 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
     };
     let mut customers =
         open("customers.csv", &["customer_id", "customer_name", "city", "region", "country", "source_line"])?;
-    let mut products = open("products.csv", &["product_id", "product_name", "category", "source_line"])?;
+    let mut products = open("products.csv", &["product_id", "product_name", "category", "variant_of", "source_line"])?;
+    // kept to the end: a product's variants are known once every name is read
+    let mut product_rows: Vec<[String; 5]> = Vec::new();
     let with_line = |file: crate::source::SourceFile| [file.header(), vec!["source_line"]].concat();
     let mut orders = open("orders.csv", &with_line(crate::source::SourceFile::Orders))?;
     let returns_prefix = mapping.file.returns_prefix.as_deref().filter(|p| !p.is_empty());
@@ -385,9 +387,13 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
             product_id = get("product_name", &record);
         }
         if !product_id.is_empty() && seen_products.insert(product_id.clone()) {
-            products
-                .write_record([product_id.clone(), get("product_name", &record), get("category", &record), src.clone()])
-                .map_err(w)?;
+            product_rows.push([
+                product_id.clone(),
+                get("product_name", &record),
+                get("category", &record),
+                get("variant_of", &record),
+                src.clone(),
+            ]);
         }
         let next = line_no.entry(order_id.clone()).or_insert(0);
         *next += 1;
@@ -661,6 +667,12 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
                 .map_err(w)?;
         }
     }
+    if let Some(separator) = mapping.file.variant_separator.as_deref().filter(|s| !s.is_empty()) {
+        variants_from_names(&mut product_rows, separator);
+    }
+    for row in &product_rows {
+        products.write_record(row).map_err(w)?;
+    }
     for mut wr in [customers, products, orders, items, payments].into_iter().chain(refunds) {
         wr.flush().map_err(|e| err(e.to_string()))?;
     }
@@ -669,6 +681,35 @@ pub fn convert(input: &Path, mapping: &Mapping, out: &Path) -> Result<Converted,
     std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
     converted.sha256 = format!("{:x}", rest.hash.finalize());
     Ok(converted)
+}
+
+/// Fills the empty `variant_of` of product rows `[id, name, category, variant_of, line]` from
+/// names of the form `Product - Variant` (`separator` is ` - `): the part before the last
+/// separator is the product when another name shares it, or another name is it (`Pads` beside
+/// `Pads - XL`). A name whose part before the separator no other name shares is a product of its
+/// own: a title may hold the separator itself (`Crazy Sofa - Inflatable Towable`).
+fn variants_from_names(rows: &mut [[String; 5]], separator: &str) {
+    let head = |name: &str| name.rsplit_once(separator).map(|(h, _)| h.trim().to_string());
+    // how many distinct names each product title stands for
+    let mut names: HashMap<String, HashSet<String>> = HashMap::new();
+    for row in rows.iter() {
+        let name = row[1].trim();
+        if let Some(h) = head(name) {
+            names.entry(h).or_default().insert(name.to_string());
+        }
+    }
+    for row in rows.iter() {
+        if let Some(set) = names.get_mut(row[1].trim()) {
+            set.insert(row[1].trim().to_string());
+        }
+    }
+    for row in rows.iter_mut().filter(|r| r[3].is_empty()) {
+        let name = row[1].trim().to_string();
+        let title = head(&name).filter(|h| !h.is_empty() && names[h].len() > 1);
+        if let Some(title) = title.or_else(|| names.get(&name).filter(|set| set.len() > 1).map(|_| name.clone())) {
+            row[3] = title;
+        }
+    }
 }
 
 /// A purchase line, as a return may take it back.

@@ -98,6 +98,11 @@ pub struct FileSettings {
     /// `"auto"`, decided from the first rows' `order_total` (total = goods + shipping: included;
     /// total = goods + shipping + tax: not).
     pub taxes_included: Option<TaxesIncluded>,
+    /// The product name is `Product - Variant` with this separator between them (Shopify's
+    /// `Lineitem name`, ` - `): names that share the part before the last separator are variants
+    /// of one product (products.csv's `variant_of`). A name whose part before it no other name
+    /// shares is a product of its own.
+    pub variant_separator: Option<String>,
     /// Money columns a detected mapping found no field for (`--detect` writes them): the import
     /// refuses while any is listed, so that no amount of the file is dropped without a word.
     #[serde(default)]
@@ -133,7 +138,7 @@ pub struct Mapping {
 }
 
 /// The canonical fields a mapping may name.
-pub const FIELDS: [&str; 28] = [
+pub const FIELDS: [&str; 29] = [
     "order_id",
     "order_ts",
     "status",
@@ -145,6 +150,7 @@ pub const FIELDS: [&str; 28] = [
     "product_id",
     "product_name",
     "category",
+    "variant_of",
     "quantity",
     "unit_price",
     "line_total",

@@ -5,5 +5,6 @@
 import * as overview from "./overview.js";
 import * as customers from "./customers.js";
 import * as map from "./map.js";
+import * as products from "./products.js";
 
-export const VIEWS = [overview, customers, map];
+export const VIEWS = [overview, products, customers, map];

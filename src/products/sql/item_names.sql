@@ -1,0 +1,11 @@
+-- Each item of `items.sql` once: its name (the row that is the item itself names it first, a
+-- parent listed beside its variants), its category (of a product rolled up: its variants' first),
+-- the product it belongs to, and how many product_ids it holds. Read as the table `item_names`.
+SELECT
+  item,
+  COALESCE(MIN(CASE WHEN is_parent THEN name END), MIN(name)) AS name,
+  MIN(category) AS category,
+  MIN(product) AS product,
+  COUNT(*) AS variants
+FROM items
+GROUP BY item
