@@ -154,7 +154,7 @@ async fn performance_equals_plain_rust_over_the_rows_at_every_level_and_filter()
 
 /// The hand-worked shop: a T-shirt in two sizes (TS-S, TS-M, variants of TS), a mug, a cap.
 /// o1 (c1, day 1): TS-S ×1 at 20 + MUG ×1 at 10; o2 (c2, day 2): TS-M ×2 at 20 + MUG ×1 at 10;
-/// o3 (c1, day 5): CAP ×1 at 15; o4 (c3, day 6): TS-S ×1 at 20. A refund on day 7 returns one
+/// o3 (c1, day 5): CAP ×1 at 15; o4 (c3, day 6): TS-S ×1 at 20. A refund on day 6 returns one
 /// TS-M of o2 (20).
 fn hand_shop() -> tempfile::TempDir {
     common::export(&[
@@ -177,7 +177,7 @@ fn hand_shop() -> tempfile::TempDir {
             "payments.csv",
             "order_id,payment_seq,method,amount\no1,1,card,30\no2,1,card,50\no3,1,card,15\no4,1,card,20\n",
         ),
-        ("refunds.csv", "refund_id,order_id,refunded_at,line_no,quantity,amount\nr1,o2,2024-01-07 09:00:00,1,1,20\n"),
+        ("refunds.csv", "refund_id,order_id,refunded_at,line_no,quantity,amount\nr1,o2,2024-01-06 12:00:00,1,1,20\n"),
     ])
 }
 
@@ -233,7 +233,7 @@ async fn the_hand_worked_shop() {
     assert_eq!((ts.next[0].item.as_str(), ts.next[0].share), ("CAP", 1.0));
     let mug = j.items.iter().find(|r| r.item.as_deref() == Some("MUG")).unwrap();
     assert_eq!((mug.customers, mug.came_back), (2, 1));
-    // no customer has a whole year of data after a first purchase in January 2024 (the data ends on the 7th)
+    // no customer has a whole year of data after a first purchase in January 2024 (the data ends on the 6th)
     assert_eq!((j.all.full_year_customers, j.all.year_net_sales_per_customer), (0, None));
     // the level is checked as any parameter
     let bad = JourneyQuery { level: LevelQuery { level: Some("sku".into()) }, ..Default::default() };

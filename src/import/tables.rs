@@ -477,14 +477,6 @@ impl Orders {
         self.extras.get_mut(self.rows[i].extra as usize)
     }
 
-    /// The order `id` and its extra, if known.
-    pub(crate) fn with_extra_mut(&mut self, id: &str) -> Option<(&mut OrderInfo, Option<&mut OrderExtra>)> {
-        let i = self.index.get(id)? as usize;
-        let o = &mut self.rows[i];
-        let e = self.extras.get_mut(o.extra as usize);
-        Some((o, e))
-    }
-
     /// Whether order `o` is a sale (kpis.md, "Terms"): a revenue status, or returned with at
     /// least one refund loaded.
     pub fn is_sale(&self, o: &OrderInfo) -> bool {

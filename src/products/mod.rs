@@ -9,10 +9,10 @@ mod pairs;
 mod performance;
 mod trend;
 
-pub use journey::{Journey, JourneyRow, NextItem, journey};
+pub use journey::{Journey, JourneyRow, NEXT_ITEMS, NextItem, journey};
 pub use pairs::{PairOptions, Pairs, Rule, pairs};
 pub use performance::{Performance, Period, ProductRow, csv, performance};
-pub use trend::{Direction, Trend, binomial_two_sided};
+pub use trend::{Direction, FDR, Trend, binomial_two_sided};
 
 use crate::metrics::{self, Filtered, MetricsError};
 use crate::model::Filter;

@@ -98,7 +98,7 @@ pub fn binomial_two_sided(k: u64, n: u64, p: f64) -> f64 {
 }
 
 /// Sets each trend's q-value (Benjamini–Hochberg over all of them) and direction.
-pub fn adjust<'a>(trends: impl Iterator<Item = &'a mut Trend>) {
+pub(super) fn adjust<'a>(trends: impl Iterator<Item = &'a mut Trend>) {
     let mut all: Vec<&mut Trend> = trends.collect();
     let m = all.len() as f64;
     all.sort_by(|a, b| a.p_value.total_cmp(&b.p_value));

@@ -279,6 +279,32 @@ try {
     checks.push("the map shows /api/countries and a country (row or shape) drills down");
   }
   await page.screenshot({ path: join(out, "map.png"), fullPage: true });
+
+  await page.click('#views a[data-view="products"]');
+  gen = await ready(gen);
+  {
+    const perf = await api(`/api/products?${sel}&level=product`);
+    const names = await page.$$eval("#products-table tbody tr td:first-child", (t) => t.map((x) => x.firstChild.textContent));
+    expectEq(names, perf.items.slice(0, 200).map((r) => r.name), "products table, by net sales");
+    expectEq(await page.$$eval("#products-table tbody svg.spark", (s) => s.length > 0), true, "sparklines drawn");
+    // a product with variants lists them
+    const at = perf.items.slice(0, 200).findIndex((r) => r.variants > 1);
+    if (at >= 0) {
+      const variants = (await api(`/api/products?${sel}&level=variant`)).items.filter((v) => v.product === perf.items[at].item);
+      await page.click(`#products-table tbody tr:nth-child(${at + 1})`);
+      expectEq(await page.$$eval("#variants-table tbody tr", (r) => r.length), variants.length, "a product's variants");
+    }
+    // sorting by units puts the most units first
+    await page.click('#products-table th[data-key="units"]');
+    const top = Math.max(...perf.items.map((r) => r.units));
+    expectEq(await page.$eval("#products-table tbody tr td:nth-child(4)", (t) => Number(t.textContent.replace(/[^0-9]/g, ""))), top, "sorted by units");
+    const pairs = await api(`/api/products/pairs?${sel}&level=product&top=20`);
+    expectEq(await page.$$eval("#pairs-table tbody tr", (r) => r.length), pairs.rules.length, "bought-together rules");
+    const journey = await api(`/api/products/journey?${sel}&level=product&top=10`);
+    expectEq(await page.$$eval("#journey-table tbody tr", (r) => r.length), journey.items.length + 1, "journey rows");
+    checks.push("the products view: the table by net sales, sparklines, variants, sorting, pairs, journey");
+  }
+  await page.screenshot({ path: join(out, "products.png"), fullPage: true });
   await page.click('#views a[data-view="overview"]');
   gen = await ready(gen);
 

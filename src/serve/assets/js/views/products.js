@@ -116,7 +116,7 @@ function renderTable() {
     const tr = document.createElement("tr");
     const change = r.change === null ? "–" : `${r.change >= 0 ? "+" : ""}${pct(r.change)}`;
     const mark = r.trend && r.trend.direction !== "steady" ? (r.trend.direction === "rising" ? " ▲" : " ▼") : "";
-    const nameCell = cell(r.name, r.level === "variant" || r.item === r.name ? "" : r.item);
+    const nameCell = cell(r.name, p.level === "category" || r.item === r.name ? "" : r.item);
     tr.append(nameCell, cell(money.format(r.net_sales)), spark(r.monthly), cell(count.format(r.units)), cell(count.format(r.orders)),
       cell(r.average_price === null ? "–" : money.format(r.average_price)), cell(r.share === null ? "–" : pct(r.share)),
       cell(count.format(r.returned_units)), cell(r.return_rate === null ? "–" : pct(r.return_rate)),
