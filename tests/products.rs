@@ -19,7 +19,9 @@ use std::path::Path;
 fn read(dir: &Path, file: &str) -> Vec<HashMap<String, String>> {
     let mut r = csv::Reader::from_path(dir.join(file)).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(|h| h.trim().to_lowercase()).collect();
-    r.records().map(|rec| header.iter().cloned().zip(rec.unwrap().iter().map(|v| v.trim().to_string())).collect()).collect()
+    r.records()
+        .map(|rec| header.iter().cloned().zip(rec.unwrap().iter().map(|v| v.trim().to_string())).collect())
+        .collect()
 }
 
 /// Each product_id's item at `level`, from products.csv (a product it does not list is its own,
@@ -52,7 +54,9 @@ fn oracle_figures(dir: &Path, f: &OracleFilter, level: Level) -> BTreeMap<String
     let item = item_of(dir, level);
     // the first purchase day of every customer over the whole shop
     let mut first: HashMap<String, String> = HashMap::new();
-    for l in oracle::revenue_lines(dir, &OracleFilter { top: 10, taxes_included: f.taxes_included, ..Default::default() }) {
+    for l in
+        oracle::revenue_lines(dir, &OracleFilter { top: 10, taxes_included: f.taxes_included, ..Default::default() })
+    {
         let d = first.entry(l.customer.clone()).or_insert(l.date.clone());
         if l.date < *d {
             *d = l.date.clone();
@@ -75,7 +79,9 @@ fn oracle_figures(dir: &Path, f: &OracleFilter, level: Level) -> BTreeMap<String
         e.5 += r.amount;
     }
     out.into_iter()
-        .map(|(k, (sales, units, orders, firsts, ru, rv))| (k, (sales - rv, sales, units, orders.len(), firsts.len(), ru, rv)))
+        .map(|(k, (sales, units, orders, firsts, ru, rv))| {
+            (k, (sales - rv, sales, units, orders.len(), firsts.len(), ru, rv))
+        })
         .collect()
 }
 
@@ -85,7 +91,10 @@ fn check(p: &Performance, want: &BTreeMap<String, Figures>, what: &str) {
         .iter()
         .map(|r| {
             let c = |x: shoplens::metrics::Cents| x.0;
-            (r.item.clone(), (c(r.net_sales), c(r.sales), r.units, r.orders as usize, 0, r.returned_units, c(r.returned_value)))
+            (
+                r.item.clone(),
+                (c(r.net_sales), c(r.sales), r.units, r.orders as usize, 0, r.returned_units, c(r.returned_value)),
+            )
         })
         .collect();
     assert_eq!(got.len(), want.len(), "{what}: items");
@@ -102,6 +111,8 @@ fn check(p: &Performance, want: &BTreeMap<String, Figures>, what: &str) {
         assert_eq!(row.first_time_share, share(w.4, w.3), "{what}: {k}: first-time share");
         let rate = (w.2 != 0).then(|| ((w.5 as f64 / w.2 as f64) * 1e6).round() / 1e6);
         assert_eq!(row.return_rate, rate, "{what}: {k}: return rate");
+        let by_value = (w.1 != 0).then(|| ((w.6 as f64 / w.1 as f64) * 1e6).round() / 1e6);
+        assert_eq!(row.value_return_rate, by_value, "{what}: {k}: value return rate");
     }
     assert_eq!(mismatches, 0, "{what}: items differ from the oracle");
     // sorted by net sales descending, then item
@@ -194,6 +205,7 @@ async fn the_hand_worked_shop() {
     let ts = row("TS");
     assert_eq!((ts.net_sales.0, ts.sales.0, ts.units, ts.orders, ts.variants), (6000, 8000, 4, 3, 2));
     assert_eq!((ts.returned_units, ts.returned_value.0, ts.return_rate), (1, 2000, Some(0.25)));
+    assert_eq!(ts.value_return_rate, Some(0.25));
     assert_eq!(ts.average_price.map(|c| c.0), Some(2000));
     // o1, o2 and o4 are their customers' first purchase days: all first-time
     assert_eq!(ts.first_time_share, Some(1.0));
@@ -206,7 +218,10 @@ async fn the_hand_worked_shop() {
     // the variant level: TS-M sold 2 (40), one back
     let v = products::performance(&w, &all, Level::Variant, Versus::PreviousPeriod).await.unwrap();
     let m = v.items.iter().find(|r| r.item == "TS-M").unwrap();
-    assert_eq!((m.net_sales.0, m.units, m.returned_units, m.return_rate, m.product.as_str()), (2000, 2, 1, Some(0.5), "TS"));
+    assert_eq!(
+        (m.net_sales.0, m.units, m.returned_units, m.return_rate, m.product.as_str()),
+        (2000, 2, 1, Some(0.5), "TS")
+    );
 
     // pairs: TS and MUG together in o1 and o2, of 4 orders; TS in 3, MUG in 2
     let ctx = Ctx::new(&w);
@@ -244,7 +259,11 @@ async fn the_hand_worked_shop() {
 /// oracle's revenue lines by order, at the product level).
 #[tokio::test]
 async fn pairs_equal_mlxtend() {
-    if std::process::Command::new("python3").args(["-c", "import mlxtend, pandas"]).status().map_or(true, |s| !s.success()) {
+    if std::process::Command::new("python3")
+        .args(["-c", "import mlxtend, pandas"])
+        .status()
+        .map_or(true, |s| !s.success())
+    {
         assert!(std::env::var_os("CI").is_none(), "mlxtend is missing: scripts/test.sh installs it");
         eprintln!("skipped: python3 with mlxtend and pandas is not installed (scripts/test.sh installs them)");
         return;

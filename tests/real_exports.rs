@@ -264,3 +264,47 @@ async fn detect_then_map_gives_each_real_export_the_presets_books() {
         }
     }
 }
+
+/// A Shopify line item's name is "Product - Variant": the variants of one product roll up into
+/// it, a title holding the separator with no sibling stays whole, and the roll-up keeps every
+/// cent and unit.
+#[tokio::test]
+async fn shopify_variants_roll_up_into_their_products() {
+    let Some(dir) = exports() else {
+        eprintln!("skipped: ../shared/data/real-exports is not beside the project");
+        return;
+    };
+    let json = |file: &str, level: &str| -> serde_json::Value {
+        let wh = import(&dir.join(file));
+        let out = shoplens(&[
+            "products",
+            "performance",
+            "--warehouse",
+            wh.path().to_str().unwrap(),
+            "--level",
+            level,
+            "--format",
+            "json",
+        ]);
+        serde_json::from_str(&out).unwrap()
+    };
+    let sum = |v: &serde_json::Value, key: &str| -> i128 {
+        v["items"].as_array().unwrap().iter().map(|r| (r[key].as_f64().unwrap() * 100.0).round() as i128).sum()
+    };
+    let (products, variants) =
+        (json("shopify_monfrere_usd.csv", "product"), json("shopify_monfrere_usd.csv", "variant"));
+    let (np, nv) = (products["items"].as_array().unwrap().len(), variants["items"].as_array().unwrap().len());
+    assert!(np * 3 < nv, "{np} products from {nv} variants");
+    for key in ["net_sales", "sales", "units", "returned_value"] {
+        assert_eq!(sum(&products, key), sum(&variants, key), "{key} over products and over variants");
+    }
+    // the two sizes of "Greyson Noir" are one product
+    let noir =
+        products["items"].as_array().unwrap().iter().find(|r| r["name"] == "Greyson Noir").expect("Greyson Noir");
+    assert!(noir["variants"].as_i64().unwrap() >= 2, "{noir}");
+    // "Crazy Sofa - Inflatable Towable" has no sibling: a product of its own, named whole
+    let dna = json("shopify_dna_eur.csv", "product");
+    let names: Vec<&str> = dna["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Crazy Sofa - Inflatable Towable"), "{names:?}");
+    assert!(names.contains(&"Jetski Rental"), "{names:?}");
+}

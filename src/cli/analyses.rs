@@ -487,9 +487,9 @@ pub(super) async fn products(cmd: ProductsCmd, memory: MemoryLimit) -> Result<()
     };
     use crate::analysis::{Analysis, Ctx, kpis::VersusQuery};
     let common = match &cmd {
-        ProductsCmd::Performance { common, .. } | ProductsCmd::Pairs { common, .. } | ProductsCmd::Journey { common } => {
-            common
-        }
+        ProductsCmd::Performance { common, .. }
+        | ProductsCmd::Pairs { common, .. }
+        | ProductsCmd::Journey { common } => common,
     };
     let wh = Warehouse::open_limited(&Store::new(&common.warehouse), memory, 1).await?;
     let ctx = Ctx::new(&wh);

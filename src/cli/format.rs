@@ -647,6 +647,7 @@ pub(super) fn products(p: &crate::products::Performance, top: usize) -> String {
         "share",
         "returned",
         "return rate",
+        "value returned",
         "first-time",
         "change",
         "trend",
@@ -662,6 +663,7 @@ pub(super) fn products(p: &crate::products::Performance, top: usize) -> String {
             opt_pct(r.share),
             grouped(r.returned_units),
             opt_pct(r.return_rate),
+            opt_pct(r.value_return_rate),
             opt_pct(r.first_time_share),
             opt_pct(r.change),
             trend,
@@ -686,7 +688,8 @@ pub(super) fn products(p: &crate::products::Performance, top: usize) -> String {
 
 /// Items bought together.
 pub(super) fn pairs(p: &crate::products::Pairs) -> String {
-    let mut t = new_table(&["bought", "also bought", "orders", "support", "confidence", "lift", "leverage", "conviction"]);
+    let mut t =
+        new_table(&["bought", "also bought", "orders", "support", "confidence", "lift", "leverage", "conviction"]);
     for r in &p.rules {
         t.add_row(vec![
             r.antecedent_name.clone(),

@@ -119,8 +119,11 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
 
     // the catalogue: a long tail of popularity, a few retired products absent from products.csv
     let n_products = (opts.orders / 200).clamp(40, 2000) as usize;
-    let mut products_csv =
-        writer(dir, "products.csv", &["product_id", "product_name", "category", "unit_cost", "list_price", "variant_of"])?;
+    let mut products_csv = writer(
+        dir,
+        "products.csv",
+        &["product_id", "product_name", "category", "unit_cost", "list_price", "variant_of"],
+    )?;
     let mut catalogue = Vec::with_capacity(n_products);
     for i in 0..n_products {
         let (category, low, high) = names::CATEGORIES[rng.random_range(0..names::CATEGORIES.len())];

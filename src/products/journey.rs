@@ -72,11 +72,7 @@ pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) 
     let lo = NaiveDate::from_ymd_opt(1, 1, 1).expect("valid");
     let hi = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid");
     let last = dims.last_date.unwrap_or(lo);
-    let params = vec![
-        key_param(filter.from().unwrap_or(lo)),
-        key_param(filter.to().unwrap_or(hi)),
-        key_param(last),
-    ];
+    let params = vec![key_param(filter.from().unwrap_or(lo)), key_param(filter.to().unwrap_or(hi)), key_param(last)];
     let batches = metrics::run(&s.ctx, "products journey", include_str!("sql/journey.sql"), params).await?;
     let name = |item: &str| names.get(item).cloned().unwrap_or_else(|| item.to_string());
     let mut all = None;

@@ -43,8 +43,11 @@ pub struct ProductRow {
     pub returned_units: i64,
     /// Goods returned in the range.
     pub returned_value: Cents,
-    /// Returned units / units sold (null without units sold).
+    /// Returned units / units sold (null without units sold). A refund that names no line (a
+    /// Shopify export's) returns money but no units: see `value_return_rate`.
     pub return_rate: Option<f64>,
+    /// Returned goods / line revenue sold (null without sales).
+    pub value_return_rate: Option<f64>,
     /// The share of its orders placed on their customer's first purchase day (first-time buyers);
     /// the rest are repeat buyers'.
     pub first_time_share: Option<f64>,
@@ -123,7 +126,8 @@ pub async fn performance(
         trend::adjust(items.iter_mut().filter_map(|r| r.trend.as_mut()));
     }
     for row in &mut items {
-        row.monthly = months.iter().map(|m| monthly.get(&(row.item.clone(), *m)).copied().unwrap_or_default()).collect();
+        row.monthly =
+            months.iter().map(|m| monthly.get(&(row.item.clone(), *m)).copied().unwrap_or_default()).collect();
     }
     let net_sales = Cents(items.iter().map(|r| r.net_sales.0).sum());
     Ok(Performance {
@@ -170,6 +174,10 @@ async fn figures(
                 returned_units,
                 returned_value: c.cents("returned_value", r),
                 return_rate: ratio(returned_units, units),
+                value_return_rate: {
+                    let (back, sold) = (c.units4("returned_value", r), c.units4("sales", r));
+                    (sold != 0).then(|| round6(back as f64 / sold as f64))
+                },
                 first_time_share: ratio(c.int("first_orders", r), orders),
                 previous_net_sales: None,
                 change: None,
@@ -227,6 +235,7 @@ pub fn csv(p: &Performance) -> Vec<u8> {
         "returned_units",
         "returned_value",
         "return_rate",
+        "value_return_rate",
         "first_time_share",
         "previous_net_sales",
         "change",
@@ -249,6 +258,7 @@ pub fn csv(p: &Performance) -> Vec<u8> {
             r.returned_units.to_string(),
             money(r.returned_value),
             ratio(r.return_rate),
+            ratio(r.value_return_rate),
             ratio(r.first_time_share),
             r.previous_net_sales.map(money).unwrap_or_default(),
             ratio(r.change),

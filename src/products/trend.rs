@@ -143,15 +143,21 @@ mod tests {
 
     #[test]
     fn many_tests_raise_the_bar() {
-        let mut trends: Vec<Trend> = [0.001, 0.01, 0.03, 0.04, 0.5].iter().map(|&p| {
-            let mut t = Trend::of(30, 10, 0.5);
-            t.p_value = p;
-            t
-        }).collect();
+        let mut trends: Vec<Trend> = [0.001, 0.01, 0.03, 0.04, 0.5]
+            .iter()
+            .map(|&p| {
+                let mut t = Trend::of(30, 10, 0.5);
+                t.p_value = p;
+                t
+            })
+            .collect();
         adjust(trends.iter_mut());
         let q: Vec<f64> = trends.iter().map(|t| t.q_value).collect();
         assert_eq!(q, vec![0.005, 0.025, 0.05, 0.05, 0.5]);
         let d: Vec<Direction> = trends.iter().map(|t| t.direction).collect();
-        assert_eq!(d, vec![Direction::Rising, Direction::Rising, Direction::Steady, Direction::Steady, Direction::Steady]);
+        assert_eq!(
+            d,
+            vec![Direction::Rising, Direction::Rising, Direction::Steady, Direction::Steady, Direction::Steady]
+        );
     }
 }

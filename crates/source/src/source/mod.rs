@@ -94,8 +94,14 @@ impl SourceFile {
     pub fn columns(self) -> &'static [ColumnSpec] {
         const CUSTOMERS: &[ColumnSpec] =
             &[req("customer_id"), opt("customer_name"), opt("city"), opt("region"), opt("country"), opt("signup_date")];
-        const PRODUCTS: &[ColumnSpec] =
-            &[req("product_id"), opt("product_name"), opt("category"), opt("variant_of"), opt("unit_cost"), opt("list_price")];
+        const PRODUCTS: &[ColumnSpec] = &[
+            req("product_id"),
+            opt("product_name"),
+            opt("category"),
+            opt("variant_of"),
+            opt("unit_cost"),
+            opt("list_price"),
+        ];
         const ORDERS: &[ColumnSpec] = &[
             req("order_id"),
             req("customer_id"),

@@ -43,7 +43,7 @@ export function init() {
     <div class="table-wrap"><table id="products-table" class="sortable"><thead><tr>
       <th data-key="name">Item</th><th data-key="net_sales">Net sales</th><th data-key="monthly">Trend</th>
       <th data-key="units">Units</th><th data-key="orders">Orders</th><th data-key="average_price">Avg price</th>
-      <th data-key="share">Share</th><th data-key="returned_units">Returned</th><th data-key="return_rate">Return rate</th>
+      <th data-key="share">Share</th><th data-key="returned_units">Returned</th><th data-key="return_rate">Return rate</th><th data-key="value_return_rate">Value returned</th>
       <th data-key="first_time_share">First-time</th><th data-key="change">Change</th>
     </tr></thead><tbody></tbody></table></div>
     <div id="variants-panel" hidden><h3 id="variants-title"></h3>
@@ -120,6 +120,7 @@ function renderTable() {
     tr.append(nameCell, cell(money.format(r.net_sales)), spark(r.monthly), cell(count.format(r.units)), cell(count.format(r.orders)),
       cell(r.average_price === null ? "–" : money.format(r.average_price)), cell(r.share === null ? "–" : pct(r.share)),
       cell(count.format(r.returned_units)), cell(r.return_rate === null ? "–" : pct(r.return_rate)),
+      cell(r.value_return_rate === null ? "–" : pct(r.value_return_rate)),
       cell(r.first_time_share === null ? "–" : pct(r.first_time_share)), cell(change + mark));
     tr.className = p.level === "variant" ? "" : "drill";
     tr.addEventListener("click", () => {
