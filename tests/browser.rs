@@ -70,5 +70,5 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert!(result.status.success(), "browser checks failed: {stdout}\n{}", String::from_utf8_lossy(&result.stderr));
     let report: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
     assert_eq!(report["ok"], true);
-    assert_eq!(report["checks"].as_array().unwrap().len(), 17, "{report}");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 18, "{report}");
 }
