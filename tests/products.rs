@@ -63,7 +63,9 @@ fn oracle_figures(dir: &Path, f: &OracleFilter, level: Level) -> BTreeMap<String
         }
     }
     let rows = oracle::books_rows(dir, f);
-    let mut out: BTreeMap<String, (i128, i64, HashSet<String>, HashSet<String>, i64, i128)> = BTreeMap::new();
+    /// Sales, units, orders, first-day orders, returned units, returned value.
+    type Sums = (i128, i64, HashSet<String>, HashSet<String>, i64, i128);
+    let mut out: BTreeMap<String, Sums> = BTreeMap::new();
     for l in &rows.lines {
         let e = out.entry(item(&l.product)).or_default();
         e.0 += l.revenue;
