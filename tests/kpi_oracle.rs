@@ -80,17 +80,27 @@ async fn each_filter_matches_the_oracle() {
                 ..Default::default()
             },
         ),
+        // a product with its two variants (the generator's SKU-000002 and -3 are variants of -1),
+        // and one variant alone
+        (
+            FilterParams { product: Some("SKU-000001"), ..Default::default() },
+            OracleFilter { product: s("SKU-000001"), ..of(10) },
+        ),
+        (
+            FilterParams { from: Some("2023-01-01"), product: Some("SKU-000003"), ..Default::default() },
+            OracleFilter { from: s("2023-01-01"), product: s("SKU-000003"), ..of(10) },
+        ),
         // a range with no order at all: zeros and empty lists, months still listed
         (
             FilterParams { from: Some("2019-01-01"), to: Some("2019-03-31"), ..Default::default() },
             OracleFilter { from: s("2019-01-01"), to: s("2019-03-31"), ..of(10) },
         ),
     ];
-    check(7, 8000, &cases[..10]).await;
+    check(7, 8000, &cases[..12]).await;
     let shop = common::shop(7, 500);
     let wh = tempfile::tempdir().unwrap();
     common::import(shop.path(), wh.path()).await.unwrap();
-    let (params, f) = &cases[10];
+    let (params, f) = &cases[12];
     let got = common::kpis(wh.path(), &common::filter(params.clone())).await;
     assert_eq!(oracle::diff(&got, &oracle::kpis(shop.path(), f), "kpis"), None);
     assert_eq!(got["monthly"].as_array().unwrap().len(), 3);

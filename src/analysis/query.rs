@@ -136,6 +136,10 @@ pub struct SegmentQuery {
     /// Only lines of orders sold through this channel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
+    /// Only lines of this product: a product_id, or a product its variants name (`variant_of`),
+    /// with all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
 }
 
 /// A range of order days.
@@ -247,6 +251,7 @@ impl SegmentQuery {
             country: f.country().map(str::to_string),
             method: f.method().map(str::to_string),
             channel: f.channel().map(str::to_string),
+            product: f.product().map(str::to_string),
         }
     }
 }
@@ -266,6 +271,7 @@ fn filter(range: &RangeQuery, segment: &SegmentQuery, top: Option<&str>) -> Resu
         country: segment.country.as_deref(),
         method: segment.method.as_deref(),
         channel: segment.channel.as_deref(),
+        product: segment.product.as_deref(),
         top,
     })
     .map_err(|e| AnalysisError::BadParameter(e.to_string()))

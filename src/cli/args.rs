@@ -60,6 +60,9 @@ pub(super) struct SegmentArgs {
     /// Only orders sold through this channel.
     #[arg(long)]
     pub(super) channel: Option<String>,
+    /// Only lines of this product (a product_id, or a product its variants name, with them all).
+    #[arg(long)]
+    pub(super) product: Option<String>,
 }
 
 // The options are the API's parameter sets (`analysis::query`), validated by the same code: a
@@ -71,6 +74,7 @@ impl SegmentArgs {
             country: self.country.clone(),
             method: self.method.clone(),
             channel: self.channel.clone(),
+            product: self.product.clone(),
         }
     }
 

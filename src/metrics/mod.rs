@@ -124,6 +124,13 @@ pub(crate) async fn filtered_session(wh: &Warehouse, filter: &Filter) -> Result<
     session_of(wh, filter, &["revenue_returns", "revenue_orders", "revenue_lines", "revenue_customers"]).await
 }
 
+/// Like [`filtered_session`], materializing only `revenue_returns` (the lines and orders stay
+/// views, streamed from the facts): for analyses that read the lines once or twice, such as the
+/// products analyses, and keep the session's memory for their own joins.
+pub(crate) async fn lines_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
+    session_of(wh, filter, &["revenue_returns"]).await
+}
+
 /// Like [`filtered_session`], materializing only `revenue_orders` (the others stay views): for
 /// analyses that read orders only, such as the customer analyses.
 pub(crate) async fn orders_session(wh: &Warehouse, filter: &Filter) -> Result<Filtered, MetricsError> {
@@ -142,13 +149,14 @@ pub(crate) fn filter_params(filter: &Filter) -> Vec<ScalarValue> {
         text_param(filter.country()),
         text_param(filter.method()),
         text_param(filter.channel()),
+        text_param(filter.product()),
     ]
 }
 
-/// The parameter of the books' queries: whether a category filter is set (shipping, taxes and
-/// duties are then none).
-pub(crate) fn category_set(filter: &Filter) -> ScalarValue {
-    ScalarValue::Boolean(Some(filter.category().is_some()))
+/// The parameter of the books' queries: whether a filter of lines is set, a category or a
+/// product (shipping, taxes and duties, which belong to no line, are then none).
+pub(crate) fn lines_filtered(filter: &Filter) -> ScalarValue {
+    ScalarValue::Boolean(Some(filter.category().is_some() || filter.product().is_some()))
 }
 
 /// The plans (not run) of the filter's revenue lines and orders in `ctx`; the lines stay
@@ -259,7 +267,7 @@ fn month_span(filter: &Filter) -> Vec<ScalarValue> {
     vec![
         date_param(filter.from().map(|d| crate::model::Month::of(d).first_day())),
         date_param(filter.to().map(|d| crate::model::Month::of(d).first_day())),
-        category_set(filter),
+        lines_filtered(filter),
     ]
 }
 
@@ -299,11 +307,12 @@ pub async fn compute(wh: &Warehouse, filter: &Filter) -> Result<Kpis, MetricsErr
     // one query at a time: each uses every core through its partitions, and its operators get
     // the session's whole pool instead of a seventh of it
     let summary = run(ctx, "summary", sql::SUMMARY, vec![]).await?;
-    let books = run(ctx, "books", sql::BOOKS, vec![category_set(filter)]).await?;
+    let books = run(ctx, "books", sql::BOOKS, vec![lines_filtered(filter)]).await?;
     let channels = run(ctx, "channels", sql::CHANNELS, vec![]).await?;
     let codes = run(ctx, "discount_codes", sql::DISCOUNT_CODES, vec![]).await?;
     let monthly = run(ctx, "monthly", sql::MONTHLY, span).await?;
-    let categories = run(ctx, "categories", sql::CATEGORIES, vec![]).await?;
+    let product_set = ScalarValue::Boolean(Some(filter.product().is_some()));
+    let categories = run(ctx, "categories", sql::CATEGORIES, vec![product_set]).await?;
     let products = run(ctx, "top_products", sql::TOP_PRODUCTS, top()).await?;
     let frequency = run(ctx, "order_frequency", sql::ORDER_FREQUENCY, vec![]).await?;
     let customers = run(ctx, "top_customers", sql::TOP_CUSTOMERS, top()).await?;

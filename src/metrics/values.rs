@@ -62,16 +62,25 @@ pub(crate) fn closest(value: &str, known: &[String]) -> Vec<String> {
 /// tables). A value that is there costs one query that stops at its first row.
 pub(crate) async fn check(ctx: &SessionContext, filter: &Filter) -> Result<(), MetricsError> {
     let wrap = |source| MetricsError { query: FILTER_VALUES, source };
+    // (field, value, table, the values it may take, the test of a value)
     let segments = [
-        ("category", filter.category(), "dim_product", "category"),
-        ("country", filter.country(), "dim_customer", "country"),
-        ("method", filter.method(), "dim_payment_method", "method"),
-        ("channel", filter.channel(), "dim_channel", "channel"),
+        ("category", filter.category(), "dim_product", "category", "category = $1"),
+        ("country", filter.country(), "dim_customer", "country", "country = $1"),
+        ("method", filter.method(), "dim_payment_method", "method", "method = $1"),
+        ("channel", filter.channel(), "dim_channel", "channel", "channel = $1"),
+        // a product_id, or a product its variants name; the products are what is suggested
+        (
+            "product",
+            filter.product(),
+            "dim_product",
+            "COALESCE(variant_of, product_id)",
+            "product_id = $1 OR variant_of = $1",
+        ),
     ];
-    for (field, value, table, column) in segments {
+    for (field, value, table, column, test) in segments {
         let Some(value) = value else { continue };
         let found = ctx
-            .sql(&format!("SELECT 1 FROM {table} WHERE {column} = $1 LIMIT 1"))
+            .sql(&format!("SELECT 1 FROM {table} WHERE {test} LIMIT 1"))
             .await
             .map_err(wrap)?
             .with_param_values(vec![text_param(Some(value))])

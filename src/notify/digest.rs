@@ -63,6 +63,7 @@ pub fn selection(filter: &Filter) -> String {
         ("country", filter.country()),
         ("method", filter.method()),
         ("channel", filter.channel()),
+        ("product", filter.product()),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))

@@ -1,15 +1,17 @@
-//! The product journey (`journey.sql`): customers grouped by the items of their first purchase
-//! day, with what their second purchase day holds, their repeat rate and their net sales in the
-//! year from their first purchase, beside the same figures for all customers.
+//! The product journey: customers grouped by the items of their first purchase day, with what
+//! their second purchase day holds, their repeat rate and their net sales in the year from their
+//! first purchase, beside the same figures for all customers. `journey.sql` gives the rows sorted
+//! by customer and day; they are walked here one customer at a time.
 
 use super::{Level, mean_cents, pairs::names, session};
+use crate::metrics::results::Cols;
 use crate::metrics::{self, Cents, MetricsError, round6};
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
-use crate::warehouse::keys::key_param;
 use chrono::NaiveDate;
+use futures::StreamExt;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use utoipa::ToSchema;
 
 /// How many next items each first item lists.
@@ -60,8 +62,58 @@ pub struct Journey {
     pub items: Vec<JourneyRow>,
 }
 
+/// What is summed per first item (and for all customers).
+#[derive(Default)]
+struct Tally {
+    customers: i64,
+    came_back: i64,
+    full_year: i64,
+    /// Net sales in the year, ten-thousandths.
+    year_net: i128,
+    /// Customers per item of the second purchase day.
+    next: HashMap<String, i64>,
+}
+
+/// One customer's rows, as they are walked.
+#[derive(Default)]
+struct Customer {
+    first: Option<i32>,
+    second: Option<i32>,
+    first_items: BTreeSet<String>,
+    second_items: BTreeSet<String>,
+    /// Net sales from the first purchase day on, by day key (the year is cut at the end).
+    net: Vec<(i32, i128)>,
+}
+
+impl Customer {
+    /// Adds a row: a sales line with its item, or a return without one.
+    fn add(&mut self, day: i32, item: Option<String>, net: i128) {
+        if let Some(item) = item {
+            match (self.first, self.second) {
+                (None, _) => {
+                    self.first = Some(day);
+                    self.first_items.insert(item);
+                }
+                (Some(f), _) if f == day => {
+                    self.first_items.insert(item);
+                }
+                (Some(_), None) => {
+                    self.second = Some(day);
+                    self.second_items.insert(item);
+                }
+                (Some(_), Some(s)) if s == day => {
+                    self.second_items.insert(item);
+                }
+                _ => {}
+            }
+        }
+        self.net.push((day, net));
+    }
+}
+
 /// The journey of `filter`'s customers (the range chooses them by first purchase day; the
-/// segment restricts the lines first, as in customers.md), at most `top` first items.
+/// segment restricts the lines first, as in customers.md), at most `top` first items. The rows
+/// come sorted by customer and day from `journey.sql`; one customer is held at a time.
 ///
 /// # Errors
 /// A query fails.
@@ -69,66 +121,76 @@ pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) 
     let dims = metrics::dimensions(wh).await?;
     let s = session(wh, &filter.with_range(None, None), level).await?;
     let names = names(&s.ctx).await?;
-    let lo = NaiveDate::from_ymd_opt(1, 1, 1).expect("valid");
-    let hi = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid");
-    let last = dims.last_date.unwrap_or(lo);
-    let params = vec![key_param(filter.from().unwrap_or(lo)), key_param(filter.to().unwrap_or(hi)), key_param(last)];
-    let batches = metrics::run(&s.ctx, "products journey", include_str!("sql/journey.sql"), params).await?;
-    let name = |item: &str| names.get(item).cloned().unwrap_or_else(|| item.to_string());
-    let mut all = None;
-    let mut firsts: Vec<JourneyRow> = Vec::new();
-    let mut next: HashMap<String, Vec<(String, i64)>> = HashMap::new();
-    for (c, r) in metrics::rows(&batches) {
-        let kind = c.text("kind", r).unwrap_or_default();
-        let item = c.text("item", r);
-        let customers = c.int("customers", r);
-        if kind == "next" {
-            let to = c.text("next_item", r).unwrap_or_default();
-            next.entry(item.unwrap_or_default()).or_default().push((to, customers));
-            continue;
+    let key = |d: Option<NaiveDate>, or: i32| d.map_or(or, |d| crate::warehouse::keys::date_key(d));
+    let (from, to) = (key(filter.from(), i32::MIN), key(filter.to(), i32::MAX));
+    let last = key(dims.last_date, 0);
+    let wrap = |source| MetricsError { query: "products journey", source };
+    let mut stream =
+        s.ctx.sql(include_str!("sql/journey.sql")).await.map_err(wrap)?.execute_stream().await.map_err(wrap)?;
+    let (mut all, mut per_item) = (Tally::default(), BTreeMap::<String, Tally>::new());
+    let mut finish = |c: Customer| {
+        let Some(first) = c.first.filter(|f| (from..=to).contains(f)) else { return };
+        // a year from the first purchase day: [first, first + 1 year), complete by the data's last day
+        let end = first + 10_000;
+        let full = end <= last + 1;
+        let year: i128 = c.net.iter().filter(|(d, _)| *d >= first && *d < end).map(|(_, n)| n).sum();
+        let count = |tally: &mut Tally| {
+            tally.customers += 1;
+            tally.came_back += i64::from(c.second.is_some());
+            if full {
+                tally.full_year += 1;
+                tally.year_net += year;
+            }
+        };
+        count(&mut all);
+        for item in &c.first_items {
+            let tally = per_item.entry(item.clone()).or_default();
+            count(tally);
+            for to in &c.second_items {
+                *tally.next.entry(to.clone()).or_default() += 1;
+            }
         }
-        let (came_back, full) = (c.int("came_back", r), c.int("full_year", r));
-        let year = c.units4("year_net", r);
-        let row = JourneyRow {
+    };
+    let (mut current, mut customer) = (None, Customer::default());
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(wrap)?;
+        let c = Cols(&batch);
+        for r in 0..batch.num_rows() {
+            let who = c.int("customer_key", r);
+            if current != Some(who) {
+                finish(std::mem::take(&mut customer));
+                current = Some(who);
+            }
+            customer.add(c.int("date_key", r) as i32, c.text("item", r), c.units4("net", r));
+        }
+    }
+    finish(customer);
+    let name = |item: &str| names.get(item).cloned().unwrap_or_else(|| item.to_string());
+    let row = |item: Option<String>, t: Tally| {
+        let mut next: Vec<(String, i64)> = t.next.into_iter().collect();
+        next.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        JourneyRow {
             name: item.as_deref().map_or_else(|| "All customers".to_string(), name),
             item,
-            customers,
-            came_back,
-            repeat_rate: if customers > 0 { round6(came_back as f64 / customers as f64) } else { 0.0 },
-            full_year_customers: full,
-            year_net_sales_per_customer: mean_cents(year, full),
-            next: Vec::new(),
-        };
-        match kind.as_str() {
-            "all" => all = Some(row),
-            _ => firsts.push(row),
+            customers: t.customers,
+            came_back: t.came_back,
+            repeat_rate: if t.customers > 0 { round6(t.came_back as f64 / t.customers as f64) } else { 0.0 },
+            full_year_customers: t.full_year,
+            year_net_sales_per_customer: mean_cents(t.year_net, t.full_year),
+            next: next
+                .into_iter()
+                .take(NEXT_ITEMS)
+                .map(|(item, customers)| NextItem {
+                    name: name(&item),
+                    item,
+                    customers,
+                    share: if t.came_back > 0 { round6(customers as f64 / t.came_back as f64) } else { 0.0 },
+                })
+                .collect(),
         }
-    }
-    for row in &mut firsts {
-        let mut to = next.remove(row.item.as_deref().unwrap_or_default()).unwrap_or_default();
-        to.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        row.next = to
-            .into_iter()
-            .take(NEXT_ITEMS)
-            .map(|(item, customers)| NextItem {
-                name: name(&item),
-                item,
-                customers,
-                share: if row.came_back > 0 { round6(customers as f64 / row.came_back as f64) } else { 0.0 },
-            })
-            .collect();
-    }
-    firsts.sort_by(|a, b| b.customers.cmp(&a.customers).then_with(|| a.item.cmp(&b.item)));
-    firsts.truncate(top);
-    let all = all.unwrap_or(JourneyRow {
-        item: None,
-        name: "All customers".into(),
-        customers: 0,
-        came_back: 0,
-        repeat_rate: 0.0,
-        full_year_customers: 0,
-        year_net_sales_per_customer: None,
-        next: Vec::new(),
-    });
-    Ok(Journey { level, all, items: firsts })
+    };
+    let mut items: Vec<JourneyRow> = per_item.into_iter().map(|(item, t)| row(Some(item), t)).collect();
+    items.sort_by(|a, b| b.customers.cmp(&a.customers).then_with(|| a.item.cmp(&b.item)));
+    items.truncate(top);
+    Ok(Journey { level, all: row(None, all), items })
 }

@@ -11,7 +11,7 @@ mod trend;
 
 pub use journey::{Journey, JourneyRow, NEXT_ITEMS, NextItem, journey};
 pub use pairs::{PairOptions, Pairs, Rule, pairs};
-pub use performance::{Performance, Period, ProductRow, csv, performance};
+pub use performance::{ComparedDays, ItemFigures, Performance, csv, performance};
 pub use trend::{Direction, FDR, Trend, binomial_two_sided};
 
 use crate::metrics::{self, Filtered, MetricsError};
@@ -64,10 +64,10 @@ impl FromStr for Level {
     }
 }
 
-/// A session with the filter's revenue lines and returns (`metrics::filtered_session`), the
-/// items of `level` as the view `items` and each item once as `item_names`.
+/// A session with the filter's revenue lines and returns (`metrics::lines_session`), the items
+/// of `level` as the view `items` and each item once as `item_names`.
 async fn session(wh: &Warehouse, filter: &Filter, level: Level) -> Result<Filtered, MetricsError> {
-    let filtered = metrics::filtered_session(wh, filter).await?;
+    let filtered = metrics::lines_session(wh, filter).await?;
     let wrap = |source| MetricsError { query: "items", source };
     let items = filtered
         .ctx
@@ -80,6 +80,29 @@ async fn session(wh: &Warehouse, filter: &Filter, level: Level) -> Result<Filter
     let names = filtered.ctx.sql(include_str!("sql/item_names.sql")).await.map_err(wrap)?;
     filtered.ctx.register_table("item_names", names.into_view()).map_err(wrap)?;
     Ok(filtered)
+}
+
+/// Runs an analysis query in `s`; when its hash joins need more memory than the session has, runs
+/// it again with sort-merge joins, whose sorts spill to disk: slower, but bounded.
+async fn run(
+    s: &Filtered,
+    name: &'static str,
+    sql: &str,
+    params: Vec<ScalarValue>,
+) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>, MetricsError> {
+    match metrics::run(&s.ctx, name, sql, params.clone()).await {
+        Err(e) if exhausted(&e) => {
+            let wrap = |source| MetricsError { query: name, source };
+            s.ctx.sql("SET datafusion.optimizer.prefer_hash_join = false").await.map_err(wrap)?;
+            metrics::run(&s.ctx, name, sql, params).await
+        }
+        other => other,
+    }
+}
+
+/// Whether `e` is the memory pool refusing an allocation.
+fn exhausted(e: &MetricsError) -> bool {
+    matches!(e.source.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_))
 }
 
 /// `units4` (ten-thousandths of money) per one of `n`, in cents rounded half away from zero;

@@ -1,14 +1,15 @@
-//! Items bought together (`pairs.sql`): association rules between two items of one order, with
-//! the measures of mlxtend's `association_rules` on the itemsets its `apriori` finds — computed
-//! from the same counts the same way (f64 divisions of whole counts), so that a test can hold
-//! them equal. Triples are not mined: at the sizes measured their support is below any useful
-//! minimum.
+//! Items bought together: association rules between two items of one order, with the measures
+//! of mlxtend's `association_rules` on the itemsets its `apriori` finds — computed from the same
+//! counts the same way (f64 divisions of whole counts), so that a test can hold them equal.
+//! `pairs.sql` gives the baskets sorted by order; the pairs are counted here. Triples are not
+//! mined.
 
 use super::{Level, session};
+use crate::metrics::results::Cols;
 use crate::metrics::{self, MetricsError};
 use crate::model::Filter;
 use crate::warehouse::Warehouse;
-use datafusion::common::ScalarValue;
+use futures::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -73,35 +74,65 @@ pub struct Pairs {
     pub rules: Vec<Rule>,
 }
 
-/// The pairs of items bought together in `filter`'s orders.
+/// The pairs of items bought together in `filter`'s orders. The baskets come sorted by order
+/// from `pairs.sql`; each order's pairs are counted by the items' numbers here, so the memory
+/// held is the counts of the pairs that occur, whatever the number of orders.
 ///
 /// # Errors
 /// A query fails.
 pub async fn pairs(wh: &Warehouse, filter: &Filter, o: &PairOptions) -> Result<Pairs, MetricsError> {
     let s = session(wh, filter, o.level).await?;
     let names = names(&s.ctx).await?;
-    let params = vec![ScalarValue::Int64(Some(o.min_orders.max(1)))];
-    let batches = metrics::run(&s.ctx, "products pairs", include_str!("sql/pairs.sql"), params).await?;
+    let wrap = |source| MetricsError { query: "products pairs", source };
+    let mut stream =
+        s.ctx.sql(include_str!("sql/pairs.sql")).await.map_err(wrap)?.execute_stream().await.map_err(wrap)?;
+    // items by number, baskets per item, baskets per pair (the smaller number first)
+    let (mut number, mut items): (HashMap<String, u32>, Vec<String>) = (HashMap::new(), Vec::new());
+    let (mut per_item, mut per_pair): (Vec<i64>, HashMap<(u32, u32), i64>) = (Vec::new(), HashMap::new());
+    let (mut orders, mut current, mut basket): (i64, Option<i64>, Vec<u32>) = (0, None, Vec::new());
+    let mut count = |basket: &mut Vec<u32>, per_item: &mut Vec<i64>| {
+        for (k, &a) in basket.iter().enumerate() {
+            per_item[a as usize] += 1;
+            for &b in &basket[k + 1..] {
+                *per_pair.entry((a.min(b), a.max(b))).or_default() += 1;
+            }
+        }
+        basket.clear();
+    };
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(wrap)?;
+        let c = Cols(&batch);
+        for r in 0..batch.num_rows() {
+            let order = c.int("order_key", r);
+            if current != Some(order) {
+                count(&mut basket, &mut per_item);
+                current = Some(order);
+                orders += 1;
+            }
+            let item = c.text("item", r).unwrap_or_default();
+            let n = *number.entry(item.clone()).or_insert_with(|| {
+                items.push(item);
+                per_item.push(0);
+                (items.len() - 1) as u32
+            });
+            basket.push(n);
+        }
+    }
+    count(&mut basket, &mut per_item);
     let mut rules = Vec::new();
-    let (mut orders, mut passed) = (0, 0);
-    for (c, r) in metrics::rows(&batches) {
-        let n = c.int("baskets", r);
-        orders = n;
-        let (a, b) = (c.text("a", r).unwrap_or_default(), c.text("b", r).unwrap_or_default());
-        let (ab, na, nb) = (c.int("together", r), c.int("a_orders", r), c.int("b_orders", r));
+    let mut passed = 0;
+    let name = |item: &str| names.get(item).cloned().unwrap_or_else(|| item.to_string());
+    for (&(a, b), &ab) in &per_pair {
         // as apriori: a count over the number of baskets, compared with the minimum
-        let support = ab as f64 / n as f64;
-        if support < o.min_support {
+        let support = ab as f64 / orders as f64;
+        if ab < o.min_orders.max(1) || support < o.min_support {
             continue;
         }
         passed += 1;
-        let (sa, sb) = (na as f64 / n as f64, nb as f64 / n as f64);
-        let name = |item: &str| names.get(item).cloned().unwrap_or_else(|| item.to_string());
-        rules.push(rule(&a, &name(&a), sa, &b, &name(&b), sb, support, ab));
-        rules.push(rule(&b, &name(&b), sb, &a, &name(&a), sa, support, ab));
-    }
-    if orders == 0 {
-        orders = basket_count(&s.ctx).await?;
+        let (ia, ib) = (&items[a as usize], &items[b as usize]);
+        let (sa, sb) = (per_item[a as usize] as f64 / orders as f64, per_item[b as usize] as f64 / orders as f64);
+        rules.push(rule(ia, &name(ia), sa, ib, &name(ib), sb, support, ab));
+        rules.push(rule(ib, &name(ib), sb, ia, &name(ia), sa, support, ab));
     }
     rules.sort_by(|x, y| {
         y.lift
@@ -143,11 +174,4 @@ pub(super) async fn names(ctx: &datafusion::prelude::SessionContext) -> Result<H
     Ok(metrics::rows(&batches)
         .map(|(c, r)| (c.text("item", r).unwrap_or_default(), c.text("name", r).unwrap_or_default()))
         .collect())
-}
-
-/// The orders of the selection, when no pair passed.
-async fn basket_count(ctx: &datafusion::prelude::SessionContext) -> Result<i64, MetricsError> {
-    let batches =
-        metrics::run(ctx, "baskets", "SELECT COUNT(DISTINCT order_key) AS n FROM revenue_lines", vec![]).await?;
-    Ok(metrics::rows(&batches).next().map_or(0, |(c, r)| c.int("n", r)))
 }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 /// One item's figures over the range.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
-pub struct ProductRow {
+pub struct ItemFigures {
     /// Its key: the product's id (its `variant_of` for variants rolled up), the variant's
     /// product_id, or the category.
     pub item: String,
@@ -49,7 +49,8 @@ pub struct ProductRow {
     /// Returned goods / line revenue sold (null without sales).
     pub value_return_rate: Option<f64>,
     /// The share of its orders placed on their customer's first purchase day (first-time buyers);
-    /// the rest are repeat buyers'.
+    /// the rest are repeat buyers'. None for every item when the server's memory limit cannot
+    /// hold every customer's first day ([`Performance::first_time_left_out`]).
     pub first_time_share: Option<f64>,
     /// Net sales in the comparison period (null without one).
     pub previous_net_sales: Option<Cents>,
@@ -63,7 +64,7 @@ pub struct ProductRow {
 
 /// The comparison period.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
-pub struct Period {
+pub struct ComparedDays {
     /// First day.
     pub from: NaiveDate,
     /// Last day.
@@ -80,7 +81,7 @@ pub struct Performance {
     /// The range's last day.
     pub to: Option<NaiveDate>,
     /// The comparison period, when the range has one with orders.
-    pub comparison: Option<Period>,
+    pub comparison: Option<ComparedDays>,
     /// Why there is no comparison, when there is none.
     pub no_comparison: Option<String>,
     /// The items' net sales.
@@ -88,7 +89,10 @@ pub struct Performance {
     /// The months of the sparklines.
     pub months: Vec<Month>,
     /// Every item with sales or returns in the range, by net sales descending, then item.
-    pub items: Vec<ProductRow>,
+    pub items: Vec<ItemFigures>,
+    /// True when the first-time shares were left out: every customer's first purchase day did not
+    /// fit in the memory limit (a larger `--memory-limit` gives them).
+    pub first_time_left_out: bool,
 }
 
 /// Product performance for `filter` at `level`, against the period `vs` names.
@@ -104,7 +108,7 @@ pub async fn performance(
     let dims = metrics::dimensions(wh).await?;
     let (from, to) = (filter.from().or(dims.first_date), filter.to().or(dims.last_date));
     let now = filter.with_range(from, to.map(|t| from.map_or(t, |f| t.max(f))));
-    let (mut items, months, monthly) = figures(wh, &now, level, true).await?;
+    let (mut items, months, monthly, first_time_left_out) = figures(wh, &now, level, true).await?;
     let why_not = why_not_comparable(&now, vs, &dims);
     let comparison = match (from, to, &why_not) {
         (Some(f), Some(t), None) => Some(comparison_range(f, t.max(f), vs)),
@@ -112,8 +116,8 @@ pub async fn performance(
     };
     if let (Some((a, b)), Some(f), Some(t)) = (comparison, from, to) {
         let before = filter.with_range(Some(a), Some(b));
-        let (previous, _, _) = figures(wh, &before, level, false).await?;
-        let previous: HashMap<String, &ProductRow> = previous.iter().map(|p| (p.item.clone(), p)).collect();
+        let (previous, ..) = figures(wh, &before, level, false).await?;
+        let previous: HashMap<String, &ItemFigures> = previous.iter().map(|p| (p.item.clone(), p)).collect();
         let days = |x: NaiveDate, y: NaiveDate| (y - x).num_days() as f64 + 1.0;
         let expected = days(f, t.max(f)) / (days(f, t.max(f)) + days(a, b));
         for row in &mut items {
@@ -134,32 +138,34 @@ pub async fn performance(
         level,
         from,
         to,
-        comparison: comparison.map(|(from, to)| Period { from, to }),
+        comparison: comparison.map(|(from, to)| ComparedDays { from, to }),
         no_comparison: why_not,
         net_sales,
         months,
         items,
+        first_time_left_out,
     })
 }
 
 /// Net sales per item and month.
 type Monthly = HashMap<(String, Month), Cents>;
 
-/// The items of `filter` at `level`, and with `with_months` their months and net sales per month.
+/// The items of `filter` at `level`, and with `with_months` their months, net sales per month
+/// and first-time shares (and whether those were left out).
 async fn figures(
     wh: &Warehouse,
     filter: &Filter,
     level: Level,
     with_months: bool,
-) -> Result<(Vec<ProductRow>, Vec<Month>, Monthly), MetricsError> {
+) -> Result<(Vec<ItemFigures>, Vec<Month>, Monthly, bool), MetricsError> {
     let s = session(wh, filter, level).await?;
-    let batches = metrics::run(&s.ctx, "products", include_str!("sql/performance.sql"), vec![]).await?;
-    let mut items: Vec<ProductRow> = metrics::rows(&batches)
+    let batches = super::run(&s, "products", include_str!("sql/performance.sql"), vec![]).await?;
+    let mut items: Vec<ItemFigures> = metrics::rows(&batches)
         .map(|(c, r)| {
             let (units, orders) = (c.int("units", r), c.int("orders", r));
             let returned_units = c.int("returned_units", r);
             let ratio = |a: i64, b: i64| (b != 0).then(|| round6(a as f64 / b as f64));
-            ProductRow {
+            ItemFigures {
                 item: c.text("item", r).unwrap_or_default(),
                 name: c.text("name", r).unwrap_or_default(),
                 category: c.text("category", r).unwrap_or_default(),
@@ -178,7 +184,7 @@ async fn figures(
                     let (back, sold) = (c.units4("returned_value", r), c.units4("sales", r));
                     (sold != 0).then(|| round6(back as f64 / sold as f64))
                 },
-                first_time_share: ratio(c.int("first_orders", r), orders),
+                first_time_share: None,
                 previous_net_sales: None,
                 change: None,
                 trend: None,
@@ -186,6 +192,29 @@ async fn figures(
             }
         })
         .collect();
+    // the first-time buyers' orders: a join of every customer's first day, which a small memory
+    // limit may not hold at a large size; then the shares are none, and said
+    let first_time = match with_months {
+        true => Some(super::run(&s, "products first time", include_str!("sql/first_time.sql"), vec![]).await),
+        false => None,
+    };
+    let first_orders: Option<HashMap<String, i64>> = match first_time {
+        None => None,
+        Some(Ok(batches)) => Some(
+            metrics::rows(&batches)
+                .map(|(c, r)| (c.text("item", r).unwrap_or_default(), c.int("first_orders", r)))
+                .collect(),
+        ),
+        Some(Err(e)) if super::exhausted(&e) => None,
+        Some(Err(e)) => return Err(e),
+    };
+    let left_out = with_months && first_orders.is_none();
+    for row in &mut items {
+        row.first_time_share = first_orders.as_ref().and_then(|f| {
+            let n = f.get(&row.item).copied().unwrap_or(0);
+            (row.orders != 0).then(|| round6(n as f64 / row.orders as f64))
+        });
+    }
     // the items' own total (a category filter leaves others out), exact before the ratio
     let total: i128 = items.iter().map(|r| r.net_sales.0).sum();
     for row in &mut items {
@@ -193,7 +222,7 @@ async fn figures(
     }
     let (mut months, mut monthly) = (BTreeSet::new(), Monthly::new());
     if with_months {
-        let batches = metrics::run(&s.ctx, "products monthly", include_str!("sql/monthly.sql"), vec![]).await?;
+        let batches = super::run(&s, "products monthly", include_str!("sql/monthly.sql"), vec![]).await?;
         for (c, r) in metrics::rows(&batches) {
             let month = Month::of(c.date("month_start", r));
             months.insert(month);
@@ -207,7 +236,7 @@ async fn figures(
             months.insert(m);
         }
     }
-    Ok((items, months.into_iter().collect(), monthly))
+    Ok((items, months.into_iter().collect(), monthly, left_out))
 }
 
 /// The items as a CSV file: one row each, the figures as the JSON gives them (money with two

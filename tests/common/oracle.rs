@@ -15,6 +15,8 @@ pub struct OracleFilter {
     pub country: Option<String>,
     pub method: Option<String>,
     pub channel: Option<String>,
+    /// A product_id, or the product its variants name (`variant_of`).
+    pub product: Option<String>,
     pub top: usize,
     /// The shop setting "taxes included" (not a filter): prices hold the tax, taken out of them.
     pub taxes_included: bool,
@@ -152,6 +154,12 @@ pub fn books_rows(dir: &Path, f: &OracleFilter) -> BookRows {
     let category = |p: &str| -> String {
         products.get(p).map(|r| r["category"].clone()).filter(|c| !c.is_empty()).unwrap_or("Uncategorized".into())
     };
+    // the product filter: the product_id itself, or every product naming it as `variant_of`
+    let of_product = |p: &str| -> bool {
+        f.product
+            .as_ref()
+            .is_none_or(|x| p == x || products.get(p).and_then(|r| r.get("variant_of")).is_some_and(|v| v == x))
+    };
     let method_orders: HashSet<String> = match &f.method {
         None => HashSet::new(),
         Some(m) => {
@@ -248,7 +256,7 @@ pub fn books_rows(dir: &Path, f: &OracleFilter) -> BookRows {
         if !in_range(&date) || !keeps_order(id) {
             continue;
         }
-        if f.category.as_ref().is_some_and(|c| category(product) != *c) {
+        if f.category.as_ref().is_some_and(|c| category(product) != *c) || !of_product(product) {
             continue;
         }
         order_money.entry(id.clone()).or_insert_with(|| {
@@ -298,7 +306,7 @@ pub fn books_rows(dir: &Path, f: &OracleFilter) -> BookRows {
             }
         };
         for (product, quantity, amount) in parts {
-            if f.category.as_ref().is_some_and(|c| category(&product) != *c) {
+            if f.category.as_ref().is_some_and(|c| category(&product) != *c) || !of_product(&product) {
                 continue;
             }
             returns.push(Return {
@@ -337,7 +345,7 @@ fn kpis_of(dir: &Path, f: &OracleFilter, rows: BookRows) -> Value {
         "average_order_value": if n_orders == 0 { 0.0 } else { ratio(sales, n_orders * 10_000, 2) },
         "customers": customer_set.len(),
     });
-    let category_filter = f.category.is_some();
+    let category_filter = f.category.is_some() || f.product.is_some();
     let nullable = |v: i128| if category_filter { Value::Null } else { json!(money(v)) };
     let ship: i128 = order_money.values().map(|m| m.1).sum::<i128>() - refund_money.iter().map(|r| r.2).sum::<i128>();
     let taxes: i128 = order_money.values().map(|m| m.2).sum::<i128>() - refund_money.iter().map(|r| r.3).sum::<i128>();

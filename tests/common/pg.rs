@@ -96,14 +96,14 @@ impl Pg {
         self.psql(
             db,
             "CREATE TABLE customers (customer_id text PRIMARY KEY, customer_name text, city text, region text, country text, signup_date date);
-             CREATE TABLE products (product_id text PRIMARY KEY, product_name text, category text, unit_cost numeric(12,2), list_price numeric(12,2));
+             CREATE TABLE products (product_id text PRIMARY KEY, product_name text, category text, unit_cost numeric(12,2), list_price numeric(12,2), variant_of text);
              CREATE TABLE orders (order_id text PRIMARY KEY, customer_id text, order_ts timestamp, status text, updated_at timestamp DEFAULT now());
              CREATE TABLE order_items (order_id text, line_no int, product_id text, quantity int, unit_price numeric(14,4), discount numeric(14,4));
              CREATE TABLE payments (order_id text, payment_seq int, method text, installments int, amount numeric(14,4));",
         );
         for (table, columns) in [
             ("customers", "customer_id, customer_name, city, region, country, signup_date"),
-            ("products", "product_id, product_name, category, unit_cost, list_price"),
+            ("products", "product_id, product_name, category, unit_cost, list_price, variant_of"),
             ("orders", "order_id, customer_id, order_ts, status"),
             ("order_items", "order_id, line_no, product_id, quantity, unit_price, discount"),
             ("payments", "order_id, payment_seq, method, installments, amount"),

@@ -1,7 +1,7 @@
 -- the books (kpis.md): gross sales, discounts, returns, net sales, shipping, taxes, duties, total
 -- sales and returned units, each on the day of its sale or refund. Gross sales and discounts are
--- the kept orders' (of the kept lines under a category filter); shipping, taxes and duties follow
--- the order-level filters and are none under a category filter (revenue_orders.sql), where a
+-- the kept orders' (of the kept lines under a category or product filter); shipping, taxes and duties follow
+-- the order-level filters and are none under a category or product filter (revenue_orders.sql), where a
 -- refund's shipping and tax drop out of revenue_returns too.
 WITH sales AS (
   SELECT

@@ -4,7 +4,7 @@
 -- (kpis.md, "Ranges and rounding"). A month with returns but no sale counts as a month with data:
 -- the span runs over it, so the months add up to the summary.
 -- Parameters: $1 first month of the span, $2 last month (first days; NULL: the first or last
--- month with a revenue line or a return), $3 whether a category filter is set (shipping, taxes
+-- month with a revenue line or a return), $3 whether a category or product filter is set (shipping, taxes
 -- and duties are then none).
 WITH per_month AS (
   SELECT

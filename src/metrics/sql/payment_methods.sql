@@ -5,18 +5,18 @@
 -- (agg_payment.sql). A filter keeps all of an order's payments or none, so the mark needs no
 -- grouping by order.
 -- The payments of the kept orders are found as `revenue_orders.sql` finds those orders: without a
--- category filter by the order's own columns that agg_payment carries (no join of the payments to
+-- category or product filter by the order's own columns that agg_payment carries (no join of the payments to
 -- the orders, whose hash table would grow with the shop); with one, among the orders the filter
 -- keeps. Parameters as in filtered_lines.sql.
 WITH kept AS (
   SELECT f.method_key, f.amount, f.installments, f.first_of_method
   FROM agg_payment f
-  WHERE $3 IS NULL
+  WHERE $3 IS NULL AND $7 IS NULL
     AND {kept_order}
   UNION ALL
   SELECT f.method_key, f.amount, f.installments, f.first_of_method
   FROM agg_payment f
-  WHERE $3 IS NOT NULL
+  WHERE ($3 IS NOT NULL OR $7 IS NOT NULL)
     AND {order_filter}
     AND f.order_key IN (SELECT order_key FROM revenue_orders)
 )

@@ -4,9 +4,9 @@
 -- every aggregate is a plain GROUP BY, which can spill.
 -- Each order carries its main payment method (agg_order.sql), which `explain` credits it to, its
 -- channel and codes, and its books: gross sales and discounts (of the lines kept), and its
--- shipping, tax and duties (none under a category filter, where an order's are not the
--- category's: kpis.md, "the books").
--- Parameters as in filtered_lines.sql. Without a category filter every line of a kept order is
+-- shipping, tax and duties (none under a category or product filter, where an order's are not the
+-- category's or the product's: kpis.md, "the books").
+-- Parameters as in filtered_lines.sql. Without a category or product filter every line of a kept order is
 -- kept, so the order's revenue is agg_order's order_revenue (the sum of all its lines) and the
 -- lines need not be read (the orders are filtered by `order_filter.sql`, the part of the filter
 -- an order shares with its lines); with one, the kept lines are summed per order.
@@ -28,7 +28,7 @@ SELECT
 -- the filter first, the days after: the semi-joins of the filter then meet the orders alone, whose
 -- statistics let the planner hash the smaller side (the customers of a country) rather than the
 -- orders with all their columns
-FROM (SELECT * FROM agg_order f WHERE $3 IS NULL AND {kept_order}) f
+FROM (SELECT * FROM agg_order f WHERE $3 IS NULL AND $7 IS NULL AND {kept_order}) f
 JOIN dim_date d ON d.date_key = f.date_key
 UNION ALL
 SELECT
@@ -47,5 +47,5 @@ SELECT
   CAST(NULL AS DECIMAL(28, 4)) AS tax,
   CAST(NULL AS DECIMAL(28, 4)) AS duties
 FROM revenue_lines
-WHERE $3 IS NOT NULL
+WHERE ($3 IS NOT NULL OR $7 IS NOT NULL)
 GROUP BY date_key, order_key, customer_key, order_date, month_start, main_method_key, channel_key, discount_codes

@@ -26,12 +26,22 @@ pub struct Filter {
     country: Option<String>,
     method: Option<String>,
     channel: Option<String>,
+    product: Option<String>,
     top: usize,
 }
 
 impl Default for Filter {
     fn default() -> Self {
-        Filter { from: None, to: None, category: None, country: None, method: None, channel: None, top: DEFAULT_TOP }
+        Filter {
+            from: None,
+            to: None,
+            category: None,
+            country: None,
+            method: None,
+            channel: None,
+            product: None,
+            top: DEFAULT_TOP,
+        }
     }
 }
 
@@ -39,7 +49,8 @@ impl Default for Filter {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("parameter '{param}': {message}")]
 pub struct FilterError {
-    /// The parameter's name (`from`, `to`, `category`, `country`, `method`, `channel`, `top`).
+    /// The parameter's name (`from`, `to`, `category`, `country`, `method`, `channel`, `product`,
+    /// `top`).
     pub param: &'static str,
     /// What is wrong with it.
     pub message: String,
@@ -60,6 +71,8 @@ pub struct FilterParams<'a> {
     pub method: Option<&'a str>,
     /// A sales channel.
     pub channel: Option<&'a str>,
+    /// A product (its variants with it) or one variant.
+    pub product: Option<&'a str>,
     /// How many top products and customers.
     pub top: Option<&'a str>,
 }
@@ -108,6 +121,7 @@ impl Filter {
             // methods are compared lower-cased and trimmed, as in the source format
             method: text("method", p.method)?.map(|m| m.to_lowercase()),
             channel: text("channel", p.channel)?,
+            product: text("product", p.product)?,
             top,
         })
     }
@@ -135,6 +149,11 @@ impl Filter {
     /// The sales channel kept, if any.
     pub fn channel(&self) -> Option<&str> {
         self.channel.as_deref()
+    }
+    /// The product kept, if any: a product_id, or the product its variants name (`variant_of`),
+    /// which keeps them all.
+    pub fn product(&self) -> Option<&str> {
+        self.product.as_deref()
     }
     /// Length of the top lists.
     pub fn top(&self) -> usize {

@@ -4,9 +4,9 @@
 
 import { report } from "./api.js";
 
-export const FILTERS = ["from", "to", "category", "country", "method", "channel"];
+export const FILTERS = ["from", "to", "category", "country", "method", "channel", "product"];
 // the filters a click on a chart or a table sets, with their names on the chips that undo them
-export const DRILLS = { category: "Category", country: "Country", method: "Payment", channel: "Channel" };
+export const DRILLS = { category: "Category", country: "Country", method: "Payment", channel: "Channel", product: "Product" };
 
 // `/api/dimensions`, once loaded: the presets and the default range are relative to it
 export const context = { dims: null, presets: [] };

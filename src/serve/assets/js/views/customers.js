@@ -8,7 +8,7 @@ import { read } from "../state.js";
 
 export const name = "customers";
 export const title = "Customers";
-export const params = ["from", "to", "category", "country", "method", "channel"];
+export const params = ["from", "to", "category", "country", "method", "channel", "product"];
 
 let shown = null;
 

@@ -9,7 +9,7 @@ import { NUMERIC, ALPHA2 } from "../iso3166.js";
 
 export const name = "map";
 export const title = "Map";
-export const params = ["from", "to", "category", "country", "method", "channel"];
+export const params = ["from", "to", "category", "country", "method", "channel", "product"];
 
 const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
 const ATLAS = "/assets/vendor/world-atlas/countries-110m.json";

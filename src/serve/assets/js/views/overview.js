@@ -8,7 +8,7 @@ import { read, navigate, drill, versus, shiftYears } from "../state.js";
 
 export const name = "overview";
 export const title = "Overview";
-export const params = ["from", "to", "category", "country", "method", "channel"];
+export const params = ["from", "to", "category", "country", "method", "channel", "product"];
 
 // what is drawn: the CSV buttons and the bridge read it
 let shown = null;

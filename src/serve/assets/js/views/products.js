@@ -4,11 +4,11 @@
 
 import * as api from "../api.js";
 import { money, count, pct, cell, saveCsv } from "../format.js";
-import { drill, versus } from "../state.js";
+import { drill, navigate, read, versus } from "../state.js";
 
 export const name = "products";
 export const title = "Products";
-export const params = ["from", "to", "category", "country", "method", "channel"];
+export const params = ["from", "to", "category", "country", "method", "channel", "product"];
 
 let level = "product";
 let sortKey = "net_sales";
@@ -47,6 +47,7 @@ export function init() {
       <th data-key="first_time_share">First-time</th><th data-key="change">Change</th>
     </tr></thead><tbody></tbody></table></div>
     <div id="variants-panel" hidden><h3 id="variants-title"></h3>
+      <button id="product-drill">The dashboard for this product</button>
       <div class="table-wrap"><table id="variants-table"><thead><tr><th>Variant</th><th>Net sales</th><th>Units</th><th>Returned</th><th>Return rate</th></tr></thead><tbody></tbody></table></div></div>
   </section>
   <section class="cards cards-2">
@@ -80,6 +81,10 @@ export function init() {
       renderTable();
     });
   }
+  // the whole dashboard filtered to the product (a chip undoes it); a report's figures are fixed
+  const toProduct = document.getElementById("product-drill");
+  toProduct.hidden = Boolean(api.report);
+  toProduct.addEventListener("click", () => { if (open) navigate({ ...read(), product: open, view: "overview" }, true); });
   document.getElementById("products-csv").addEventListener("click", () => {
     if (!shown) return;
     saveCsv(shown.performance.items.map(({ monthly, trend, ...r }) => ({ ...r, trend: trend ? trend.direction : "", q_value: trend ? trend.q_value : "" })), `products-${level}.csv`);
