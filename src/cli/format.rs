@@ -678,8 +678,12 @@ pub(super) fn products(p: &crate::products::Performance, top: usize) -> String {
         (None, Some(why)) => format!("no comparison: {why}"),
         (None, None) => "no comparison".into(),
     };
+    let left_out = match p.first_time_left_out {
+        true => "first-time shares left out: --memory-limit cannot hold every customer's first day\n",
+        false => "",
+    };
     format!(
-        "Products by {} ({range}, {vs}; the first {} of {}; --format csv has all)\n{t}\n",
+        "Products by {} ({range}, {vs}; the first {} of {}; --format csv has all)\n{t}\n{left_out}",
         p.level,
         top.min(p.items.len()),
         p.items.len()

@@ -97,7 +97,8 @@ export function render(d) {
   document.getElementById("products-level").value = level;
   const vs = p.comparison ? `against ${p.comparison.from} – ${p.comparison.to}` : (p.no_comparison ? `no comparison: ${p.no_comparison}` : "no comparison");
   document.getElementById("products-note").textContent =
-    `${count.format(p.items.length)} ${p.level === "category" ? "categories" : p.level + "s"}, net sales ${money.format(p.net_sales)} (${vs}). Click a header to sort${p.level === "product" ? ", a product for its variants" : ""}.`;
+    `${count.format(p.items.length)} ${p.level === "category" ? "categories" : p.level + "s"}, net sales ${money.format(p.net_sales)} (${vs}). Click a header to sort${p.level === "product" ? ", a product for its variants" : ""}.` +
+    (p.first_time_left_out ? " First-time shares left out: the server's memory limit cannot hold every customer's first day at this size." : "");
   renderTable();
   renderTrends(p);
   renderPairs(d.pairs);
