@@ -249,7 +249,10 @@ async fn responses_are_compressed_cached_and_follow_a_new_import() {
         serde_json::from_str(&page[at..at + page[at..].find("</script>").unwrap()]).unwrap();
     let kpis = catalog.as_array().unwrap().iter().find(|a| a["name"] == "kpis").unwrap();
     assert_eq!(kpis["path"], "/api/kpis");
-    assert_eq!(kpis["params"], serde_json::json!(["from", "to", "category", "country", "method", "channel", "product", "top"]));
+    assert_eq!(
+        kpis["params"],
+        serde_json::json!(["from", "to", "category", "country", "method", "channel", "product", "top"])
+    );
     assert!(page.contains("<script type=\"module\" src=\"/assets/js/main.js\">"));
     for module in ["/assets/js/main.js", "/assets/js/api.js", "/assets/js/views/overview.js", "/assets/js/views/map.js"]
     {

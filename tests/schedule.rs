@@ -183,6 +183,19 @@ async fn a_daily_digest_reaches_each_webhook_once_signed_with_kpis_figures_and_a
     });
     let kpi = common::kpis(wh.path(), &f).await;
     assert_eq!(d["comparison"]["range"]["summary"], kpi["summary"], "the digest's summary is kpi's");
+    // its products section names the products view's rising and falling products of that day
+    let vs = shoplens::metrics::compare::Versus::PreviousPeriod;
+    let p = shoplens::products::performance(&w, &f, shoplens::products::Level::Product, vs).await.unwrap();
+    let moved: Vec<&str> = p
+        .items
+        .iter()
+        .filter(|r| r.trend.as_ref().is_some_and(|t| t.direction != shoplens::products::Direction::Steady))
+        .map(|r| r.name.as_str())
+        .collect();
+    for m in d["products"].as_array().unwrap() {
+        assert!(moved.contains(&m["name"].as_str().unwrap()), "{m} is not a moved product: {moved:?}");
+    }
+    assert!(d["products"].as_array().unwrap().len() <= moved.len().min(6));
     // the signature is the HMAC-SHA256 of the body
     for (headers, body) in r.got.lock().unwrap().iter() {
         let Some(sig) = headers.get("x-shoplens-signature") else { continue };

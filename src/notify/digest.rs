@@ -4,11 +4,13 @@
 
 use crate::analysis::insights::{Alerts, Explain, Projection};
 use crate::analysis::kpis::Compare;
+use crate::analysis::products::ProductsAnalysis;
 use crate::analysis::{AnalysisError, Ctx};
 use crate::insights;
 use crate::metrics::compare::{Comparison, Versus};
 use crate::metrics::results::Cents;
 use crate::model::Filter;
+use crate::products::{Direction, Level, Performance};
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -37,10 +39,28 @@ pub struct DigestContent {
     pub drivers: Option<String>,
     /// The categories and countries whose revenue moved most, largest change first.
     pub movers: Vec<Mover>,
+    /// The products whose orders rose or fell beyond chance against the comparison period
+    /// (docs/products.md, "Trends"), the largest departures first: at most three each way.
+    pub products: Vec<ProductMove>,
     /// The projection of the month of the period's last day.
     pub projection: Option<insights::Projection>,
     /// The alerts on the last complete month.
     pub alerts: Vec<insights::alerts::Alert>,
+}
+
+/// A product whose orders rose or fell beyond chance.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProductMove {
+    /// Its name.
+    pub name: String,
+    /// `rising` or `falling`.
+    pub direction: &'static str,
+    /// Its orders in the period.
+    pub orders: i64,
+    /// Its orders expected at the comparison period's rate.
+    pub expected_orders: f64,
+    /// Its net sales in the period.
+    pub net_sales: Cents,
 }
 
 /// A segment whose revenue moved.
@@ -69,6 +89,26 @@ pub fn selection(filter: &Filter) -> String {
     .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
     .collect();
     if parts.is_empty() { "all orders".into() } else { parts.join(", ") }
+}
+
+/// The rising and falling products of `p`, the largest departures from the expected first, at
+/// most [`MOVERS`] each way.
+fn product_moves(p: &Performance) -> Vec<ProductMove> {
+    let mut out = Vec::new();
+    for (direction, want) in [("rising", Direction::Rising), ("falling", Direction::Falling)] {
+        let mut moved: Vec<(&crate::products::ItemFigures, &crate::products::Trend)> =
+            p.items.iter().filter_map(|r| r.trend.as_ref().filter(|t| t.direction == want).map(|t| (r, t))).collect();
+        let departure = |t: &crate::products::Trend| (t.orders as f64 - t.expected_orders).abs();
+        moved.sort_by(|a, b| departure(b.1).total_cmp(&departure(a.1)).then_with(|| a.0.item.cmp(&b.0.item)));
+        out.extend(moved.into_iter().take(MOVERS).map(|(r, t)| ProductMove {
+            name: r.name.clone(),
+            direction,
+            orders: t.orders,
+            expected_orders: t.expected_orders,
+            net_sales: r.net_sales,
+        }));
+    }
+    out
 }
 
 fn answered<T>(r: Result<T, AnalysisError>) -> Result<Option<T>, AnalysisError> {
@@ -117,6 +157,13 @@ pub async fn compose(
         movers.sort_by(|a, b| b.change.0.abs().cmp(&a.change.0.abs()).then_with(|| a.name.cmp(&b.name)));
         movers.truncate(MOVERS);
     }
+    let products = match &comparison {
+        Some(_) => {
+            let p = ctx.run::<ProductsAnalysis>(&(ranged.clone(), versus, Level::Product)).await?;
+            product_moves(&p)
+        }
+        None => Vec::new(),
+    };
     Ok(DigestContent {
         name: name.to_string(),
         currency: wh.version.manifest.currency.as_ref().map(ToString::to_string),
@@ -127,6 +174,7 @@ pub async fn compose(
         comparison,
         drivers: explanation.map(|e| e.summary.clone()),
         movers,
+        products,
         projection,
         alerts,
     })

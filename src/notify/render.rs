@@ -196,6 +196,26 @@ pub fn digest(d: &DigestContent) -> Message {
         }
         html.push_str("</ul>");
     }
+    if !d.products.is_empty() {
+        lines.push(String::new());
+        lines.push("Products rising and falling beyond chance:".into());
+        html.push_str(
+            "<h2 style=\"font-size:16px;margin:16px 0 4px\">Products rising and falling</h2><ul style=\"margin:0;padding-left:20px\">",
+        );
+        for p in &d.products {
+            let line = format!(
+                "{} {}: {} orders against {:.1} expected, net sales {}",
+                p.direction,
+                p.name,
+                p.orders,
+                p.expected_orders,
+                money(p.net_sales, cur)
+            );
+            lines.push(format!("  {line}"));
+            let _ = write!(html, "<li>{}</li>", esc(&line));
+        }
+        html.push_str("</ul>");
+    }
     if let Some(p) = &d.projection {
         let interval = p
             .interval_80
