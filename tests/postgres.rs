@@ -146,7 +146,7 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
     use shoplens::metrics::sql;
     use shoplens::model::filter::FilterParams;
     let cases = [
-        (FilterParams::default(), "(20000101, 29991231, NULL, NULL, NULL, NULL)", "(NULL, NULL, false)"),
+        (FilterParams::default(), "(20000101, 29991231, NULL, NULL, NULL, NULL, NULL)", "(NULL, NULL, false)"),
         (
             FilterParams {
                 from: Some("2023-03-01"),
@@ -154,17 +154,17 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
                 country: Some("DE"),
                 ..Default::default()
             },
-            "(20230301, 20240229, NULL, 'DE', NULL, NULL)",
+            "(20230301, 20240229, NULL, 'DE', NULL, NULL, NULL)",
             "('2023-03-01', '2024-02-01', false)",
         ),
         (
             FilterParams { category: Some("Toys"), method: Some("paypal"), ..Default::default() },
-            "(20000101, 29991231, 'Toys', NULL, 'paypal', NULL)",
+            "(20000101, 29991231, 'Toys', NULL, 'paypal', NULL, NULL)",
             "(NULL, NULL, true)",
         ),
         (
             FilterParams { channel: Some("marketplace"), ..Default::default() },
-            "(20000101, 29991231, NULL, NULL, NULL, 'marketplace')",
+            "(20000101, 29991231, NULL, NULL, NULL, 'marketplace', NULL)",
             "(NULL, NULL, false)",
         ),
     ];
@@ -173,7 +173,7 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
         let (client, conn) = tokio_postgres::connect(&pg.url("postgres"), tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
         client.simple_query("SET search_path TO star").await.unwrap();
-        let filter_types = "(int, int, text, text, text, text)";
+        let filter_types = "(int, int, text, text, text, text, text)";
         for (name, text) in [
             ("revenue_lines", sql::REVENUE_LINES),
             ("revenue_orders", sql::REVENUE_ORDERS),
@@ -242,7 +242,7 @@ async fn the_exported_schema_answers_the_kpi_files_with_the_same_numbers() {
             .map(|m| (m["month"].as_str().unwrap().to_string(), json_cents(&m["revenue"])))
             .collect();
         assert_eq!(monthly, want, "monthly {params:?}");
-        let cats: Vec<(String, i64, i64)> = run_pg(&client, "categories", "", sql::CATEGORIES, "")
+        let cats: Vec<(String, i64, i64)> = run_pg(&client, "categories", "(boolean)", sql::CATEGORIES, "(false)")
             .await
             .iter()
             .map(|r| (r[0].clone(), cents_of(&r[1]), r[3].parse().unwrap()))

@@ -92,7 +92,9 @@ pub(crate) async fn check(ctx: &SessionContext, filter: &Filter) -> Result<(), M
             continue;
         }
         let batches = ctx
-            .sql(&format!("SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column}"))
+            .sql(&format!(
+                "SELECT DISTINCT v FROM (SELECT {column} AS v FROM {table}) t WHERE v IS NOT NULL ORDER BY v"
+            ))
             .await
             .map_err(wrap)?
             .collect()
