@@ -84,7 +84,7 @@ pub struct Performance {
     pub comparison: Option<ComparedDays>,
     /// Why there is no comparison, when there is none.
     pub no_comparison: Option<String>,
-    /// The items' net sales.
+    /// The items' net sales (summed exactly, rounded once: not the sum of the rounded items).
     pub net_sales: Cents,
     /// The months of the sparklines.
     pub months: Vec<Month>,
@@ -108,7 +108,7 @@ pub async fn performance(
     let dims = metrics::dimensions(wh).await?;
     let (from, to) = (filter.from().or(dims.first_date), filter.to().or(dims.last_date));
     let now = filter.with_range(from, to.map(|t| from.map_or(t, |f| t.max(f))));
-    let (mut items, months, monthly, first_time_left_out) = figures(wh, &now, level, true).await?;
+    let (mut items, months, monthly, first_time_left_out, total4) = figures(wh, &now, level, true).await?;
     let why_not = why_not_comparable(&now, vs, &dims);
     let comparison = match (from, to, &why_not) {
         (Some(f), Some(t), None) => Some(comparison_range(f, t.max(f), vs)),
@@ -133,7 +133,7 @@ pub async fn performance(
         row.monthly =
             months.iter().map(|m| monthly.get(&(row.item.clone(), *m)).copied().unwrap_or_default()).collect();
     }
-    let net_sales = Cents(items.iter().map(|r| r.net_sales.0).sum());
+    let net_sales = super::mean_cents(total4, 1).unwrap_or_default();
     Ok(Performance {
         level,
         from,
@@ -157,9 +157,11 @@ async fn figures(
     filter: &Filter,
     level: Level,
     with_months: bool,
-) -> Result<(Vec<ItemFigures>, Vec<Month>, Monthly, bool), MetricsError> {
+) -> Result<(Vec<ItemFigures>, Vec<Month>, Monthly, bool, i128), MetricsError> {
     let s = session(wh, filter, level).await?;
     let batches = super::run(&s, "products", include_str!("sql/performance.sql"), vec![]).await?;
+    // the items' net sales exactly, rounded once for the total (kpis.md)
+    let total4: i128 = metrics::rows(&batches).map(|(c, r)| c.units4("net_sales", r)).sum();
     let mut items: Vec<ItemFigures> = metrics::rows(&batches)
         .map(|(c, r)| {
             let (units, orders) = (c.int("units", r), c.int("orders", r));
@@ -236,7 +238,7 @@ async fn figures(
             months.insert(m);
         }
     }
-    Ok((items, months.into_iter().collect(), monthly, left_out))
+    Ok((items, months.into_iter().collect(), monthly, left_out, total4))
 }
 
 /// The items as a CSV file: one row each, the figures as the JSON gives them (money with two
