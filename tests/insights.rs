@@ -245,6 +245,7 @@ async fn bridges_add_up_exactly_and_agree_with_the_kpis_on_a_generated_shop() {
         country,
         method,
         channel: None,
+        product: None,
         top: None,
     };
     let filters = [

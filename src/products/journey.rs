@@ -121,7 +121,7 @@ pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) 
     let dims = metrics::dimensions(wh).await?;
     let s = session(wh, &filter.with_range(None, None), level).await?;
     let names = names(&s.ctx).await?;
-    let key = |d: Option<NaiveDate>, or: i32| d.map_or(or, |d| crate::warehouse::keys::date_key(d));
+    let key = |d: Option<NaiveDate>, or: i32| d.map_or(or, crate::warehouse::keys::date_key);
     let (from, to) = (key(filter.from(), i32::MIN), key(filter.to(), i32::MAX));
     let last = key(dims.last_date, 0);
     let wrap = |source| MetricsError { query: "products journey", source };
