@@ -126,7 +126,10 @@ async fn scram_sign_in_and_the_kpi_queries_give_kpis_numbers() {
     .await;
     let country: Option<&str> = Some("DE");
     let row = client
-        .query_one(&statement, &[&10101i32, &99991231i32, &None::<&str>, &country, &None::<&str>, &None::<&str>])
+        .query_one(
+            &statement,
+            &[&10101i32, &99991231i32, &None::<&str>, &country, &None::<&str>, &None::<&str>, &None::<&str>],
+        )
         .await
         .unwrap();
     let total: String = row.get(0);
