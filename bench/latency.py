@@ -30,9 +30,12 @@ ENDPOINTS = {
     "explain": "/api/explain",
     "countries": "/api/countries",
     "clv": "/api/customers/clv",
+    "products": "/api/products",
+    "pairs": "/api/products/pairs",
+    "journey": "/api/products/journey",
 }
 # which filter keys each endpoint takes (the OpenAPI document has them; these are the page's)
-RANGE = {"kpis", "customers", "cohorts", "explain", "countries"}
+RANGE = {"kpis", "customers", "cohorts", "explain", "countries", "products", "pairs", "journey"}
 
 
 def get(base, path, timeout=600):

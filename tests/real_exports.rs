@@ -305,6 +305,25 @@ async fn shopify_variants_roll_up_into_their_products() {
     let noir =
         products["items"].as_array().unwrap().iter().find(|r| r["name"] == "Greyson Noir").expect("Greyson Noir");
     assert!(noir["variants"].as_i64().unwrap() >= 2, "{noir}");
+    // the KPIs' top products roll up the same way: the products view's first ten, to the cent
+    let wh = import(&dir.join("shopify_monfrere_usd.csv"));
+    let kpis: serde_json::Value =
+        serde_json::from_str(&shoplens(&["kpi", "--warehouse", wh.path().to_str().unwrap(), "--json"])).unwrap();
+    let top: Vec<(&str, &serde_json::Value)> = kpis["top_products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["product_id"].as_str().unwrap(), &r["revenue"]))
+        .collect();
+    let first: Vec<(&str, &serde_json::Value)> = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(10)
+        .map(|r| (r["item"].as_str().unwrap(), &r["net_sales"]))
+        .collect();
+    assert_eq!(top, first, "top products against the products view");
+    assert_eq!(top[0].0, "Greyson Noir");
     // "Crazy Sofa - Inflatable Towable" has no sibling: a product of its own, named whole
     let dna = json("shopify_dna_eur.csv", "product");
     let names: Vec<&str> = dna["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();

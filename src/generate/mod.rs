@@ -35,6 +35,9 @@ pub struct GenerateOptions {
     pub days: u32,
     /// Also write the books: order money, codes, channels and refunds.csv.
     pub books: bool,
+    /// Make two of every five products variants of another (the `variant_of` column of
+    /// products.csv); without it products.csv has the base format's five columns only.
+    pub variants: bool,
 }
 
 impl Default for GenerateOptions {
@@ -45,6 +48,7 @@ impl Default for GenerateOptions {
             start: NaiveDate::from_ymd_opt(2022, 1, 1).expect("valid"),
             days: 1096,
             books: false,
+            variants: true,
         }
     }
 }
@@ -119,11 +123,9 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
 
     // the catalogue: a long tail of popularity, a few retired products absent from products.csv
     let n_products = (opts.orders / 200).clamp(40, 2000) as usize;
-    let mut products_csv = writer(
-        dir,
-        "products.csv",
-        &["product_id", "product_name", "category", "unit_cost", "list_price", "variant_of"],
-    )?;
+    let header = ["product_id", "product_name", "category", "unit_cost", "list_price", "variant_of"];
+    let columns = if opts.variants { header.len() } else { header.len() - 1 };
+    let mut products_csv = writer(dir, "products.csv", &header[..columns])?;
     let mut catalogue = Vec::with_capacity(n_products);
     for i in 0..n_products {
         let (category, low, high) = names::CATEGORIES[rng.random_range(0..names::CATEGORIES.len())];
@@ -139,14 +141,10 @@ pub fn generate(dir: &Path, opts: &GenerateOptions) -> Result<GenerateReport> {
                 1 | 2 => format!("SKU-{:06}", i - i % 5 + 1),
                 _ => String::new(),
             };
-            products_csv.write_record([
-                &id,
-                &names::product_name(&mut rng, category),
-                category,
-                &money(cost),
-                &money(price_cents),
-                &variant_of,
-            ])?;
+            let name = names::product_name(&mut rng, category);
+            let (cost, price) = (money(cost), money(price_cents));
+            let record = [id.as_str(), &name, category, &cost, &price, &variant_of];
+            products_csv.write_record(&record[..columns])?;
             report.products += 1;
         }
         catalogue.push(Product { id, price_cents });

@@ -10,10 +10,11 @@ use crate::insights;
 use crate::metrics::compare::{Comparison, Versus};
 use crate::metrics::results::Cents;
 use crate::model::Filter;
-use crate::products::{Direction, Level, Performance};
+use crate::products::{Level, Performance};
 use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// How many movers a digest names.
 const MOVERS: usize = 3;
@@ -94,19 +95,19 @@ pub fn selection(filter: &Filter) -> String {
 /// The rising and falling products of `p`, the largest departures from the expected first, at
 /// most [`MOVERS`] each way.
 fn product_moves(p: &Performance) -> Vec<ProductMove> {
+    let by_item: HashMap<&str, &crate::products::ItemFigures> = p.items.iter().map(|r| (r.item.as_str(), r)).collect();
     let mut out = Vec::new();
-    for (direction, want) in [("rising", Direction::Rising), ("falling", Direction::Falling)] {
-        let mut moved: Vec<(&crate::products::ItemFigures, &crate::products::Trend)> =
-            p.items.iter().filter_map(|r| r.trend.as_ref().filter(|t| t.direction == want).map(|t| (r, t))).collect();
-        let departure = |t: &crate::products::Trend| (t.orders as f64 - t.expected_orders).abs();
-        moved.sort_by(|a, b| departure(b.1).total_cmp(&departure(a.1)).then_with(|| a.0.item.cmp(&b.0.item)));
-        out.extend(moved.into_iter().take(MOVERS).map(|(r, t)| ProductMove {
-            name: r.name.clone(),
-            direction,
-            orders: t.orders,
-            expected_orders: t.expected_orders,
-            net_sales: r.net_sales,
-        }));
+    for (direction, keys) in [("rising", &p.rising), ("falling", &p.falling)] {
+        for r in keys.iter().take(MOVERS).filter_map(|k| by_item.get(k.as_str())) {
+            let Some(t) = &r.trend else { continue };
+            out.push(ProductMove {
+                name: r.name.clone(),
+                direction,
+                orders: t.orders,
+                expected_orders: t.expected_orders,
+                net_sales: r.net_sales,
+            });
+        }
     }
     out
 }

@@ -2,7 +2,7 @@
 //! average price, share, returns and the return rate, first-time buyers' share, the change
 //! against the comparison period with its trend test, and the monthly net sales (sparklines).
 
-use super::trend::{self, Trend};
+use super::trend::{self, Direction, Trend};
 use super::{Level, mean_cents, session};
 use crate::metrics::compare::{Versus, comparison_range, why_not_comparable};
 use crate::metrics::{self, Cents, MetricsError, round6};
@@ -93,6 +93,10 @@ pub struct Performance {
     /// True when the first-time shares were left out: every customer's first purchase day did not
     /// fit in the memory limit (a larger `--memory-limit` gives them).
     pub first_time_left_out: bool,
+    /// The items rising beyond chance, those furthest above their expected orders first.
+    pub rising: Vec<String>,
+    /// The items falling beyond chance, those furthest below their expected orders first.
+    pub falling: Vec<String>,
 }
 
 /// Product performance for `filter` at `level`, against the period `vs` names.
@@ -134,6 +138,8 @@ pub async fn performance(
             months.iter().map(|m| monthly.get(&(row.item.clone(), *m)).copied().unwrap_or_default()).collect();
     }
     let net_sales = super::mean_cents(total4, 1).unwrap_or_default();
+    let [rising, falling] = [Direction::Rising, Direction::Falling]
+        .map(|d| trend::ranked(items.iter().map(|r| (r.item.as_str(), r.trend.as_ref())), d));
     Ok(Performance {
         level,
         from,
@@ -144,6 +150,8 @@ pub async fn performance(
         months,
         items,
         first_time_left_out,
+        rising,
+        falling,
     })
 }
 

@@ -118,6 +118,21 @@ pub(super) fn adjust<'a>(trends: impl Iterator<Item = &'a mut Trend>) {
     }
 }
 
+/// The keys of the items whose trend is `direction`, those furthest from their expected orders
+/// first (then by key): the ranking every surface shows.
+pub(super) fn ranked<'a>(
+    items: impl Iterator<Item = (&'a str, Option<&'a Trend>)>,
+    direction: Direction,
+) -> Vec<String> {
+    let mut moved: Vec<(&str, f64)> = items
+        .filter_map(|(key, t)| {
+            t.filter(|t| t.direction == direction).map(|t| (key, (t.orders as f64 - t.expected_orders).abs()))
+        })
+        .collect();
+    moved.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    moved.into_iter().map(|(key, _)| key.to_string()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +174,18 @@ mod tests {
             d,
             vec![Direction::Rising, Direction::Rising, Direction::Steady, Direction::Steady, Direction::Steady]
         );
+    }
+
+    #[test]
+    fn the_ranking_keeps_one_direction_furthest_first() {
+        // 100 orders now against 10 before, 60 against 20, 25 against 20, 2 against 40
+        let mut trends =
+            [Trend::of(100, 10, 0.5), Trend::of(60, 20, 0.5), Trend::of(25, 20, 0.5), Trend::of(2, 40, 0.5)];
+        adjust(trends.iter_mut());
+        let keys = ["a", "b", "c", "d"];
+        let items = || keys.iter().copied().zip(trends.iter().map(Some));
+        assert_eq!(ranked(items(), Direction::Rising), ["a", "b"]);
+        assert_eq!(ranked(items(), Direction::Falling), ["d"]);
+        assert!(ranked(keys.iter().copied().zip([None; 4]), Direction::Rising).is_empty());
     }
 }

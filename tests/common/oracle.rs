@@ -466,27 +466,45 @@ fn kpis_of(dir: &Path, f: &OracleFilter, rows: BookRows) -> Value {
         .map(|(c, (r, o, u))| json!({"category": c, "revenue": money(*r), "share": share(*r), "orders": o.len(), "units": u}))
         .collect();
 
-    let mut prods: BTreeMap<&str, (i128, i64)> = BTreeMap::new();
+    // top products roll variants up to the product they are variants of
+    let variant_of = |p: &str| products.get(p).and_then(|r| r.get("variant_of")).filter(|v| !v.is_empty()).cloned();
+    let product_of = |p: &str| variant_of(p).unwrap_or_else(|| p.to_string());
+    let mut prods: BTreeMap<String, (i128, i64)> = BTreeMap::new();
     for l in &lines {
-        let e = prods.entry(&l.product).or_default();
+        let e = prods.entry(product_of(&l.product)).or_default();
         e.0 += l.revenue;
         e.1 += l.quantity;
     }
     for r in &returns {
-        let e = prods.entry(&r.product).or_default();
+        let e = prods.entry(product_of(&r.product)).or_default();
         e.0 -= r.amount;
         e.1 -= r.quantity;
     }
+    // its name and category: its own row's when listed, else its (listed) variants'
+    let variants = |p: &str| -> Vec<&HashMap<String, String>> {
+        products.values().filter(|r| r.get("variant_of").is_some_and(|v| v == p)).collect()
+    };
+    let product_name = |p: &str| -> Option<String> {
+        match products.get(p).map(|r| r["product_name"].clone()).filter(|n| !n.is_empty()) {
+            Some(n) => Some(n),
+            None => (!variants(p).is_empty()).then(|| p.to_string()),
+        }
+    };
+    let product_category = |p: &str| -> String {
+        if products.contains_key(p) {
+            return category(p);
+        }
+        variants(p).iter().map(|r| category(&r["product_id"])).min().unwrap_or_else(|| category(p))
+    };
     let mut prods: Vec<_> = prods.into_iter().collect();
-    prods.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    prods.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
     let mut cumulative = 0;
     let top_products: Vec<Value> = prods
         .iter()
         .take(f.top)
         .map(|(p, (r, u))| {
             cumulative += r;
-            let name = products.get(*p).map(|r| r["product_name"].clone()).filter(|n| !n.is_empty());
-            json!({"product_id": p, "product_name": name, "category": category(p), "revenue": money(*r),
+            json!({"product_id": p, "product_name": product_name(p), "category": product_category(p), "revenue": money(*r),
                    "units": u, "share": share(*r), "cumulative_share": share(cumulative)})
         })
         .collect();

@@ -18,6 +18,7 @@ SELECT
   END AS name,
   -- the row that is the item itself names it first (a parent listed beside its variants)
   variant_of IS NULL AS is_parent,
+  listed,
   category,
   COALESCE(variant_of, product_id) AS product
 FROM dim_product

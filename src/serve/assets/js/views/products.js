@@ -180,9 +180,8 @@ function spark(values) {
 
 function renderTrends(p) {
   for (const dir of ["rising", "falling"]) {
-    const items = p.items.filter((r) => r.trend && r.trend.direction === dir)
-      .sort((a, b) => (dir === "rising" ? 1 : -1) * ((b.trend.orders - b.trend.expected_orders) - (a.trend.orders - a.trend.expected_orders)))
-      .slice(0, 10);
+    const byItem = new Map(p.items.map((r) => [r.item, r]));
+    const items = p[dir].slice(0, 10).map((key) => byItem.get(key));
     const list = document.getElementById(dir);
     list.replaceChildren(...(items.length ? items.map((r) => {
       const li = document.createElement("li");
