@@ -3,7 +3,7 @@
 //! first purchase, beside the same figures for all customers. `journey.sql` gives the rows sorted
 //! by customer and day; they are walked here one customer at a time.
 
-use super::{Level, mean_cents, pairs::names, session};
+use super::{Level, mean_cents, session};
 use crate::metrics::results::Cols;
 use crate::metrics::{self, Cents, MetricsError, round6};
 use crate::model::Filter;
@@ -11,7 +11,7 @@ use crate::warehouse::Warehouse;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use utoipa::ToSchema;
 
 /// How many next items each first item lists.
@@ -70,8 +70,8 @@ struct Tally {
     full_year: i64,
     /// Net sales in the year, ten-thousandths.
     year_net: i128,
-    /// Customers per item of the second purchase day.
-    next: HashMap<String, i64>,
+    /// Customers per item (by number) of the second purchase day.
+    next: HashMap<i64, i64>,
 }
 
 /// One customer's rows, as they are walked.
@@ -79,15 +79,15 @@ struct Tally {
 struct Customer {
     first: Option<i32>,
     second: Option<i32>,
-    first_items: BTreeSet<String>,
-    second_items: BTreeSet<String>,
+    first_items: BTreeSet<i64>,
+    second_items: BTreeSet<i64>,
     /// Net sales from the first purchase day on, by day key (the year is cut at the end).
     net: Vec<(i32, i128)>,
 }
 
 impl Customer {
-    /// Adds a row: a sales line with its item, or a return without one.
-    fn add(&mut self, day: i32, item: Option<String>, net: i128) {
+    /// Adds a row: a sales line with its item's number, or a return without one.
+    fn add(&mut self, day: i32, item: Option<i64>, net: i128) {
         if let Some(item) = item {
             match (self.first, self.second) {
                 (None, _) => {
@@ -120,14 +120,14 @@ impl Customer {
 pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) -> Result<Journey, MetricsError> {
     let dims = metrics::dimensions(wh).await?;
     let s = session(wh, &filter.with_range(None, None), level).await?;
-    let names = names(&s.ctx).await?;
+    let names = numbered_names(&s.ctx).await?;
     let key = |d: Option<NaiveDate>, or: i32| d.map_or(or, crate::warehouse::keys::date_key);
     let (from, to) = (key(filter.from(), i32::MIN), key(filter.to(), i32::MAX));
     let last = key(dims.last_date, 0);
     let wrap = |source| MetricsError { query: "products journey", source };
     let mut stream =
         s.ctx.sql(include_str!("sql/journey.sql")).await.map_err(wrap)?.execute_stream().await.map_err(wrap)?;
-    let (mut all, mut per_item) = (Tally::default(), BTreeMap::<String, Tally>::new());
+    let (mut all, mut per_item) = (Tally::default(), HashMap::<i64, Tally>::new());
     let mut finish = |c: Customer| {
         let Some(first) = c.first.filter(|f| (from..=to).contains(f)) else { return };
         // a year from the first purchase day: [first, first + 1 year), complete by the data's last day
@@ -144,10 +144,10 @@ pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) 
         };
         count(&mut all);
         for item in &c.first_items {
-            let tally = per_item.entry(item.clone()).or_default();
+            let tally = per_item.entry(*item).or_default();
             count(tally);
             for to in &c.second_items {
-                *tally.next.entry(to.clone()).or_default() += 1;
+                *tally.next.entry(*to).or_default() += 1;
             }
         }
     };
@@ -161,16 +161,22 @@ pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) 
                 finish(std::mem::take(&mut customer));
                 current = Some(who);
             }
-            customer.add(c.int("date_key", r) as i32, c.text("item", r), c.units4("net", r));
+            // item numbers start at 1: none (0) is a return's
+            let item = Some(c.int("item_key", r)).filter(|k| *k > 0);
+            customer.add(c.int("date_key", r) as i32, item, c.units4("net", r));
         }
     }
     finish(customer);
-    let name = |item: &str| names.get(item).cloned().unwrap_or_else(|| item.to_string());
-    let row = |item: Option<String>, t: Tally| {
-        let mut next: Vec<(String, i64)> = t.next.into_iter().collect();
-        next.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let named = |key: i64| names.get(&key).cloned().unwrap_or_else(|| (key.to_string(), key.to_string()));
+    let row = |item: Option<i64>, t: Tally| {
+        let mut next: Vec<((String, String), i64)> = t.next.into_iter().map(|(k, n)| (named(k), n)).collect();
+        next.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.0.cmp(&b.0.0)));
+        let (item, name) = match item.map(named) {
+            Some((item, name)) => (Some(item), name),
+            None => (None, "All customers".to_string()),
+        };
         JourneyRow {
-            name: item.as_deref().map_or_else(|| "All customers".to_string(), name),
+            name,
             item,
             customers: t.customers,
             came_back: t.came_back,
@@ -180,8 +186,8 @@ pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) 
             next: next
                 .into_iter()
                 .take(NEXT_ITEMS)
-                .map(|(item, customers)| NextItem {
-                    name: name(&item),
+                .map(|((item, name), customers)| NextItem {
+                    name,
                     item,
                     customers,
                     share: if t.came_back > 0 { round6(customers as f64 / t.came_back as f64) } else { 0.0 },
@@ -193,4 +199,16 @@ pub async fn journey(wh: &Warehouse, filter: &Filter, level: Level, top: usize) 
     items.sort_by(|a, b| b.customers.cmp(&a.customers).then_with(|| a.item.cmp(&b.item)));
     items.truncate(top);
     Ok(Journey { level, all: row(None, all), items })
+}
+
+/// Each item's key and name by its number (`item_names.sql`).
+async fn numbered_names(
+    ctx: &datafusion::prelude::SessionContext,
+) -> Result<HashMap<i64, (String, String)>, MetricsError> {
+    let batches = metrics::run(ctx, "item names", "SELECT item_key, item, name FROM item_names", vec![]).await?;
+    Ok(metrics::rows(&batches)
+        .map(|(c, r)| {
+            (c.int("item_key", r), (c.text("item", r).unwrap_or_default(), c.text("name", r).unwrap_or_default()))
+        })
+        .collect())
 }

@@ -4,6 +4,7 @@
 //! customers buy first and next (the journey). Each analysis is a `.sql` file of `sql/` over the
 //! filter's revenue lines and returns, its items given by [`Level`] (`items.sql`).
 
+mod first_day;
 mod journey;
 mod pairs;
 mod performance;

@@ -49,8 +49,8 @@ pub struct ItemFigures {
     /// Returned goods / line revenue sold (null without sales).
     pub value_return_rate: Option<f64>,
     /// The share of its orders placed on their customer's first purchase day (first-time buyers);
-    /// the rest are repeat buyers'. None for every item when the server's memory limit cannot
-    /// hold every customer's first day ([`Performance::first_time_left_out`]).
+    /// the rest are repeat buyers'. None for every item when a cluster's memory limit cannot
+    /// hold the join of every customer's first day ([`Performance::first_time_left_out`]).
     pub first_time_share: Option<f64>,
     /// Net sales in the comparison period (null without one).
     pub previous_net_sales: Option<Cents>,
@@ -90,8 +90,8 @@ pub struct Performance {
     pub months: Vec<Month>,
     /// Every item with sales or returns in the range, by net sales descending, then item.
     pub items: Vec<ItemFigures>,
-    /// True when the first-time shares were left out: every customer's first purchase day did not
-    /// fit in the memory limit (a larger `--memory-limit` gives them).
+    /// True when the first-time shares were left out: on a cluster, the join of every customer's
+    /// first purchase day did not fit in the memory limit (a larger `--memory-limit` gives them).
     pub first_time_left_out: bool,
     /// The items rising beyond chance, those furthest above their expected orders first.
     pub rising: Vec<String>,
@@ -204,9 +204,13 @@ async fn figures(
         .collect();
     // the first-time buyers' orders: a join of every customer's first day, which a small memory
     // limit may not hold at a large size; then the shares are none, and said
-    let first_time = match with_months {
-        true => Some(super::run(&s, "products first time", include_str!("sql/first_time.sql"), vec![]).await),
-        false => None,
+    let first_time = match (with_months, wh.engine().is_local()) {
+        (false, _) => None,
+        (true, true) => {
+            s.ctx.register_udf(super::first_day::function(wh).await?);
+            Some(super::run(&s, "products first time", include_str!("sql/first_time_by_day.sql"), vec![]).await)
+        }
+        (true, false) => Some(super::run(&s, "products first time", include_str!("sql/first_time.sql"), vec![]).await),
     };
     let first_orders: Option<HashMap<String, i64>> = match first_time {
         None => None,

@@ -19,8 +19,10 @@ use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsume
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Errors opening a warehouse.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,8 @@ pub struct Warehouse {
     session_memory: MemoryLimit,
     engine: Engine,
     tables: Vec<(&'static str, Arc<dyn TableProvider>)>,
+    /// Values computed once per open version, one of each type ([`Warehouse::memo`]).
+    memos: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     /// The version's folder, share-locked while this is open: an import removes an old version
     /// only when it can lock it exclusively, i.e. when nobody reads it.
     _reading: std::fs::File,
@@ -125,7 +129,28 @@ impl Warehouse {
             ctx.register_parquet(t.name, &path, options).await?;
             tables.push((t.name, ctx.table_provider(t.name).await?));
         }
-        Ok(Warehouse { version, runtime, session_memory, engine, tables, _reading: reading })
+        let memos = Mutex::default();
+        Ok(Warehouse { version, runtime, session_memory, engine, tables, memos, _reading: reading })
+    }
+
+    /// The value of type `T` computed by `init` over this version, kept for the version's
+    /// lifetime (a server's requests share it). Two requests arriving before it is kept may both
+    /// compute it: the same value.
+    ///
+    /// # Errors
+    /// `init`'s.
+    pub(crate) async fn memo<T, E, F>(&self, init: impl FnOnce() -> F) -> Result<Arc<T>, E>
+    where
+        T: Any + Send + Sync,
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        let kept = self.memos.lock().unwrap_or_else(|e| e.into_inner()).get(&TypeId::of::<T>()).cloned();
+        if let Some(Ok(value)) = kept.map(|v| v.downcast::<T>()) {
+            return Ok(value);
+        }
+        let value = Arc::new(init().await?);
+        self.memos.lock().unwrap_or_else(|e| e.into_inner()).insert(TypeId::of::<T>(), value.clone());
+        Ok(value)
     }
 
     /// Where the queries run.

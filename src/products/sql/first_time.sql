@@ -1,7 +1,9 @@
 -- Per item (`items.sql`), the filter's sales orders placed on their customer's first purchase day
 -- in the shop (first-time buyers: the day of the customer's first sales line, whatever the
--- filter). Apart from `performance.sql`: it joins every customer's first day, which a small
--- memory limit may not hold at a large size (`performance.rs` then says so).
+-- filter). The definition, and what a cluster runs; locally `first_time_by_day.sql` gives the same
+-- counts from the first days kept in memory. Apart from `performance.sql`: it joins every
+-- customer's first day, which a small memory limit may not hold at a large size
+-- (`performance.rs` then says so).
 WITH first_day AS (
   SELECT customer_key, MIN(date_key) AS first_key
   FROM agg_line

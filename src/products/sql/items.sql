@@ -3,7 +3,10 @@
 -- product without variants being its own; 'category' is the product's category. The item's
 -- name: at the product level the product's own row's name when the export lists it, else the
 -- name variants share (variant_of); at the other levels the product's name or the category.
--- The analyses read this as the table `items`.
+-- The analyses read this as the table `items`, and group by `item_key`, the item as a number
+-- (grouping by a number is several times faster than by text).
+SELECT *, DENSE_RANK() OVER (ORDER BY item) AS item_key
+FROM (
 SELECT
   product_key,
   CASE $1
@@ -22,3 +25,4 @@ SELECT
   category,
   COALESCE(variant_of, product_id) AS product
 FROM dim_product
+) i
