@@ -202,8 +202,9 @@ async fn figures(
             }
         })
         .collect();
-    // the first-time buyers' orders: a join of every customer's first day, which a small memory
-    // limit may not hold at a large size; then the shares are none, and said
+    // the first-time buyers' orders: here from the first days kept in memory; on a cluster by
+    // the join that defines them, which a small memory limit may not hold at a large size (then
+    // the shares are none, and said)
     let first_time = match (with_months, wh.engine().is_local()) {
         (false, _) => None,
         (true, true) => {
