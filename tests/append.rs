@@ -127,6 +127,9 @@ async fn appending_a_newer_export_equals_importing_the_merged_one() {
     assert_derived_tables_match_the_facts(wh.path()).await;
     append(&b, wh.path()).await;
     assert_derived_tables_match_the_facts(wh.path()).await;
+    // the new lines, the old ones of the months touched and the lines that waited for their
+    // order's shares are three runs, each month's merged in order
+    common::assert_sorted(wh.path());
 
     // the filters read the derived tables: a method over a range that starts and ends mid-month
     let method = payments[0][2].clone();

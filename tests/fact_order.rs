@@ -4,39 +4,9 @@
 
 mod common;
 
-use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::Int32Type;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use common::assert_sorted;
 use shoplens::model::Filter;
-use shoplens::warehouse::Store;
 use std::path::Path;
-
-/// The `(date_key, order_key, n)` keys of a fact file, in file order.
-fn keys(wh: &Path, table: &str, n: &str) -> Vec<(i32, i32, i32)> {
-    let dir = Store::new(wh).current().unwrap().dir;
-    // one file per month, in month order
-    let mut files: Vec<_> = std::fs::read_dir(dir.join(table)).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let batches = files.iter().flat_map(|f| {
-        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).unwrap()).unwrap().build().unwrap()
-    });
-    let mut out = Vec::new();
-    for batch in batches {
-        let batch = batch.unwrap();
-        let col = |name: &str| batch.column_by_name(name).unwrap().as_primitive::<Int32Type>().clone();
-        let (d, o, k) = (col("date_key"), col("order_key"), col(n));
-        out.extend((0..batch.num_rows()).map(|i| (d.value(i), o.value(i), k.value(i))));
-    }
-    out
-}
-
-fn assert_sorted(wh: &Path) {
-    for (table, n) in [("fact_order_line", "line_no"), ("fact_payment", "payment_seq")] {
-        let k = keys(wh, table, n);
-        assert!(k.len() > 1000, "{table}: {} rows", k.len());
-        assert!(k.windows(2).all(|w| w[0] < w[1]), "{table} is not sorted by date_key, order_key, {n}");
-    }
-}
 
 /// Copies `file` with its data rows in reverse order (these files hold no quoted line breaks).
 fn reversed(from: &Path, to: &Path, file: &str) {

@@ -16,7 +16,16 @@ pub use options::{ImportError, ImportOptions, ImportReport, Origin, Progress, Re
 
 use crate::warehouse::store::{REJECTS, Store};
 use std::path::Path;
+use std::time::Instant;
 use steps::Reading;
+
+/// Runs one step of the import and logs its time (`RUST_LOG=shoplens=debug`).
+fn timed<T>(step: &str, run: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = run();
+    tracing::debug!(step, seconds = started.elapsed().as_secs_f64(), "import step");
+    out
+}
 
 /// Imports the export in `source` into the warehouse `store`, replacing its current version.
 ///
@@ -35,14 +44,14 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
     let key_chunk = steps::key_chunk(opts, previous);
 
     let mut reading = Reading::begin(source, opts, rejects, start);
-    reading.customers()?;
-    reading.products()?;
-    reading.orders()?;
-    reading.scan_refunds()?;
+    timed("customers", || reading.customers())?;
+    timed("products", || reading.products())?;
+    timed("orders", || reading.orders())?;
+    timed("scan refunds", || reading.scan_refunds())?;
     let touched = steps::touched_months(&reading.orders, previous);
-    let mut lines_out = reading.order_lines(&dir, previous, &touched)?;
-    let payments_out = reading.payments(&dir, previous, &touched)?;
-    reading.refunds(&mut lines_out)?;
+    let mut lines_out = timed("order lines", || reading.order_lines(&dir, previous, &touched))?;
+    let payments_out = timed("payments", || reading.payments(&dir, previous, &touched))?;
+    timed("refunds", || reading.refunds(&mut lines_out))?;
     let (first_rejects, reasons) = reading.close_rejects()?;
     let preview = reading.preview();
     let files = reading.files.clone();
@@ -64,11 +73,15 @@ pub async fn import_export(source: &Path, store: &Store, opts: &ImportOptions) -
         p.phase("writing the warehouse");
     }
     let checksums = reading.recorded_checksums();
-    let orders_out = steps::write_dimensions_and_orders(&dir, key_chunk, reading, previous, &touched)?;
+    let orders_out = timed("dimensions and orders", || {
+        steps::write_dimensions_and_orders(&dir, key_chunk, reading, previous, &touched)
+    })?;
     if let Some(p) = progress {
         p.phase("finishing facts");
     }
+    let started = Instant::now();
     steps::finish_facts(&dir, opts, (orders_out, lines_out, payments_out), previous, &touched).await?;
+    tracing::debug!(step = "finish facts", seconds = started.elapsed().as_secs_f64(), "import step");
 
     if let Some(p) = progress {
         p.phase("publishing");

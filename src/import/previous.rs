@@ -5,7 +5,7 @@
 //! version, so an append costs what it adds.
 
 use super::tables::{
-    Dimension, LineBatch, LineFact, LineFigures, NO_EXTRA, OrderExtra, OrderInfo, Orders, PackedCustomer, PaymentBatch,
+    Dimension, LineBatch, LineFact, LineFigures, NO_EXTRA, OrderInfo, Orders, PackedCustomer, PaymentBatch,
     customer_batch,
 };
 use crate::model::{Money, Status};
@@ -241,17 +241,13 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                     months.insert(month_of(date_key));
                     let money = |c: &str| r.money(c).unwrap_or_default();
                     // an order's books as written: the shipping with any tax inside already out
-                    let extra = OrderExtra {
-                        money: OrderMoney {
-                            shipping: money("shipping"),
-                            tax: money("tax"),
-                            duties: money("duties"),
-                            order_discount: money("order_discount"),
-                        },
-                        shipping_tax: Money::ZERO,
-                        codes: r.text("discount_codes").map(String::into_boxed_str),
-                        refunds: 0,
+                    let books = OrderMoney {
+                        shipping: money("shipping"),
+                        tax: money("tax"),
+                        duties: money("duties"),
+                        order_discount: money("order_discount"),
                     };
+                    let codes = r.text("discount_codes");
                     let id = r.text("order_id").unwrap_or_default();
                     orders.insert(
                         &id,
@@ -271,9 +267,7 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                             payments_seen: 0,
                         },
                     );
-                    if !extra.money.is_zero() || extra.codes.is_some() {
-                        *orders.extra_mut(&id).expect("just inserted") = extra;
-                    }
+                    orders.set_extra(&id, books, codes.as_deref());
                 }
             }
         }

@@ -7,12 +7,11 @@ use super::options::{ImportError, ImportOptions, OrderPreview, Progress, Refusal
 use super::previous::{self, Previous, Start};
 use super::refunds::{self, RefundFact, RefundedLine, RefundedOrder};
 use super::rows::{
-    CUSTOMER_ROW_BYTES, Chunk, ORDER_ROW_BYTES, PREVIEW_ORDERS, REFUSED_REJECTS, Rejects, by_order_key, read_rows,
-    write_side_by_side,
+    Chunk, PREVIEW_ORDERS, REFUSED_REJECTS, Rejects, by_order_key, estimated_rows, read_rows, write_side_by_side,
 };
 use super::tables::{
-    self, Dimension, LineBatch, LineFact, LineFigures, NO_EXTRA, OrderBatch, OrderInfo, Orders, PackedCustomer,
-    PaymentBatch,
+    self, Dimension, LineBatch, LineFact, LineFigures, NO_EXTRA, OrderBatch, OrderExtra, OrderInfo, Orders,
+    PackedCustomer, PaymentBatch,
 };
 use crate::model::Money;
 use crate::model::money::allocate;
@@ -166,10 +165,10 @@ impl<'a> Reading<'a> {
         let Start { mut customers, products, methods, channels, mut orders, last_order_key } = start;
         // growing a map of millions of orders rehashes it again and again: size it from the file
         let file_bytes = |f: SourceFile| std::fs::metadata(source.join(f.file_name())).map_or(0, |m| m.len() as usize);
+        let rows_of = |f: SourceFile| estimated_rows(&source.join(f.file_name()));
         // ids are about a fifth of a row's bytes
-        orders.reserve(file_bytes(SourceFile::Orders) / ORDER_ROW_BYTES, file_bytes(SourceFile::Orders) / 5);
-        customers
-            .reserve(file_bytes(SourceFile::Customers) / CUSTOMER_ROW_BYTES, file_bytes(SourceFile::Customers) / 8);
+        orders.reserve(rows_of(SourceFile::Orders), file_bytes(SourceFile::Orders) / 5);
+        customers.reserve(rows_of(SourceFile::Customers), file_bytes(SourceFile::Customers) / 8);
         let old_keys: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
         Reading {
             source,
@@ -308,12 +307,7 @@ impl<'a> Reading<'a> {
                     }
                 };
                 if outcome.is_ok() {
-                    let has_extra = orders.get(&o.order_id).is_some_and(|k| k.extra != NO_EXTRA);
-                    if has_extra || !o.money.is_zero() || o.discount_codes.is_some() {
-                        let extra = orders.extra_mut(&o.order_id).expect("just loaded");
-                        extra.money = o.money;
-                        extra.codes = o.discount_codes.as_deref().map(Box::from);
-                    }
+                    orders.set_extra(&o.order_id, o.money, o.discount_codes.as_deref());
                 }
                 outcome
             },
@@ -329,6 +323,7 @@ impl<'a> Reading<'a> {
         if !self.source.join(SourceFile::Refunds.file_name()).exists() {
             return Ok(());
         }
+        self.refund_rows.reserve(estimated_rows(&self.source.join(SourceFile::Refunds.file_name())));
         let mut reader = TableReader::open(self.source, SourceFile::Refunds, self.opts.encoding)?;
         while let Some(row) = reader.next_row()? {
             let Ok(row) = row else { continue };
@@ -368,7 +363,7 @@ impl<'a> Reading<'a> {
                 let position = orders.position(&item.order_id).ok_or_else(|| {
                     format!("column order_id: '{}' is not a loaded order of orders.csv", item.order_id)
                 })?;
-                let (order, extra) = orders.at_mut(position);
+                let (order, extra, codes) = orders.at_mut(position);
                 let extra = extra.as_deref();
                 if old_keys.contains(&order.order_key) && replaced_lines.insert(order.order_key) {
                     // the newer export lists this order's lines: they replace the old ones
@@ -388,7 +383,8 @@ impl<'a> Reading<'a> {
                 order.line_count += 1;
                 let product_key = products.key_or_insert(&item.product_id, || tables::bare_product(&item.product_id));
                 let shares = extra.is_some_and(|e| {
-                    e.money.order_discount > Money::ZERO || (taxes_included && e.money.tax > Money::ZERO)
+                    let money = e.money();
+                    money.order_discount > Money::ZERO || (taxes_included && money.tax > Money::ZERO)
                 });
                 let figures = LineFigures::of(item);
                 if shares || refund_orders.contains(&item.order_id) {
@@ -404,7 +400,7 @@ impl<'a> Reading<'a> {
                     order_discount: Money::ZERO,
                     tax: Money::ZERO,
                     is_sale: order.status.is_revenue(),
-                    codes: extra.and_then(|e| e.codes.as_deref()),
+                    codes,
                 };
                 if let Err(e) = lines_out.row((order.date_key, order.order_key, item.line_no), |b| b.push(&line, order))
                 {
@@ -417,6 +413,8 @@ impl<'a> Reading<'a> {
             return Err(e.into());
         }
         if let Some(p) = previous {
+            // the old lines of the touched months: a run of their own, in month order
+            lines_out.new_run()?;
             p.copy_lines(touched, &by_order_key(&self.orders, &self.old_keys), &replaced_lines, &mut lines_out)?;
         }
         self.record(SourceFile::OrderItems, counts);
@@ -430,12 +428,18 @@ impl<'a> Reading<'a> {
     /// refunds say whether a returned order is a sale.
     pub(super) fn refunds(&mut self, lines_out: &mut MonthWriter<LineBatch>) -> Result<(), ImportError> {
         let taxes_included = self.opts.taxes_included;
-        // each held order's lines together, by line number
+        // each held order's lines together, by line number, in the lines' table order: written
+        // after the others as a run of their own (`MonthWriter::new_run`), each month's two runs
+        // are sorted together, not the whole table
         let mut held = std::mem::take(&mut self.held);
-        held.sort_unstable_by_key(|h| (h.position, h.figures.line_no));
+        let orders = &self.orders;
+        held.sort_unstable_by_key(|h| {
+            let o = orders.at(h.position).1;
+            (o.date_key, o.order_key, h.figures.line_no)
+        });
         for lines in held.chunk_by_mut(|a, b| a.position == b.position) {
-            let (order, extra) = self.orders.at_mut(lines[0].position);
-            let money = extra.as_ref().map(|e| e.money).unwrap_or_default();
+            let (order, extra, _) = self.orders.at_mut(lines[0].position);
+            let money = extra.as_ref().map(|e| e.money()).unwrap_or_default();
             let weights: Vec<i128> = lines.iter().map(|h| h.figures.line_revenue().units().max(0)).collect();
             let discounts = allocate(money.order_discount.units(), &weights);
             let mut taxes = vec![0; lines.len()];
@@ -447,7 +451,7 @@ impl<'a> Reading<'a> {
                 let shipping_tax = parts.pop().unwrap_or(0);
                 taxes = parts;
                 if let Some(e) = extra {
-                    e.shipping_tax = Money::from_units(shipping_tax).unwrap_or_default();
+                    e.set_shipping_tax(Money::from_units(shipping_tax).unwrap_or_default());
                 }
             }
             let units = |u: i128| Money::from_units(u).unwrap_or_default();
@@ -478,7 +482,7 @@ impl<'a> Reading<'a> {
             let orders = &self.orders;
             let order_of = |id: &str| {
                 let o = orders.get(id)?;
-                let money = orders.extra(o).map(|e| e.money).unwrap_or_default();
+                let money = orders.extra(o).map(OrderExtra::money).unwrap_or_default();
                 Some(RefundedOrder {
                     order_ts: o.order_ts,
                     status: o.status,
@@ -498,6 +502,7 @@ impl<'a> Reading<'a> {
                 |row| RefundRec::parse(row, tz),
                 |line, _| rejected.get(&line).map_or(Ok(()), |reason| Err(reason.clone())),
             )?;
+            self.refunds.reserve_exact(self.refund_rows.len().saturating_sub(rejected.len()));
             for (line, rec) in std::mem::take(&mut self.refund_rows) {
                 if rejected.contains_key(&line) {
                     continue;
@@ -522,10 +527,11 @@ impl<'a> Reading<'a> {
             self.record(SourceFile::Refunds, counts);
         }
 
+        lines_out.new_run()?;
         for lines in by_order() {
             let (order_id, order) = self.orders.at(lines[0].position);
             let is_sale = self.orders.is_sale(order);
-            let codes = self.orders.extra(order).and_then(|e| e.codes.as_deref());
+            let codes = self.orders.codes(order);
             for h in lines {
                 let (order_discount, tax) = h.shares();
                 let line = LineFact {
@@ -589,6 +595,7 @@ impl<'a> Reading<'a> {
             return Err(e.into());
         }
         if let Some(p) = previous {
+            payments_out.new_run()?;
             p.copy_payments(
                 touched,
                 &by_order_key(&self.orders, &self.old_keys),
@@ -731,10 +738,11 @@ pub(super) fn write_dimensions_and_orders(
         if let Some(p) = previous {
             let relisted: HashSet<i32> = orders.values().map(|o| o.order_key).collect();
             p.copy_orders(touched, &relisted, &mut orders_out)?;
+            orders_out.new_run()?;
         }
         for (id, o) in tables::fact_order_rows(&orders) {
-            let (extra, is_sale) = (orders.extra(o), orders.is_sale(o));
-            orders_out.row((o.date_key, o.order_key, o.order_key), |b| b.push(id, o, extra, is_sale))?;
+            let (extra, codes, is_sale) = (orders.extra(o), orders.codes(o), orders.is_sale(o));
+            orders_out.row((o.date_key, o.order_key, o.order_key), |b| b.push(id, o, extra, codes, is_sale))?;
         }
         dims.join().expect("a dimension writer panicked")?;
         Ok(())
@@ -754,6 +762,7 @@ pub(super) async fn finish_facts(
     touched: &BTreeSet<i32>,
 ) -> Result<(), ImportError> {
     let (orders_out, lines_out, payments_out) = facts;
+    let started = std::time::Instant::now();
     let mut written = BTreeSet::new();
     for months in [
         orders_out.finish(opts.memory).await?,
@@ -775,7 +784,9 @@ pub(super) async fn finish_facts(
             recategorized = Previous::months_in(dir)?.difference(&written).copied().collect();
         }
     }
+    tracing::debug!(step = "sorted facts", seconds = started.elapsed().as_secs_f64(), "import step");
     crate::warehouse::derived::build(dir, &written, &schema::DERIVED, opts.memory).await?;
+    tracing::debug!(step = "derived tables", seconds = started.elapsed().as_secs_f64(), "import step");
     crate::warehouse::derived::build(dir, &recategorized, &[&schema::AGG_LINE], opts.memory).await?;
     if let Some(p) = previous {
         for table in schema::DERIVED {

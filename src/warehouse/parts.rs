@@ -6,7 +6,7 @@ use super::writer::{TableWriter, WriteError, sort_files};
 use crate::model::MemoryLimit;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int32Type;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// `YYYYMM` of a `YYYYMMDD` date key.
@@ -100,6 +100,10 @@ struct Open {
 /// whose rows came out of order is sorted on its own at the end. Once a row arrives for a month
 /// before the current one, the rest go to one overflow file and everything written is sorted and
 /// split by month at the end (DataFusion's external sort: bounded memory, spilling to disk).
+///
+/// A writer may be fed several runs, each in month order ([`MonthWriter::new_run`]): the lines
+/// that waited for their order's shares and refunds after the others, an append's old rows after
+/// the new. A month then has a part per run, and only its own parts are sorted together.
 pub(crate) struct MonthWriter<B: FactRows> {
     table: &'static Table,
     dir: PathBuf,
@@ -227,6 +231,13 @@ impl<B: FactRows> MonthWriter<B> {
         Ok(())
     }
 
+    /// Starts another run of rows in month order: the next row may be of any month without
+    /// sending the rest to the overflow.
+    pub(crate) fn new_run(&mut self) -> Result<(), WriteError> {
+        self.flush()?;
+        self.close_open()
+    }
+
     /// Finishes every month's file, sorting what did not arrive in order within `memory`.
     pub(crate) async fn finish(mut self, memory: MemoryLimit) -> Result<BTreeSet<i32>, WriteError> {
         self.flush()?;
@@ -236,17 +247,23 @@ impl<B: FactRows> MonthWriter<B> {
         if overflowed {
             // everything, sorted, split into months as it streams out
             let mut out = MonthWriter::<NoRows>::create_in(&self.dir, &self.parts, self.table);
-            sort_files(&parts, self.table, memory, |batch| out.sorted_batch(batch)).await?;
+            sort_files(&parts, self.table, memory, false, |batch| out.sorted_batch(batch)).await?;
             out.finish_in_order()?;
         } else {
-            for (month, part, sorted) in &self.done {
-                let dest = self.dir.join(month_file(*month));
-                if *sorted {
-                    std::fs::rename(part, &dest).map_err(io(part))?;
-                } else {
-                    let mut out = TableWriter::create(&self.dir, &month_file(*month), self.table)?;
-                    sort_files(std::slice::from_ref(part), self.table, memory, |b| out.write(&b)).await?;
-                    out.close()?;
+            let mut by_month: BTreeMap<i32, Vec<(PathBuf, bool)>> = BTreeMap::new();
+            for (month, part, sorted) in std::mem::take(&mut self.done) {
+                by_month.entry(month).or_default().push((part, sorted));
+            }
+            for (month, parts) in by_month {
+                match parts.as_slice() {
+                    [(part, true)] => std::fs::rename(part, self.dir.join(month_file(month))).map_err(io(part))?,
+                    _ => {
+                        let runs = parts.iter().all(|(_, sorted)| *sorted);
+                        let parts: Vec<PathBuf> = parts.into_iter().map(|(p, _)| p).collect();
+                        let mut out = TableWriter::create(&self.dir, &month_file(month), self.table)?;
+                        sort_files(&parts, self.table, memory, runs, |b| out.write(&b)).await?;
+                        out.close()?;
+                    }
                 }
             }
         }

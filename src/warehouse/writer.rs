@@ -116,28 +116,34 @@ impl Drop for TableWriter {
 }
 
 /// Reads the Parquet files `inputs` of `table` and hands their rows to `sink` in the table's
-/// `sorted_by` order, with DataFusion's external sort (bounded by `memory`, spilling to disk),
-/// then deletes the inputs.
+/// `sorted_by` order, then deletes the inputs. When `runs`, each input is already in that order
+/// and they are merged as they stream (DataFusion's sort-preserving merge, each file a partition
+/// of its own); else DataFusion's external sort orders them (bounded by `memory`, spilling to
+/// disk).
 pub(crate) async fn sort_files(
     inputs: &[PathBuf],
     table: &Table,
     memory: MemoryLimit,
+    runs: bool,
     mut sink: impl FnMut(RecordBatch) -> Result<(), WriteError>,
 ) -> Result<(), WriteError> {
     let Some(first) = inputs.first() else { return Ok(()) };
     let err = |e: datafusion::error::DataFusionError| WriteError::new(first, e);
     let runtime =
         RuntimeEnvBuilder::new().with_memory_pool(super::session::memory_pool(memory)).build_arc().map_err(err)?;
-    let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
-    let paths: Vec<String> = inputs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let mut config = SessionConfig::new();
+    let order: Vec<_> = table.sorted_by.iter().map(|c| col(*c).sort(true, false)).collect();
     let schema = table.schema();
-    let options = ParquetReadOptions::default().schema(&schema);
-    let sorted = ctx
-        .read_parquet(paths, options)
-        .await
-        .map_err(err)?
-        .sort(table.sorted_by.iter().map(|c| col(*c).sort(true, false)).collect())
-        .map_err(err)?;
+    let mut options = ParquetReadOptions::default().schema(&schema);
+    if runs {
+        // a file group per run, which the files' statistics keep apart: merged, not sorted
+        config = config.with_target_partitions(inputs.len().max(1));
+        config.options_mut().execution.split_file_groups_by_statistics = true;
+        options = options.file_sort_order(vec![order.clone()]);
+    }
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let paths: Vec<String> = inputs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let sorted = ctx.read_parquet(paths, options).await.map_err(err)?.sort(order).map_err(err)?;
     let mut stream = sorted.execute_stream().await.map_err(err)?;
     while let Some(batch) = stream.next().await {
         sink(batch.map_err(err)?)?;

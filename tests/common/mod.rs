@@ -53,3 +53,35 @@ pub fn export(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// The `(date_key, order_key, n)` keys of a fact file, in file order.
+fn fact_keys(wh: &Path, table: &str, n: &str) -> Vec<(i32, i32, i32)> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int32Type;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let dir = Store::new(wh).current().unwrap().dir;
+    // one file per month, in month order
+    let mut files: Vec<_> = std::fs::read_dir(dir.join(table)).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let batches = files.iter().flat_map(|f| {
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).unwrap()).unwrap().build().unwrap()
+    });
+    let mut out = Vec::new();
+    for batch in batches {
+        let batch = batch.unwrap();
+        let col = |name: &str| batch.column_by_name(name).unwrap().as_primitive::<Int32Type>().clone();
+        let (d, o, k) = (col("date_key"), col("order_key"), col(n));
+        out.extend((0..batch.num_rows()).map(|i| (d.value(i), o.value(i), k.value(i))));
+    }
+    out
+}
+
+/// Asserts that the current version's lines and payments are sorted by day, order and number,
+/// each key once (every month file in turn).
+pub fn assert_sorted(wh: &Path) {
+    for (table, n) in [("fact_order_line", "line_no"), ("fact_payment", "payment_seq")] {
+        let k = fact_keys(wh, table, n);
+        assert!(k.len() > 1000, "{table}: {} rows", k.len());
+        assert!(k.windows(2).all(|w| w[0] < w[1]), "{table} is not sorted by date_key, order_key, {n}");
+    }
+}
