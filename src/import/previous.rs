@@ -249,7 +249,7 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                     };
                     let codes = r.text("discount_codes");
                     let id = r.text("order_id").unwrap_or_default();
-                    orders.insert(
+                    let position = orders.insert(
                         &id,
                         OrderInfo {
                             order_key: r.int("order_key"),
@@ -267,7 +267,7 @@ pub fn load(version: &Version, named: &Named) -> Result<(Start, Previous), Write
                             payments_seen: 0,
                         },
                     );
-                    orders.set_extra(&id, books, codes.as_deref());
+                    orders.set_extra(position, books, codes.as_deref());
                 }
             }
         }

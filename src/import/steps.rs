@@ -267,13 +267,14 @@ impl<'a> Reading<'a> {
                 let date_key = crate::warehouse::keys::date_key(o.order_ts.date());
                 let status = o.status;
                 let channel_key = channels.key_or_insert(o.channel.as_deref().unwrap_or(UNSPECIFIED_CHANNEL), || ());
-                let outcome = match orders.get_mut(&o.order_id) {
-                    Some(known) if known.source_line != 0 => {
+                let known = orders.position(&o.order_id).map(|p| (p, orders.at_mut(p).0));
+                let position = match known {
+                    Some((_, known)) if known.source_line != 0 => {
                         let first = known.source_line;
                         Err(format!("column order_id: duplicate '{}' (first at line {first})", o.order_id))
                     }
                     // an order seen before: its newer version, same key; its lines stay unless replaced
-                    Some(known) => {
+                    Some((position, known)) => {
                         known.customer_key =
                             customers.key_or_insert(&o.customer_id, || PackedCustomer::bare(&o.customer_id));
                         known.order_ts = o.order_ts;
@@ -281,7 +282,7 @@ impl<'a> Reading<'a> {
                         known.status = status;
                         known.source_line = line;
                         known.channel_key = channel_key;
-                        Ok(())
+                        Ok(position)
                     }
                     None => {
                         let customer_key =
@@ -301,15 +302,12 @@ impl<'a> Reading<'a> {
                             lines_seen: 0,
                             payments_seen: 0,
                         };
-                        orders.insert(&o.order_id, info);
                         *next_order_key += 1;
-                        Ok(())
+                        Ok(orders.insert(&o.order_id, info))
                     }
-                };
-                if outcome.is_ok() {
-                    orders.set_extra(&o.order_id, o.money, o.discount_codes.as_deref());
-                }
-                outcome
+                }?;
+                orders.set_extra(position, o.money, o.discount_codes.as_deref());
+                Ok(())
             },
         )?;
         self.record(SourceFile::Orders, counts);
@@ -428,15 +426,12 @@ impl<'a> Reading<'a> {
     /// refunds say whether a returned order is a sale.
     pub(super) fn refunds(&mut self, lines_out: &mut MonthWriter<LineBatch>) -> Result<(), ImportError> {
         let taxes_included = self.opts.taxes_included;
-        // each held order's lines together, by line number, in the lines' table order: written
-        // after the others as a run of their own (`MonthWriter::new_run`), each month's two runs
-        // are sorted together, not the whole table
+        // each held order's lines together, by line number (they come so from an export that
+        // lists an order's lines together, in order)
         let mut held = std::mem::take(&mut self.held);
-        let orders = &self.orders;
-        held.sort_unstable_by_key(|h| {
-            let o = orders.at(h.position).1;
-            (o.date_key, o.order_key, h.figures.line_no)
-        });
+        if !held.is_sorted_by_key(|h| (h.position, h.figures.line_no)) {
+            held.sort_unstable_by_key(|h| (h.position, h.figures.line_no));
+        }
         for lines in held.chunk_by_mut(|a, b| a.position == b.position) {
             let (order, extra, _) = self.orders.at_mut(lines[0].position);
             let money = extra.as_ref().map(|e| e.money()).unwrap_or_default();
@@ -527,8 +522,23 @@ impl<'a> Reading<'a> {
             self.record(SourceFile::Refunds, counts);
         }
 
+        // in the lines' table order, a run of their own after the others (`MonthWriter::new_run`):
+        // each month's runs are merged, not the whole table sorted. Orders are by time in most
+        // exports, and their positions then in the table's order already.
+        let orders = &self.orders;
+        let table_order = |lines: &[HeldLine]| {
+            let o = orders.at(lines[0].position).1;
+            (o.date_key, o.order_key)
+        };
+        let groups: Box<dyn Iterator<Item = &[HeldLine]>> = if by_order().is_sorted_by_key(table_order) {
+            Box::new(by_order())
+        } else {
+            let mut groups: Vec<&[HeldLine]> = by_order().collect();
+            groups.sort_unstable_by_key(|lines| table_order(lines));
+            Box::new(groups.into_iter())
+        };
         lines_out.new_run()?;
-        for lines in by_order() {
+        for lines in groups {
             let (order_id, order) = self.orders.at(lines[0].position);
             let is_sale = self.orders.is_sale(order);
             let codes = self.orders.codes(order);

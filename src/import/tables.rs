@@ -490,10 +490,10 @@ impl Orders {
         self.index.get(id).map(|i| &mut self.rows[i as usize])
     }
 
-    /// Adds order `id` (not known yet).
-    pub fn insert(&mut self, id: &str, info: OrderInfo) {
-        self.index.insert(id);
+    /// Adds order `id` (not known yet); its position.
+    pub fn insert(&mut self, id: &str, info: OrderInfo) -> u32 {
         self.rows.push(info);
+        self.index.insert(id)
     }
 
     /// The extra of an order, if it has one.
@@ -503,27 +503,31 @@ impl Orders {
 
     /// The extra of order `id` to change, made if it has none.
     pub(crate) fn extra_mut(&mut self, id: &str) -> Option<&mut OrderExtra> {
-        let i = self.index.get(id)? as usize;
-        if self.rows[i].extra == NO_EXTRA {
-            self.rows[i].extra = self.extras.len() as u32;
-            self.extras.push(OrderExtra::default());
-        }
-        self.extras.get_mut(self.rows[i].extra as usize)
+        let i = self.index.get(id)?;
+        Some(self.extra_at(i))
     }
 
-    /// Sets the order-level money and discount codes of order `id`, if known; an order with
+    /// The extra of the order at `position`, made if it has none.
+    fn extra_at(&mut self, position: u32) -> &mut OrderExtra {
+        let o = &mut self.rows[position as usize];
+        if o.extra == NO_EXTRA {
+            o.extra = self.extras.len() as u32;
+            self.extras.push(OrderExtra::default());
+        }
+        &mut self.extras[o.extra as usize]
+    }
+
+    /// Sets the order-level money and discount codes of the order at `position`; an order with
     /// neither keeps no extra.
-    pub(crate) fn set_extra(&mut self, id: &str, money: OrderMoney, codes: Option<&str>) {
-        let has_extra = self.get(id).is_some_and(|o| o.extra != NO_EXTRA);
-        if !has_extra && money.is_zero() && codes.is_none() {
+    pub(crate) fn set_extra(&mut self, position: u32, money: OrderMoney, codes: Option<&str>) {
+        if self.rows[position as usize].extra == NO_EXTRA && money.is_zero() && codes.is_none() {
             return;
         }
         let codes = codes.map_or(0, |c| 1 + self.codes.get(c).unwrap_or_else(|| self.codes.insert(c)));
-        if let Some(e) = self.extra_mut(id) {
-            let OrderMoney { shipping, tax, duties, order_discount } = money;
-            e.money = [shipping, tax, duties, order_discount].map(units64);
-            e.codes = codes;
-        }
+        let e = self.extra_at(position);
+        let OrderMoney { shipping, tax, duties, order_discount } = money;
+        e.money = [shipping, tax, duties, order_discount].map(units64);
+        e.codes = codes;
     }
 
     /// The discount codes of order `o`, joined by `,`.

@@ -8,6 +8,7 @@ pub mod results;
 pub mod values;
 
 use crate::model::Filter;
+use crate::model::filter::Segment;
 use crate::warehouse::Warehouse;
 pub(crate) use crate::warehouse::keys::date_param;
 use crate::warehouse::keys::key_param;
@@ -354,6 +355,20 @@ pub struct Dimensions {
     pub default_range: Option<range::DefaultRange>,
 }
 
+impl Dimensions {
+    /// The values segment `s` may take that a filter menu lists (none for products, which are
+    /// too many to list and are chosen from the products view).
+    pub fn values(&self, s: Segment) -> &[String] {
+        match s {
+            Segment::Category => &self.categories,
+            Segment::Country => &self.countries,
+            Segment::Method => &self.methods,
+            Segment::Channel => &self.channels,
+            Segment::Product => &[],
+        }
+    }
+}
+
 /// The dimensions' values for the filters.
 ///
 /// # Errors
@@ -374,12 +389,12 @@ pub async fn dimensions(wh: &Warehouse) -> Result<Dimensions, MetricsError> {
                 continue;
             }
             let v = value.value(r).to_string();
-            match kind.value(r) {
-                "category" => d.categories.push(v),
-                "country" => d.countries.push(v),
-                "method" => d.methods.push(v),
-                "channel" => d.channels.push(v),
-                "first_date" => d.first_date = v.parse().ok(),
+            match (kind.value(r), Segment::of_param(kind.value(r))) {
+                (_, Some(Segment::Category)) => d.categories.push(v),
+                (_, Some(Segment::Country)) => d.countries.push(v),
+                (_, Some(Segment::Method)) => d.methods.push(v),
+                (_, Some(Segment::Channel)) => d.channels.push(v),
+                ("first_date", _) => d.first_date = v.parse().ok(),
                 _ => d.last_date = v.parse().ok(),
             }
         }

@@ -5,6 +5,7 @@
 
 use super::MetricsError;
 use crate::model::Filter;
+use crate::model::filter::Segment;
 use crate::warehouse::query::{FILTER_VALUES, text_param};
 use datafusion::arrow::array::AsArray;
 use datafusion::error::DataFusionError;
@@ -58,27 +59,26 @@ pub(crate) fn closest(value: &str, known: &[String]) -> Vec<String> {
     near.into_iter().take(3).map(|(_, k)| k.clone()).collect()
 }
 
+/// Where the values of `segment` are: the table, the values it may take (what an unknown value's
+/// error suggests) and the test of a value (`$1`).
+fn segment_values(segment: Segment) -> (&'static str, &'static str, &'static str) {
+    match segment {
+        Segment::Category => ("dim_product", "category", "category = $1"),
+        Segment::Country => ("dim_customer", "country", "country = $1"),
+        Segment::Method => ("dim_payment_method", "method", "method = $1"),
+        Segment::Channel => ("dim_channel", "channel", "channel = $1"),
+        // a product_id, or a product its variants name; the products are what is suggested
+        Segment::Product => ("dim_product", "COALESCE(variant_of, product_id)", "product_id = $1 OR variant_of = $1"),
+    }
+}
+
 /// Refuses `filter` when one of its segment values is none of the warehouse's (`ctx` has its
 /// tables). A value that is there costs one query that stops at its first row.
 pub(crate) async fn check(ctx: &SessionContext, filter: &Filter) -> Result<(), MetricsError> {
     let wrap = |source| MetricsError { query: FILTER_VALUES, source };
-    // (field, value, table, the values it may take, the test of a value)
-    let segments = [
-        ("category", filter.category(), "dim_product", "category", "category = $1"),
-        ("country", filter.country(), "dim_customer", "country", "country = $1"),
-        ("method", filter.method(), "dim_payment_method", "method", "method = $1"),
-        ("channel", filter.channel(), "dim_channel", "channel", "channel = $1"),
-        // a product_id, or a product its variants name; the products are what is suggested
-        (
-            "product",
-            filter.product(),
-            "dim_product",
-            "COALESCE(variant_of, product_id)",
-            "product_id = $1 OR variant_of = $1",
-        ),
-    ];
-    for (field, value, table, column, test) in segments {
-        let Some(value) = value else { continue };
+    for (segment, value) in filter.segments() {
+        let (table, column, test) = segment_values(segment);
+        let field = segment.param();
         let found = ctx
             .sql(&format!("SELECT 1 FROM {table} WHERE {test} LIMIT 1"))
             .await

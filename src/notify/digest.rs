@@ -79,16 +79,7 @@ pub struct Mover {
 
 /// `filter`'s selection in words.
 pub fn selection(filter: &Filter) -> String {
-    let parts: Vec<String> = [
-        ("category", filter.category()),
-        ("country", filter.country()),
-        ("method", filter.method()),
-        ("channel", filter.channel()),
-        ("product", filter.product()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
-    .collect();
+    let parts: Vec<String> = filter.segments().map(|(s, v)| format!("{} {v}", s.param())).collect();
     if parts.is_empty() { "all orders".into() } else { parts.join(", ") }
 }
 

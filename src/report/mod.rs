@@ -205,17 +205,7 @@ pub fn describe(f: &Filter) -> String {
         (None, Some(b)) => parts.push(format!("up to {b}")),
         (None, None) => parts.push("all dates".into()),
     }
-    for (name, v) in [
-        ("category", f.category()),
-        ("country", f.country()),
-        ("payment method", f.method()),
-        ("channel", f.channel()),
-        ("product", f.product()),
-    ] {
-        if let Some(v) = v {
-            parts.push(format!("{name} {v}"));
-        }
-    }
+    parts.extend(f.segments().map(|(s, v)| format!("{} {v}", s.label())));
     parts.join(", ")
 }
 

@@ -11,7 +11,7 @@ use crate::analysis::query::decode;
 use crate::analysis::{self, Analysis, AnalysisError, Ctx, Memo, Visitor, kpis};
 use crate::metrics::compare::Versus;
 use crate::model::Filter;
-use crate::model::filter::FilterParams;
+use crate::model::filter::{FilterParams, Segment};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawPathParams, RawQuery, State};
@@ -206,18 +206,9 @@ pub async fn warm(state: Arc<AppState>, loaded: Arc<Loaded>) {
         presets.iter().map(range).map(|(from, to, vs)| (Filter::default().with_range(from, to), vs)).collect();
     // the page opens on the default range when there is one, else on all time
     let (from, to, vs) = range(&presets[0]);
-    for (key, values) in
-        [("category", &d.categories), ("country", &d.countries), ("method", &d.methods), ("channel", &d.channels)]
-    {
-        for v in values {
-            let v = Some(v.as_str());
-            let p = match key {
-                "category" => FilterParams { category: v, ..Default::default() },
-                "country" => FilterParams { country: v, ..Default::default() },
-                "channel" => FilterParams { channel: v, ..Default::default() },
-                _ => FilterParams { method: v, ..Default::default() },
-            };
-            if let Ok(f) = Filter::parse(p) {
+    for segment in Segment::ALL {
+        for v in d.values(segment) {
+            if let Ok(f) = Filter::parse(FilterParams::default().with_segment(segment, v)) {
                 if from.is_some() || to.is_some() {
                     selections.push((f.with_range(from, to), vs));
                 }

@@ -45,6 +45,53 @@ impl Default for Filter {
     }
 }
 
+/// A segment of the orders a filter may keep beside its date range. This is the one list of
+/// filter dimensions: the filter's parameters, its checks against the warehouse's values, the
+/// server's warm-up and the words of digests and reports all go through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Segment {
+    /// A product category.
+    Category,
+    /// The customer's country.
+    Country,
+    /// A payment method.
+    Method,
+    /// The sales channel.
+    Channel,
+    /// A product (its variants with it) or one variant.
+    Product,
+}
+
+impl Segment {
+    /// Every segment, in the order filters name them.
+    pub const ALL: [Segment; 5] =
+        [Segment::Category, Segment::Country, Segment::Method, Segment::Channel, Segment::Product];
+
+    /// The parameter that names it, in the API's query, the CLI's options and the page's URL.
+    pub fn param(self) -> &'static str {
+        match self {
+            Segment::Category => "category",
+            Segment::Country => "country",
+            Segment::Method => "method",
+            Segment::Channel => "channel",
+            Segment::Product => "product",
+        }
+    }
+
+    /// Its name in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Segment::Method => "payment method",
+            other => other.param(),
+        }
+    }
+
+    /// The segment a parameter names.
+    pub fn of_param(param: &str) -> Option<Segment> {
+        Segment::ALL.into_iter().find(|s| s.param() == param)
+    }
+}
+
 /// A filter parameter that is not acceptable, with the parameter's name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("parameter '{param}': {message}")]
@@ -75,6 +122,20 @@ pub struct FilterParams<'a> {
     pub product: Option<&'a str>,
     /// How many top products and customers.
     pub top: Option<&'a str>,
+}
+
+impl<'a> FilterParams<'a> {
+    /// The same parameters with segment `s` set to `value`.
+    pub fn with_segment(self, s: Segment, value: &'a str) -> FilterParams<'a> {
+        let value = Some(value);
+        match s {
+            Segment::Category => FilterParams { category: value, ..self },
+            Segment::Country => FilterParams { country: value, ..self },
+            Segment::Method => FilterParams { method: value, ..self },
+            Segment::Channel => FilterParams { channel: value, ..self },
+            Segment::Product => FilterParams { product: value, ..self },
+        }
+    }
 }
 
 impl Filter {
@@ -160,6 +221,22 @@ impl Filter {
         self.top
     }
 
+    /// The value of segment `s` it keeps, if any.
+    pub fn segment(&self, s: Segment) -> Option<&str> {
+        match s {
+            Segment::Category => self.category(),
+            Segment::Country => self.country(),
+            Segment::Method => self.method(),
+            Segment::Channel => self.channel(),
+            Segment::Product => self.product(),
+        }
+    }
+
+    /// The segments it keeps with their values, in [`Segment::ALL`]'s order.
+    pub fn segments(&self) -> impl Iterator<Item = (Segment, &str)> {
+        Segment::ALL.into_iter().filter_map(|s| self.segment(s).map(|v| (s, v)))
+    }
+
     /// The same filter over another date range (used for period comparisons).
     pub fn with_range(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Filter {
         Filter { from, to, ..self.clone() }
@@ -192,5 +269,18 @@ mod tests {
         let f = Filter::parse(FilterParams { method: Some(" PayPal "), top: Some("5"), ..Default::default() }).unwrap();
         assert_eq!((f.method(), f.top()), (Some("paypal"), 5));
         assert_eq!(Filter::parse(FilterParams::default()).unwrap(), Filter::default());
+    }
+
+    #[test]
+    fn each_segment_is_set_and_read_under_its_parameter() {
+        for s in Segment::ALL {
+            assert_eq!(Segment::of_param(s.param()), Some(s));
+            let f = Filter::parse(FilterParams::default().with_segment(s, "x")).unwrap();
+            assert_eq!(f.segments().collect::<Vec<_>>(), [(s, "x")]);
+            let err = Filter::parse(FilterParams::default().with_segment(s, " ")).unwrap_err();
+            assert_eq!(err.param, s.param());
+        }
+        assert_eq!(Segment::Method.label(), "payment method");
+        assert_eq!(Segment::of_param("from"), None);
     }
 }
