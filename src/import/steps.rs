@@ -795,6 +795,7 @@ pub(super) async fn finish_facts(
         }
     }
     tracing::debug!(step = "sorted facts", seconds = started.elapsed().as_secs_f64(), "import step");
+    let started = std::time::Instant::now();
     crate::warehouse::derived::build(dir, &written, &schema::DERIVED, opts.memory).await?;
     tracing::debug!(step = "derived tables", seconds = started.elapsed().as_secs_f64(), "import step");
     crate::warehouse::derived::build(dir, &recategorized, &[&schema::AGG_LINE], opts.memory).await?;

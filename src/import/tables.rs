@@ -620,7 +620,7 @@ impl OrderBatch {
         self.channel.append_value(o.channel_key);
         self.codes.append_option(codes);
         let m = extra.map(OrderExtra::money).unwrap_or_default();
-        let shipping_tax = extra.map_or(0, |e| i128::from(e.shipping_tax));
+        let shipping_tax = extra.map_or(0, |e| e.shipping_tax().units());
         let values = [
             o.gross_sales(),
             i128::from(o.discounts),
