@@ -2,6 +2,7 @@
 //! import reports.
 
 use crate::import::ImportReport;
+use crate::insights::bridge::Driver;
 use crate::metrics::Kpis;
 use crate::model::text::csv_safe;
 use anyhow::Result;
@@ -526,19 +527,21 @@ pub(super) fn explanation(e: &crate::insights::Explanation) -> String {
     let v = &e.views;
     let of = |cs: &[crate::insights::bridge::Component]| {
         cs.iter()
-            .map(|c| (driver_label(&c.driver), money(c.previous_revenue), money(c.revenue), c.amount))
+            .map(|c| (c.driver.label().to_string(), money(c.previous_revenue), money(c.revenue), c.amount))
             .collect::<Vec<_>>()
     };
     let volume_value = v
         .volume_value
         .iter()
         .map(|c| {
-            let (was, is) = match c.driver.as_str() {
-                "orders" => (grouped(before.orders), grouped(now.orders)),
-                "average_order_value" => (before.average_order_value.to_string(), now.average_order_value.to_string()),
+            let (was, is) = match c.driver {
+                Driver::Orders => (grouped(before.orders), grouped(now.orders)),
+                Driver::AverageOrderValue => {
+                    (before.average_order_value.to_string(), now.average_order_value.to_string())
+                }
                 _ => (String::new(), String::new()),
             };
-            (driver_label(&c.driver), was, is, c.amount)
+            (c.driver.label().to_string(), was, is, c.amount)
         })
         .collect();
     out.push_str(&view("Orders and their value", volume_value));
@@ -554,36 +557,10 @@ pub(super) fn explanation(e: &crate::insights::Explanation) -> String {
     out.push_str(&view("Payment methods (main)", of(&v.methods)));
     let mut t = new_table(&["Gross to net", "amount"]);
     for s in &e.gross_to_net {
-        t.add_row(vec![driver_label(s.step), s.amount.to_string()]);
+        t.add_row(vec![s.step.label().to_string(), s.amount.to_string()]);
     }
     let _ = writeln!(out, "{t}");
     out
-}
-
-/// A bridge driver or gross-to-net step in words; any other driver (a category, a country, a
-/// method) is its own name.
-fn driver_label(driver: &str) -> String {
-    match driver {
-        "orders" => "Number of orders",
-        "average_order_value" => "Average order value",
-        "new" => "New customers",
-        "reactivated" => "Reactivated customers",
-        "retained" => "Retained customers",
-        "lost" => "Lost customers",
-        "price" => "Price",
-        "volume" => "Volume",
-        "new_products" => "New products",
-        "stopped_products" => "Products no longer sold",
-        "gross" => "Gross merchandise value",
-        "discounts" => "Discounts",
-        "cancelled" => "Cancelled orders",
-        "returned" => "Returned orders (no refund on record)",
-        "pending" => "Pending orders",
-        "returns" => "Returns (refunded in the range)",
-        "net_revenue" => "Net revenue",
-        other => other,
-    }
-    .to_string()
 }
 
 /// The month-to-date projection and its backtest.

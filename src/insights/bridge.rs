@@ -30,11 +30,86 @@ pub struct PeriodTotals {
     pub average_order_value: Cents,
 }
 
+/// What a component of a bridge stands for: one of the bridge's own drivers, or a segment by its
+/// value (a country, a payment method). In JSON, its name (`orders`, `new`, `DE`…).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Driver {
+    /// The number of orders.
+    Orders,
+    /// The average order value.
+    AverageOrderValue,
+    /// Customers whose first order is in the range.
+    New,
+    /// Customers back after buying before the comparison range.
+    Reactivated,
+    /// Customers who bought in both ranges.
+    Retained,
+    /// Customers of the comparison range who did not buy in the range.
+    Lost,
+    /// The continuing products' unit prices.
+    Price,
+    /// The continuing products' units.
+    Volume,
+    /// Products sold in the range, not in the comparison range.
+    NewProducts,
+    /// Products sold in the comparison range, not in the range.
+    StoppedProducts,
+    /// The goods refunded in each range.
+    Returns,
+    /// A segment's value: a country, a payment method.
+    Segment(String),
+}
+
+impl Driver {
+    /// Its name in the API's answers.
+    pub fn name(&self) -> &str {
+        match self {
+            Driver::Orders => "orders",
+            Driver::AverageOrderValue => "average_order_value",
+            Driver::New => "new",
+            Driver::Reactivated => "reactivated",
+            Driver::Retained => "retained",
+            Driver::Lost => "lost",
+            Driver::Price => "price",
+            Driver::Volume => "volume",
+            Driver::NewProducts => "new_products",
+            Driver::StoppedProducts => "stopped_products",
+            Driver::Returns => "returns",
+            Driver::Segment(value) => value,
+        }
+    }
+
+    /// Its name in words; a segment's value is its own.
+    pub fn label(&self) -> &str {
+        match self {
+            Driver::Orders => "Number of orders",
+            Driver::AverageOrderValue => "Average order value",
+            Driver::New => "New customers",
+            Driver::Reactivated => "Reactivated customers",
+            Driver::Retained => "Retained customers",
+            Driver::Lost => "Lost customers",
+            Driver::Price => "Price",
+            Driver::Volume => "Volume",
+            Driver::NewProducts => "New products",
+            Driver::StoppedProducts => "Products no longer sold",
+            Driver::Returns => "Returns (refunded in the range)",
+            Driver::Segment(value) => value,
+        }
+    }
+}
+
+impl Serialize for Driver {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// One driver of a change.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Component {
     /// What moved (`orders`, `new`, a category, a country…).
-    pub driver: String,
+    #[schema(value_type = String)]
+    pub driver: Driver,
     /// Its contribution to the change; a view's contributions add up to the change.
     pub amount: Cents,
     /// Its revenue in the period, where the driver has one.
@@ -142,11 +217,65 @@ pub struct Views {
     pub methods: Vec<Component>,
 }
 
+/// A step from gross merchandise value to net revenue. In JSON, its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// Gross merchandise value: the first total.
+    Gross,
+    /// Line and order discounts.
+    Discounts,
+    /// Cancelled orders.
+    Cancelled,
+    /// Orders returned whole without a refund on record.
+    Returned,
+    /// Pending orders.
+    Pending,
+    /// The goods refunded in the range.
+    Returns,
+    /// Net revenue: the last total.
+    NetRevenue,
+}
+
+impl StepKind {
+    /// Its name in the API's answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Gross => "gross",
+            StepKind::Discounts => "discounts",
+            StepKind::Cancelled => "cancelled",
+            StepKind::Returned => "returned",
+            StepKind::Pending => "pending",
+            StepKind::Returns => "returns",
+            StepKind::NetRevenue => "net_revenue",
+        }
+    }
+
+    /// Its name in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            StepKind::Gross => "Gross merchandise value",
+            StepKind::Discounts => "Discounts",
+            StepKind::Cancelled => "Cancelled orders",
+            StepKind::Returned => "Returned orders (no refund on record)",
+            StepKind::Pending => "Pending orders",
+            StepKind::Returns => "Returns (refunded in the range)",
+            StepKind::NetRevenue => "Net revenue",
+        }
+    }
+}
+
+impl Serialize for StepKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// One step from gross merchandise value to net revenue.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Step {
     /// `gross`, `discounts`, `cancelled`, `returned`, `pending`, `returns`, `net_revenue`.
-    pub step: &'static str,
+    #[schema(value_type = String)]
+    pub step: StepKind,
     /// The amount: the first and last are totals, the others what the step takes away (negative).
     pub amount: Cents,
 }
@@ -224,7 +353,8 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
         // ten-thousandths per order, to cents: sales, before returns (kpis.md)
         average_order_value: Cents(if o == 0 { 0 } else { crate::model::money::round_ratio(r, o as i128 * 10_000, 2) }),
     };
-    let returned = (returns != 0 || x1 != 0 || x0 != 0).then(|| component("returns", returns, Some((-x1, -x0)), None));
+    let returned =
+        (returns != 0 || x1 != 0 || x0 != 0).then(|| component(Driver::Returns, returns, Some((-x1, -x0)), None));
     let with_returns = |mut v: Vec<Component>| {
         v.extend(returned.clone());
         v
@@ -236,7 +366,7 @@ pub async fn explain(wh: &Warehouse, filter: &Filter, vs: Versus) -> Result<Opti
     let mut categories = category_view(&products, sales_change);
     if let Some(r) = &returned {
         categories.push(CategoryChange {
-            category: r.driver.clone(),
+            category: r.driver.name().to_string(),
             amount: r.amount,
             revenue: Cents(cents(-x1)),
             previous_revenue: Cents(cents(-x0)),
@@ -366,9 +496,9 @@ fn read_segments(batches: &[RecordBatch]) -> Vec<(String, i128, i128)> {
 }
 
 /// A component from exact revenues of both periods, its amount already apportioned.
-fn component(driver: &str, amount: i128, revenues: Option<(i128, i128)>, customers: Option<i64>) -> Component {
+fn component(driver: Driver, amount: i128, revenues: Option<(i128, i128)>, customers: Option<i64>) -> Component {
     Component {
-        driver: driver.to_string(),
+        driver,
         amount: Cents(amount),
         revenue: revenues.map(|r| Cents(cents(r.0))),
         previous_revenue: revenues.map(|r| Cents(cents(r.1))),
@@ -388,12 +518,15 @@ fn volume_value(r1: i128, o1: i64, r0: i128, o0: i64, change: i128) -> Vec<Compo
     };
     let volume = r1 - r0 - value;
     let amounts = apportion(&[(volume, cents(volume)), (value, cents(value))], change);
-    vec![component("orders", amounts[0], None, None), component("average_order_value", amounts[1], None, None)]
+    vec![
+        component(Driver::Orders, amounts[0], None, None),
+        component(Driver::AverageOrderValue, amounts[1], None, None),
+    ]
 }
 
 fn customer_view(batches: &[RecordBatch], change: i128) -> CustomerView {
     // (customers, current revenue, previous revenue) per group
-    let mut groups: BTreeMap<&'static str, (i64, i128, i128)> = BTreeMap::new();
+    let mut groups: BTreeMap<Driver, (i64, i128, i128)> = BTreeMap::new();
     let mut current = (0i64, 0i128, 0i64, 0i128); // new customers, new revenue, returning, returning revenue
     let mut previous = current;
     for b in batches {
@@ -411,10 +544,10 @@ fn customer_view(batches: &[RecordBatch], change: i128) -> CustomerView {
             );
             let (n, r1, r0) = (c.int("customers", row), c.units4("revenue", row), c.units4("previous_revenue", row));
             let group = match (in1, in0) {
-                (true, true) => "retained",
-                (true, false) if new1 => "new",
-                (true, false) => "reactivated",
-                _ => "lost",
+                (true, true) => Driver::Retained,
+                (true, false) if new1 => Driver::New,
+                (true, false) => Driver::Reactivated,
+                _ => Driver::Lost,
             };
             let g = groups.entry(group).or_default();
             *g = (g.0 + n, g.1 + r1, g.2 + r0);
@@ -434,7 +567,7 @@ fn customer_view(batches: &[RecordBatch], change: i128) -> CustomerView {
             }
         }
     }
-    let order = ["new", "reactivated", "retained", "lost"];
+    let order = [Driver::New, Driver::Reactivated, Driver::Retained, Driver::Lost];
     let parts: Vec<(i128, i128)> = order
         .iter()
         .map(|g| {
@@ -455,7 +588,7 @@ fn customer_view(batches: &[RecordBatch], change: i128) -> CustomerView {
             .zip(amounts)
             .map(|(g, a)| {
                 let (n, r1, r0) = groups.get(g).copied().unwrap_or_default();
-                component(g, a, Some((r1, r0)), Some(n))
+                component(g.clone(), a, Some((r1, r0)), Some(n))
             })
             .collect(),
         current: split(current),
@@ -467,8 +600,11 @@ fn customer_view(batches: &[RecordBatch], change: i128) -> CustomerView {
 fn segment_view(segments: &[(String, i128, i128)], change: i128) -> Vec<Component> {
     let parts: Vec<(i128, i128)> = segments.iter().map(|(_, r1, r0)| (r1 - r0, cents(*r1) - cents(*r0))).collect();
     let amounts = apportion(&parts, change);
-    let mut out: Vec<Component> =
-        segments.iter().zip(amounts).map(|((name, r1, r0), a)| component(name, a, Some((*r1, *r0)), None)).collect();
+    let mut out: Vec<Component> = segments
+        .iter()
+        .zip(amounts)
+        .map(|((name, r1, r0), a)| component(Driver::Segment(name.clone()), a, Some((*r1, *r0)), None))
+        .collect();
     out.sort_by(|a, b| b.amount.0.abs().cmp(&a.amount.0.abs()).then_with(|| a.driver.cmp(&b.driver)));
     out
 }
@@ -532,8 +668,8 @@ fn price_volume(products: &[ProductRow], change: i128) -> PriceVolume {
     }
     let exact = [price, volume, new, stopped];
     let amounts = apportion(&exact.map(|e| (e, cents(e))), change);
-    let components = ["price", "volume", "new_products", "stopped_products"]
-        .iter()
+    let components = [Driver::Price, Driver::Volume, Driver::NewProducts, Driver::StoppedProducts]
+        .into_iter()
         .zip(amounts)
         .map(|(d, a)| component(d, a, None, None))
         .collect();
@@ -570,13 +706,13 @@ fn gross_to_net(batches: &[RecordBatch], returns: i128) -> Vec<Step> {
     let exact = [-discount, -of("cancelled"), -of("returned"), -of("pending"), -returns];
     // the steps between the two totals add up to their (rounded) difference
     let steps = apportion(&exact.map(|e| (e, cents(e))), cents(net) - cents(gross));
-    let mut out = vec![Step { step: "gross", amount: Cents(cents(gross)) }];
+    let mut out = vec![Step { step: StepKind::Gross, amount: Cents(cents(gross)) }];
     // a shop without refunds in the range has no returns step, as before the books
-    let names = ["discounts", "cancelled", "returned", "pending", "returns"];
-    for (name, a) in names.iter().zip(steps).filter(|(n, a)| **n != "returns" || *a != 0 || returns != 0) {
+    let names = [StepKind::Discounts, StepKind::Cancelled, StepKind::Returned, StepKind::Pending, StepKind::Returns];
+    for (name, a) in names.into_iter().zip(steps).filter(|(n, a)| *n != StepKind::Returns || *a != 0 || returns != 0) {
         out.push(Step { step: name, amount: Cents(a) });
     }
-    out.push(Step { step: "net_revenue", amount: Cents(cents(net)) });
+    out.push(Step { step: StepKind::NetRevenue, amount: Cents(cents(net)) });
     out
 }
 
@@ -632,4 +768,21 @@ fn summary(range: &PeriodTotals, comparison: &PeriodTotals, change: i128, ratio:
         lost.customers.unwrap_or(0)
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Driver, StepKind};
+
+    #[test]
+    fn drivers_and_steps_are_their_names_in_json_and_read_in_words() {
+        let json = |d: &Driver| serde_json::to_string(d).unwrap();
+        assert_eq!(json(&Driver::AverageOrderValue), r#""average_order_value""#);
+        assert_eq!(json(&Driver::Segment("DE".into())), r#""DE""#);
+        assert_eq!(serde_json::to_string(&StepKind::NetRevenue).unwrap(), r#""net_revenue""#);
+        assert_eq!(Driver::Lost.label(), "Lost customers");
+        // a segment is its own value, even one that spells a driver's name
+        assert_eq!(Driver::Segment("new".into()).label(), "new");
+        assert_eq!(StepKind::Returned.label(), "Returned orders (no refund on record)");
+    }
 }

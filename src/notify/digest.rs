@@ -141,7 +141,7 @@ pub async fn compose(
         }));
         movers.extend(views.countries.iter().map(|c| Mover {
             kind: "country",
-            name: c.driver.clone(),
+            name: c.driver.name().to_string(),
             change: c.amount,
             revenue: c.revenue,
         }));
